@@ -1,0 +1,48 @@
+# Turnout: the two commands a newcomer needs are `make run` and `make test`.
+SWIFT ?= swift
+PYTHON ?= python3
+CONFIG ?= config/turnout.yaml
+BLUE_PORT ?= 3000
+GREEN_PORT ?= 3001
+
+.PHONY: run test deps build release unit-test integration-test bench docker-check clean
+
+# Debian packages the build and the tests need; installed only when missing.
+APT_PACKAGES := libssl-dev pkg-config curl
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@$(PYTHON) -c "import pytest, requests" 2>/dev/null || \
+		$(PYTHON) -m pip install --quiet -r Tests/integration/requirements.txt || \
+		$(PYTHON) -m pip install --quiet --break-system-packages -r Tests/integration/requirements.txt
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Builds release, starts the blue and green demo backends and the proxy in the foreground.
+run: release
+	@scripts/run-demo.sh "$(CONFIG)" $(BLUE_PORT) $(GREEN_PORT)
+
+unit-test: build
+	$(SWIFT) test
+
+integration-test: build
+	TURNOUT_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest Tests/integration -q
+
+test: unit-test integration-test
+
+bench:
+	benchmarks/compare.sh
+
+docker-check:
+	scripts/dockerfile-check.sh
+
+clean:
+	rm -rf .build .build-*

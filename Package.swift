@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Turnout",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "turnout", targets: ["turnout"]),
+        .executable(name: "turnout-demo-backend", targets: ["turnout-demo-backend"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // What Glibc's Swift module hides: epoll, eventfd, timerfd, accept4, pipe2, splice.
+        .target(name: "CTurnoutLinux"),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // The model: configuration, routing snapshot, weighted picking. No sockets.
+        .target(
+            name: "TurnoutCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // Syscall wrappers (EINTR retried in one place), sockets, epoll, timers, pipes.
+        .target(name: "TurnoutPosix", dependencies: ["CTurnoutLinux"]),
+        // HTTP/1.1 head parsing and chunked framing over raw bytes. No syscalls.
+        .target(name: "TurnoutHTTP1"),
+        // OpenSSL contexts and non-blocking TLS (grows with the TLS issue).
+        .target(name: "TurnoutTLS", dependencies: ["COpenSSL"]),
+        // Workers, listeners, connection state machines, upstream pools, forwarding loop.
+        .target(
+            name: "TurnoutProxy",
+            dependencies: [
+                "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "turnout",
+            dependencies: [
+                "TurnoutCore", "TurnoutProxy", "TurnoutTLS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "turnout-demo-backend"),
+        .testTarget(name: "TurnoutCoreTests", dependencies: ["TurnoutCore"]),
+        .testTarget(name: "TurnoutHTTP1Tests", dependencies: ["TurnoutHTTP1"]),
+        .testTarget(name: "TurnoutProxyTests", dependencies: ["TurnoutProxy", "TurnoutCore", "TurnoutPosix"]),
+    ]
+)

@@ -1,0 +1,70 @@
+#ifndef TURNOUT_CTURNOUTLINUX_H
+#define TURNOUT_CTURNOUTLINUX_H
+
+// Prefixed wrappers for what Glibc's Swift module hides (everything behind
+// _GNU_SOURCE, plus the epoll/eventfd/timerfd headers). The definitions live in
+// shim.c, which is compiled with _GNU_SOURCE; inline definitions here would be
+// compiled by the Swift importer without it.
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// epoll
+int turnout_epoll_create(void);
+int turnout_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// Waits for events; writes events and data into two parallel arrays.
+int turnout_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int max, int timeout_ms);
+
+extern const int turnout_EPOLL_CTL_ADD;
+extern const int turnout_EPOLL_CTL_MOD;
+extern const int turnout_EPOLL_CTL_DEL;
+extern const uint32_t turnout_EPOLLIN;
+extern const uint32_t turnout_EPOLLOUT;
+extern const uint32_t turnout_EPOLLRDHUP;
+extern const uint32_t turnout_EPOLLHUP;
+extern const uint32_t turnout_EPOLLERR;
+extern const uint32_t turnout_EPOLLET;
+extern const uint32_t turnout_EPOLLEXCLUSIVE;
+
+// eventfd / timerfd
+int turnout_eventfd(void);
+int turnout_eventfd_signal(int fd);
+int turnout_eventfd_drain(int fd);
+int turnout_timerfd_create(void);
+/// Arms a periodic timer (interval_ns > 0) or a one-shot (interval_ns == 0).
+int turnout_timerfd_arm(int fd, int64_t first_ns, int64_t interval_ns);
+int turnout_timerfd_drain(int fd);
+
+// sockets
+int turnout_accept4(int fd, struct sockaddr *addr, socklen_t *len);
+int turnout_socket_nonblocking(int domain, int type, int protocol);
+
+// pipes and splice
+int turnout_pipe2(int fds[2]);
+int turnout_set_pipe_size(int fd, int size);
+ssize_t turnout_splice(int fd_in, int fd_out, size_t len, int more);
+
+// signals
+int turnout_block_signals(const int *signals, int count);
+int turnout_signalfd(const int *signals, int count);
+int turnout_signalfd_read(int fd);
+
+#include <pthread.h>
+int turnout_set_thread_name(pthread_t thread, const char *name);
+
+/// Fills `buffer` from the kernel's random source; returns bytes written or -1.
+ssize_t turnout_random_bytes(void *buffer, size_t count);
+
+int turnout_errno(void);
+uint64_t turnout_monotonic_ns(void);
+uint64_t turnout_realtime_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,137 @@
+#define _GNU_SOURCE
+#include "CTurnoutLinux.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+
+const int turnout_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
+const int turnout_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
+const int turnout_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
+const uint32_t turnout_EPOLLIN = EPOLLIN;
+const uint32_t turnout_EPOLLOUT = EPOLLOUT;
+const uint32_t turnout_EPOLLRDHUP = EPOLLRDHUP;
+const uint32_t turnout_EPOLLHUP = EPOLLHUP;
+const uint32_t turnout_EPOLLERR = EPOLLERR;
+const uint32_t turnout_EPOLLET = EPOLLET;
+const uint32_t turnout_EPOLLEXCLUSIVE = EPOLLEXCLUSIVE;
+
+int turnout_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int turnout_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+int turnout_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int max, int timeout_ms) {
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        events[i] = evs[i].events;
+        data[i] = evs[i].data.u64;
+    }
+    return n;
+}
+
+int turnout_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int turnout_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    return (int)write(fd, &one, sizeof one);
+}
+
+int turnout_eventfd_drain(int fd) {
+    uint64_t value;
+    return (int)read(fd, &value, sizeof value);
+}
+
+int turnout_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
+
+int turnout_timerfd_arm(int fd, int64_t first_ns, int64_t interval_ns) {
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.it_value.tv_sec = first_ns / 1000000000;
+    spec.it_value.tv_nsec = first_ns % 1000000000;
+    spec.it_interval.tv_sec = interval_ns / 1000000000;
+    spec.it_interval.tv_nsec = interval_ns % 1000000000;
+    return timerfd_settime(fd, 0, &spec, NULL);
+}
+
+int turnout_timerfd_drain(int fd) {
+    uint64_t expirations;
+    return (int)read(fd, &expirations, sizeof expirations);
+}
+
+int turnout_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
+    return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int turnout_socket_nonblocking(int domain, int type, int protocol) {
+    return socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+}
+
+int turnout_pipe2(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
+
+int turnout_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+
+ssize_t turnout_splice(int fd_in, int fd_out, size_t len, int more) {
+    unsigned int flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+    if (more) flags |= SPLICE_F_MORE;
+    return splice(fd_in, NULL, fd_out, NULL, len, flags);
+}
+
+static int fill_set(sigset_t *set, const int *signals, int count) {
+    sigemptyset(set);
+    for (int i = 0; i < count; i++) sigaddset(set, signals[i]);
+    return 0;
+}
+
+int turnout_block_signals(const int *signals, int count) {
+    sigset_t set;
+    fill_set(&set, signals, count);
+    return pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int turnout_signalfd(const int *signals, int count) {
+    sigset_t set;
+    fill_set(&set, signals, count);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int turnout_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n != (ssize_t)sizeof info) return -1;
+    return (int)info.ssi_signo;
+}
+
+int turnout_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }
+
+ssize_t turnout_random_bytes(void *buffer, size_t count) { return getrandom(buffer, count, 0); }
+
+int turnout_errno(void) { return errno; }
+
+uint64_t turnout_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t turnout_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,168 @@
+/// Turns the YAML tree into `TurnoutConfig`, one section at a time, with the keys each section allows.
+/// Defaults come from the types' initializers; range checks are left to `TurnoutConfig.validate()`.
+enum ConfigSections {
+    static let rootKeys = ["workers", "state_dir", "admin", "listeners", "target_groups", "timeouts", "limits"]
+    static let adminKeys = ["bind", "token_file"]
+    static let listenerKeys = ["bind", "forward"]
+    static let targetGroupKeys = ["targets", "algorithm", "health_check", "deregistration_delay"]
+    static let healthCheckKeys = [
+        "path", "port", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "matcher", "host",
+    ]
+    static let timeoutKeys = [
+        "connect", "client_header", "client_idle", "upstream_response", "upstream_idle", "shutdown_grace",
+    ]
+    static let limitKeys = ["max_header_bytes", "max_headers", "max_connections"]
+
+    static func read(_ root: ConfigNode) throws(ConfigError) -> TurnoutConfig {
+        if case .scalar = root.node, !root.isNull {
+            throw root.error("expected a mapping of settings (listeners, target_groups, ...), got \(root.shape)")
+        }
+        let settings = try root.mapping(allowedKeys: rootKeys)
+        var config = TurnoutConfig(listeners: [], targetGroups: [])
+        for (key, value) in settings.entries {
+            switch key {
+            case "workers": config.workers = try workers(value)
+            case "state_dir": config.stateDir = try value.string(expected: "a directory path")
+            case "admin": config.admin = try admin(value)
+            case "listeners": config.listeners = try listeners(value)
+            case "target_groups": config.targetGroups = try targetGroups(value)
+            case "timeouts": config.timeouts = try timeouts(value)
+            case "limits": config.limits = try limits(value)
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return config
+    }
+
+    private static func workers(_ node: ConfigNode) throws(ConfigError) -> Int? {
+        if node.isNull { return nil }
+        if case let .scalar(scalar) = node.node, scalar.string == "auto" { return nil }
+        do {
+            return try node.int()
+        } catch {
+            throw node.error("expected 'auto' or an integer 1...256, got \(node.shape)")
+        }
+    }
+
+    private static func admin(_ node: ConfigNode) throws(ConfigError) -> AdminConfig {
+        var admin = AdminConfig()
+        for (key, value) in try node.mapping(allowedKeys: adminKeys).entries {
+            switch key {
+            case "bind": admin.bind = try value.hostPort()
+            case "token_file": admin.tokenFile = value.isNull ? nil : try value.string(expected: "a file path or null")
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return admin
+    }
+
+    private static func listeners(_ node: ConfigNode) throws(ConfigError) -> [ListenerConfig] {
+        var listeners: [ListenerConfig] = []
+        for (name, body) in try node.mapping(allowedKeys: nil).entries {
+            let fields = try body.mapping(allowedKeys: listenerKeys)
+            guard let bind = fields["bind"] else {
+                throw body.error("listener '\(name)' needs a bind, e.g. bind: 0.0.0.0:8080")
+            }
+            guard let forward = fields["forward"] else {
+                throw body.error("listener '\(name)' needs a forward action, e.g. forward: { blue: 100 }")
+            }
+            listeners.append(ListenerConfig(name: name, bind: try bind.hostPort(), forward: try self.forward(forward)))
+        }
+        return listeners
+    }
+
+    private static func forward(_ node: ConfigNode) throws(ConfigError) -> [WeightedGroup] {
+        guard case .mapping = node.node else {
+            throw node.error("expected a mapping of target group to weight, e.g. { blue: 90, green: 10 }, got \(node.shape)")
+        }
+        var forward: [WeightedGroup] = []
+        for (group, weight) in try node.mapping(allowedKeys: nil).entries {
+            do {
+                forward.append(WeightedGroup(group: group, weight: try weight.int()))
+            } catch {
+                throw weight.error("weight must be an integer 0...999, got \(weight.shape)")
+            }
+        }
+        return forward
+    }
+
+    private static func targetGroups(_ node: ConfigNode) throws(ConfigError) -> [TargetGroupConfig] {
+        var groups: [TargetGroupConfig] = []
+        for (name, body) in try node.mapping(allowedKeys: nil).entries {
+            var group = TargetGroupConfig(name: name)
+            for (key, value) in try body.mapping(allowedKeys: targetGroupKeys).entries {
+                switch key {
+                case "targets":
+                    group.targets = []
+                    for item in try value.sequence(expected: "host:port targets") {
+                        group.targets.append(try item.hostPort())
+                    }
+                case "algorithm": group.algorithm = try algorithm(value)
+                case "health_check": group.healthCheck = try healthCheck(value)
+                case "deregistration_delay": group.deregistrationDelay = try value.duration()
+                default: preconditionFailure("key '\(key)' is allowed but not read")
+                }
+            }
+            groups.append(group)
+        }
+        return groups
+    }
+
+    private static func algorithm(_ node: ConfigNode) throws(ConfigError) -> TargetAlgorithm {
+        let names = TargetAlgorithm.allCases.map(\.rawValue)
+        let text = try node.string(expected: "one of \(names.joined(separator: ", "))")
+        guard let algorithm = TargetAlgorithm(rawValue: text) else {
+            throw node.error("expected one of \(names.joined(separator: ", ")), got '\(text)'")
+        }
+        return algorithm
+    }
+
+    private static func healthCheck(_ node: ConfigNode) throws(ConfigError) -> HealthCheckConfig {
+        var check = HealthCheckConfig()
+        for (key, value) in try node.mapping(allowedKeys: healthCheckKeys).entries {
+            switch key {
+            case "path": check.path = try value.string(expected: "a path starting with '/'")
+            case "port": check.port = value.isNull ? nil : try value.port()
+            case "interval": check.interval = try value.duration()
+            case "timeout": check.timeout = try value.duration()
+            case "healthy_threshold": check.healthyThreshold = try value.int()
+            case "unhealthy_threshold": check.unhealthyThreshold = try value.int()
+            case "matcher": check.matcher = try value.statusMatcher()
+            case "host": check.host = value.isNull ? nil : try value.string(expected: "a Host header value")
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return check
+    }
+
+    private static func timeouts(_ node: ConfigNode) throws(ConfigError) -> Timeouts {
+        var timeouts = Timeouts()
+        for (key, value) in try node.mapping(allowedKeys: timeoutKeys).entries {
+            let duration = try value.duration()
+            switch key {
+            case "connect": timeouts.connect = duration
+            case "client_header": timeouts.clientHeader = duration
+            case "client_idle": timeouts.clientIdle = duration
+            case "upstream_response": timeouts.upstreamResponse = duration
+            case "upstream_idle": timeouts.upstreamIdle = duration
+            case "shutdown_grace": timeouts.shutdownGrace = duration
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return timeouts
+    }
+
+    private static func limits(_ node: ConfigNode) throws(ConfigError) -> Limits {
+        var limits = Limits()
+        for (key, value) in try node.mapping(allowedKeys: limitKeys).entries {
+            let number = try value.int()
+            switch key {
+            case "max_header_bytes": limits.maxHeaderBytes = number
+            case "max_headers": limits.maxHeaders = number
+            case "max_connections": limits.maxConnections = number
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return limits
+    }
+}

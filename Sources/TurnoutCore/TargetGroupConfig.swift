@@ -1,0 +1,28 @@
+/// A named set of targets with a health check and a deregistration delay (`blue`, `green`, ...).
+public struct TargetGroupConfig: Sendable, Hashable {
+    public var name: String
+    /// May be empty: a group can exist before its targets are registered.
+    public var targets: [HostPort]
+    public var algorithm: TargetAlgorithm
+    public var healthCheck: HealthCheckConfig
+    /// How long a removed target (or a group that lost all weight) keeps its in-flight requests and idle
+    /// upstream connections before they are closed. 0...3600s as in ALB.
+    public var deregistrationDelay: ConfigDuration
+
+    /// The range ALB allows for the deregistration delay.
+    public static let deregistrationDelayRange = ConfigDuration.seconds(0)...ConfigDuration.seconds(3600)
+
+    public init(
+        name: String,
+        targets: [HostPort] = [],
+        algorithm: TargetAlgorithm = .roundRobin,
+        healthCheck: HealthCheckConfig = HealthCheckConfig(),
+        deregistrationDelay: ConfigDuration = .seconds(30)
+    ) {
+        self.name = name
+        self.targets = targets
+        self.algorithm = algorithm
+        self.healthCheck = healthCheck
+        self.deregistrationDelay = deregistrationDelay
+    }
+}

@@ -1,0 +1,151 @@
+extension TurnoutConfig {
+    /// Checks values and cross-references: ranges, names, duplicate targets and binds, forward actions naming
+    /// existing groups. `ConfigLoader` calls it after reading the file (and adds line numbers); call it yourself
+    /// on a configuration built in code. Throws the first problem found, in file order of the sections.
+    public func validate() throws(ConfigError) {
+        if let workers, !Self.workersRange.contains(workers) {
+            throw ConfigError(key: "workers", message: "expected 'auto' or an integer 1...256, got \(workers)")
+        }
+        if stateDir.isEmpty {
+            throw ConfigError(key: "state_dir", message: "expected a directory path, got an empty string")
+        }
+        try validateAdmin()
+        try validateTimeouts()
+        try validateLimits()
+        try validateTargetGroups()
+        try validateListeners()
+    }
+
+    private func validateAdmin() throws(ConfigError) {
+        if let tokenFile = admin.tokenFile, tokenFile.isEmpty {
+            throw ConfigError(key: "admin.token_file", message: "expected a file path or null, got an empty string")
+        }
+        if !admin.bind.isLoopback, admin.tokenFile == nil {
+            throw ConfigError(
+                key: "admin.bind",
+                message: "a non-loopback admin bind (\(admin.bind)) requires admin.token_file"
+            )
+        }
+    }
+
+    private func validateTimeouts() throws(ConfigError) {
+        let all: [(key: String, value: ConfigDuration)] = [
+            ("connect", timeouts.connect), ("client_header", timeouts.clientHeader),
+            ("client_idle", timeouts.clientIdle), ("upstream_response", timeouts.upstreamResponse),
+            ("upstream_idle", timeouts.upstreamIdle), ("shutdown_grace", timeouts.shutdownGrace),
+        ]
+        for timeout in all where timeout.value.nanoseconds == 0 {
+            throw ConfigError(key: "timeouts.\(timeout.key)", message: "must be above 0")
+        }
+    }
+
+    private func validateLimits() throws(ConfigError) {
+        let range = Limits.maxHeaderBytesRange
+        if !range.contains(limits.maxHeaderBytes) {
+            throw ConfigError(
+                key: "limits.max_header_bytes",
+                message: "expected an integer \(range.lowerBound)...\(range.upperBound), got \(limits.maxHeaderBytes)"
+            )
+        }
+        if limits.maxHeaders < 1 {
+            throw ConfigError(key: "limits.max_headers", message: "must be above 0, got \(limits.maxHeaders)")
+        }
+        if limits.maxConnections < 1 {
+            throw ConfigError(key: "limits.max_connections", message: "must be above 0, got \(limits.maxConnections)")
+        }
+    }
+
+    private func validateTargetGroups() throws(ConfigError) {
+        var names: Set<String> = []
+        for group in targetGroups {
+            let key = "target_groups.\(group.name)"
+            try Self.validateName(group.name, key: key, kind: "target group")
+            guard names.insert(group.name).inserted else {
+                throw ConfigError(key: key, message: "target group '\(group.name)' is defined more than once")
+            }
+            try TargetGroupConfig.validateTargets(group.targets, group: group.name)
+            if !TargetGroupConfig.deregistrationDelayRange.contains(group.deregistrationDelay) {
+                throw ConfigError(
+                    key: "\(key).deregistration_delay",
+                    message: "expected 0s...3600s, got \(group.deregistrationDelay)"
+                )
+            }
+            try Self.validateHealthCheck(group.healthCheck, key: "\(key).health_check")
+        }
+    }
+
+    private static func validateHealthCheck(_ check: HealthCheckConfig, key: String) throws(ConfigError) {
+        if !check.path.hasPrefix("/") || check.path.contains(where: { $0 == " " || $0.isNewline }) {
+            throw ConfigError(key: "\(key).path", message: "expected a path starting with '/', got '\(check.path)'")
+        }
+        if check.port == 0 {
+            throw ConfigError(key: "\(key).port", message: "expected a port 1...65535, got 0")
+        }
+        if check.interval.nanoseconds == 0 {
+            throw ConfigError(key: "\(key).interval", message: "must be above 0")
+        }
+        if check.timeout.nanoseconds == 0 {
+            throw ConfigError(key: "\(key).timeout", message: "must be above 0")
+        }
+        if check.timeout >= check.interval {
+            throw ConfigError(
+                key: "\(key).timeout",
+                message: "must be shorter than interval (\(check.interval)), got \(check.timeout)"
+            )
+        }
+        let range = HealthCheckConfig.thresholdRange
+        for (name, value) in [("healthy_threshold", check.healthyThreshold), ("unhealthy_threshold", check.unhealthyThreshold)]
+        where !range.contains(value) {
+            throw ConfigError(
+                key: "\(key).\(name)",
+                message: "expected an integer \(range.lowerBound)...\(range.upperBound), got \(value)"
+            )
+        }
+        if let host = check.host, host.isEmpty || host.contains(where: { $0 == " " || $0.isNewline }) {
+            throw ConfigError(key: "\(key).host", message: "expected a Host header value, got '\(host)'")
+        }
+    }
+
+    private func validateListeners() throws(ConfigError) {
+        guard !listeners.isEmpty else {
+            throw ConfigError(key: "listeners", message: "expected at least one listener, e.g. production: { bind: 0.0.0.0:8080, forward: { blue: 100 } }")
+        }
+        let groupNames = Set(targetGroups.map(\.name))
+        var names: Set<String> = []
+        for (index, listener) in listeners.enumerated() {
+            let key = "listeners.\(listener.name)"
+            try Self.validateName(listener.name, key: key, kind: "listener")
+            guard names.insert(listener.name).inserted else {
+                throw ConfigError(key: key, message: "listener '\(listener.name)' is defined more than once")
+            }
+            if Self.bindsOverlap(listener.bind, admin.bind) {
+                throw ConfigError(key: "\(key).bind", message: "bind \(listener.bind) overlaps the admin bind \(admin.bind)")
+            }
+            if let other = listeners[..<index].first(where: { Self.bindsOverlap(listener.bind, $0.bind) }) {
+                throw ConfigError(
+                    key: "\(key).bind",
+                    message: "bind \(listener.bind) overlaps listener '\(other.name)' (\(other.bind))"
+                )
+            }
+            try WeightedGroup.validate(listener.forward, listener: listener.name, groupExists: groupNames.contains)
+        }
+    }
+
+    /// Two binds on one port collide when the hosts are equal or either is a wildcard. With `SO_REUSEPORT` the
+    /// kernel would not refuse the second bind: it would silently split connections between them.
+    static func bindsOverlap(_ a: HostPort, _ b: HostPort) -> Bool {
+        guard a.port != 0, a.port == b.port else { return false }
+        return a.host == b.host || a.isWildcard || b.isWildcard
+    }
+
+    /// Names appear in URLs (`/v1/listeners/{name}`) and dotted keys, so they are kept to `[A-Za-z0-9_-]`.
+    static func validateName(_ name: String, key: String, kind: String) throws(ConfigError) {
+        let valid = (1...64).contains(name.utf8.count) && name.utf8.allSatisfy {
+            ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z"))
+                || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
+        if !valid {
+            throw ConfigError(key: key, message: "\(kind) name must be 1-64 letters, digits, '_' or '-', got '\(name)'")
+        }
+    }
+}

@@ -1,0 +1,35 @@
+/// The whole configuration file, parsed. Build one with `ConfigLoader`, or in code and then call `validate()`.
+public struct TurnoutConfig: Sendable, Hashable {
+    /// Worker threads; nil means one per CPU core. 1...256.
+    public var workers: Int?
+    /// Where runtime state (weights, targets, deployments) is kept across restarts.
+    public var stateDir: String
+    public var admin: AdminConfig
+    /// In file order.
+    public var listeners: [ListenerConfig]
+    /// In file order.
+    public var targetGroups: [TargetGroupConfig]
+    public var timeouts: Timeouts
+    public var limits: Limits
+
+    /// The range of an explicit worker count.
+    public static let workersRange = 1...256
+
+    public init(
+        workers: Int? = nil,
+        stateDir: String = ".turnout",
+        admin: AdminConfig = AdminConfig(),
+        listeners: [ListenerConfig],
+        targetGroups: [TargetGroupConfig],
+        timeouts: Timeouts = Timeouts(),
+        limits: Limits = Limits()
+    ) {
+        self.workers = workers
+        self.stateDir = stateDir
+        self.admin = admin
+        self.listeners = listeners
+        self.targetGroups = targetGroups
+        self.timeouts = timeouts
+        self.limits = limits
+    }
+}

@@ -1,0 +1,106 @@
+/// Byte constants and classes of RFC 9110/9112 grammar, without `Character` or `String`.
+enum ASCII {
+    static let htab: UInt8 = 0x09
+    static let lf: UInt8 = 0x0A
+    static let cr: UInt8 = 0x0D
+    static let space: UInt8 = 0x20
+    static let comma: UInt8 = 0x2C
+    static let colon: UInt8 = 0x3A
+    static let semicolon: UInt8 = 0x3B
+
+    /// `tchar` (RFC 9110 §5.6.2): the bytes of methods, header names and list tokens.
+    @inline(__always)
+    static func isToken(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Optional whitespace (OWS): SP or HTAB.
+    @inline(__always)
+    static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == space || byte == htab
+    }
+
+    /// A byte allowed inside a field value or reason phrase: HTAB, SP, VCHAR, obs-text. NUL, CR, LF, other
+    /// controls and DEL are not.
+    @inline(__always)
+    static func isFieldValueByte(_ byte: UInt8) -> Bool {
+        byte == htab || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    /// A byte allowed in a request target: visible US-ASCII (no controls, no space, no DEL, nothing >= 0x80).
+    @inline(__always)
+    static func isTargetByte(_ byte: UInt8) -> Bool {
+        byte > 0x20 && byte < 0x7F
+    }
+
+    @inline(__always)
+    static func isDigit(_ byte: UInt8) -> Bool {
+        byte &- UInt8(ascii: "0") < 10
+    }
+
+    /// The value of a hexadecimal digit, or nil.
+    @inline(__always)
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte &- UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte &- UInt8(ascii: "a") &+ 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte &- UInt8(ascii: "A") &+ 10
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether these bytes are exactly `literal`.
+    func equals(_ literal: StaticString) -> Bool {
+        guard count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        for index in 0..<count where self[index] != expected[index] {
+            return false
+        }
+        return true
+    }
+
+    /// Whether these bytes equal the lowercase ASCII `literal`, ignoring ASCII case.
+    func equalsIgnoringCase(_ lowercaseLiteral: StaticString) -> Bool {
+        guard count == lowercaseLiteral.utf8CodeUnitCount else { return false }
+        let expected = lowercaseLiteral.utf8Start
+        for index in 0..<count where ASCII.lowercased(self[index]) != expected[index] {
+            return false
+        }
+        return true
+    }
+
+    /// Whether these bytes equal `other`, ignoring ASCII case.
+    func equalsIgnoringCase(_ other: UnsafeRawBufferPointer) -> Bool {
+        guard count == other.count else { return false }
+        for index in 0..<count where ASCII.lowercased(self[index]) != ASCII.lowercased(other[index]) {
+            return false
+        }
+        return true
+    }
+
+    /// The range `lowerBound..<upperBound` without leading and trailing SP/HTAB.
+    func trimmingWhitespace(_ lowerBound: Int, _ upperBound: Int) -> ByteRange {
+        var first = lowerBound
+        var end = upperBound
+        while first < end, ASCII.isWhitespace(self[first]) { first += 1 }
+        while end > first, ASCII.isWhitespace(self[end - 1]) { end -= 1 }
+        return ByteRange(first, end)
+    }
+}

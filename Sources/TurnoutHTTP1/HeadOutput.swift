@@ -1,0 +1,93 @@
+/// Appends bytes to a caller's buffer; once something does not fit, every later write is ignored and `finish`
+/// returns nil.
+struct HeadOutput {
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var position = 0
+    private var overflowed = false
+
+    init(_ buffer: UnsafeMutableRawBufferPointer) {
+        self.buffer = buffer
+    }
+
+    /// Bytes written, or nil if the output did not fit.
+    func finish() -> Int? {
+        overflowed ? nil : position
+    }
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        guard !overflowed, !bytes.isEmpty else { return }
+        guard bytes.count <= buffer.count - position, let base = buffer.baseAddress else {
+            overflowed = true
+            return
+        }
+        (base + position).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        position += bytes.count
+    }
+
+    mutating func write(_ literal: StaticString) {
+        write(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    mutating func write(byte: UInt8) {
+        guard !overflowed else { return }
+        guard position < buffer.count else {
+            overflowed = true
+            return
+        }
+        buffer[position] = byte
+        position += 1
+    }
+
+    /// Writes `value` in decimal.
+    mutating func write(decimal value: UInt64) {
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            write(byte: UInt8(ascii: "0") + UInt8((value / divisor) % 10))
+            divisor /= 10
+        }
+    }
+
+    /// Writes `Name: value` CRLF with the name and value taken from `source`.
+    mutating func writeField(_ field: HeaderField, from source: UnsafeRawBufferPointer) {
+        write(source.slice(field.name))
+        write(": ")
+        write(source.slice(field.value))
+        write("\r\n")
+    }
+
+    /// Writes a Content-Length field with the original name and the parsed value, so an accepted list of
+    /// identical values (`5, 5`) goes out as one value. The value was validated by the parser.
+    mutating func writeContentLength(_ field: HeaderField, from source: UnsafeRawBufferPointer) {
+        write(source.slice(field.name))
+        write(": ")
+        write(decimal: ContentLengthValue.parse(source.slice(field.value)) ?? 0)
+        write("\r\n")
+    }
+
+    /// Writes the fields of `kind` verbatim, in order.
+    mutating func writeFields(
+        of kind: KnownHeader, in fields: HeaderFieldTable, from source: UnsafeRawBufferPointer
+    ) {
+        for index in 0..<fields.count where fields[index].kind == kind {
+            writeField(fields[index], from: source)
+        }
+    }
+
+    /// Writes `version SP proxy-name` as a Via element for a message received as `version`.
+    mutating func writeViaElement(receivedAs version: HTTPVersion) {
+        write(version == .http10 ? "1.0 turnout" : "1.1 turnout")
+    }
+}
+
+extension HeaderFieldTable {
+    /// Index of the last field of `kind` that is forwarded (not hop-by-hop), if any.
+    func lastForwardedIndex(of kind: KnownHeader) -> Int? {
+        var index = count - 1
+        while index >= 0 {
+            if self[index].kind == kind && !self[index].isHopByHop { return index }
+            index -= 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,55 @@
+import CTurnoutLinux
+import Glibc
+
+/// What a non-blocking read or write did. Returned, not thrown: the data path checks
+/// it on every call and `wouldBlock` is routine, not exceptional.
+public enum IOResult: Equatable, Sendable {
+    /// This many bytes moved (always > 0).
+    case bytes(Int)
+    /// The socket has nothing to give (read) or no room (write) right now.
+    case wouldBlock
+    /// The peer closed its sending side (reads only).
+    case endOfFile
+    /// The call failed with this errno (ECONNRESET, EPIPE, ...).
+    case failed(Int32)
+}
+
+/// Non-blocking byte moves on a file descriptor.
+public enum FileIO {
+    @inline(__always)
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> IOResult {
+        let (n, err) = retryingOnInterrupt { Glibc.read(fd, buffer, count) }
+        if n > 0 { return .bytes(n) }
+        if n == 0 { return .endOfFile }
+        return classify(err)
+    }
+
+    @inline(__always)
+    public static func write(_ fd: Int32, from buffer: UnsafeRawPointer, count: Int) -> IOResult {
+        // send(MSG_NOSIGNAL): a write to a reset peer must fail with EPIPE, not kill the process.
+        let (n, err) = retryingOnInterrupt { Glibc.send(fd, buffer, count, Int32(MSG_NOSIGNAL)) }
+        if n >= 0 { return n == 0 ? .wouldBlock : .bytes(n) }
+        return classify(err)
+    }
+
+    /// Moves up to `count` bytes from `source` to `destination` through the kernel
+    /// (`splice(2)`); one end must be a pipe.
+    @inline(__always)
+    public static func splice(from source: Int32, to destination: Int32, count: Int, more: Bool) -> IOResult {
+        let (n, err) = retryingOnInterrupt { turnout_splice(source, destination, count, more ? 1 : 0) }
+        if n > 0 { return .bytes(n) }
+        if n == 0 { return .endOfFile }
+        return classify(err)
+    }
+
+    @inline(__always)
+    static func classify(_ err: Int32) -> IOResult {
+        if err == EAGAIN || err == EWOULDBLOCK { return .wouldBlock }
+        return .failed(err)
+    }
+
+    /// Closes a descriptor. `close` is not retried on EINTR (Linux releases the fd anyway).
+    public static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+}

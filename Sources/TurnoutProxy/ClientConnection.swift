@@ -1,0 +1,110 @@
+import TurnoutHTTP1
+import TurnoutPosix
+
+/// Where a client connection is in its life. One request/response exchange at a time
+/// (pipelined requests wait in the input buffer).
+enum ClientPhase: Equatable {
+    /// Keep-alive, no request bytes yet; holds no buffers.
+    case idle
+    /// Request head bytes are arriving.
+    case readingHead
+    /// Routed; waiting for the upstream connection to be established.
+    case connecting
+    /// Request and response flowing between client and upstream.
+    case exchanging
+    /// Upgraded (101): a byte tunnel between client and upstream.
+    case tunnel
+    /// Flushing a final response, then a lingering close.
+    case closing
+}
+
+/// One accepted client connection and the exchange in progress on it. Owned by a
+/// single worker thread; recycled through the worker's free list.
+final class ClientConnection {
+    var fd: Int32 = -1
+    var slot = 0
+    var slotGeneration: UInt32 = 0
+    var listenerIndex = 0
+    var listenerPort: UInt16 = 0
+
+    /// The peer's numeric address, formatted once at accept for X-Forwarded-For.
+    let peerHost = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+    var peerHostLength = 0
+
+    var phase = ClientPhase.idle
+    /// Monotonic nanoseconds at which the current phase times out.
+    var deadline: UInt64 = 0
+
+    var input: IOBuffer?
+    var output: IOBuffer?
+    var fields: HeaderFieldTable?
+
+    /// Edge-triggered readiness, cleared when a call returns EAGAIN.
+    var readable = false
+    var writable = true
+    var peerClosedInput = false
+
+    // The exchange in progress.
+    var request: RequestHead?
+    /// Absolute index in `input` of the first request byte not yet forwarded.
+    var bodyCursor = 0
+    /// Whether the request head is still at `input.readIndex` (kept for a retry).
+    var headPinned = false
+    var requestBody = BodyTransfer.done
+    var responseBody = BodyTransfer.done
+    var responseStarted = false
+    var closeAfterResponse = false
+    /// Whether the upstream's response left its connection reusable.
+    var upstreamReusable = false
+    /// Whether our sending side was shut down (closing and tunnel phases).
+    var outputShut = false
+    var upstream: UpstreamConnection?
+    var group = -1
+    var target: TargetState?
+    var attempts = 0
+    var requestStart: UInt64 = 0
+
+    deinit { peerHost.deallocate() }
+
+    var peerHostBytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: peerHost.baseAddress, count: peerHostLength)
+    }
+
+    /// Clears the exchange state before the next request.
+    func resetExchange() {
+        request = nil
+        headPinned = false
+        requestBody = .done
+        responseBody = .done
+        responseStarted = false
+        upstreamReusable = false
+        upstream = nil
+        group = -1
+        target = nil
+        attempts = 0
+    }
+}
+
+/// One connection to a target. Attached to a client while serving an exchange,
+/// otherwise parked in its target's idle pool.
+final class UpstreamConnection {
+    var fd: Int32 = -1
+    var slot = 0
+    var slotGeneration: UInt32 = 0
+    let target: TargetState
+    var input: IOBuffer?
+    var output: IOBuffer?
+    var connected = false
+    var readable = false
+    var writable = false
+    var peerClosedInput = false
+    var outputShut = false
+    /// The client it serves; `nil` while pooled.
+    var client: ClientConnection?
+    /// Requests completed on this connection (a reused connection may have gone stale).
+    var completedExchanges = 0
+    var responseBytes = 0
+    var idleSince: UInt64 = 0
+
+    init(target: TargetState) { self.target = target }
+}

@@ -1,0 +1,104 @@
+import Glibc
+import Logging
+import TurnoutCore
+import TurnoutPosix
+
+/// A failure to start the data plane, naming what could not be set up.
+public struct ProxyStartError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The data plane: worker threads, each with its own epoll loop and its own
+/// `SO_REUSEPORT` socket per listener, forwarding to the published routing table.
+///
+/// Lifecycle: `init` resolves and binds everything (so a bad address fails before any
+/// traffic is accepted), `start` spawns the workers, `publish` swaps the routing table
+/// at any time from any thread, `shutdown` drains and `wait` joins.
+public final class Proxy: Sendable {
+    public let publisher: RoutingPublisher
+    /// Listener name → the port actually bound (differs from the config for port 0).
+    public let boundPorts: [String: UInt16]
+    public let workerCount: Int
+    private let settings: WorkerSettings
+    private let listenerSockets: [[ListenerSocket]]
+    private let control: WorkerControl
+    private let logger: Logger
+    private let shutdownGrace: UInt64
+    private let threads = ThreadList()
+
+    public init(config: TurnoutConfig, table: RoutingTable, logger: Logger) throws {
+        let workers = config.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        workerCount = workers
+        self.logger = logger
+        settings = WorkerSettings(config: config, workers: workers)
+        shutdownGrace = config.timeouts.shutdownGrace.nanoseconds
+        publisher = RoutingPublisher(table)
+
+        var sockets = Array(repeating: [ListenerSocket](), count: workers)
+        var ports: [String: UInt16] = [:]
+        do {
+            for (index, listener) in config.listeners.enumerated() {
+                var address: SocketAddress
+                do {
+                    address = try SocketAddress.resolve(host: listener.bind.host, port: listener.bind.port)
+                } catch {
+                    throw ProxyStartError(description: "listeners.\(listener.name).bind: cannot resolve \(listener.bind): \(error)")
+                }
+                for worker in 0..<workers {
+                    let fd: Int32
+                    do {
+                        fd = try Socket.listen(on: address, reusePort: true)
+                    } catch {
+                        throw ProxyStartError(description: "listeners.\(listener.name).bind: cannot listen on \(listener.bind): \(error)")
+                    }
+                    let bound = try Socket.localAddress(fd)
+                    // Port 0: the first socket picks the port, the other workers share it.
+                    if worker == 0 { address = bound }
+                    sockets[worker].append(ListenerSocket(fd: fd, listenerIndex: index, port: bound.port))
+                }
+                ports[listener.name] = address.port
+            }
+        } catch {
+            for list in sockets { for socket in list { FileIO.close(socket.fd) } }
+            throw error
+        }
+        listenerSockets = sockets
+        boundPorts = ports
+        control = WorkerControl(notifiers: try (0..<workers).map { _ in try EventNotifier() })
+    }
+
+    /// Spawns the worker threads.
+    public func start() throws {
+        for index in 0..<workerCount {
+            let sockets = listenerSockets[index]
+            let settings = self.settings, publisher = self.publisher, control = self.control, logger = self.logger
+            let thread = try PosixThread(name: "turnout-w\(index)") {
+                do {
+                    let worker = try Worker(index: index, listeners: sockets, settings: settings,
+                                            publisher: publisher, control: control, logger: logger)
+                    worker.run()
+                } catch {
+                    logger.critical("worker \(index) failed to start: \(error)")
+                }
+            }
+            threads.append(thread)
+        }
+    }
+
+    /// Makes `table` the routing table for every request routed after this returns.
+    public func publish(_ table: RoutingTable) {
+        publisher.publish(table)
+    }
+
+    /// Stops accepting and lets in-flight exchanges finish within the shutdown grace.
+    public func shutdown() {
+        control.drainDeadline.store(MonotonicClock.now() &+ shutdownGrace, ordering: .relaxed)
+        control.stopping.store(true, ordering: .releasing)
+        control.wakeAll()
+    }
+
+    /// Waits for every worker to finish draining.
+    public func wait() {
+        for thread in threads.all { thread.join() }
+    }
+}

@@ -1,0 +1,52 @@
+import Glibc
+import TurnoutPosix
+
+extension Worker {
+    /// Accepts every pending connection on `listener` (edge of a level-triggered
+    /// listener: drain until EAGAIN), up to the worker's connection limit.
+    func acceptConnections(_ listener: ListenerSocket) {
+        var peer = SocketAddress(storage: sockaddr_storage(), length: 0)
+        while clientCount < settings.maxConnections {
+            let (fd, err) = Socket.accept(listener.fd, peer: &peer)
+            if fd < 0 {
+                if err != EAGAIN && err != EWOULDBLOCK && err != ECONNABORTED {
+                    logger.warning("accept failed", metadata: ["errno": "\(err)"])
+                }
+                return
+            }
+            Socket.setNoDelay(fd)
+            let client = makeClient(fd: fd)
+            client.listenerIndex = listener.listenerIndex
+            client.listenerPort = listener.port
+            client.peerHostLength = peer.formatHost(into: client.peerHost)
+            client.phase = .idle
+            client.deadline = now &+ settings.clientHeaderTimeout
+            // Registered once, edge-triggered for both directions: no epoll_ctl per request.
+            do {
+                try epoll.add(fd, [.readable, .writable, .readHangUp, .edgeTriggered],
+                              token: EventToken(.client, slot: client.slot, generation: client.slotGeneration).raw)
+            } catch {
+                logger.warning("epoll registration failed", metadata: ["error": "\(error)"])
+                closeClient(client)
+            }
+        }
+        pauseAccepting()
+    }
+
+    /// Stops watching the listeners while the worker is at its connection limit.
+    func pauseAccepting() {
+        guard !acceptPaused else { return }
+        acceptPaused = true
+        for listener in listeners { epoll.remove(listener.fd) }
+        logger.warning("connection limit reached; pausing accept", metadata: ["limit": "\(settings.maxConnections)"])
+    }
+
+    /// Watches the listeners again once a connection slot is free.
+    func resumeAcceptingIfPaused() {
+        guard acceptPaused, !draining, clientCount < settings.maxConnections else { return }
+        acceptPaused = false
+        for (i, listener) in listeners.enumerated() {
+            try? epoll.add(listener.fd, [.readable], token: EventToken(.listener, slot: i).raw)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import TurnoutPosix
+
+extension Worker {
+    /// Runs on every tick (100 ms): times out connections whose phase deadline passed
+    /// and closes pooled upstream connections idle for too long.
+    ///
+    /// A linear scan: cheap at the connection counts a worker holds, and free of any
+    /// per-request bookkeeping. A timer wheel is the upgrade path if it shows in profiles.
+    func expireDeadlines() {
+        let now = self.now
+        for slot in 0..<clients.count {
+            guard let client = clients[slot], client.deadline <= now else { continue }
+            timedOut(client)
+        }
+        for slot in 0..<upstreams.count {
+            guard let upstream = upstreams[slot], upstream.client == nil else { continue }
+            if upstream.idleSince &+ settings.upstreamIdleTimeout <= now { closePooled(upstream) }
+        }
+    }
+
+    private func timedOut(_ client: ClientConnection) {
+        switch client.phase {
+        case .idle:
+            closeClient(client)
+        case .readingHead:
+            if let input = client.input, !input.isEmpty {
+                logger.info("request head timed out", metadata: ["client": "\(peerDescription(client))"])
+                respondWithError(client, status: 408)
+                drive(client)
+            } else {
+                closeClient(client)
+            }
+        case .connecting:
+            connectFailed(client, errno: 110 /* ETIMEDOUT */)
+            drive(client)
+        case .exchanging:
+            if client.responseStarted {
+                logger.info("transfer stalled; aborting", metadata: ["client": "\(peerDescription(client))"])
+                closeClient(client, abort: true)
+            } else {
+                logger.info("upstream response timed out", metadata: [
+                    "target": "\(client.target.map { "\($0.key)" } ?? "-")",
+                ])
+                respondWithError(client, status: 504)
+                drive(client)
+            }
+        case .tunnel, .closing:
+            closeClient(client)
+        }
+    }
+}

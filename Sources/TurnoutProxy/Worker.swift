@@ -1,0 +1,125 @@
+import Logging
+import Synchronization
+import TurnoutCore
+import TurnoutHTTP1
+import TurnoutPosix
+
+/// State shared between the proxy façade and its workers: the stop request and
+/// each worker's wake-up descriptor.
+final class WorkerControl: Sendable {
+    let stopping = Atomic<Bool>(false)
+    /// Monotonic deadline by which a draining worker closes what is left.
+    let drainDeadline = Atomic<UInt64>(0)
+    let notifiers: [EventNotifier]
+
+    init(notifiers: [EventNotifier]) { self.notifiers = notifiers }
+
+    func wakeAll() { for notifier in notifiers { notifier.signal() } }
+}
+
+/// One data-plane thread: an epoll loop owning its listening sockets, its client and
+/// upstream connections and their pools. Nothing here is shared with other threads
+/// except the published routing table and the control flags.
+final class Worker {
+    let index: Int
+    let epoll: Epoll
+    let wake: EventNotifier
+    let tick: PeriodicTimer
+    let listeners: [ListenerSocket]
+    let settings: WorkerSettings
+    let publisher: RoutingPublisher
+    let control: WorkerControl
+    var logger: Logger
+
+    var clients: [ClientConnection?] = []
+    var freeClientSlots: [Int] = []
+    var spareClients: [ClientConnection] = []
+    var clientCount = 0
+    var upstreams: [UpstreamConnection?] = []
+    var freeUpstreamSlots: [Int] = []
+    var upstreamGenerations: [UInt32] = []
+    var clientGenerations: [UInt32] = []
+
+    let pool: BufferPool
+    /// Scratch fields for response heads, which are rewritten as soon as they are parsed.
+    let responseFields: HeaderFieldTable
+    var routing: WorkerRouting
+    var requestIds = RequestIdGenerator()
+    var acceptPaused = false
+    var draining = false
+    var now: UInt64 = MonotonicClock.now()
+
+    init(index: Int, listeners: [ListenerSocket], settings: WorkerSettings, publisher: RoutingPublisher,
+         control: WorkerControl, logger: Logger) throws(SystemError) {
+        self.index = index
+        self.listeners = listeners
+        self.settings = settings
+        self.publisher = publisher
+        self.control = control
+        self.logger = logger
+        self.logger[metadataKey: "worker"] = "\(index)"
+        epoll = try Epoll(capacity: 256)
+        wake = control.notifiers[index]
+        tick = try PeriodicTimer(intervalNanoseconds: 100_000_000)
+        pool = BufferPool(bufferCapacity: settings.bufferCapacity, headerCapacity: settings.limits.maxHeaders)
+        responseFields = HeaderFieldTable(capacity: settings.limits.maxHeaders)
+        routing = WorkerRouting(routing: publisher.routing)
+        clients.reserveCapacity(settings.maxConnections)
+        try epoll.add(wake.fd, [.readable], token: EventToken(.wake, slot: 0).raw)
+        try epoll.add(tick.fd, [.readable], token: EventToken(.tick, slot: 0).raw)
+        for (i, listener) in listeners.enumerated() {
+            try epoll.add(listener.fd, [.readable], token: EventToken(.listener, slot: i).raw)
+        }
+        routing.refresh(from: publisher.routing, worker: self)
+    }
+
+    /// Runs the loop until a drain completes.
+    func run() {
+        while true {
+            let count = epoll.wait(timeoutMilliseconds: -1)
+            now = MonotonicClock.now()
+            for i in 0..<count {
+                let token = EventToken(raw: epoll.tokens[i])
+                let events = EpollEvents(rawValue: epoll.events[i])
+                switch token.kind {
+                case .client?: clientEvent(slot: token.slot, generation: token.generation, events: events)
+                case .upstream?: upstreamEvent(slot: token.slot, generation: token.generation, events: events)
+                case .listener?: acceptConnections(listeners[token.slot])
+                case .tick?:
+                    tick.drain()
+                    expireDeadlines()
+                case .wake?:
+                    wake.drain()
+                    if control.stopping.load(ordering: .acquiring) && !draining { beginDrain() }
+                case nil: break
+                }
+            }
+            if draining && finishDrainIfDone() { return }
+        }
+    }
+
+    private func clientEvent(slot: Int, generation: UInt32, events: EpollEvents) {
+        guard slot < clients.count, let client = clients[slot], client.slotGeneration == generation else { return }
+        if events.contains(.readable) || events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) {
+            client.readable = true
+        }
+        if events.contains(.writable) || events.contains(.error) || events.contains(.hangUp) { client.writable = true }
+        drive(client)
+    }
+
+    private func upstreamEvent(slot: Int, generation: UInt32, events: EpollEvents) {
+        guard slot < upstreams.count, let upstream = upstreams[slot], upstream.slotGeneration == generation else { return }
+        if events.contains(.readable) || events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) {
+            upstream.readable = true
+        }
+        if events.contains(.writable) || events.contains(.error) || events.contains(.hangUp) { upstream.writable = true }
+        if let client = upstream.client {
+            if !upstream.connected && upstream.writable { finishConnect(upstream) }
+            drive(client)
+        } else if events.contains(.readable) || events.contains(.readHangUp) || events.contains(.hangUp)
+                    || events.contains(.error) {
+            // A pooled connection has nothing to say; input means it closed or broke.
+            closePooled(upstream)
+        }
+    }
+}

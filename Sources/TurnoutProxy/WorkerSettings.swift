@@ -1,0 +1,37 @@
+import TurnoutCore
+import TurnoutHTTP1
+
+/// The numbers a worker needs from the configuration, in the units it uses.
+struct WorkerSettings: Sendable {
+    var connectTimeout: UInt64
+    var clientHeaderTimeout: UInt64
+    var clientIdleTimeout: UInt64
+    var upstreamResponseTimeout: UInt64
+    var upstreamIdleTimeout: UInt64
+    var lingerTimeout: UInt64 = 1_000_000_000
+    var limits: HeadLimits
+    var maxConnections: Int
+    var bufferCapacity: Int
+    /// How long a refused target is skipped before it is tried again.
+    var refusedBackoff: UInt64 = 1_000_000_000
+
+    init(config: TurnoutConfig, workers: Int) {
+        let t = config.timeouts
+        connectTimeout = t.connect.nanoseconds
+        clientHeaderTimeout = t.clientHeader.nanoseconds
+        clientIdleTimeout = t.clientIdle.nanoseconds
+        upstreamResponseTimeout = t.upstreamResponse.nanoseconds
+        upstreamIdleTimeout = t.upstreamIdle.nanoseconds
+        limits = HeadLimits(maxHeaderBytes: config.limits.maxHeaderBytes, maxHeaders: config.limits.maxHeaders)
+        maxConnections = max(1, config.limits.maxConnections / max(1, workers))
+        // A head at the limit must fit with room to spare for the headers the proxy adds.
+        bufferCapacity = max(16 * 1024, config.limits.maxHeaderBytes + 4096)
+    }
+}
+
+/// A listening socket bound for one worker.
+struct ListenerSocket: Sendable {
+    let fd: Int32
+    let listenerIndex: Int
+    let port: UInt16
+}

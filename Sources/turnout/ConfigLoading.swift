@@ -1,0 +1,25 @@
+import ArgumentParser
+import TurnoutCore
+
+/// Options shared by the commands that read a configuration file.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The YAML configuration file.")
+    var config: String = "config/turnout.yaml"
+
+    /// Loads and validates the file; a bad file is reported naming the key and the
+    /// process exits with status 2 before anything binds.
+    func load() throws -> TurnoutConfig {
+        do {
+            return try ConfigLoader.load(path: config)
+        } catch let error as ConfigError {
+            throw ValidationFailure(message: "\(config): \(error)")
+        }
+    }
+}
+
+/// A configuration problem, printed as is with exit status 2.
+struct ValidationFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+

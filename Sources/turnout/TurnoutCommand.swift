@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// `turnout`: the proxy and the commands that manage it.
+@main
+struct TurnoutCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "turnout",
+        abstract: "A layer-7 reverse proxy that moves live traffic between blue and green target groups.",
+        version: TurnoutVersion.string,
+        subcommands: [ServeCommand.self, CheckCommand.self]
+    )
+}
+
+enum TurnoutVersion {
+    static let string = "0.1.0"
+}

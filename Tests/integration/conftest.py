@@ -1,0 +1,176 @@
+"""Fixtures that start the real binaries on loopback ports and tear everything down.
+
+- ``demo_backend(name)`` starts ``turnout-demo-backend`` and waits until it accepts connections.
+- ``backends`` is a blue and a green demo backend.
+- ``raw_upstream(mode)`` is a Python listening socket that records what reaches it.
+- ``proxy(...)`` writes a config and starts ``turnout serve``; defaults route production → blue and
+  test → green over the ``backends``.
+
+Every process a test started is SIGKILLed at teardown; when a test fails, each process's output
+is attached to the failure report. A proxy that died on its own during a test fails that test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness import (
+    LOOPBACK,
+    ManagedProcess,
+    Proxy,
+    ProxyConfig,
+    executable,
+    free_port,
+)
+from raw_upstream import RawUpstream
+
+
+@dataclass
+class Backend:
+    name: str
+    port: int
+    process: ManagedProcess
+
+    @property
+    def address(self) -> str:
+        return f"{LOOPBACK}:{self.port}"
+
+
+@dataclass
+class Backends:
+    blue: Backend
+    green: Backend
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for process in getattr(item, "turnout_processes", []):
+            report.sections.append(
+                (f"{process.name} output (pid {process.pid}, {' '.join(process.argv)})", process.log_tail())
+            )
+
+
+@pytest.fixture
+def start_process(request, tmp_path):
+    """Factory: start a binary with its output in ``tmp_path/<name>.log``; killed at teardown."""
+    started: list[ManagedProcess] = []
+    request.node.turnout_processes = started
+
+    def start(name: str, argv: list[str]) -> ManagedProcess:
+        process = ManagedProcess(name, argv, tmp_path / f"{name}.log")
+        started.append(process)
+        return process
+
+    yield start
+
+    died = [
+        f"{process.name} exited on its own with code {process.popen.returncode}"
+        for process in started
+        if not process.is_running() and not process.exit_expected
+    ]
+    for process in started:
+        process.kill()
+    if died:
+        pytest.fail("; ".join(died) + " (see the process output sections)", pytrace=False)
+
+
+@pytest.fixture
+def demo_backend(start_process):
+    """Factory: ``demo_backend("blue")`` → a running demo backend answering as that name."""
+    binary = str(executable("turnout-demo-backend"))
+
+    def start(name: str) -> Backend:
+        port = free_port()
+        process = start_process(
+            f"backend-{name}", [binary, "--port", str(port), "--name", name, "--host", LOOPBACK]
+        )
+        process.wait_until_listening([port])
+        return Backend(name=name, port=port, process=process)
+
+    return start
+
+
+@pytest.fixture
+def backends(demo_backend) -> Backends:
+    return Backends(blue=demo_backend("blue"), green=demo_backend("green"))
+
+
+@pytest.fixture
+def raw_upstream():
+    """Factory: ``raw_upstream("ok" | "garbage" | "silent")`` → a RawUpstream closed at teardown."""
+    opened: list[RawUpstream] = []
+
+    def open_upstream(mode: str = "ok") -> RawUpstream:
+        upstream = RawUpstream(mode)
+        opened.append(upstream)
+        return upstream
+
+    yield open_upstream
+    for upstream in opened:
+        upstream.close()
+
+
+def _normalise_groups(groups: dict) -> dict[str, dict]:
+    """Allow ``{"blue": ["127.0.0.1:1"]}`` as shorthand for ``{"blue": {"targets": [...]}}``."""
+    return {
+        name: ({"targets": list(group)} if isinstance(group, (list, tuple)) else dict(group))
+        for name, group in groups.items()
+    }
+
+
+@pytest.fixture
+def proxy_config(request, tmp_path):
+    """Factory: a ProxyConfig written to ``tmp_path/turnout.yaml``; returns (config, path)."""
+
+    def make(
+        *,
+        listeners: dict[str, dict[str, int]] | None = None,
+        groups: dict | None = None,
+        timeouts: dict[str, str] | None = None,
+        limits: dict[str, int] | None = None,
+        workers: int = 2,
+    ) -> tuple[ProxyConfig, Path]:
+        if groups is None:
+            pair: Backends = request.getfixturevalue("backends")
+            groups = {
+                "blue": {"targets": [pair.blue.address], "algorithm": "round_robin"},
+                "green": {"targets": [pair.green.address]},
+            }
+        config = ProxyConfig(
+            state_dir=tmp_path / "state",
+            listeners=listeners or {"production": {"blue": 100}, "test": {"green": 100}},
+            groups=_normalise_groups(groups),
+            timeouts=timeouts,
+            limits=limits,
+            workers=workers,
+        )
+        path = tmp_path / "turnout.yaml"
+        config.write(path)
+        return config, path
+
+    return make
+
+
+@pytest.fixture
+def proxy(proxy_config, start_process):
+    """Factory: start ``turnout serve`` and wait until every listener accepts connections.
+
+    Keyword arguments: ``listeners`` ({name: {group: weight}}), ``groups`` ({name: [targets]} or
+    {name: {targets, algorithm, ...}}), ``timeouts`` and ``limits`` (merged over the defaults),
+    ``workers``.
+    """
+    binary = str(executable("turnout"))
+
+    def start(**overrides) -> Proxy:
+        config, path = proxy_config(**overrides)
+        process = start_process("turnout", [binary, "serve", "--config", str(path)])
+        process.wait_until_listening(config.listener_ports.values())
+        return Proxy(process, config, path)
+
+    return start

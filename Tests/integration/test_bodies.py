@@ -1,0 +1,137 @@
+"""Request and response bodies: chunked both ways, large both ways, HEAD, Expect: 100-continue."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+
+import pytest
+
+from harness import LOOPBACK, SOCKET_TIMEOUT
+from raw_http import Conn, pattern_bytes, sha256_hex
+
+TEN_MB = 10 * 1024 * 1024
+
+
+def open_connection(port: int) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection(LOOPBACK, port, timeout=SOCKET_TIMEOUT)
+
+
+def test_chunked_upload(proxy):
+    turnout = proxy()
+    chunks = [b"a" * 1, b"bc" * 500, pattern_bytes(70000), b"", b"z" * 3]
+    expected = b"".join(chunks)
+    connection = open_connection(turnout.port())
+    try:
+        connection.request("POST", "/upload", body=iter(chunks), encode_chunked=True,
+                           headers={"Transfer-Encoding": "chunked"})
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+        assert response.getheader("X-Served-By") == "blue"
+        assert response.getheader("X-Echo-Body-Length") == str(len(expected))
+        assert response.getheader("X-Echo-Body-Sha256") == sha256_hex(expected)
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("size", [0, 1, 250, 251, 65536, 1_000_003])
+def test_chunked_download(proxy, size):
+    turnout = proxy()
+    connection = open_connection(turnout.port())
+    try:
+        connection.request("GET", f"/bytes?n={size}&chunked=1")
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("Transfer-Encoding") == "chunked"
+        assert response.read() == pattern_bytes(size)
+        # The connection stays usable: the chunked framing ended where it should.
+        connection.request("GET", "/")
+        follow_up = connection.getresponse()
+        assert follow_up.read() == b"Hello World! from blue\n"
+    finally:
+        connection.close()
+
+
+def test_ten_megabyte_download(proxy):
+    turnout = proxy()
+    connection = open_connection(turnout.port())
+    try:
+        connection.request("GET", f"/bytes?n={TEN_MB}")
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("Content-Length") == str(TEN_MB)
+        digest = hashlib.sha256()
+        received = 0
+        while chunk := response.read(1 << 20):
+            digest.update(chunk)
+            received += len(chunk)
+        assert received == TEN_MB
+        assert digest.hexdigest() == sha256_hex(pattern_bytes(TEN_MB))
+    finally:
+        connection.close()
+
+
+def test_ten_megabyte_upload(proxy):
+    turnout = proxy()
+    body = hashlib.sha256(b"seed").digest() * (TEN_MB // 32)
+    connection = open_connection(turnout.port())
+    try:
+        connection.request("POST", "/upload", body=body)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+        assert response.getheader("X-Echo-Body-Length") == str(TEN_MB)
+        assert response.getheader("X-Echo-Body-Sha256") == sha256_hex(body)
+    finally:
+        connection.close()
+
+
+def test_head_has_headers_and_no_body(proxy):
+    turnout = proxy()
+    with Conn(turnout.port()) as conn:
+        conn.send(b"HEAD /bytes?n=5000 HTTP/1.1\r\nHost: a\r\n\r\n")
+        response = conn.read_response(request_method="HEAD")
+        assert response.status == 200
+        assert response.header("Content-Length") == "5000"
+        assert response.header("X-Served-By") == "blue"
+        # Had any body bytes followed the HEAD response they would precede this response.
+        conn.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        follow_up = conn.read_response()
+        assert follow_up.status_line.startswith("HTTP/1.1 200")
+        assert follow_up.body == b"Hello World! from blue\n"
+
+
+def test_expect_100_continue(proxy):
+    turnout = proxy()
+    body = b"sent only after 100 Continue"
+    with Conn(turnout.port()) as conn:
+        conn.send(
+            b"POST /upload HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        interim = conn.read_head()
+        assert interim.status == 100, interim.status_line
+        assert interim.status_line.startswith("HTTP/1.1 100")
+        conn.send(body)
+        final = conn.read_response()
+        assert final.status == 200
+        assert final.header("X-Served-By") == "blue"
+        assert final.header("X-Echo-Body-Length") == str(len(body))
+        assert final.header("X-Echo-Body-Sha256") == sha256_hex(body)
+
+
+def test_post_body_reaches_echo_intact(proxy):
+    turnout = proxy()
+    body = b"name=value&other=" + pattern_bytes(3000)
+    connection = open_connection(turnout.port())
+    try:
+        connection.request("POST", "/echo", body=body, headers={"Content-Type": "application/octet-stream"})
+        response = connection.getresponse()
+        echoed = response.read()
+        assert response.status == 200
+        assert response.getheader("X-Echo-Method") == "POST"
+        assert response.getheader("X-Echo-Body-Length") == str(len(body))
+        assert echoed.endswith(b"\r\n\r\n" + body)
+    finally:
+        connection.close()

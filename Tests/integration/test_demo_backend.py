@@ -1,0 +1,161 @@
+"""The demo backend's contract, checked directly (no proxy).
+
+The proxy tests read their verdicts off the demo backend (X-Served-By, /echo, /bytes, ...);
+these tests make sure those instruments say what the proxy tests assume they say.
+"""
+
+from __future__ import annotations
+
+import http.client
+
+import pytest
+import requests
+
+from harness import LOOPBACK, SOCKET_TIMEOUT
+from raw_http import Conn, exchange, header_values, parse_echoed_head, pattern_bytes, sha256_hex
+from websocket_client import OPCODE_BINARY, OPCODE_CLOSE, OPCODE_TEXT, WebSocket, expected_accept
+
+
+def url(backend, path: str) -> str:
+    return f"http://{LOOPBACK}:{backend.port}{path}"
+
+
+def test_root_says_hello_with_its_name(demo_backend):
+    blue = demo_backend("blue")
+    response = requests.get(url(blue, "/"), timeout=SOCKET_TIMEOUT)
+    assert response.status_code == 200
+    assert response.content == b"Hello World! from blue\n"
+    assert response.headers["X-Served-By"] == "blue"
+    assert response.headers["Content-Length"] == str(len(b"Hello World! from blue\n"))
+    assert response.headers["X-Request-Id-Seen"] == "-"
+
+
+def test_request_id_seen_is_reported(demo_backend):
+    green = demo_backend("green")
+    response = requests.get(url(green, "/health"), headers={"X-Request-Id": "abc-123"}, timeout=SOCKET_TIMEOUT)
+    assert response.status_code == 200
+    assert response.headers["X-Served-By"] == "green"
+    assert response.headers["X-Request-Id-Seen"] == "abc-123"
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_bytes_pattern(demo_backend, chunked):
+    blue = demo_backend("blue")
+    query = "/bytes?n=70000" + ("&chunked=1" if chunked else "")
+    with Conn(blue.port) as conn:
+        conn.send(f"GET {query} HTTP/1.1\r\nHost: b\r\n\r\n".encode())
+        response = conn.read_response()
+    assert response.status == 200
+    assert response.body == pattern_bytes(70000)
+    if chunked:
+        assert response.header("Transfer-Encoding") == "chunked"
+    else:
+        assert response.header("Content-Length") == "70000"
+
+
+def test_echo_returns_the_raw_head_and_body(demo_backend):
+    blue = demo_backend("blue")
+    request = b"POST /echo?x=1 HTTP/1.1\r\nHost: b\r\nX-Odd:  spaced \r\nContent-Length: 5\r\n\r\nhello"
+    response = exchange(blue.port, request)
+    assert response.status == 200
+    assert response.body == request
+    assert response.header("X-Echo-Method") == "POST"
+    assert response.header("X-Echo-Body-Length") == "5"
+    assert response.header("X-Echo-Body-Sha256") == sha256_hex(b"hello")
+    request_line, headers = parse_echoed_head(response.body)
+    assert request_line == "POST /echo?x=1 HTTP/1.1"
+    assert header_values(headers, "x-odd") == ["spaced"]
+
+
+def test_upload_reports_length_and_digest(demo_backend):
+    blue = demo_backend("blue")
+    body = bytes(range(256)) * 4096  # 1 MiB
+    response = requests.post(url(blue, "/upload"), data=body, timeout=SOCKET_TIMEOUT)
+    assert response.status_code == 200
+    assert response.headers["X-Echo-Body-Length"] == str(len(body))
+    assert response.headers["X-Echo-Body-Sha256"] == sha256_hex(body)
+
+
+def test_status_and_slow(demo_backend):
+    blue = demo_backend("blue")
+    status = requests.get(url(blue, "/status?code=418"), timeout=SOCKET_TIMEOUT)
+    assert status.status_code == 418
+    assert status.content == b"status 418\n"
+    slow = requests.get(url(blue, "/slow?ms=100"), timeout=SOCKET_TIMEOUT)
+    assert slow.status_code == 200
+    assert slow.headers["X-Served-By"] == "blue"
+    assert slow.content == b"slow\n"
+
+
+def test_expect_100_continue(demo_backend):
+    blue = demo_backend("blue")
+    with Conn(blue.port) as conn:
+        conn.send(b"POST /upload HTTP/1.1\r\nHost: b\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+        assert conn.read_head().status_line == "HTTP/1.1 100 Continue"
+        conn.send(b"abc")
+        final = conn.read_response()
+    assert final.status == 200
+    assert final.header("X-Echo-Body-Length") == "3"
+    assert final.header("X-Echo-Body-Sha256") == sha256_hex(b"abc")
+
+
+def test_head_has_headers_and_no_body(demo_backend):
+    blue = demo_backend("blue")
+    connection = http.client.HTTPConnection(LOOPBACK, blue.port, timeout=SOCKET_TIMEOUT)
+    try:
+        connection.request("HEAD", "/")
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("Content-Length") == str(len(b"Hello World! from blue\n"))
+        assert response.read() == b""
+        # A body sent after HEAD's head would corrupt the next response on this connection.
+        connection.request("GET", "/")
+        follow_up = connection.getresponse()
+        assert follow_up.status == 200
+        assert follow_up.read() == b"Hello World! from blue\n"
+    finally:
+        connection.close()
+
+
+def test_abort_sends_part_of_the_body_then_resets(demo_backend):
+    blue = demo_backend("blue")
+    connection = http.client.HTTPConnection(LOOPBACK, blue.port, timeout=SOCKET_TIMEOUT)
+    try:
+        connection.request("GET", "/abort?after=1000")
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("Content-Length") == "1000000"
+        with pytest.raises((http.client.IncompleteRead, ConnectionResetError)):
+            response.read()
+    finally:
+        connection.close()
+
+
+def test_health_can_be_failed_and_restored(demo_backend):
+    blue = demo_backend("blue")
+    assert requests.get(url(blue, "/health"), timeout=SOCKET_TIMEOUT).status_code == 200
+    assert requests.post(url(blue, "/control/health"), data=b"fail", timeout=SOCKET_TIMEOUT).status_code == 200
+    failing = requests.get(url(blue, "/health"), timeout=SOCKET_TIMEOUT)
+    assert failing.status_code == 503
+    assert failing.headers["X-Served-By"] == "blue"
+    assert requests.post(url(blue, "/control/health"), data=b"ok", timeout=SOCKET_TIMEOUT).status_code == 200
+    assert requests.get(url(blue, "/health"), timeout=SOCKET_TIMEOUT).status_code == 200
+
+
+def test_websocket_echo(demo_backend):
+    blue = demo_backend("blue")
+    socket = WebSocket(blue.port)
+    try:
+        assert socket.handshake.status == 101
+        assert socket.handshake.header("Sec-WebSocket-Accept") == expected_accept(socket.key)
+        socket.send(OPCODE_TEXT, b"hello")
+        assert socket.read_message() == (OPCODE_TEXT, b"hello")
+        big = pattern_bytes(200 * 1024)
+        socket.send(OPCODE_BINARY, big)
+        assert socket.read_message() == (OPCODE_BINARY, big)
+        socket.send(OPCODE_CLOSE, b"\x03\xe8")
+        opcode, payload = socket.read_message()
+        assert opcode == OPCODE_CLOSE
+        assert payload[:2] == b"\x03\xe8"
+    finally:
+        socket.close_socket()

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Starts the blue and green demo backends and the proxy (release build), and stops
+# all three on Ctrl-C. Used by `make run`.
+set -euo pipefail
+config="${1:-config/turnout.yaml}"
+blue_port="${2:-3000}"
+green_port="${3:-3001}"
+bin="$(swift build -c release --show-bin-path)"
+
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+"$bin/turnout-demo-backend" --port "$blue_port" --name blue & pids+=($!)
+"$bin/turnout-demo-backend" --port "$green_port" --name green & pids+=($!)
+"$bin/turnout" check --config "$config"
+
+cat <<MSG
+
+  Turnout is starting. In another terminal:
+    curl -i http://127.0.0.1:8080/      # production listener -> blue
+    curl -i http://127.0.0.1:8081/      # test listener       -> green
+  Shift traffic: edit the forward weights in $config and run
+    pkill -HUP -f 'turnout serve'
+  Ctrl-C stops everything.
+
+MSG
+"$bin/turnout" serve --config "$config" & pids+=($!)
+wait "${pids[2]}"
