@@ -13,11 +13,11 @@ enum ASCII {
     static func isToken(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
             return true
         default:
             return false
@@ -62,45 +62,5 @@ enum ASCII {
     @inline(__always)
     static func lowercased(_ byte: UInt8) -> UInt8 {
         byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte
-    }
-}
-
-extension UnsafeRawBufferPointer {
-    /// Whether these bytes are exactly `literal`.
-    func equals(_ literal: StaticString) -> Bool {
-        guard count == literal.utf8CodeUnitCount else { return false }
-        let expected = literal.utf8Start
-        for index in 0..<count where self[index] != expected[index] {
-            return false
-        }
-        return true
-    }
-
-    /// Whether these bytes equal the lowercase ASCII `literal`, ignoring ASCII case.
-    func equalsIgnoringCase(_ lowercaseLiteral: StaticString) -> Bool {
-        guard count == lowercaseLiteral.utf8CodeUnitCount else { return false }
-        let expected = lowercaseLiteral.utf8Start
-        for index in 0..<count where ASCII.lowercased(self[index]) != expected[index] {
-            return false
-        }
-        return true
-    }
-
-    /// Whether these bytes equal `other`, ignoring ASCII case.
-    func equalsIgnoringCase(_ other: UnsafeRawBufferPointer) -> Bool {
-        guard count == other.count else { return false }
-        for index in 0..<count where ASCII.lowercased(self[index]) != ASCII.lowercased(other[index]) {
-            return false
-        }
-        return true
-    }
-
-    /// The range `lowerBound..<upperBound` without leading and trailing SP/HTAB.
-    func trimmingWhitespace(_ lowerBound: Int, _ upperBound: Int) -> ByteRange {
-        var first = lowerBound
-        var end = upperBound
-        while first < end, ASCII.isWhitespace(self[first]) { first += 1 }
-        while end > first, ASCII.isWhitespace(self[end - 1]) { end -= 1 }
-        return ByteRange(first, end)
     }
 }

@@ -27,11 +27,3 @@ public struct ByteRange: Sendable, Equatable {
     /// Whether the range holds no bytes.
     @inlinable public var isEmpty: Bool { count == 0 }
 }
-
-extension UnsafeRawBufferPointer {
-    /// The bytes of `range`, without copying.
-    @inlinable
-    public func slice(_ range: ByteRange) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: self[range.lowerBound..<range.upperBound])
-    }
-}

@@ -12,7 +12,7 @@
 public struct ChunkedDecoder: Sendable {
     /// Longest chunk-size line accepted, extensions included, CRLF excluded.
     public static let maxSizeLineBytes = 4096
-    /// Largest trailer section accepted, including its final CRLF.
+    /// Largest trailer section accepted: every trailer line and the final CRLF (the last-chunk line not counted).
     public static let maxTrailerBytes = 16384
 
     private enum State: UInt8, Sendable {
@@ -66,17 +66,19 @@ public struct ChunkedDecoder: Sendable {
                 lineBytes = 1
                 state = .size
             case .size:
-                lineBytes += 1
-                if let digit = ASCII.hexValue(byte) {
+                if byte == ASCII.cr {
+                    state = .sizeLF
+                } else if let digit = ASCII.hexValue(byte) {
                     // At most 2^63 - 1: one more digit must not push past 63 bits.
                     guard chunkSize >> 59 == 0 else { return fail("chunk size too large") }
                     chunkSize = chunkSize << 4 | UInt64(digit)
-                } else if byte == ASCII.cr {
-                    state = .sizeLF
+                    lineBytes += 1
                 } else if byte == ASCII.semicolon {
                     state = .sizeExtension
+                    lineBytes += 1
                 } else if ASCII.isWhitespace(byte) {
                     state = .sizeWhitespace
+                    lineBytes += 1
                 } else {
                     return fail(byte == ASCII.lf ? "bare LF in chunk size line" : "invalid chunk size")
                 }
@@ -88,10 +90,11 @@ public struct ChunkedDecoder: Sendable {
                     return fail("invalid chunk size")
                 }
             case .sizeExtension:
-                lineBytes += 1
                 if byte == ASCII.cr {
                     state = .sizeLF
-                } else if !ASCII.isFieldValueByte(byte) {
+                } else if ASCII.isFieldValueByte(byte) {
+                    lineBytes += 1
+                } else {
                     return fail(byte == ASCII.lf ? "bare LF in chunk size line" : "invalid byte in chunk extension")
                 }
             case .sizeLF:
@@ -132,6 +135,8 @@ public struct ChunkedDecoder: Sendable {
                 state = .trailerLineStart
             case .endLF:
                 guard byte == ASCII.lf else { return fail("bare CR in trailer") }
+                trailerBytes += 1
+                if trailerBytes > Self.maxTrailerBytes { return fail("trailer section too large") }
                 state = .done
                 return .end(consumed: index)
             case .data, .done, .failed:
@@ -145,8 +150,9 @@ public struct ChunkedDecoder: Sendable {
 
     /// Records that the caller forwarded `count` data bytes of the current chunk.
     public mutating func consumeData(_ count: Int) {
-        precondition(state == .data && count >= 0 && UInt64(count) <= remainingInChunk,
-                     "consumeData beyond the current chunk")
+        precondition(
+            state == .data && count >= 0 && UInt64(count) <= remainingInChunk,
+            "consumeData beyond the current chunk")
         remainingInChunk -= UInt64(count)
         if remainingInChunk == 0 {
             state = .dataCR

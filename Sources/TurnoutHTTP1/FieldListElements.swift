@@ -21,14 +21,3 @@ struct FieldListElements {
         return nil
     }
 }
-
-extension UnsafeRawBufferPointer {
-    /// Whether every byte is a token byte (and there is at least one).
-    func isToken() -> Bool {
-        guard !isEmpty else { return false }
-        for byte in self where !ASCII.isToken(byte) {
-            return false
-        }
-        return true
-    }
-}

@@ -9,8 +9,10 @@ public struct ForwardedFor {
     /// A generated request id sent as X-Request-Id; nil when the request already has one.
     public var requestId: UnsafeRawBufferPointer?
 
-    public init(clientAddress: UnsafeRawBufferPointer, proto: StaticString, port: UInt16,
-                requestId: UnsafeRawBufferPointer?) {
+    public init(
+        clientAddress: UnsafeRawBufferPointer, proto: StaticString, port: UInt16,
+        requestId: UnsafeRawBufferPointer?
+    ) {
         self.clientAddress = clientAddress
         self.proto = proto
         self.port = port

@@ -79,15 +79,3 @@ struct HeadOutput {
         write(version == .http10 ? "1.0 turnout" : "1.1 turnout")
     }
 }
-
-extension HeaderFieldTable {
-    /// Index of the last field of `kind` that is forwarded (not hop-by-hop), if any.
-    func lastForwardedIndex(of kind: KnownHeader) -> Int? {
-        var index = count - 1
-        while index >= 0 {
-            if self[index].kind == kind && !self[index].isHopByHop { return index }
-            index -= 1
-        }
-        return nil
-    }
-}

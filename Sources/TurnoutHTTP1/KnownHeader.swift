@@ -2,7 +2,7 @@
 /// instead of comparing names.
 public enum KnownHeader: UInt8, Sendable {
     case other, host, contentLength, transferEncoding, connection, keepAlive,
-         proxyConnection, te, trailer, upgrade, expect, xForwardedFor, xForwardedProto, xForwardedPort, xRequestId, via
+        proxyConnection, te, trailer, upgrade, expect, xForwardedFor, xForwardedProto, xForwardedPort, xRequestId, via
 
     /// Fields that describe one connection and are never forwarded (RFC 9110 §7.6.1, plus the legacy
     /// Keep-Alive and Proxy-Connection). Upgrade is among them: the proxy re-adds it itself when tunnelling.
@@ -13,7 +13,7 @@ public enum KnownHeader: UInt8, Sendable {
         case .connection, .keepAlive, .proxyConnection, .te, .transferEncoding, .trailer, .upgrade:
             return true
         case .other, .host, .contentLength, .expect, .xForwardedFor, .xForwardedProto, .xForwardedPort,
-             .xRequestId, .via:
+            .xRequestId, .via:
             return false
         }
     }

@@ -42,6 +42,8 @@ final class ClientConnection {
     /// Edge-triggered readiness, cleared when a call returns EAGAIN.
     var readable = false
     var writable = true
+    /// The peer's hang-up (RDHUP/HUP/ERR) was signalled: read to the end of file.
+    var hangUpSignalled = false
     var peerClosedInput = false
 
     // The exchange in progress.
@@ -53,6 +55,8 @@ final class ClientConnection {
     var requestBody = BodyTransfer.done
     var responseBody = BodyTransfer.done
     var responseStarted = false
+    /// Bytes of the current response written to the client (interim responses included).
+    var responseBytesWritten = 0
     var closeAfterResponse = false
     /// Whether the upstream's response left its connection reusable.
     var upstreamReusable = false
@@ -77,6 +81,7 @@ final class ClientConnection {
         requestBody = .done
         responseBody = .done
         responseStarted = false
+        responseBytesWritten = 0
         upstreamReusable = false
         upstream = nil
         group = -1
@@ -97,6 +102,7 @@ final class UpstreamConnection {
     var connected = false
     var readable = false
     var writable = false
+    var hangUpSignalled = false
     var peerClosedInput = false
     var outputShut = false
     /// The client it serves; `nil` while pooled.

@@ -51,7 +51,8 @@ extension Worker {
         let input: IOBuffer
         if let existing = client.input { input = existing } else { input = pool.takeBuffer(); client.input = input }
         input.reset()
-        switch FileIO.read(client.fd, into: input.base, count: input.capacity) {
+        switch readSocket(client.fd, into: input.base, count: input.capacity,
+                          readable: &client.readable, hangUpSignalled: client.hangUpSignalled) {
         case .bytes:
             return true
         case .wouldBlock:

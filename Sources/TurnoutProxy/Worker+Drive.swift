@@ -52,7 +52,8 @@ extension Worker {
         }
         if input.freeSpace == 0 { input.compact() }
         let wasEmpty = input.isEmpty
-        switch FileIO.read(client.fd, into: input.base + input.writeIndex, count: input.freeSpace) {
+        switch readSocket(client.fd, into: input.base + input.writeIndex, count: input.freeSpace,
+                           readable: &client.readable, hangUpSignalled: client.hangUpSignalled) {
         case .bytes(let n):
             input.writeIndex += n
             // The header timeout runs from the first byte of a request.
@@ -87,6 +88,7 @@ extension Worker {
         client.closeAfterResponse = !head.keepAlive || draining
         client.attempts = 0
         client.responseStarted = false
+        client.responseBytesWritten = 0
         route(client, excluding: nil)
     }
 

@@ -72,7 +72,8 @@ extension Worker {
             return .finished
         }
         if !client.requestBody.isDone && input.isEmpty && client.readable {
-            switch FileIO.read(client.fd, into: input.base + input.writeIndex, count: input.freeSpace) {
+            switch readSocket(client.fd, into: input.base + input.writeIndex, count: input.freeSpace,
+                               readable: &client.readable, hangUpSignalled: client.hangUpSignalled) {
             case .bytes(let n):
                 input.writeIndex += n
                 client.deadline = now &+ settings.upstreamResponseTimeout
@@ -111,7 +112,8 @@ extension Worker {
                 }
             }
             guard upstream.readable, input.freeSpace > 0 else { return progressed ? .progressed : .stalled }
-            switch FileIO.read(upstream.fd, into: input.base + input.writeIndex, count: input.freeSpace) {
+            switch readSocket(upstream.fd, into: input.base + input.writeIndex, count: input.freeSpace,
+                               readable: &upstream.readable, hangUpSignalled: upstream.hangUpSignalled) {
             case .bytes(let n):
                 input.writeIndex += n
                 upstream.responseBytes += n
@@ -152,6 +154,7 @@ extension Worker {
         let closeAfter = client.closeAfterResponse || !client.requestBody.isDone || head.framing == .untilClose || dechunk
         guard let written = ResponseHeadWriter.write(head, fields: responseFields, source: input.pending,
                                                      closeAfter: closeAfter && !head.isUpgrade, dechunkForHTTP10: dechunk,
+                                                     announceKeepAlive: request.version == .http10 && !closeAfter,
                                                      into: output.tail) else {
             if !output.isEmpty { return .stalled }  // an interim response is still being flushed
             logger.warning("rewritten response head does not fit the buffer", metadata: ["target": "\(upstream.target.key)"])
@@ -186,11 +189,12 @@ extension Worker {
             break
         case .malformed(let error):
             logger.warning("malformed upstream response body: \(error.reason)", metadata: ["target": "\(upstream.target.key)"])
-            closeClient(client, abort: true)
+            abortResponse(client)
             return .finished
         }
         if !client.responseBody.isDone && input.isEmpty && upstream.readable {
-            switch FileIO.read(upstream.fd, into: input.base + input.writeIndex, count: input.freeSpace) {
+            switch readSocket(upstream.fd, into: input.base + input.writeIndex, count: input.freeSpace,
+                               readable: &upstream.readable, hangUpSignalled: upstream.hangUpSignalled) {
             case .bytes(let n):
                 input.writeIndex += n
                 client.deadline = now &+ settings.upstreamResponseTimeout
@@ -203,15 +207,13 @@ extension Worker {
                     client.upstreamReusable = false
                     progressed = true
                 } else {
-                    logger.warning("upstream closed mid-response; aborting the client connection",
-                                   metadata: ["target": "\(upstream.target.key)"])
-                    closeClient(client, abort: true)
+                    logger.warning("upstream closed mid-response", metadata: ["target": "\(upstream.target.key)"])
+                    abortResponse(client)
                     return .finished
                 }
             case .failed(let err):
-                logger.warning("upstream failed mid-response; aborting the client connection",
-                               metadata: ["target": "\(upstream.target.key)", "errno": "\(err)"])
-                closeClient(client, abort: true)
+                logger.warning("upstream failed mid-response", metadata: ["target": "\(upstream.target.key)", "errno": "\(err)"])
+                abortResponse(client)
                 return .finished
             }
         }
@@ -239,6 +241,7 @@ extension Worker {
         switch FileIO.write(client.fd, from: output.base + output.readIndex, count: output.pendingCount) {
         case .bytes(let n):
             output.consume(n)
+            client.responseBytesWritten &+= n
             return .progressed
         case .wouldBlock:
             client.writable = false
@@ -264,6 +267,20 @@ extension Worker {
         client.resetExchange()
         client.phase = .readingHead
         client.deadline = now &+ settings.clientIdleTimeout
+    }
+
+    /// The upstream's response broke off. If nothing of it reached the client yet, the
+    /// client gets a clean 502; otherwise what is buffered is passed on and the connection
+    /// is reset, so the client sees an aborted response, never a short one that looks whole.
+    func abortResponse(_ client: ClientConnection) {
+        if client.responseBytesWritten == 0 {
+            client.output?.reset()
+            client.responseStarted = false
+            respondWithError(client, status: 502)
+            return
+        }
+        _ = flush(client)
+        if client.fd >= 0 { closeClient(client, abort: true) }
     }
 
     /// The upstream went away before a response: replay safe requests once, else 502.

@@ -19,6 +19,7 @@ extension Worker {
         client.readable = false
         client.writable = true
         client.peerClosedInput = false
+        client.hangUpSignalled = false
         client.closeAfterResponse = false
         client.outputShut = false
         client.resetExchange()

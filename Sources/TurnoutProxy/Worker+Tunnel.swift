@@ -10,7 +10,7 @@ extension Worker {
         }
         var progressed = false
         // client → upstream
-        switch pump(from: client.fd, readable: &client.readable, ended: &client.peerClosedInput,
+        switch pump(from: client.fd, readable: &client.readable, hangUp: client.hangUpSignalled, ended: &client.peerClosedInput,
                     source: client.input!, destination: upstream.output!) {
         case .progressed: progressed = true
         case .stalled: break
@@ -26,7 +26,8 @@ extension Worker {
             return false
         }
         // upstream → client
-        switch pump(from: upstream.fd, readable: &upstream.readable, ended: &upstream.peerClosedInput,
+        switch pump(from: upstream.fd, readable: &upstream.readable, hangUp: upstream.hangUpSignalled,
+                    ended: &upstream.peerClosedInput,
                     source: upstream.input!, destination: client.output!) {
         case .progressed: progressed = true
         case .stalled: break
@@ -57,11 +58,11 @@ extension Worker {
 
     /// Reads from `fd` into `source` when it is empty and moves `source` into
     /// `destination`. `.finished` means the read failed.
-    private func pump(from fd: Int32, readable: inout Bool, ended: inout Bool,
+    private func pump(from fd: Int32, readable: inout Bool, hangUp: Bool, ended: inout Bool,
                       source: IOBuffer, destination: IOBuffer) -> StepOutcome {
         var progressed = false
         if source.isEmpty && readable && !ended {
-            switch FileIO.read(fd, into: source.base, count: source.capacity) {
+            switch readSocket(fd, into: source.base, count: source.capacity, readable: &readable, hangUpSignalled: hangUp) {
             case .bytes(let n):
                 source.readIndex = 0
                 source.writeIndex = n

@@ -103,6 +103,7 @@ final class Worker {
         if events.contains(.readable) || events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) {
             client.readable = true
         }
+        if events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) { client.hangUpSignalled = true }
         if events.contains(.writable) || events.contains(.error) || events.contains(.hangUp) { client.writable = true }
         drive(client)
     }
@@ -112,6 +113,7 @@ final class Worker {
         if events.contains(.readable) || events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) {
             upstream.readable = true
         }
+        if events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) { upstream.hangUpSignalled = true }
         if events.contains(.writable) || events.contains(.error) || events.contains(.hangUp) { upstream.writable = true }
         if let client = upstream.client {
             if !upstream.connected && upstream.writable { finishConnect(upstream) }

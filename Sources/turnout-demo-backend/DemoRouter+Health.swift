@@ -1,5 +1,3 @@
-import Foundation
-
 extension DemoRouter {
     func healthText(failing: Bool) -> String {
         failing ? "Health check status: failing\n" : "Health check status: ok\n"
@@ -18,7 +16,7 @@ extension DemoRouter {
         try exchange.readBody { bytes in
             if body.count < 64 { body.append(contentsOf: bytes.prefix(64 - body.count)) }
         }
-        switch String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) {
+        switch String(decoding: body, as: UTF8.self).trimmingWhitespace() {
         case "fail":
             healthFailing.store(true, ordering: .relaxed)
         case "ok":

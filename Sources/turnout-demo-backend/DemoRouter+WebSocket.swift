@@ -1,5 +1,3 @@
-import Foundation
-
 extension DemoRouter {
     /// RFC 6455 §1.3: the GUID appended to the client's key before hashing.
     static let webSocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -33,6 +31,6 @@ extension DemoRouter {
 
     /// base64(SHA-1(key + GUID)).
     static func webSocketAccept(forKey key: String) -> String {
-        Data(SHA1.digest(of: Array((key + webSocketGUID).utf8))).base64EncodedString()
+        Base64.encode(SHA1.digest(of: Array((key + webSocketGUID).utf8)))
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 
 /// Accepts connections on one thread and serves each connection on a thread of its own.
@@ -13,9 +12,12 @@ final class DemoServer: Sendable {
 
     /// Starts the accept loop on a background thread and returns immediately.
     func startAcceptingInBackground() {
-        let thread = Thread { [self] in acceptLoop() }
-        thread.name = "accept"
-        thread.start()
+        do {
+            try startDetachedThread(stackSize: 256 * 1024) { [self] in acceptLoop() }
+        } catch {
+            writeStandardError("turnout-demo-backend: cannot start the accept thread: \(error)\n")
+            exit(1)
+        }
     }
 
     private func acceptLoop() {
@@ -31,12 +33,14 @@ final class DemoServer: Sendable {
             // Heads and small bodies go out in one write; don't let Nagle hold the last segment back.
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &enable, socklen_t(MemoryLayout<Int32>.size))
             let router = self.router
-            let thread = Thread {
-                let connection = DemoConnection(stream: ConnectionStream(descriptor: fd), router: router)
-                connection.serve()
+            do {
+                try startDetachedThread(stackSize: 512 * 1024) {
+                    DemoConnection(stream: ConnectionStream(descriptor: fd), router: router).serve()
+                }
+            } catch {
+                writeStandardError("turnout-demo-backend: \(error); dropping a connection\n")
+                close(fd)
             }
-            thread.stackSize = 512 * 1024
-            thread.start()
         }
     }
 }

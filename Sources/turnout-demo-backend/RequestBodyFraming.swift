@@ -35,7 +35,3 @@ enum RequestBodyFraming: Equatable {
     /// Whether there are body bytes to read.
     var hasBody: Bool { self != .none }
 }
-
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
-}

@@ -39,7 +39,8 @@ final class ParsedHead<Head> {
 
 func requestBytes(_ text: String) -> [UInt8] { [UInt8](text.utf8) }
 
-func parseRequest(_ bytes: [UInt8], limits: HeadLimits = HeadLimits(), capacity: Int? = nil) -> ParsedHead<RequestHead> {
+func parseRequest(_ bytes: [UInt8], limits: HeadLimits = HeadLimits(), capacity: Int? = nil) -> ParsedHead<RequestHead>
+{
     ParsedHead(bytes, capacity: capacity ?? limits.maxHeaders) { buffer, fields in
         RequestHeadParser.parse(buffer, limits: limits, fields: fields)
     }

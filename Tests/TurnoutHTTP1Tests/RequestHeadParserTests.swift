@@ -184,10 +184,12 @@ final class RequestHeadParserTests: XCTestCase {
     }
 
     func testNulInNameOrValueIsRejected() {
-        assertFails([UInt8]("GET / HTTP/1.1\r\nHost: a\r\nX".utf8) + [0] + [UInt8]("Y: 1\r\n\r\n".utf8),
-                    400, "invalid byte in field name")
-        assertFails([UInt8]("GET / HTTP/1.1\r\nHost: a\r\nX: 1".utf8) + [0] + [UInt8]("2\r\n\r\n".utf8),
-                    400, "invalid byte in field value")
+        assertFails(
+            [UInt8]("GET / HTTP/1.1\r\nHost: a\r\nX".utf8) + [0] + [UInt8]("Y: 1\r\n\r\n".utf8),
+            400, "invalid byte in field name")
+        assertFails(
+            [UInt8]("GET / HTTP/1.1\r\nHost: a\r\nX: 1".utf8) + [0] + [UInt8]("2\r\n\r\n".utf8),
+            400, "invalid byte in field value")
     }
 
     func testNonTokenNameAndControlsInValueAreRejected() {
@@ -203,8 +205,10 @@ final class RequestHeadParserTests: XCTestCase {
     }
 
     func testObsFoldIsRejected() {
-        assertFails("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n", 400, "obs-fold or leading whitespace in field line")
-        assertFails("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n\t2\r\n\r\n", 400, "obs-fold or leading whitespace in field line")
+        assertFails(
+            "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n", 400, "obs-fold or leading whitespace in field line")
+        assertFails(
+            "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n\t2\r\n\r\n", 400, "obs-fold or leading whitespace in field line")
         assertFails("GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400, "obs-fold or leading whitespace in field line")
     }
 
@@ -239,13 +243,16 @@ final class RequestHeadParserTests: XCTestCase {
     }
 
     func testInvalidContentLengthIsRejected() {
-        for value in ["", "+5", "-1", "5a", "0x10", "5,", ", 5", "5,,5", "1 2", "9223372036854775808",
-                      "99999999999999999999999"] {
+        for value in [
+            "", "+5", "-1", "5a", "0x10", "5,", ", 5", "5,,5", "1 2", "9223372036854775808",
+            "99999999999999999999999",
+        ] {
             assertFails("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \(value)\r\n\r\n", 400, "invalid Content-Length")
         }
         assertFails("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n", 400, "invalid Content-Length")
-        assertFails("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-                    400, "conflicting Content-Length")
+        assertFails(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            400, "conflicting Content-Length")
     }
 
     // MARK: Transfer-Encoding
@@ -257,20 +264,24 @@ final class RequestHeadParserTests: XCTestCase {
     }
 
     func testTransferEncodingWithContentLengthIsRejected() {
-        assertFails("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
-                    400, "Transfer-Encoding with Content-Length")
-        assertFails("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
-                    400, "Transfer-Encoding with Content-Length")
+        assertFails(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            400, "Transfer-Encoding with Content-Length")
+        assertFails(
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+            400, "Transfer-Encoding with Content-Length")
     }
 
     func testChunkedMustBeTheOnlyAndFinalCoding() {
         let prefix = "POST / HTTP/1.1\r\nHost: a\r\n"
         assertFails(prefix + "Transfer-Encoding: chunked, gzip\r\n\r\n", 400, "chunked is not the final coding")
         assertFails(prefix + "Transfer-Encoding: chunked, chunked\r\n\r\n", 400, "chunked applied twice")
-        assertFails(prefix + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-                    400, "chunked applied twice")
-        assertFails(prefix + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
-                    400, "chunked is not the final coding")
+        assertFails(
+            prefix + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            400, "chunked applied twice")
+        assertFails(
+            prefix + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+            400, "chunked is not the final coding")
         assertFails(prefix + "Transfer-Encoding: chunked;q=1\r\n\r\n", 400, "malformed Transfer-Encoding")
         assertFails(prefix + "Transfer-Encoding: chu nked\r\n\r\n", 400, "malformed Transfer-Encoding")
         assertFails(prefix + "Transfer-Encoding: \r\n\r\n", 400, "malformed Transfer-Encoding")
@@ -280,15 +291,17 @@ final class RequestHeadParserTests: XCTestCase {
     func testOtherCodingsAreNotImplemented() {
         let prefix = "POST / HTTP/1.1\r\nHost: a\r\n"
         assertFails(prefix + "Transfer-Encoding: gzip, chunked\r\n\r\n", 501, "unsupported transfer coding")
-        assertFails(prefix + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
-                    501, "unsupported transfer coding")
+        assertFails(
+            prefix + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+            501, "unsupported transfer coding")
         assertFails(prefix + "Transfer-Encoding: identity\r\n\r\n", 501, "unsupported transfer coding")
         assertFails(prefix + "Transfer-Encoding: gzip\r\n\r\n", 501, "unsupported transfer coding")
         assertFails(prefix + "Transfer-Encoding: x-custom;level=1, chunked\r\n\r\n", 501, "unsupported transfer coding")
     }
 
     func testTransferEncodingOnHTTP10IsRejected() {
-        assertFails("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "Transfer-Encoding in HTTP/1.0 request")
+        assertFails(
+            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "Transfer-Encoding in HTTP/1.0 request")
     }
 
     // MARK: Expect
@@ -306,7 +319,8 @@ final class RequestHeadParserTests: XCTestCase {
 
     func testHeadAtTheByteLimitIsAcceptedOneMoreIsRefused() {
         let bytes = requestBytes(validGet)
-        XCTAssertEqual(parseRequest(bytes, limits: HeadLimits(maxHeaderBytes: bytes.count)).head?.headLength, bytes.count)
+        XCTAssertEqual(
+            parseRequest(bytes, limits: HeadLimits(maxHeaderBytes: bytes.count)).head?.headLength, bytes.count)
         assertFails(bytes, 431, "head too large", limits: HeadLimits(maxHeaderBytes: bytes.count - 1))
         assertFails(bytes, 431, "head too large", limits: HeadLimits(maxHeaderBytes: bytes.count - 2))
     }

@@ -82,8 +82,9 @@ final class ResponseHeadParserTests: XCTestCase {
 
     func testLimitsAre502() {
         assertFails(validOK, "head too large", limits: HeadLimits(maxHeaderBytes: 40))
-        assertFails("HTTP/1.1 200 OK\r\nX: " + String(repeating: "v", count: 100), "head too large",
-                    limits: HeadLimits(maxHeaderBytes: 64))
+        assertFails(
+            "HTTP/1.1 200 OK\r\nX: " + String(repeating: "v", count: 100), "head too large",
+            limits: HeadLimits(maxHeaderBytes: 64))
         assertFails(validOK, "too many header fields", limits: HeadLimits(maxHeaders: 1))
     }
 
@@ -93,7 +94,8 @@ final class ResponseHeadParserTests: XCTestCase {
         let response = head(validOK, method: .head)
         XCTAssertEqual(response?.framing, BodyFraming.none)
         XCTAssertEqual(response?.keepAlive, true)
-        XCTAssertEqual(head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", method: .head)?.framing, BodyFraming.none)
+        XCTAssertEqual(
+            head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", method: .head)?.framing, BodyFraming.none)
     }
 
     func testInformationalNoContentAndNotModifiedHaveNoBody() {
@@ -140,15 +142,17 @@ final class ResponseHeadParserTests: XCTestCase {
     }
 
     func testAmbiguousOrUnsupportedTransferEncodingIs502() {
-        assertFails("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
-                    "Transfer-Encoding with Content-Length")
+        assertFails(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+            "Transfer-Encoding with Content-Length")
         assertFails("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "unsupported transfer coding")
         assertFails("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "unsupported transfer coding")
         assertFails("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "chunked is not the final coding")
         assertFails("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", "chunked applied twice")
         assertFails("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "Transfer-Encoding in HTTP/1.0 response")
-        assertFails("HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n",
-                    "Transfer-Encoding with Content-Length")
+        assertFails(
+            "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n",
+            "Transfer-Encoding with Content-Length")
     }
 
     func testKeepAliveRules() {

@@ -103,7 +103,7 @@ def backends(demo_backend) -> Backends:
 
 @pytest.fixture
 def raw_upstream():
-    """Factory: ``raw_upstream("ok" | "garbage" | "silent")`` → a RawUpstream closed at teardown."""
+    """Factory: ``raw_upstream("ok" | "garbage")`` → a RawUpstream closed at teardown."""
     opened: list[RawUpstream] = []
 
     def open_upstream(mode: str = "ok") -> RawUpstream:

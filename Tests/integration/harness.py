@@ -8,12 +8,14 @@ started from, and ``render_yaml`` writes that config.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterable
@@ -71,6 +73,12 @@ def can_connect(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGKILL it if the test runner dies, so no process outlives a run."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class ManagedProcess:
     """A child process whose stdout and stderr go to one log file.
 
@@ -90,6 +98,7 @@ class ManagedProcess:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             cwd=log_path.parent,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
 
     @property

@@ -21,14 +21,13 @@ class RawUpstream:
 
     Modes:
       - ``"ok"``: a fixed 200 with body ``ok`` (keep-alive);
-      - ``"garbage"``: ``NOT HTTP\\r\\n\\r\\n`` and close;
-      - ``"silent"``: record and never answer.
+      - ``"garbage"``: ``NOT HTTP\\r\\n\\r\\n`` and close.
     A request counts as complete once its head and its Content-Length or chunked body arrived;
     a request whose body never completes is recorded but never answered.
     """
 
     def __init__(self, mode: str = "ok"):
-        assert mode in ("ok", "garbage", "silent")
+        assert mode in ("ok", "garbage")
         self.mode = mode
         self.port = free_port()
         self.address = f"{LOOPBACK}:{self.port}"

@@ -35,7 +35,7 @@ def test_test_listener_goes_to_green(proxy):
 def test_forwarding_headers_are_added(proxy):
     turnout = proxy()
     port = turnout.port("production")
-    response = exchange(port, f"GET /echo HTTP/1.1\r\nHost: app.example\r\n\r\n".encode())
+    response = exchange(port, b"GET /echo HTTP/1.1\r\nHost: app.example\r\n\r\n")
     assert response.status == 200
     request_line, headers = parse_echoed_head(response.body)
     assert request_line == "GET /echo HTTP/1.1"

@@ -84,6 +84,8 @@ def test_switch_under_keepalive_load(proxy):
     before = [o for o in outcomes if o.started <= published_at]
     after = [o for o in outcomes if o.started > published_at]
     stragglers = [o for o in after if o.served_by != "green"]
+    print(f"{len(before)} requests started before the publication was seen, {len(after)} after; "
+          f"served before: {sorted({o.served_by for o in before})}")
     assert stragglers == [], f"{len(stragglers)} of {len(after)} requests after the switch went elsewhere"
     assert {o.served_by for o in before[:50]} == {"blue"}, "production was not on blue before the switch"
 

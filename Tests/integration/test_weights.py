@@ -45,6 +45,7 @@ def served_by_counts(port: int) -> Counter:
 def test_weighted_split(proxy, weights, expected_blue):
     turnout = proxy(listeners={"production": weights, "test": {"green": 100}})
     counts = served_by_counts(turnout.port())
+    print(f"weights {weights}: served_by counts {dict(counts)}")
     assert set(counts) <= {"blue", "green"}, counts
     assert counts["blue"] + counts["green"] == REQUESTS
     assert abs(counts["blue"] - expected_blue) <= TOLERANCE, counts

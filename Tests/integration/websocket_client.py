@@ -29,11 +29,13 @@ def encode_frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
     else:
         header = struct.pack("!BBQ", first, 0x80 | 127, length)
     mask = os.urandom(4)
-    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if length < 4096 else _mask_fast(payload, mask)
-    return header + mask + masked
+    return header + mask + apply_mask(payload, mask)
 
 
-def _mask_fast(payload: bytes, mask: bytes) -> bytes:
+def apply_mask(payload: bytes, mask: bytes) -> bytes:
+    """XOR with the repeated 4-byte mask, done as one big-integer XOR (fast for 200 KB payloads)."""
+    if not payload:
+        return b""
     repeated = (mask * (len(payload) // 4 + 1))[: len(payload)]
     return (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(len(payload), "big")
 
