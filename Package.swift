@@ -32,18 +32,28 @@ let package = Package(
         .target(name: "TurnoutHTTP1"),
         // OpenSSL contexts and non-blocking TLS (grows with the TLS issue).
         .target(name: "TurnoutTLS", dependencies: ["COpenSSL"]),
+        // Per-worker counters (relaxed atomics on worker-owned memory) and Prometheus exposition.
+        .target(name: "TurnoutMetrics", dependencies: ["CTurnoutLinux"]),
         // Workers, listeners, connection state machines, upstream pools, forwarding loop.
         .target(
             name: "TurnoutProxy",
             dependencies: [
-                "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1",
+                "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1", "TurnoutMetrics",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Admin API, health checks, durable state, metrics exposition: the control thread.
+        .target(
+            name: "TurnoutControl",
+            dependencies: [
+                "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1", "TurnoutProxy", "TurnoutMetrics",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "turnout",
             dependencies: [
-                "TurnoutCore", "TurnoutProxy", "TurnoutTLS",
+                "TurnoutCore", "TurnoutProxy", "TurnoutTLS", "TurnoutControl", "TurnoutPosix", "TurnoutHTTP1",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -51,6 +61,8 @@ let package = Package(
         .executableTarget(name: "turnout-demo-backend"),
         .testTarget(name: "TurnoutCoreTests", dependencies: ["TurnoutCore"]),
         .testTarget(name: "TurnoutHTTP1Tests", dependencies: ["TurnoutHTTP1"]),
+        .testTarget(name: "TurnoutMetricsTests", dependencies: ["TurnoutMetrics"]),
+        .testTarget(name: "TurnoutControlTests", dependencies: ["TurnoutControl", "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1"]),
         .testTarget(name: "TurnoutProxyTests", dependencies: ["TurnoutProxy", "TurnoutCore", "TurnoutPosix"]),
     ]
 )
