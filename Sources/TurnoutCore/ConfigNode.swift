@@ -114,6 +114,19 @@ struct ConfigNode {
         return value
     }
 
+    /// An unquoted `true` or `false`. YAML 1.1's `yes`/`no`/`on`/`off` are refused: they read as words to most
+    /// people, and `"true"` (quoted) is a string.
+    func bool() throws(ConfigError) -> Bool {
+        guard case let .scalar(scalar) = node, scalar.style == .plain else {
+            throw error("expected true or false, got \(shape)")
+        }
+        switch scalar.string {
+        case "true", "True", "TRUE": return true
+        case "false", "False", "FALSE": return false
+        default: throw error("expected true or false, got \(shape)")
+        }
+    }
+
     func duration() throws(ConfigError) -> ConfigDuration {
         let text = try scalarText(expected: "a duration such as 5s or 250ms")
         guard let duration = ConfigDuration.parse(text) else {

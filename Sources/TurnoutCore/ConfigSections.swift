@@ -4,10 +4,13 @@ enum ConfigSections {
     static let rootKeys = ["workers", "state_dir", "admin", "listeners", "target_groups", "timeouts", "limits"]
     static let adminKeys = ["bind", "token_file"]
     static let listenerKeys = ["bind", "forward"]
-    static let targetGroupKeys = ["targets", "algorithm", "health_check", "deregistration_delay"]
-    static let healthCheckKeys = [
-        "path", "port", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "matcher", "host",
+    static let targetGroupKeys = [
+        "targets", "algorithm", "health_check", "deregistration_delay", "on_all_unhealthy", "passive_ejection",
     ]
+    static let healthCheckKeys = [
+        "enabled", "path", "port", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "matcher", "host",
+    ]
+    static let passiveEjectionKeys = ["consecutive_failures", "count_5xx"]
     static let timeoutKeys = [
         "connect", "client_header", "client_idle", "upstream_response", "upstream_idle", "shutdown_grace",
     ]
@@ -100,6 +103,8 @@ enum ConfigSections {
                 case "algorithm": group.algorithm = try algorithm(value)
                 case "health_check": group.healthCheck = try healthCheck(value)
                 case "deregistration_delay": group.deregistrationDelay = try value.duration()
+                case "on_all_unhealthy": group.onAllUnhealthy = try allUnhealthyPolicy(value)
+                case "passive_ejection": group.passiveEjection = try passiveEjection(value)
                 default: preconditionFailure("key '\(key)' is allowed but not read")
                 }
             }
@@ -117,10 +122,32 @@ enum ConfigSections {
         return algorithm
     }
 
+    private static func allUnhealthyPolicy(_ node: ConfigNode) throws(ConfigError) -> AllUnhealthyPolicy {
+        let names = AllUnhealthyPolicy.allCases.map(\.rawValue)
+        let text = try node.string(expected: "one of \(names.joined(separator: ", "))")
+        guard let policy = AllUnhealthyPolicy(rawValue: text) else {
+            throw node.error("expected one of \(names.joined(separator: ", ")), got '\(text)'")
+        }
+        return policy
+    }
+
+    private static func passiveEjection(_ node: ConfigNode) throws(ConfigError) -> PassiveEjectionConfig {
+        var ejection = PassiveEjectionConfig()
+        for (key, value) in try node.mapping(allowedKeys: passiveEjectionKeys).entries {
+            switch key {
+            case "consecutive_failures": ejection.consecutiveFailures = try value.int()
+            case "count_5xx": ejection.count5xx = try value.bool()
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return ejection
+    }
+
     private static func healthCheck(_ node: ConfigNode) throws(ConfigError) -> HealthCheckConfig {
         var check = HealthCheckConfig()
         for (key, value) in try node.mapping(allowedKeys: healthCheckKeys).entries {
             switch key {
+            case "enabled": check.enabled = try value.bool()
             case "path": check.path = try value.string(expected: "a path starting with '/'")
             case "port": check.port = value.isNull ? nil : try value.port()
             case "interval": check.interval = try value.duration()

@@ -1,5 +1,7 @@
 /// How the control thread probes each target of a group (ALB target-group health check semantics).
 public struct HealthCheckConfig: Sendable, Hashable {
+    /// Whether targets are probed at all. Without checks every target is routable from registration.
+    public var enabled: Bool
     /// Request path of the probe; must start with `/`.
     public var path: String
     /// Port to probe instead of the target's own port.
@@ -21,6 +23,7 @@ public struct HealthCheckConfig: Sendable, Hashable {
     public static let thresholdRange = 2...10
 
     public init(
+        enabled: Bool = true,
         path: String = "/health",
         port: UInt16? = nil,
         interval: ConfigDuration = .seconds(5),
@@ -30,6 +33,7 @@ public struct HealthCheckConfig: Sendable, Hashable {
         matcher: StatusMatcher = .successOrRedirect,
         host: String? = nil
     ) {
+        self.enabled = enabled
         self.path = path
         self.port = port
         self.interval = interval

@@ -38,10 +38,7 @@ extension RoutingTable {
                 throw ConfigError(key: "target_groups.\(name)", message: "unknown target group '\(name)'")
             }
             try TargetGroupConfig.validateTargets(targets, group: name)
-            let old = groups[index]
-            groups[index] = GroupRoute(
-                name: old.name, targets: targets, algorithm: old.algorithm, deregistrationDelay: old.deregistrationDelay
-            )
+            groups[index] = groups[index].replacingTargets(targets)
         }
         return RoutingTable(generation: generation ?? self.generation + 1, listeners: listeners, groups: groups)
     }

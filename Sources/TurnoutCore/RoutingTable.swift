@@ -16,9 +16,7 @@ public final class RoutingTable: Sendable {
     /// Builds the snapshot of a configuration that passed `validate()`. Forward entries naming groups that do
     /// not exist are left out rather than trapping.
     public convenience init(config: TurnoutConfig, generation: UInt64) {
-        let groups = config.targetGroups.map {
-            GroupRoute(name: $0.name, targets: $0.targets, algorithm: $0.algorithm, deregistrationDelay: $0.deregistrationDelay)
-        }
+        let groups = config.targetGroups.map(GroupRoute.init(config:))
         let groupIndexByName = Self.indexByName(groups.map(\.name))
         let listeners = config.listeners.map { listener in
             let known = listener.forward.filter { groupIndexByName[$0.group] != nil }

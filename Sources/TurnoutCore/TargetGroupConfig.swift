@@ -8,6 +8,10 @@ public struct TargetGroupConfig: Sendable, Hashable {
     /// How long a removed target (or a group that lost all weight) keeps its in-flight requests and idle
     /// upstream connections before they are closed. 0...3600s as in ALB.
     public var deregistrationDelay: ConfigDuration
+    /// Where traffic goes when no target is routable. YAML key `on_all_unhealthy`.
+    public var onAllUnhealthy: AllUnhealthyPolicy
+    /// Ejection of targets on the failures the proxy sees. YAML key `passive_ejection`.
+    public var passiveEjection: PassiveEjectionConfig
 
     /// The range ALB allows for the deregistration delay.
     public static let deregistrationDelayRange = ConfigDuration.seconds(0)...ConfigDuration.seconds(3600)
@@ -17,12 +21,16 @@ public struct TargetGroupConfig: Sendable, Hashable {
         targets: [HostPort] = [],
         algorithm: TargetAlgorithm = .roundRobin,
         healthCheck: HealthCheckConfig = HealthCheckConfig(),
-        deregistrationDelay: ConfigDuration = .seconds(30)
+        deregistrationDelay: ConfigDuration = .seconds(30),
+        onAllUnhealthy: AllUnhealthyPolicy = .failOpen,
+        passiveEjection: PassiveEjectionConfig = PassiveEjectionConfig()
     ) {
         self.name = name
         self.targets = targets
         self.algorithm = algorithm
         self.healthCheck = healthCheck
         self.deregistrationDelay = deregistrationDelay
+        self.onAllUnhealthy = onAllUnhealthy
+        self.passiveEjection = passiveEjection
     }
 }

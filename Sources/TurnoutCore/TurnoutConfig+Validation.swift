@@ -71,6 +71,14 @@ extension TurnoutConfig {
                 )
             }
             try Self.validateHealthCheck(group.healthCheck, key: "\(key).health_check")
+            let failures = group.passiveEjection.consecutiveFailures
+            let range = PassiveEjectionConfig.consecutiveFailuresRange
+            if !range.contains(failures) {
+                throw ConfigError(
+                    key: "\(key).passive_ejection.consecutive_failures",
+                    message: "expected an integer \(range.lowerBound)...\(range.upperBound) (0 disables ejection), got \(failures)"
+                )
+            }
         }
     }
 

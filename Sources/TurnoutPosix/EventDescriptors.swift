@@ -51,6 +51,12 @@ public struct SignalDescriptor: Sendable {
         fd = made.result
     }
 
+    /// The next pending signal, or nil when none is pending (non-blocking).
+    public func take() -> Int32? {
+        let signal = turnout_signalfd_read(fd)
+        return signal > 0 ? signal : nil
+    }
+
     /// Blocks until one of the signals arrives and returns its number.
     public func next() -> Int32 {
         while true {

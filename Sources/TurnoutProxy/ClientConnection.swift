@@ -1,4 +1,5 @@
 import TurnoutHTTP1
+import TurnoutMetrics
 import TurnoutPosix
 
 /// Where a client connection is in its life. One request/response exchange at a time
@@ -55,6 +56,8 @@ final class ClientConnection {
     var requestBody = BodyTransfer.done
     var responseBody = BodyTransfer.done
     var responseStarted = false
+    /// Status of the response being forwarded (for metrics), 0 before its head.
+    var responseStatus: UInt16 = 0
     /// Bytes of the current response written to the client (interim responses included).
     var responseBytesWritten = 0
     var closeAfterResponse = false
@@ -65,6 +68,8 @@ final class ClientConnection {
     var upstream: UpstreamConnection?
     var group = -1
     var target: TargetState?
+    /// Counters for the route the current request took (listener, group, target).
+    var routeCounters: RouteCounters?
     var attempts = 0
     var requestStart: UInt64 = 0
 
@@ -81,11 +86,13 @@ final class ClientConnection {
         requestBody = .done
         responseBody = .done
         responseStarted = false
+        responseStatus = 0
         responseBytesWritten = 0
         upstreamReusable = false
         upstream = nil
         group = -1
         target = nil
+        routeCounters = nil
         attempts = 0
     }
 }

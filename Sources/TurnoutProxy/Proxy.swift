@@ -1,11 +1,14 @@
 import Glibc
 import Logging
 import TurnoutCore
+import TurnoutMetrics
 import TurnoutPosix
 
 /// A failure to start the data plane, naming what could not be set up.
 public struct ProxyStartError: Error, CustomStringConvertible {
     public let description: String
+
+    public init(description: String) { self.description = description }
 }
 
 /// The data plane: worker threads, each with its own epoll loop and its own
@@ -25,8 +28,13 @@ public final class Proxy: Sendable {
     private let logger: Logger
     private let shutdownGrace: UInt64
     private let threads = ThreadList()
+    private let events: ProxyEvents
+    private let metrics: MetricsRegistry
 
-    public init(config: TurnoutConfig, table: RoutingTable, logger: Logger) throws {
+    public init(config: TurnoutConfig, table: RoutingTable, metrics: MetricsRegistry = MetricsRegistry(),
+                events: ProxyEvents = ProxyEvents(), logger: Logger) throws {
+        self.events = events
+        self.metrics = metrics
         let workers = config.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         workerCount = workers
         self.logger = logger
@@ -72,10 +80,12 @@ public final class Proxy: Sendable {
         for index in 0..<workerCount {
             let sockets = listenerSockets[index]
             let settings = self.settings, publisher = self.publisher, control = self.control, logger = self.logger
+            let events = self.events, metrics = self.metrics
             let thread = try PosixThread(name: "turnout-w\(index)") {
                 do {
                     let worker = try Worker(index: index, listeners: sockets, settings: settings,
-                                            publisher: publisher, control: control, logger: logger)
+                                            publisher: publisher, control: control, events: events, metrics: metrics,
+                                            logger: logger)
                     worker.run()
                 } catch {
                     logger.critical("worker \(index) failed to start: \(error)")
@@ -85,9 +95,10 @@ public final class Proxy: Sendable {
         }
     }
 
-    /// Makes `table` the routing table for every request routed after this returns.
-    public func publish(_ table: RoutingTable) {
-        publisher.publish(table)
+    /// Makes `table` the routing table for every request routed after this returns;
+    /// `routable[group][target]` applies target health (nil: every target routable).
+    public func publish(_ table: RoutingTable, routable: [[Bool]]? = nil) {
+        publisher.publish(table, routable: routable)
     }
 
     /// Stops accepting and lets in-flight exchanges finish within the shutdown grace.

@@ -2,52 +2,81 @@ import Synchronization
 import TurnoutCore
 import TurnoutPosix
 
-/// A routing table with its targets' addresses resolved, ready for workers.
-/// Immutable; shared by every worker until the next publish.
+/// A routing table with its targets' addresses resolved and their health applied,
+/// ready for workers. Immutable; shared by every worker until the next publish.
 public final class PublishedRouting: Sendable {
     public let table: RoutingTable
+    /// Bumped by every publish (routing or health); what workers compare.
+    let version: UInt64
     /// `addresses[group][target]`; `nil` where a name did not resolve (the target is skipped).
     let addresses: [[SocketAddress?]]
+    /// `routable[group][target]`: whether the target may get new requests (health, fail open/closed).
+    let routable: [[Bool]]
 
-    /// Resolves every target (blocking `getaddrinfo`): call off the data path.
-    init(table: RoutingTable) {
+    init(table: RoutingTable, routable: [[Bool]]?, version: UInt64, addresses: [[SocketAddress?]]) {
         self.table = table
-        addresses = table.groups.map { group in
-            group.targets.map { try? SocketAddress.resolve(host: $0.host, port: $0.port) }
+        self.version = version
+        self.addresses = addresses
+        self.routable = routable ?? table.groups.map { Array(repeating: true, count: $0.targets.count) }
+    }
+
+    /// Resolves every target of `table` (blocking `getaddrinfo` for names not already
+    /// known to `previous`): call off the data path.
+    static func resolveAddresses(of table: RoutingTable, reusing previous: PublishedRouting?) -> [[SocketAddress?]] {
+        table.groups.map { group in
+            group.targets.map { target in
+                if let known = previous?.address(of: target) { return known }
+                return try? SocketAddress.resolve(host: target.host, port: target.port)
+            }
         }
+    }
+
+    private func address(of target: HostPort) -> SocketAddress? {
+        for (g, group) in table.groups.enumerated() {
+            if let i = group.targets.firstIndex(of: target) { return addresses[g][i] }
+        }
+        return nil
     }
 }
 
 /// Hands routing tables from the control side to the workers.
 ///
-/// The switch guarantee rests on this ordering: `publish` stores the new table, then
-/// the generation (release); a worker loads the generation (acquire) before every
-/// routing decision and takes the table when it moved. A request whose decision is made
-/// after `publish` returns therefore uses the new table.
+/// The switch guarantee rests on this ordering: `publish` stores the new snapshot and
+/// then its version (release), under a lock that keeps publishes in order; a worker
+/// loads the version (acquire) before every routing decision and takes the snapshot when
+/// it moved. A request whose decision is made after `publish` returns therefore uses the
+/// new table.
 public final class RoutingPublisher: Sendable {
-    private let generationValue: Atomic<UInt64>
+    private let versionValue: Atomic<UInt64>
     private let current: Mutex<PublishedRouting>
 
     public init(_ table: RoutingTable) {
-        let routing = PublishedRouting(table: table)
+        let routing = PublishedRouting(table: table, routable: nil, version: 1,
+                                       addresses: PublishedRouting.resolveAddresses(of: table, reusing: nil))
         current = Mutex(routing)
-        generationValue = Atomic(table.generation)
+        versionValue = Atomic(1)
     }
 
-    /// The generation of the table workers must use.
+    /// The version of the snapshot workers must use.
     @inline(__always)
-    public var generation: UInt64 { generationValue.load(ordering: .acquiring) }
+    var version: UInt64 { versionValue.load(ordering: .acquiring) }
 
-    /// The table in force.
+    /// The snapshot in force.
     public var routing: PublishedRouting { current.withLock { $0 } }
 
-    /// Makes `table` the one every later routing decision uses. Generations must grow.
-    public func publish(_ table: RoutingTable) {
-        let routing = PublishedRouting(table: table)
+    /// The routing table in force.
+    public var table: RoutingTable { routing.table }
+
+    /// Makes `table` (with `routable` per group and target; nil = all) the one every
+    /// later routing decision uses. Table generations must not go backwards; a health
+    /// change republishes the same generation.
+    public func publish(_ table: RoutingTable, routable: [[Bool]]? = nil) {
+        let addresses = PublishedRouting.resolveAddresses(of: table, reusing: routing)
         current.withLock { stored in
-            precondition(table.generation > stored.table.generation, "routing generations must increase")
-            stored = routing
-            generationValue.store(table.generation, ordering: .releasing)
+            precondition(table.generation >= stored.table.generation, "routing generations must not go backwards")
+            let next = PublishedRouting(table: table, routable: routable, version: stored.version + 1, addresses: addresses)
+            stored = next
+            versionValue.store(next.version, ordering: .releasing)
         }
     }
 }

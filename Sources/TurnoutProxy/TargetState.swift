@@ -14,6 +14,17 @@ final class TargetState {
     var refusedUntil: UInt64 = 0
     /// Whether the current table routes any weight to a group containing it.
     var inService = true
+    /// Whether health allows new requests (healthy, or fail-open).
+    var routable = true
+    /// Set when this worker saw `passiveEjection.consecutiveFailures` failures in a row;
+    /// cleared when a snapshot reports the target routable again.
+    var ejected = false
+    var consecutiveFailures = 0
+    var passiveEjection = PassiveEjectionConfig()
+    /// The group it was last seen in (for reports to the control plane).
+    var groupName = ""
+    /// Set when the target left service: connections still open at this monotonic time close.
+    var drainDeadline: UInt64?
 
     init(key: HostPort, address: SocketAddress) {
         self.key = key

@@ -18,6 +18,7 @@ extension Worker {
             let client = makeClient(fd: fd)
             client.listenerIndex = listener.listenerIndex
             client.listenerPort = listener.port
+            listenerCounters[listener.listenerIndex].connectionOpened()
             client.peerHostLength = peer.formatHost(into: client.peerHost)
             client.phase = .idle
             client.deadline = now &+ settings.clientHeaderTimeout

@@ -7,6 +7,7 @@ extension Worker {
     /// already under way the connection is aborted instead, so the client sees a
     /// failure rather than a truncated success.
     func respondWithError(_ client: ClientConnection, status: UInt16) {
+        listenerCounters[client.listenerIndex].recordProxyError(status: Int(status))
         if let upstream = client.upstream {
             detach(upstream, from: client)
             closeUpstream(upstream)

@@ -94,16 +94,18 @@ extension Worker {
 
     /// Picks a target and attaches an upstream connection (pooled or new).
     func route(_ client: ClientConnection, excluding: TargetState?) {
-        guard let (group, target) = pickTarget(listenerIndex: client.listenerIndex, excluding: excluding) else {
+        guard let (group, target, counters) = pickTarget(listenerIndex: client.listenerIndex, excluding: excluding) else {
             // On a retry the failure was the upstream's (502); on a first pick there is no target at all (503).
             let status: UInt16 = client.attempts > 0 ? 502 : 503
             logger.info("no target available", metadata: ["listener": "\(client.listenerIndex)", "status": "\(status)"])
             respondWithError(client, status: status)
             return
         }
+        if client.attempts > 0 { listenerCounters[client.listenerIndex].recordRetry() }
         client.attempts += 1
         client.group = group
         client.target = target
+        client.routeCounters = counters
         target.outstanding += 1
         client.deadline = now &+ settings.connectTimeout
         // Most recent idle connection first: the least likely to have been closed by the target.
@@ -168,6 +170,8 @@ extension Worker {
     func connectFailed(_ client: ClientConnection, errno err: Int32) {
         let failed = client.target
         failed?.refusedUntil = now &+ settings.refusedBackoff
+        if let failed { recordTargetFailure(failed) }
+        client.routeCounters?.recordConnectError()
         logger.info("upstream connect failed", metadata: [
             "target": "\(failed.map { "\($0.key)" } ?? "-")", "errno": "\(err)", "attempt": "\(client.attempts)",
         ])

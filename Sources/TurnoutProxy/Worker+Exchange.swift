@@ -163,11 +163,14 @@ extension Worker {
         }
         output.writeIndex += written
         input.consume(head.headLength)
+        recordTargetResponse(upstream.target, status: head.status)
+        client.responseStatus = head.status
         client.responseStarted = true
         client.closeAfterResponse = closeAfter
         client.upstreamReusable = head.keepAlive && head.framing != .untilClose
         client.deadline = now &+ settings.upstreamResponseTimeout
         if head.isUpgrade {
+            client.routeCounters?.recordResponse(status: Int(head.status), durationNanoseconds: now &- client.requestStart)
             unpinHead(client)
             client.phase = .tunnel
             client.deadline = now &+ settings.clientIdleTimeout
@@ -255,6 +258,7 @@ extension Worker {
     /// The response is fully delivered: recycle the upstream and wait for the next request.
     private func finishExchange(_ client: ClientConnection) {
         guard let upstream = client.upstream else { return }
+        client.routeCounters?.recordResponse(status: Int(client.responseStatus), durationNanoseconds: now &- client.requestStart)
         let reusable = client.upstreamReusable && client.requestBody.isDone && !upstream.peerClosedInput
             && (upstream.input?.isEmpty ?? true) && (upstream.output?.isEmpty ?? true)
         detach(upstream, from: client)
@@ -290,6 +294,7 @@ extension Worker {
         let target = upstream.target
         let canRetry = client.headPinned && request.method.isIdempotent && upstream.responseBytes == 0 && client.attempts < 2
         logger.info("\(reason)", metadata: ["target": "\(target.key)", "retry": "\(canRetry)"])
+        if !wasReused { recordTargetFailure(target) }
         detach(upstream, from: client)
         closeUpstream(upstream)
         if canRetry {

@@ -38,6 +38,7 @@ extension Worker {
             closeUpstream(upstream)
         }
         if abort { Socket.setAbortOnClose(client.fd) }
+        listenerCounters[client.listenerIndex].connectionClosed()
         FileIO.close(client.fd)
         client.fd = -1
         releaseBuffers(client)

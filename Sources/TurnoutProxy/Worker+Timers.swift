@@ -9,8 +9,16 @@ extension Worker {
     func expireDeadlines() {
         let now = self.now
         for slot in 0..<clients.count {
-            guard let client = clients[slot], client.deadline <= now else { continue }
-            timedOut(client)
+            guard let client = clients[slot] else { continue }
+            if let drainDeadline = client.target?.drainDeadline, drainDeadline <= now {
+                // The target was deregistered and its delay is over: what is still open closes.
+                logger.info("deregistration delay over; closing connection", metadata: [
+                    "target": "\(client.target.map { "\($0.key)" } ?? "-")", "phase": "\(client.phase)",
+                ])
+                closeClient(client, abort: client.phase != .tunnel)
+                continue
+            }
+            if client.deadline <= now { timedOut(client) }
         }
         for slot in 0..<upstreams.count {
             guard let upstream = upstreams[slot], upstream.client == nil else { continue }

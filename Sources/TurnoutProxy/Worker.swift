@@ -2,6 +2,7 @@ import Logging
 import Synchronization
 import TurnoutCore
 import TurnoutHTTP1
+import TurnoutMetrics
 import TurnoutPosix
 
 /// State shared between the proxy façade and its workers: the stop request and
@@ -29,6 +30,10 @@ final class Worker {
     let settings: WorkerSettings
     let publisher: RoutingPublisher
     let control: WorkerControl
+    let events: ProxyEvents
+    let metrics: MetricsRegistry
+    /// Per listener index: this worker's counters for proxy errors, retries, connections.
+    let listenerCounters: [ListenerCounters]
     var logger: Logger
 
     var clients: [ClientConnection?] = []
@@ -50,12 +55,15 @@ final class Worker {
     var now: UInt64 = MonotonicClock.now()
 
     init(index: Int, listeners: [ListenerSocket], settings: WorkerSettings, publisher: RoutingPublisher,
-         control: WorkerControl, logger: Logger) throws(SystemError) {
+         control: WorkerControl, events: ProxyEvents, metrics: MetricsRegistry, logger: Logger) throws(SystemError) {
         self.index = index
         self.listeners = listeners
         self.settings = settings
         self.publisher = publisher
         self.control = control
+        self.events = events
+        self.metrics = metrics
+        listenerCounters = publisher.table.listeners.map { metrics.listenerCounters(listener: $0.name) }
         self.logger = logger
         self.logger[metadataKey: "worker"] = "\(index)"
         epoll = try Epoll(capacity: 256)

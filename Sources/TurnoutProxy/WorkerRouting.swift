@@ -1,30 +1,41 @@
 import TurnoutCore
+import TurnoutMetrics
 import TurnoutPosix
 
-/// A worker's routing state for the published table it last saw: the weighted
-/// pickers (which carry per-worker position) and the target states per group.
-/// Rebuilt only when the generation moves; read on every request.
+/// A worker's routing state for the snapshot it last saw: the weighted pickers
+/// (which carry per-worker position) and the target states per group. Rebuilt only
+/// when the published version moves; read on every request.
 struct WorkerRouting {
-    private(set) var generation: UInt64
+    private(set) var version: UInt64
     private(set) var routing: PublishedRouting
     var listenerPickers: [SmoothWeightedPicker] = []
     var groupPickers: [TargetPicker] = []
-    /// `groupTargets[group]`: the target states in table order (nil: unresolved).
+    /// `groupTargets[group]`: the target states in table order; nil where the target is
+    /// unresolved or not routable (unhealthy), so pickers skip it.
     var groupTargets: [[TargetState?]] = []
-    /// Every target this worker knows, by address, kept across generations.
+    /// Every target this worker knows, by address, kept across snapshots (pools survive).
     var targetsByKey: [HostPort: TargetState] = [:]
+    /// `routeCounters[listener][group][target]` for the current table.
+    var routeCounters: [[[RouteCounters]]] = []
+    /// Counter blocks by "listener|group|target", kept so a label set keeps its block.
+    var countersByRoute: [String: RouteCounters] = [:]
 
     init(routing: PublishedRouting) {
         self.routing = routing
-        generation = routing.table.generation
+        version = 0
     }
 
-    /// Takes `routing` as the table in force. Targets that lose all weight stop
-    /// being pooled and their idle connections are closed (draining).
+    /// Takes `routing` as the snapshot in force.
+    ///
+    /// A target that leaves service (removed from its groups, or its groups lost all
+    /// weight) drains: no new requests, its idle pooled connections close now, requests
+    /// in flight finish, and connections still open at the deregistration delay are
+    /// closed by the tick. An unhealthy target only stops getting new requests.
     mutating func refresh(from routing: PublishedRouting, worker: Worker) {
         self.routing = routing
-        generation = routing.table.generation
+        version = routing.version
         let table = routing.table
+        let now = worker.now
         listenerPickers = table.listeners.map { SmoothWeightedPicker(weights: $0.weights) }
         groupPickers = table.groups.map { TargetPicker(algorithm: $0.algorithm, count: $0.targets.count) }
 
@@ -32,7 +43,13 @@ struct WorkerRouting {
         for listener in table.listeners {
             for (group, weight) in zip(listener.groupIndices, listener.weights) where weight > 0 { weighted.insert(group) }
         }
-        for state in targetsByKey.values { state.inService = false }
+        var wasInService = Set<HostPort>()
+        for (key, state) in targetsByKey where state.inService { wasInService.insert(key) }
+        var drainDelay: [HostPort: UInt64] = [:]
+        for state in targetsByKey.values {
+            state.inService = false
+            state.routable = false
+        }
         groupTargets = table.groups.enumerated().map { groupIndex, group in
             group.targets.enumerated().map { targetIndex, key -> TargetState? in
                 guard let address = routing.addresses[groupIndex][targetIndex] else { return nil }
@@ -43,13 +60,40 @@ struct WorkerRouting {
                     state = TargetState(key: key, address: address)
                     targetsByKey[key] = state
                 }
-                if weighted.contains(groupIndex) { state.inService = true }
+                state.groupName = group.name
+                state.passiveEjection = group.passiveEjection
+                drainDelay[key] = max(drainDelay[key] ?? 0, group.deregistrationDelay.nanoseconds)
+                let routable = routing.routable[groupIndex][targetIndex]
+                if weighted.contains(groupIndex) {
+                    state.inService = true
+                    if routable { state.routable = true }
+                }
                 return state
             }
         }
-        for state in targetsByKey.values where !state.inService {
-            for upstream in state.idle { worker.closeUpstream(upstream) }
-            state.idle.removeAll(keepingCapacity: true)
+        for state in targetsByKey.values {
+            if state.inService {
+                state.drainDeadline = nil
+            } else if wasInService.contains(state.key) {
+                state.drainDeadline = now &+ (drainDelay[state.key] ?? 0)
+            }
+            if state.routable { state.ejected = false }
+            if !state.inService || !state.routable {
+                for upstream in state.idle { worker.closeUpstream(upstream) }
+                state.idle.removeAll(keepingCapacity: true)
+            }
+        }
+        groupTargets = groupTargets.map { targets in targets.map { $0?.routable == true ? $0 : nil } }
+        routeCounters = table.listeners.map { listener in
+            table.groups.map { group in
+                group.targets.map { target in
+                    let key = "\(listener.name)|\(group.name)|\(target)"
+                    if let known = countersByRoute[key] { return known }
+                    let made = worker.metrics.routeCounters(listener: listener.name, group: group.name, target: target.description)
+                    countersByRoute[key] = made
+                    return made
+                }
+            }
         }
         targetsByKey = targetsByKey.filter { $0.value.inService || $0.value.outstanding > 0 }
     }
@@ -58,11 +102,10 @@ struct WorkerRouting {
 extension Worker {
     /// Picks a group and a target for a request on `listenerIndex`, skipping targets
     /// that just refused connections and `excluding` (the one that just failed).
-    /// Reads the published generation first: a table published before this call is used.
-    func pickTarget(listenerIndex: Int, excluding: TargetState?) -> (group: Int, target: TargetState)? {
-        if publisher.generation != routing.generation {
+    /// Loads the published version first: a table published before this call is used.
+    func pickTarget(listenerIndex: Int, excluding: TargetState?) -> (group: Int, target: TargetState, counters: RouteCounters)? {
+        if publisher.version != routing.version {
             routing.refresh(from: publisher.routing, worker: self)
-            logger.debug("routing table generation \(routing.generation) in use")
         }
         let table = routing.routing.table
         guard listenerIndex < table.listeners.count else { return nil }
@@ -72,7 +115,7 @@ extension Worker {
 
         func usable(_ target: TargetState?) -> Bool {
             guard let target else { return false }
-            return target !== excluding && target.refusedUntil <= now
+            return target !== excluding && target.refusedUntil <= now && !target.ejected
         }
         func hasUsableTarget(_ position: Int) -> Bool {
             groupTargets[listener.groupIndices[position]].contains { usable($0) }
@@ -80,7 +123,7 @@ extension Worker {
 
         var position = routing.listenerPickers[listenerIndex].next(skipping: { !hasUsableTarget($0) })
         if position == nil {
-            // Every target refused recently: try them anyway rather than fail outright.
+            // Every target refused or was ejected recently: try them anyway rather than fail outright.
             position = routing.listenerPickers[listenerIndex].next(skipping: { p in
                 !groupTargets[listener.groupIndices[p]].contains { $0 != nil && $0 !== excluding }
             })
@@ -93,6 +136,6 @@ extension Worker {
             outstanding: { targets[$0]?.outstanding ?? 0 },
             isExcluded: { anyUsable ? !usable(targets[$0]) : (targets[$0] == nil || targets[$0] === excluding) }
         ), let target = targets[index] else { return nil }
-        return (group, target)
+        return (group, target, routing.routeCounters[listenerIndex][group][index])
     }
 }

@@ -1,15 +1,17 @@
 import ArgumentParser
 import Glibc
 import Logging
+import TurnoutControl
 import TurnoutCore
+import TurnoutMetrics
 import TurnoutPosix
 import TurnoutProxy
 
-/// `turnout serve`: run the proxy until SIGTERM or SIGINT; SIGHUP reloads routing.
+/// `turnout serve`: run the proxy and its admin API until SIGTERM or SIGINT.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the proxy with the given configuration."
+        abstract: "Run the proxy and its admin API with the given configuration."
     )
 
     @OptionGroup var options: ConfigOptions
@@ -33,43 +35,26 @@ struct ServeCommand: ParsableCommand {
             printError("error: \(failure.message)")
             throw ExitCode(2)
         }
+        let token: String?
+        do {
+            token = try AdminToken.read(config.admin.tokenFile)
+        } catch {
+            printError("error: admin.token_file: \(error)")
+            throw ExitCode(2)
+        }
 
-        // Signals are taken synchronously from a signalfd on this thread; block them
+        // Signals are taken synchronously from a signalfd on the control loop; block them
         // before any worker exists so every thread inherits the mask.
         SignalDescriptor.block([SIGTERM, SIGINT, SIGHUP])
         signal(SIGPIPE, SIG_IGN)
-        let signals = try SignalDescriptor([SIGTERM, SIGINT, SIGHUP])
 
-        let proxy: Proxy
+        let startup: ServeStartup
         do {
-            proxy = try Proxy(config: config, table: RoutingTable(config: config, generation: 1), logger: logger)
+            startup = try ServeStartup(config: config, configPath: options.config, token: token, logger: logger)
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        try proxy.start()
-        for listener in config.listeners {
-            let port = proxy.boundPorts[listener.name].map(String.init) ?? "?"
-            let forward = listener.forward.map { "\($0.group)=\($0.weight)" }.joined(separator: " ")
-            logger.notice("listener \(listener.name) on \(listener.bind.host):\(port) forwarding \(forward)")
-        }
-        logger.notice("turnout \(TurnoutVersion.string) serving with \(proxy.workerCount) workers; routing table generation 1")
-
-        var reloader = RoutingReloader(path: options.config, running: config, generation: 1, logger: logger)
-        while true {
-            let signal = signals.next()
-            if signal == SIGHUP {
-                if let table = reloader.reload() {
-                    proxy.publish(table)
-                    logger.notice("published routing table generation \(table.generation)")
-                }
-                continue
-            }
-            logger.notice("signal \(signal): draining (grace \(config.timeouts.shutdownGrace.milliseconds) ms)")
-            proxy.shutdown()
-            proxy.wait()
-            logger.notice("stopped")
-            return
-        }
+        startup.run()
     }
 }

@@ -7,7 +7,10 @@ struct TurnoutCommand: ParsableCommand {
         commandName: "turnout",
         abstract: "A layer-7 reverse proxy that moves live traffic between blue and green target groups.",
         version: TurnoutVersion.string,
-        subcommands: [ServeCommand.self, CheckCommand.self]
+        subcommands: [
+            ServeCommand.self, CheckCommand.self, StatusCommand.self, SwitchCommand.self, WeightsCommand.self,
+            TargetsCommand.self,
+        ]
     )
 }
 

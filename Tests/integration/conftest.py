@@ -4,7 +4,8 @@
 - ``backends`` is a blue and a green demo backend.
 - ``raw_upstream(mode)`` is a Python listening socket that records what reaches it.
 - ``proxy(...)`` writes a config and starts ``turnout serve``; defaults route production → blue and
-  test → green over the ``backends``.
+  test → green over the ``backends``. ``wait_for_admin=True`` also waits for the admin API's ``/healthz``.
+- ``restart_proxy(old)`` starts ``turnout serve`` again on the same config file, ports and state_dir.
 
 Every process a test started is SIGKILLed at teardown; when a test fails, each process's output
 is attached to the failure report. A proxy that died on its own during a test fails that test.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from admin_client import wait_for_admin_api
 from harness import (
     LOOPBACK,
     ManagedProcess,
@@ -135,6 +137,8 @@ def proxy_config(request, tmp_path):
         timeouts: dict[str, str] | None = None,
         limits: dict[str, int] | None = None,
         workers: int = 2,
+        state_dir: Path | None = None,
+        token_file: Path | None = None,
     ) -> tuple[ProxyConfig, Path]:
         if groups is None:
             pair: Backends = request.getfixturevalue("backends")
@@ -143,12 +147,13 @@ def proxy_config(request, tmp_path):
                 "green": {"targets": [pair.green.address]},
             }
         config = ProxyConfig(
-            state_dir=tmp_path / "state",
+            state_dir=state_dir if state_dir is not None else tmp_path / "state",
             listeners=listeners or {"production": {"blue": 100}, "test": {"green": 100}},
             groups=_normalise_groups(groups),
             timeouts=timeouts,
             limits=limits,
             workers=workers,
+            token_file=token_file,
         )
         path = tmp_path / "turnout.yaml"
         config.write(path)
@@ -162,15 +167,42 @@ def proxy(proxy_config, start_process):
     """Factory: start ``turnout serve`` and wait until every listener accepts connections.
 
     Keyword arguments: ``listeners`` ({name: {group: weight}}), ``groups`` ({name: [targets]} or
-    {name: {targets, algorithm, ...}}), ``timeouts`` and ``limits`` (merged over the defaults),
-    ``workers``.
+    {name: {targets, algorithm, health_check, on_all_unhealthy, passive_ejection, ...}}), ``timeouts``
+    and ``limits`` (merged over the defaults), ``workers``, ``state_dir``, ``token_file``, and
+    ``wait_for_admin`` (also wait until the admin API answers ``GET /healthz`` with 200).
     """
     binary = str(executable("turnout"))
 
-    def start(**overrides) -> Proxy:
+    def start(*, wait_for_admin: bool = False, **overrides) -> Proxy:
         config, path = proxy_config(**overrides)
         process = start_process("turnout", [binary, "serve", "--config", str(path)])
         process.wait_until_listening(config.listener_ports.values())
-        return Proxy(process, config, path)
+        turnout = Proxy(process, config, path)
+        if wait_for_admin:
+            wait_for_admin_api(turnout)
+        return turnout
 
     return start
+
+
+@pytest.fixture
+def restart_proxy(start_process):
+    """Factory: ``restart_proxy(old)`` → a new ``turnout serve`` on ``old``'s config file (same ports and
+    state_dir), ready on every listener and on the admin API. The old process must be gone already
+    (the test kills it; this fixture marks its exit as expected)."""
+    binary = str(executable("turnout"))
+    restarts = 0
+
+    def start(old: Proxy) -> Proxy:
+        nonlocal restarts
+        old.process.exit_expected = True
+        assert not old.process.is_running(), "stop the old proxy before restarting it"
+        restarts += 1
+        process = start_process(f"turnout-restart-{restarts}", [binary, "serve", "--config", str(old.config_path)])
+        process.wait_until_listening([*old.config.listener_ports.values(), old.config.admin_port])
+        turnout = Proxy(process, old.config, old.config_path)
+        wait_for_admin_api(turnout)
+        return turnout
+
+    return start
+

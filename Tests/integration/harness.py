@@ -238,9 +238,11 @@ class ProxyConfig:
         timeouts: dict[str, str] | None = None,
         limits: dict[str, int] | None = None,
         workers: int = 2,
+        token_file: Path | None = None,
     ):
         self.state_dir = state_dir
         self.workers = workers
+        self.token_file = token_file
         self.admin_port = free_port()
         self.listener_ports = {name: free_port() for name in listeners}
         self.listeners = {name: dict(forward) for name, forward in listeners.items()}
@@ -249,10 +251,13 @@ class ProxyConfig:
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
 
     def as_dict(self) -> dict:
+        admin = {"bind": f"{LOOPBACK}:{self.admin_port}"}
+        if self.token_file is not None:
+            admin["token_file"] = str(self.token_file)
         return {
             "workers": self.workers,
             "state_dir": str(self.state_dir),
-            "admin": {"bind": f"{LOOPBACK}:{self.admin_port}"},
+            "admin": admin,
             "listeners": {
                 name: {"bind": f"{LOOPBACK}:{self.listener_ports[name]}", "forward": forward}
                 for name, forward in self.listeners.items()
@@ -297,6 +302,16 @@ class Proxy:
     @property
     def admin_port(self) -> int:
         return self.config.admin_port
+
+    @property
+    def admin_url(self) -> str:
+        """Base URL of the admin API, without a trailing slash."""
+        return f"http://{LOOPBACK}:{self.config.admin_port}"
+
+    @property
+    def state_file(self) -> Path:
+        """Where the proxy keeps its durable state (``state_dir/state.json``)."""
+        return self.config.state_dir / "state.json"
 
     def log(self) -> str:
         return self.process.log()

@@ -64,6 +64,15 @@ int turnout_errno(void);
 uint64_t turnout_monotonic_ns(void);
 uint64_t turnout_realtime_ns(void);
 
+// per-worker metric slots: each slot has exactly one writing thread; other threads only load.
+/// Adds `v` to a slot only the calling thread writes: a relaxed load and a relaxed store, not a
+/// locked read-modify-write (which would cost as much as a shared counter even on a private line).
+void turnout_owned_add_u64(uint64_t *p, uint64_t v);
+/// Relaxed load of a slot another thread may be writing.
+uint64_t turnout_atomic_load_u64(const uint64_t *p);
+/// Relaxed store to a slot only the calling thread writes.
+void turnout_atomic_store_u64(uint64_t *p, uint64_t v);
+
 #ifdef __cplusplus
 }
 #endif

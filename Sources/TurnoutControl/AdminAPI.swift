@@ -1,0 +1,117 @@
+import Foundation
+import TurnoutCore
+
+/// The admin API's router: authentication, idempotency, then the endpoint.
+extension ControlPlane {
+    /// Answers one admin request (control thread).
+    public func handle(_ request: AdminRequest) -> AdminResponse {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true)
+            .map { String($0).removingPercentEncoding ?? String($0) }
+        if request.method == "GET" || request.method == "HEAD", segments == ["healthz"] {
+            return .json(200, ["status": "ok"])
+        }
+        if let failure = authenticate(request) { return failure }
+        let isMutation = ["POST", "PUT", "DELETE", "PATCH"].contains(request.method)
+        guard isMutation, let key = request.header("Idempotency-Key") else {
+            return route(request, segments: segments)
+        }
+        guard IdempotencyCache.isValidKey(key) else {
+            return .error(400, "bad_request", "Idempotency-Key must be 1 to 200 visible ASCII characters")
+        }
+        let bodyHash = String(format: "%08x", CRC32.checksum(request.body))
+        switch idempotency.lookup(key: key, method: request.method, path: request.path, bodyHash: bodyHash) {
+        case .replay(let status, let body):
+            return AdminResponse(status: status, headers: [("Content-Type", "application/json"), ("Idempotent-Replayed", "true")],
+                                 body: Array(body.utf8))
+        case .mismatch:
+            return .error(422, "idempotency_key_reused", "Idempotency-Key '\(key)' was used for a different request")
+        case .miss:
+            let response = route(request, segments: segments)
+            // Only answers that reflect a decision are remembered; a failed save can be retried.
+            if response.status < 500 {
+                idempotency.store(key: key, method: request.method, path: request.path, bodyHash: bodyHash,
+                                  status: response.status, body: String(decoding: response.body, as: UTF8.self))
+                saveQuietly()
+            }
+            return response
+        }
+    }
+
+    private func authenticate(_ request: AdminRequest) -> AdminResponse? {
+        guard let token else { return nil }
+        let header = request.header("Authorization") ?? ""
+        let prefix = "Bearer "
+        let presented = header.hasPrefix(prefix) ? Array(header.dropFirst(prefix.count).utf8) : []
+        if ConstantTime.equal(presented, token) { return nil }
+        return .error(401, "unauthorized", header.isEmpty ? "missing bearer token" : "invalid bearer token",
+                      headers: [("WWW-Authenticate", "Bearer realm=\"turnout\"")])
+    }
+
+    private func route(_ request: AdminRequest, segments: [String]) -> AdminResponse {
+        let method = request.method == "HEAD" ? "GET" : request.method
+        func match(_ pattern: String) -> [String]? {
+            let parts = pattern.split(separator: "/").map(String.init)
+            guard parts.count == segments.count else { return nil }
+            var captured: [String] = []
+            for (part, segment) in zip(parts, segments) {
+                if part == "*" { captured.append(segment) } else if part != segment { return nil }
+            }
+            return captured
+        }
+        do throws(AdminFailure) {
+            switch method {
+            case "GET":
+                if match("metrics") != nil { return .text(200, renderMetrics(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
+                if match("v1/status") != nil { return status() }
+                if match("v1/audit") != nil { return try auditLog(request) }
+                if let c = match("v1/target-groups/*/targets") { return try getTargets(group: c[0]) }
+            case "PUT":
+                if match("v1/routing") != nil { return try putRouting(request) }
+                if let c = match("v1/listeners/*/forward") { return try putListenerForward(request, listener: c[0]) }
+                if let c = match("v1/target-groups/*/targets") { return try putTargets(request, group: c[0]) }
+            case "POST":
+                if match("v1/switch") != nil { return try postSwitch(request) }
+                if let c = match("v1/target-groups/*/targets") { return try postTargets(request, group: c[0]) }
+            case "DELETE":
+                if let c = match("v1/target-groups/*/targets/*") { return try deleteTarget(request, group: c[0], target: c[1]) }
+            default:
+                break
+            }
+            return unrouted(request.method, segments)
+        } catch {
+            return error.response
+        }
+    }
+
+    /// 405 with `Allow` for a known path and a wrong method, 404 otherwise.
+    private func unrouted(_ method: String, _ segments: [String]) -> AdminResponse {
+        let allowed: [String]
+        switch segments {
+        case ["healthz"], ["metrics"], ["v1", "status"], ["v1", "audit"]: allowed = ["GET", "HEAD"]
+        case ["v1", "routing"]: allowed = ["PUT"]
+        case ["v1", "switch"]: allowed = ["POST"]
+        case let s where s.count == 4 && s[0] == "v1" && s[1] == "listeners" && s[3] == "forward": allowed = ["PUT"]
+        case let s where s.count == 4 && s[0] == "v1" && s[1] == "target-groups" && s[3] == "targets":
+            allowed = ["GET", "HEAD", "PUT", "POST"]
+        case let s where s.count == 5 && s[0] == "v1" && s[1] == "target-groups" && s[3] == "targets": allowed = ["DELETE"]
+        default:
+            return .error(404, "not_found", "no such endpoint: \(method) /\(segments.joined(separator: "/"))")
+        }
+        return .error(405, "method_not_allowed", "\(method) is not allowed here; use \(allowed.joined(separator: ", "))",
+                      headers: [("Allow", allowed.joined(separator: ", "))])
+    }
+}
+
+/// Comparison whose time does not depend on where the inputs differ.
+enum ConstantTime {
+    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        let count = max(a.count, b.count)
+        for i in 0..<count {
+            let x = i < a.count ? a[i] : 0
+            let y = i < b.count ? b[i] : 0
+            difference |= x ^ y
+        }
+        return difference == 0 && !b.isEmpty
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// One admin API request, decoded into plain values (control plane: clarity over speed).
+public struct AdminRequest: Sendable {
+    public var method: String
+    /// The path without the query, percent-decoded per segment by the router.
+    public var path: String
+    public var query: [String: String]
+    /// Header names lower-cased.
+    public var headers: [String: String]
+    public var body: [UInt8]
+    /// The peer's address, recorded as the caller in the audit log.
+    public var peer: String
+
+    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],
+                body: [UInt8] = [], peer: String = "local") {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.peer = peer
+    }
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+}
+
+/// One admin API response.
+public struct AdminResponse: Sendable, Equatable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func == (lhs: AdminResponse, rhs: AdminResponse) -> Bool {
+        lhs.status == rhs.status && lhs.body == rhs.body && lhs.headers.map { "\($0.0):\($0.1)" } == rhs.headers.map { "\($0.0):\($0.1)" }
+    }
+
+    /// A JSON response (keys sorted, so output is stable and diffable).
+    public static func json(_ status: Int, _ value: JSONValue, headers: [(String, String)] = []) -> AdminResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return AdminResponse(status: status, headers: [("Content-Type", "application/json")] + headers,
+                             body: Array(data) + [0x0A])
+    }
+
+    /// The API's error shape: `{"error": {"code", "message"}}`.
+    public static func error(_ status: Int, _ code: String, _ message: String, headers: [(String, String)] = []) -> AdminResponse {
+        json(status, ["error": ["code": .string(code), "message": .string(message)]], headers: headers)
+    }
+
+    public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8") -> AdminResponse {
+        AdminResponse(status: status, headers: [("Content-Type", contentType)], body: Array(text.utf8))
+    }
+}
+
+enum HTTPReason {
+    static func phrase(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 201: "Created"
+        case 204: "No Content"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 411: "Length Required"
+        case 413: "Content Too Large"
+        case 415: "Unsupported Media Type"
+        case 422: "Unprocessable Content"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        default: "Status"
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import Glibc
+import Logging
+import TurnoutHTTP1
+import TurnoutPosix
+
+/// The admin API's HTTP/1.1 server on the control loop: accepts, parses with the
+/// same strict parser as the data plane, reads Content-Length bodies (at most 1 MiB),
+/// hands each request to `handler` and writes the answer. Keep-alive; one request at a
+/// time per connection.
+public final class AdminServer {
+    public static let maxBodyBytes = 1 << 20
+    private let loop: ControlLoop
+    private let listener: Int32
+    private let handler: (AdminRequest) -> AdminResponse
+    private let logger: Logger
+    private var connections: [Int32: AdminConnection] = [:]
+    /// The port actually bound.
+    public let port: UInt16
+
+    public init(loop: ControlLoop, address: SocketAddress, logger: Logger,
+                handler: @escaping (AdminRequest) -> AdminResponse) throws {
+        self.loop = loop
+        self.logger = logger
+        self.handler = handler
+        listener = try Socket.listen(on: address, reusePort: false, backlog: 128)
+        port = try Socket.localAddress(listener).port
+        loop.register(fd: listener, events: [.readable]) { [weak self] _ in self?.acceptAll() }
+    }
+
+    /// Stops accepting and closes every connection.
+    public func close() {
+        loop.unregister(fd: listener)
+        FileIO.close(listener)
+        for connection in connections.values { drop(connection) }
+    }
+
+    private func acceptAll() {
+        var peer = SocketAddress(storage: sockaddr_storage(), length: 0)
+        while true {
+            let (fd, _) = Socket.accept(listener, peer: &peer)
+            if fd < 0 { return }
+            let connection = AdminConnection(fd: fd, peer: peer, deadline: loop.now &+ 30_000_000_000)
+            connections[fd] = connection
+            loop.register(fd: fd, events: [.readable, .readHangUp]) { [weak self] events in
+                self?.service(connection, events: events)
+            }
+            connection.timer = loop.schedule(after: 30_000_000_000) { [weak self] in self?.drop(connection) }
+        }
+    }
+
+    private func service(_ connection: AdminConnection, events: EpollEvents) {
+        if events.contains(.writable) { flush(connection) }
+        if connection.closed || !connection.output.isEmpty { return }
+        if events.contains(.readable) || events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) {
+            var chunk = [UInt8](repeating: 0, count: 16384)
+            while true {
+                let result = chunk.withUnsafeMutableBytes { FileIO.read(connection.fd, into: $0.baseAddress!, count: $0.count) }
+                switch result {
+                case .bytes(let n):
+                    connection.input += chunk[0..<n]
+                    if connection.input.count > AdminServer.maxBodyBytes + 65536 { return reply(connection, .error(413, "payload_too_large", "request too large"), close: true) }
+                    continue
+                case .wouldBlock:
+                    break
+                case .endOfFile, .failed:
+                    if connection.input.isEmpty { return drop(connection) }
+                    connection.peerClosed = true
+                }
+                break
+            }
+        }
+        processInput(connection)
+    }
+
+    private func processInput(_ connection: AdminConnection) {
+        while !connection.closed && connection.output.isEmpty && !connection.input.isEmpty {
+            let fields = connection.fields
+            let parsed = connection.input.withUnsafeBytes {
+                RequestHeadParser.parse($0, limits: HeadLimits(maxHeaderBytes: 16384, maxHeaders: 100), fields: fields)
+            }
+            switch parsed {
+            case .incomplete:
+                if connection.peerClosed { drop(connection) }
+                return
+            case .failed(let error):
+                return reply(connection, .error(Int(error.status), "bad_request", "malformed request: \(error.reason)"), close: true)
+            case .complete(let head):
+                guard let request = decode(head, connection: connection) else { return }
+                if let timer = connection.timer { loop.cancel(timer) }
+                connection.timer = loop.schedule(after: 30_000_000_000) { [weak self] in self?.drop(connection) }
+                let keepAlive = head.keepAlive
+                let response = handler(request)
+                reply(connection, response, close: !keepAlive, method: request.method)
+            }
+        }
+    }
+
+    /// Turns a parsed head plus body into an `AdminRequest`; nil when the body is not
+    /// complete yet or the request was answered with an error.
+    private func decode(_ head: RequestHead, connection: AdminConnection) -> AdminRequest? {
+        var bodyLength = 0
+        switch head.framing {
+        case .none: bodyLength = 0
+        case .contentLength(let n):
+            guard n <= UInt64(AdminServer.maxBodyBytes) else {
+                reply(connection, .error(413, "payload_too_large", "request body over \(AdminServer.maxBodyBytes) bytes"), close: true)
+                return nil
+            }
+            bodyLength = Int(n)
+        case .chunked, .untilClose:
+            reply(connection, .error(411, "bad_request", "send the body with Content-Length"), close: true)
+            return nil
+        }
+        guard connection.input.count >= head.headLength + bodyLength else {
+            if connection.peerClosed { drop(connection) }
+            return nil
+        }
+        let bytes = connection.input
+        func text(_ range: ByteRange) -> String {
+            String(decoding: bytes[Int(range.start)..<Int(range.start + range.count)], as: UTF8.self)
+        }
+        var headers: [String: String] = [:]
+        for i in 0..<connection.fields.count {
+            let field = connection.fields[i]
+            let name = text(field.name).lowercased()
+            let value = text(field.value)
+            headers[name] = headers[name].map { "\($0), \(value)" } ?? value
+        }
+        let target = text(head.target)
+        let (path, query) = AdminServer.splitTarget(target)
+        let body = Array(bytes[head.headLength..<(head.headLength + bodyLength)])
+        connection.input.removeFirst(head.headLength + bodyLength)
+        return AdminRequest(method: text(head.methodRange), path: path, query: query, headers: headers, body: body,
+                            peer: connection.peerHost)
+    }
+
+    /// Splits `/a/b?x=1&y=2` into the path and its decoded query parameters.
+    static func splitTarget(_ target: String) -> (String, [String: String]) {
+        guard let mark = target.firstIndex(of: "?") else { return (target, [:]) }
+        var query: [String: String] = [:]
+        for pair in target[target.index(after: mark)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+            let value = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+            query[key] = value
+        }
+        return (String(target[..<mark]), query)
+    }
+
+    private func reply(_ connection: AdminConnection, _ response: AdminResponse, close: Bool, method: String = "GET") {
+        var head = "HTTP/1.1 \(response.status) \(HTTPReason.phrase(response.status))\r\n"
+        for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
+        head += "Content-Length: \(response.body.count)\r\n"
+        if close { head += "Connection: close\r\n" }
+        head += "\r\n"
+        connection.output = Array(head.utf8) + (method == "HEAD" ? [] : response.body)
+        connection.closeAfterWrite = close
+        flush(connection)
+    }
+
+    private func flush(_ connection: AdminConnection) {
+        while !connection.output.isEmpty {
+            let result = connection.output.withUnsafeBytes { FileIO.write(connection.fd, from: $0.baseAddress!, count: $0.count) }
+            switch result {
+            case .bytes(let n):
+                connection.output.removeFirst(n)
+            case .wouldBlock:
+                loop.modify(fd: connection.fd, events: [.readable, .writable, .readHangUp])
+                return
+            case .endOfFile, .failed:
+                return drop(connection)
+            }
+        }
+        loop.modify(fd: connection.fd, events: [.readable, .readHangUp])
+        if connection.closeAfterWrite || connection.peerClosed { return drop(connection) }
+        // A pipelined request may already be buffered.
+        if !connection.input.isEmpty { processInput(connection) }
+    }
+
+    private func drop(_ connection: AdminConnection) {
+        guard !connection.closed else { return }
+        connection.closed = true
+        if let timer = connection.timer { loop.cancel(timer) }
+        loop.unregister(fd: connection.fd)
+        FileIO.close(connection.fd)
+        connections[connection.fd] = nil
+    }
+}
+
+/// An admin client connection's buffers and flags.
+final class AdminConnection {
+    let fd: Int32
+    let peerHost: String
+    var input: [UInt8] = []
+    var output: [UInt8] = []
+    let fields = HeaderFieldTable(capacity: 100)
+    var peerClosed = false
+    var closeAfterWrite = false
+    var closed = false
+    var timer: TimerID?
+    let deadline: UInt64
+
+    init(fd: Int32, peer: SocketAddress, deadline: UInt64) {
+        self.fd = fd
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = buffer.withUnsafeMutableBytes { peer.formatHost(into: $0) }
+        peerHost = String(decoding: buffer[0..<n], as: UTF8.self)
+        self.deadline = deadline
+    }
+}

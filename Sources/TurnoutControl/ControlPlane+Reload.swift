@@ -1,0 +1,40 @@
+import TurnoutCore
+
+/// SIGHUP: the configuration file's forwards and target lists become a new
+/// generation, audited and saved like an API change. Listener changes need a restart.
+extension ControlPlane {
+    public var generation: UInt64 { table.generation }
+
+    public func reload(from path: String) {
+        let fresh: TurnoutConfig
+        do {
+            fresh = try ConfigLoader.load(path: path)
+        } catch {
+            logger.error("reload refused, routing unchanged: \(error)")
+            return
+        }
+        let before = config.listeners.map { "\($0.name)@\($0.bind)" }
+        let after = fresh.listeners.map { "\($0.name)@\($0.bind)" }
+        guard before == after, fresh.targetGroups.map(\.name) == config.targetGroups.map(\.name) else {
+            logger.error("reload refused, routing unchanged: listeners or target groups changed; restart to apply")
+            return
+        }
+        var forwards: [String: [WeightedGroup]] = [:]
+        for listener in fresh.listeners { forwards[listener.name] = listener.forward }
+        var targets: [String: [HostPort]] = [:]
+        for group in fresh.targetGroups { targets[group.name] = group.targets }
+        do {
+            let next = try table.replacingTargets(targets).replacingForward(forwards, generation: table.generation + 1)
+            var diff: [String: JSONValue] = [:]
+            for listener in fresh.listeners {
+                diff[listener.name] = ["before": forwardJSON(table, listener: listener.name),
+                                       "after": forwardJSON(next, listener: listener.name)]
+            }
+            try commit(next, action: "reload", caller: "SIGHUP", request: ["file": .string(path)],
+                       diff: ["listeners": .object(diff)])
+            logger.notice("published routing table generation \(next.generation)")
+        } catch {
+            logger.error("reload refused, routing unchanged: \(error)")
+        }
+    }
+}

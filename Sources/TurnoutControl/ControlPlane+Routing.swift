@@ -1,0 +1,120 @@
+import Foundation
+import TurnoutCore
+
+/// Weight changes: `PUT /v1/routing`, `POST /v1/switch`, `PUT /v1/listeners/{name}/forward`.
+extension ControlPlane {
+    func putRouting(_ request: AdminRequest) throws(AdminFailure) -> AdminResponse {
+        let body = try JSONValue.parseBody(request.body)
+        let members = try body.members("the body", allowed: ["listeners"])
+        guard let listenersValue = members["listeners"] else { throw .badRequest("missing field 'listeners'") }
+        let listeners = try listenersValue.members("'listeners'")
+        guard !listeners.isEmpty else { throw .invalid("'listeners' names no listener") }
+        var changes: [String: [WeightedGroup]] = [:]
+        for (name, forward) in listeners {
+            try requireListener(name)
+            changes[name] = try parseForward(forward, listener: name)
+        }
+        return try applyForward(changes, request: request, action: "routing", requestBody: body)
+    }
+
+    func putListenerForward(_ request: AdminRequest, listener: String) throws(AdminFailure) -> AdminResponse {
+        try requireListener(listener)
+        let body = try JSONValue.parseBody(request.body)
+        let forward = try parseForward(body, listener: listener)
+        return try applyForward([listener: forward], request: request, action: "weights", requestBody: body)
+    }
+
+    func postSwitch(_ request: AdminRequest) throws(AdminFailure) -> AdminResponse {
+        let body = try JSONValue.parseBody(request.body)
+        let members = try body.members("the body", allowed: ["to", "listener", "swap_test", "test_listener"])
+        guard let toValue = members["to"] else { throw .badRequest("missing field 'to'") }
+        let to = try toValue.string("'to'")
+        let listener = try members["listener"]?.string("'listener'") ?? "production"
+        let swapTest = try members["swap_test"]?.bool("'swap_test'") ?? false
+        let testListener = try members["test_listener"]?.string("'test_listener'") ?? "test"
+        try requireListener(listener)
+        guard table.groupIndex(named: to) != nil else { throw .invalid("unknown target group '\(to)'") }
+        var changes = [listener: [WeightedGroup(group: to, weight: 100)]]
+        if swapTest {
+            try requireListener(testListener)
+            guard testListener != listener else { throw .invalid("'test_listener' must differ from 'listener'") }
+            let before = table.forward(ofListener: table.listenerIndex(named: listener)!)
+            // The group production leaves: the one with the highest weight (first on ties).
+            if let live = before.filter({ $0.weight > 0 }).max(by: { $0.weight < $1.weight }), live.group != to {
+                changes[testListener] = [WeightedGroup(group: live.group, weight: 100)]
+            }
+        }
+        return try applyForward(changes, request: request, action: "switch", requestBody: body)
+    }
+
+    /// A forward object `{"blue": 90, "green": 10}` → weights in the table's group order.
+    func parseForward(_ value: JSONValue, listener: String) throws(AdminFailure) -> [WeightedGroup] {
+        let members = try value.members("the forward of '\(listener)'")
+        guard !members.isEmpty else { throw .invalid("the forward of '\(listener)' names no target group") }
+        var weights: [WeightedGroup] = []
+        for (group, weightValue) in members {
+            let weight = try weightValue.integer("the weight of '\(group)' on '\(listener)'")
+            guard table.groupIndex(named: group) != nil else { throw .invalid("unknown target group '\(group)' in the forward of '\(listener)'") }
+            guard WeightedGroup.weightRange.contains(weight) else {
+                throw .invalid("the weight of '\(group)' on '\(listener)' must be in \(WeightedGroup.weightRange.lowerBound)...\(WeightedGroup.weightRange.upperBound), got \(weight)")
+            }
+            weights.append(WeightedGroup(group: group, weight: weight))
+        }
+        guard weights.contains(where: { $0.weight > 0 }) else { throw .invalid("the forward of '\(listener)' needs at least one weight above 0") }
+        return weights.sorted { (table.groupIndex(named: $0.group) ?? 0) < (table.groupIndex(named: $1.group) ?? 0) }
+    }
+
+    func requireListener(_ name: String) throws(AdminFailure) {
+        guard table.listenerIndex(named: name) != nil else { throw .notFound("no listener named '\(name)'") }
+    }
+
+    /// `If-Match: <generation>` (quoted or not; `*` matches any) → 409 when stale.
+    func checkIfMatch(_ request: AdminRequest) throws(AdminFailure) {
+        guard let raw = request.header("If-Match")?.trimmingCharacters(in: .whitespaces), !raw.isEmpty, raw != "*" else { return }
+        var text = raw
+        if text.hasPrefix("W/") { text = String(text.dropFirst(2)) }
+        let cleaned = text.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard let expected = UInt64(cleaned) else { throw .badRequest("If-Match must be a generation number, got '\(raw)'") }
+        guard expected == table.generation else {
+            throw .stale("generation is \(table.generation), not \(expected): reread the status and retry")
+        }
+    }
+
+    static func isDryRun(_ request: AdminRequest) -> Bool {
+        guard let value = request.query["dry_run"]?.lowercased() else { return false }
+        return value == "true" || value == "1" || value == "yes"
+    }
+
+    func forwardJSON(_ table: RoutingTable, listener: String) -> JSONValue {
+        guard let index = table.listenerIndex(named: listener) else { return .null }
+        var object: [String: JSONValue] = [:]
+        for weight in table.forward(ofListener: index) { object[weight.group] = .int(Int64(weight.weight)) }
+        return .object(object)
+    }
+
+    private func applyForward(_ changes: [String: [WeightedGroup]], request: AdminRequest, action: String,
+                              requestBody: JSONValue) throws(AdminFailure) -> AdminResponse {
+        try checkIfMatch(request)
+        let next: RoutingTable
+        do {
+            next = try table.replacingForward(changes)
+        } catch let error as ConfigError {
+            throw .invalid(error.message)
+        } catch {
+            throw .invalid("\(error)")
+        }
+        var resulting: [String: JSONValue] = [:]
+        var diff: [String: JSONValue] = [:]
+        for name in changes.keys.sorted() {
+            resulting[name] = forwardJSON(next, listener: name)
+            diff[name] = ["before": forwardJSON(table, listener: name), "after": forwardJSON(next, listener: name)]
+        }
+        if Self.isDryRun(request) {
+            return .json(200, ["dry_run": true, "generation": .int(Int64(table.generation)), "listeners": .object(resulting)])
+        }
+        let previous = table.generation
+        try commit(next, action: action, caller: request.peer, request: requestBody, diff: ["listeners": .object(diff)])
+        return .json(200, ["generation": .int(Int64(next.generation)), "previous_generation": .int(Int64(previous)),
+                           "listeners": .object(resulting)])
+    }
+}

@@ -1,0 +1,61 @@
+import TurnoutCore
+
+/// `GET /v1/status` and `GET /v1/audit`.
+extension ControlPlane {
+    func status() -> AdminResponse {
+        var listeners: [JSONValue] = []
+        for listener in table.listeners {
+            listeners.append([
+                "name": .string(listener.name),
+                "bind": .string(listener.bind.description),
+                "port": .int(Int64(proxy.boundPorts[listener.name] ?? listener.bind.port)),
+                "forward": forwardJSON(table, listener: listener.name),
+            ])
+        }
+        var groups: [JSONValue] = []
+        for group in table.groups {
+            let check = group.healthCheck
+            var healthCheck: [String: JSONValue] = [
+                "enabled": .bool(check.enabled), "path": .string(check.path),
+                "interval": .string(check.interval.description), "timeout": .string(check.timeout.description),
+                "healthy_threshold": .int(Int64(check.healthyThreshold)),
+                "unhealthy_threshold": .int(Int64(check.unhealthyThreshold)),
+                "matcher": .string(check.matcher.description),
+            ]
+            if let port = check.port { healthCheck["port"] = .int(Int64(port)) }
+            if let host = check.host { healthCheck["host"] = .string(host) }
+            groups.append([
+                "name": .string(group.name),
+                "algorithm": .string(group.algorithm.rawValue),
+                "on_all_unhealthy": .string(group.onAllUnhealthy.rawValue),
+                "deregistration_delay": .string(group.deregistrationDelay.description),
+                "health_check": .object(healthCheck),
+                "targets": .array(targetsJSON(group)),
+            ])
+        }
+        return .json(200, [
+            "generation": .int(Int64(table.generation)),
+            "listeners": .array(listeners),
+            "target_groups": .array(groups),
+            "deployment": .null,
+        ])
+    }
+
+    func auditLog(_ request: AdminRequest) throws(AdminFailure) -> AdminResponse {
+        var limit = 100
+        if let text = request.query["limit"] {
+            guard let value = Int(text), value >= 1, value <= AuditLog.capacity else {
+                throw .badRequest("limit must be an integer in 1...\(AuditLog.capacity)")
+            }
+            limit = value
+        }
+        let entries = audit.entries(limit: limit).map { entry -> JSONValue in
+            [
+                "id": .int(Int64(entry.id)), "time": .string(entry.time), "action": .string(entry.action),
+                "caller": .string(entry.caller), "generation_before": .int(Int64(entry.generationBefore)),
+                "generation_after": .int(Int64(entry.generationAfter)), "request": entry.request, "diff": entry.diff,
+            ]
+        }
+        return .json(200, ["entries": .array(entries)])
+    }
+}

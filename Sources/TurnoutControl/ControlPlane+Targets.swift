@@ -1,0 +1,134 @@
+import Foundation
+import TurnoutCore
+import TurnoutPosix
+
+/// Target registration: `GET|PUT|POST /v1/target-groups/{name}/targets`,
+/// `DELETE /v1/target-groups/{name}/targets/{host:port}`.
+extension ControlPlane {
+    func getTargets(group: String) throws(AdminFailure) -> AdminResponse {
+        let route = try requireGroup(group)
+        return .json(200, ["group": .string(group), "targets": .array(targetsJSON(route))])
+    }
+
+    func putTargets(_ request: AdminRequest, group: String) throws(AdminFailure) -> AdminResponse {
+        _ = try requireGroup(group)
+        let (body, targets) = try parseTargets(request)
+        var seen = Set<HostPort>()
+        for target in targets where !seen.insert(target).inserted { throw .invalid("target \(target) is listed twice") }
+        return try applyTargets(group: group, targets: targets, request: request, action: "targets.replace", requestBody: body)
+    }
+
+    func postTargets(_ request: AdminRequest, group: String) throws(AdminFailure) -> AdminResponse {
+        let route = try requireGroup(group)
+        let (body, added) = try parseTargets(request)
+        var targets = route.targets
+        for target in added {
+            if targets.contains(target) { throw .conflict("target \(target) is already registered in '\(group)'") }
+            targets.append(target)
+        }
+        return try applyTargets(group: group, targets: targets, request: request, action: "targets.register", requestBody: body)
+    }
+
+    func deleteTarget(_ request: AdminRequest, group: String, target text: String) throws(AdminFailure) -> AdminResponse {
+        let route = try requireGroup(group)
+        guard let target = HostPort.parse(text) else { throw .invalid("'\(text)' is not host:port") }
+        guard route.targets.contains(target) else { throw .notFound("no target \(target) in '\(group)'") }
+        let targets = route.targets.filter { $0 != target }
+        return try applyTargets(group: group, targets: targets, request: request, action: "targets.deregister",
+                                requestBody: ["target": .string(target.description)])
+    }
+
+    func requireGroup(_ name: String) throws(AdminFailure) -> GroupRoute {
+        guard let index = table.groupIndex(named: name) else { throw .notFound("no target group named '\(name)'") }
+        return table.groups[index]
+    }
+
+    private func parseTargets(_ request: AdminRequest) throws(AdminFailure) -> (JSONValue, [HostPort]) {
+        let body = try JSONValue.parseBody(request.body)
+        let members = try body.members("the body", allowed: ["targets"])
+        guard let list = members["targets"] else { throw .badRequest("missing field 'targets'") }
+        var targets: [HostPort] = []
+        for item in try list.array("'targets'") {
+            let text = try item.string("each target")
+            guard let target = HostPort.parse(text), target.port != 0, !target.host.isEmpty, !target.isWildcard else {
+                throw .invalid("'\(text)' is not host:port")
+            }
+            targets.append(target)
+        }
+        return (body, targets)
+    }
+
+    private func applyTargets(group: String, targets: [HostPort], request: AdminRequest, action: String,
+                              requestBody: JSONValue) throws(AdminFailure) -> AdminResponse {
+        try checkIfMatch(request)
+        let route = try requireGroup(group)
+        let next: RoutingTable
+        do {
+            next = try table.replacingTargets([group: targets])
+        } catch let error as ConfigError {
+            throw .invalid(error.message)
+        } catch {
+            throw .invalid("\(error)")
+        }
+        if Self.isDryRun(request) {
+            return .json(200, ["dry_run": true, "generation": .int(Int64(table.generation)), "group": .string(group),
+                               "targets": .array(targets.map { .string($0.description) })])
+        }
+        let removed = route.targets.filter { !targets.contains($0) }
+        let nowMs = WallClock.now() / 1_000_000
+        let untilMs = nowMs + route.deregistrationDelay.nanoseconds / 1_000_000
+        var drainsBefore = draining
+        for target in removed { drainsBefore[group, default: [:]][target] = untilMs }
+        for target in targets { drainsBefore[group]?[target] = nil }
+        let saved = draining
+        draining = drainsBefore
+        let previous = table.generation
+        let diff: JSONValue = ["target_groups": [group: [
+            "before": .array(route.targets.map { .string($0.description) }),
+            "after": .array(targets.map { .string($0.description) }),
+        ]]]
+        do {
+            try commit(next, action: action, caller: request.peer, request: requestBody, diff: diff)
+        } catch {
+            draining = saved
+            throw error
+        }
+        for target in removed { scheduleDrainEnd(group: group, target: target, untilMs: untilMs) }
+        return .json(200, ["generation": .int(Int64(next.generation)), "previous_generation": .int(Int64(previous)),
+                           "group": .string(group), "targets": .array(targetsJSON(table.groups[table.groupIndex(named: group)!]))])
+    }
+
+    /// Every target of a group with its health, plus targets still draining.
+    func targetsJSON(_ group: GroupRoute) -> [JSONValue] {
+        let routable = routability()[table.groupIndex(named: group.name)!]
+        var result: [JSONValue] = []
+        let weighted = Self.weightedGroups(table).contains(group.name)
+        let nowMs = WallClock.now() / 1_000_000
+        let groupDraining = (groupDrainUntil[group.name] ?? 0) > nowMs
+        for (index, target) in group.targets.enumerated() {
+            let state = health.health(group: group.name, target: target) ?? TargetHealth(checkEnabled: group.healthCheck.enabled)
+            var shownState = state.state.rawValue
+            var reason: JSONValue = state.reason.map { .string($0.rawValue) } ?? .null
+            var description = state.description
+            if !weighted {
+                // ALB: a target of a group no listener sends traffic to is `unused`; right after
+                // its weight went to zero it drains for the deregistration delay first.
+                shownState = groupDraining ? "draining" : "unused"
+                reason = .string(groupDraining ? "Target.DeregistrationInProgress" : "Target.NotInUse")
+                description = groupDraining ? "target group lost its weight; draining" : "target group receives no traffic"
+            }
+            result.append([
+                "target": .string(target.description), "state": .string(shownState), "reason": reason,
+                "description": .string(description), "routable": .bool(weighted && routable[index]),
+            ])
+        }
+        for (target, until) in (draining[group.name] ?? [:]).sorted(by: { $0.key.description < $1.key.description })
+            where until > nowMs && !group.targets.contains(target) {
+            result.append([
+                "target": .string(target.description), "state": "draining", "reason": "Target.DeregistrationInProgress",
+                "description": .string("deregistered; connections close at the deregistration delay"), "routable": false,
+            ])
+        }
+        return result
+    }
+}

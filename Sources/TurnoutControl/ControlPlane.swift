@@ -1,0 +1,184 @@
+import Foundation
+import Logging
+import TurnoutCore
+import TurnoutMetrics
+import TurnoutPosix
+import TurnoutProxy
+
+/// The authority over routing: holds the routing table, target health, drains, the
+/// audit log and idempotency records; persists every acknowledged change before
+/// publishing it to the data plane and replying. Runs on the control loop's thread only.
+public final class ControlPlane {
+    let config: TurnoutConfig
+    let proxy: Proxy
+    let loop: ControlLoop
+    let store: StateStore
+    let metrics: MetricsRegistry
+    var logger: Logger
+    let token: [UInt8]?
+
+    /// The routing table in force (the one last published).
+    var table: RoutingTable
+    var audit: AuditLog
+    var idempotency: IdempotencyCache
+    /// Targets deregistered and still draining: group → target → wall-clock deadline (ms).
+    var draining: [String: [HostPort: UInt64]] = [:]
+    /// Groups whose weight went to zero: wall-clock deadline (ms) of their drain.
+    var groupDrainUntil: [String: UInt64] = [:]
+    var health: HealthChecker!
+    let healthCheckLatency = Histogram()
+
+    public init(config: TurnoutConfig, table: RoutingTable, restored: PersistedState?, proxy: Proxy, loop: ControlLoop,
+                store: StateStore, metrics: MetricsRegistry, token: String?, logger: Logger) {
+        self.config = config
+        self.table = table
+        self.proxy = proxy
+        self.loop = loop
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        self.token = token.map { Array($0.utf8) }
+        audit = AuditLog(entries: restored?.audit ?? [])
+        idempotency = IdempotencyCache(records: restored?.idempotency ?? [])
+        let nowMs = WallClock.now() / 1_000_000
+        for drain in restored?.draining ?? [] where drain.until > nowMs {
+            if let target = HostPort.parse(drain.target) { draining[drain.group, default: [:]][target] = drain.until }
+        }
+        health = HealthChecker(loop: loop, logger: logger, onChange: { [weak self] change in
+            self?.healthChanged(change)
+        }, onProbe: { [weak self] _, _, seconds in
+            self?.healthCheckLatency.observe(seconds: seconds)
+        })
+    }
+
+    /// Starts probing and publishes the initial health view.
+    public func start() {
+        health.update(groups: table.groups)
+        for (group, targets) in draining {
+            for (target, until) in targets { scheduleDrainEnd(group: group, target: target, untilMs: until) }
+        }
+        publish()
+    }
+
+    /// Publishes the current table with the current health to the data plane.
+    func publish() {
+        proxy.publish(table, routable: routability())
+    }
+
+    /// `routable[group][target]` from health and each group's all-unhealthy policy.
+    func routability() -> [[Bool]] {
+        table.groups.map { group in
+            let states = group.targets.map { health.health(group: group.name, target: $0) ?? TargetHealth(checkEnabled: group.healthCheck.enabled) }
+            return routableTargets(states, policy: group.onAllUnhealthy)
+        }
+    }
+
+    /// Persists `next` (with the audit entry) and publishes it: the order that makes an
+    /// acknowledgement mean "durable and in force". Throws when the state could not be
+    /// saved; nothing is published then.
+    func commit(_ next: RoutingTable, action: String, caller: String, request: JSONValue, diff: JSONValue) throws(AdminFailure) {
+        let before = table.generation
+        var nextAudit = audit
+        nextAudit.append(action: action, caller: caller, generationBefore: before, generationAfter: next.generation,
+                         request: request, diff: diff)
+        do {
+            try store.save(persistedState(table: next, audit: nextAudit))
+        } catch {
+            logger.error("state not saved; change refused: \(error)")
+            throw .storage("the change could not be saved: \(error)")
+        }
+        audit = nextAudit
+        let previous = table
+        table = next
+        noteGroupDrains(from: previous, to: next)
+        health.update(groups: next.groups)
+        publish()
+        logger.notice("\(action) by \(caller): generation \(before) → \(next.generation) \(diff.compactDescription)")
+    }
+
+    /// Saves the current state (after changes that are not routing changes, like idempotency records).
+    func saveQuietly() {
+        do { try store.save(persistedState(table: table, audit: audit)) } catch { logger.error("state not saved: \(error)") }
+    }
+
+    func persistedState(table: RoutingTable, audit: AuditLog) -> PersistedState {
+        var listeners: [String: [PersistedWeight]] = [:]
+        for (index, listener) in table.listeners.enumerated() {
+            listeners[listener.name] = table.forward(ofListener: index).map { PersistedWeight(group: $0.group, weight: $0.weight) }
+        }
+        var groups: [String: [String]] = [:]
+        for group in table.groups { groups[group.name] = group.targets.map(\.description) }
+        var drains: [PersistedDrain] = []
+        for (group, targets) in draining {
+            for (target, until) in targets { drains.append(PersistedDrain(group: group, target: target.description, until: until)) }
+        }
+        drains.sort { ($0.group, $0.target) < ($1.group, $1.target) }
+        return PersistedState(generation: table.generation, listeners: listeners, targetGroups: groups, draining: drains,
+                              audit: audit.entries(limit: AuditLog.capacity), idempotency: idempotency.records, deployment: nil)
+    }
+
+    /// Groups that just lost all weight drain for their deregistration delay.
+    private func noteGroupDrains(from previous: RoutingTable, to next: RoutingTable) {
+        let was = Self.weightedGroups(previous), now = Self.weightedGroups(next)
+        let nowMs = WallClock.now() / 1_000_000
+        for group in next.groups {
+            if was.contains(group.name) && !now.contains(group.name) {
+                groupDrainUntil[group.name] = nowMs + group.deregistrationDelay.nanoseconds / 1_000_000
+            } else if now.contains(group.name) {
+                groupDrainUntil[group.name] = nil
+            }
+        }
+    }
+
+    static func weightedGroups(_ table: RoutingTable) -> Set<String> {
+        var names = Set<String>()
+        for listener in table.listeners {
+            for (group, weight) in zip(listener.groupIndices, listener.weights) where weight > 0 { names.insert(table.groups[group].name) }
+        }
+        return names
+    }
+
+    func scheduleDrainEnd(group: String, target: HostPort, untilMs: UInt64) {
+        let nowMs = WallClock.now() / 1_000_000
+        let delay = untilMs > nowMs ? (untilMs - nowMs) * 1_000_000 : 0
+        loop.schedule(after: delay) { [weak self] in
+            guard let self, let until = self.draining[group]?[target], until <= WallClock.now() / 1_000_000 + 1 else { return }
+            self.draining[group]?[target] = nil
+            if self.draining[group]?.isEmpty == true { self.draining[group] = nil }
+            self.logger.notice("target \(target) in \(group): draining done")
+            self.saveQuietly()
+        }
+    }
+}
+
+/// Lets a worker thread hand an event to the control plane: only dereferenced on
+/// the control loop (inside `ControlLoop.execute`), which is the plane's own thread.
+public final class ControlPlaneHandle: @unchecked Sendable {
+    private weak var plane: ControlPlane?
+    private let loop: ControlLoopHandle
+
+    public init(loop: ControlLoop) { self.loop = ControlLoopHandle(loop) }
+
+    public func attach(_ plane: ControlPlane) { self.plane = plane }
+
+    /// The data plane's passive ejection report, from any thread.
+    public func targetEjected(group: String, target: HostPort) {
+        loop.execute { [self] in plane?.health.passiveEjection(group: group, target: target) }
+    }
+}
+
+/// The one thread-safe entry into a `ControlLoop` (`execute`), usable from other threads.
+final class ControlLoopHandle: @unchecked Sendable {
+    private let loop: ControlLoop
+    init(_ loop: ControlLoop) { self.loop = loop }
+    func execute(_ work: @escaping @Sendable () -> Void) { loop.execute(work) }
+}
+
+extension JSONValue {
+    /// One-line JSON for log lines.
+    var compactDescription: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+}

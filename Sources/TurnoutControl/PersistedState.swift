@@ -1,0 +1,86 @@
+/// What survives a restart: the payload of `state.json`.
+///
+/// Forwards and target lists are keyed by listener and group name; on start the ones whose
+/// listener or group still exists in the configuration win over the configuration file.
+public struct PersistedState: Codable, Equatable, Sendable {
+    /// The routing generation the state was saved at.
+    public var generation: UInt64
+    /// Each listener's forward, in its configured order.
+    public var listeners: [String: [PersistedWeight]]
+    /// Each target group's registered targets as "host:port".
+    public var targetGroups: [String: [String]]
+    /// Deregistered targets still finishing their in-flight requests.
+    public var draining: [PersistedDrain]
+    /// The most recent audit entries, oldest first.
+    public var audit: [AuditEntry]
+    /// The most recent idempotency records, oldest first.
+    public var idempotency: [IdempotencyRecord]
+    /// The running deployment; `nil` (JSON `null`) until deployments exist.
+    public var deployment: JSONValue?
+
+    public init(
+        generation: UInt64,
+        listeners: [String: [PersistedWeight]] = [:],
+        targetGroups: [String: [String]] = [:],
+        draining: [PersistedDrain] = [],
+        audit: [AuditEntry] = [],
+        idempotency: [IdempotencyRecord] = [],
+        deployment: JSONValue? = nil
+    ) {
+        self.generation = generation
+        self.listeners = listeners
+        self.targetGroups = targetGroups
+        self.draining = draining
+        self.audit = audit
+        self.idempotency = idempotency
+        self.deployment = deployment
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case generation, listeners, draining, audit, idempotency, deployment
+        case targetGroups = "target_groups"
+    }
+
+    // Written out so that an absent deployment is an explicit `null`, not a missing key.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(generation, forKey: .generation)
+        try container.encode(listeners, forKey: .listeners)
+        try container.encode(targetGroups, forKey: .targetGroups)
+        try container.encode(draining, forKey: .draining)
+        try container.encode(audit, forKey: .audit)
+        try container.encode(idempotency, forKey: .idempotency)
+        if let deployment {
+            try container.encode(deployment, forKey: .deployment)
+        } else {
+            try container.encodeNil(forKey: .deployment)
+        }
+    }
+}
+
+/// One entry of a listener's forward.
+public struct PersistedWeight: Codable, Equatable, Sendable {
+    public var group: String
+    public var weight: Int
+
+    public init(group: String, weight: Int) {
+        self.group = group
+        self.weight = weight
+    }
+}
+
+/// A deregistered target that keeps draining until a wall-clock deadline, so that a
+/// restart neither forgets it nor extends its deregistration delay.
+public struct PersistedDrain: Codable, Equatable, Sendable {
+    public var group: String
+    /// "host:port".
+    public var target: String
+    /// Wall-clock deadline in milliseconds since the Unix epoch.
+    public var until: UInt64
+
+    public init(group: String, target: String, until: UInt64) {
+        self.group = group
+        self.target = target
+        self.until = until
+    }
+}

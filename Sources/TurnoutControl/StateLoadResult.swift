@@ -1,0 +1,11 @@
+/// What `StateStore.load()` found.
+public enum StateLoadResult: Equatable, Sendable {
+    /// No state file: start from the configuration.
+    case absent
+    /// A valid state file.
+    case loaded(PersistedState)
+    /// The state file could not be read or failed verification. It was renamed to
+    /// `movedTo` (`nil` when even that failed; `reason` then says why) and the process
+    /// starts from the configuration.
+    case corrupt(reason: String, movedTo: String?)
+}

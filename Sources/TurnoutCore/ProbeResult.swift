@@ -1,0 +1,26 @@
+/// The outcome of one active health check of a target.
+public enum ProbeResult: Sendable, Equatable {
+    /// The target answered with a status the group's matcher accepts.
+    case passed(status: Int)
+    /// The target answered with a status the matcher refuses.
+    case codeMismatch(status: Int)
+    /// No complete response head arrived within the timeout (connecting included).
+    case timedOut
+    /// The connection failed or broke before a response head: "connection refused", "connection reset", ...
+    case connectionFailed(String)
+
+    public var isPass: Bool {
+        if case .passed = self { return true }
+        return false
+    }
+
+    /// The reason and description an `unhealthy` target shows after this failure; nil for a pass.
+    var failure: (reason: TargetHealthReason, description: String)? {
+        switch self {
+        case .passed: return nil
+        case .codeMismatch(let status): return (.responseCodeMismatch, "Health checks failed with these codes: [\(status)]")
+        case .timedOut: return (.timeout, "Request timed out")
+        case .connectionFailed(let detail): return (.failedHealthChecks, detail)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// One worker's counters for one listener: errors the proxy answered itself, retries, connections.
+///
+/// Written by the worker that created it only; read by the scrape through the registry that owns it.
+public final class ListenerCounters: @unchecked Sendable {
+    /// Status codes with a slot each; anything else shares the `otherProxyError` slot.
+    static let proxyErrorStatuses = 400...599
+
+    private enum Slot {
+        static let retries = 0
+        static let connectionsOpened = 1
+        static let connectionsClosed = 2
+        static let firstProxyError = 3
+        static let otherProxyError = firstProxyError + proxyErrorStatuses.count
+        static let count = otherProxyError + 1
+    }
+
+    public let listener: String
+
+    private let slots: OwnedSlots
+
+    init(listener: String) {
+        self.listener = listener
+        slots = .allocate(count: Slot.count)
+    }
+
+    deinit {
+        slots.deallocate()
+    }
+
+    /// Counts an error response the proxy generated itself (400, 408, 431, 502, 503, 504, …).
+    /// A status outside 400...599 is counted under the code label `other`.
+    @inline(__always)
+    public func recordProxyError(status: Int) {
+        let slot = Self.proxyErrorStatuses.contains(status)
+            ? Slot.firstProxyError + (status - Self.proxyErrorStatuses.lowerBound)
+            : Slot.otherProxyError
+        slots.add(1, at: slot)
+    }
+
+    /// Counts a request sent again to another target after a failed attempt.
+    @inline(__always)
+    public func recordRetry() {
+        slots.add(1, at: Slot.retries)
+    }
+
+    /// Counts an accepted client connection (the active-connections gauge is opened minus closed).
+    @inline(__always)
+    public func connectionOpened() {
+        slots.add(1, at: Slot.connectionsOpened)
+    }
+
+    /// Counts a closed client connection; call it on the worker that counted its opening.
+    @inline(__always)
+    public func connectionClosed() {
+        slots.add(1, at: Slot.connectionsClosed)
+    }
+
+    /// Current values, read from any thread.
+    func load() -> MetricsSnapshot.ListenerTotals {
+        // Closed before opened: both only grow, so opened read later is never below closed.
+        let closed = slots.load(Slot.connectionsClosed)
+        let opened = slots.load(Slot.connectionsOpened)
+        var proxyErrors: [Int: UInt64] = [:]
+        for status in Self.proxyErrorStatuses {
+            let count = slots.load(Slot.firstProxyError + (status - Self.proxyErrorStatuses.lowerBound))
+            if count > 0 { proxyErrors[status] = count }
+        }
+        let other = slots.load(Slot.otherProxyError)
+        if other > 0 { proxyErrors[MetricsSnapshot.ListenerTotals.otherProxyErrorStatus] = other }
+        return MetricsSnapshot.ListenerTotals(
+            retries: slots.load(Slot.retries),
+            connectionsOpened: opened,
+            connectionsClosed: closed,
+            proxyErrors: proxyErrors
+        )
+    }
+}

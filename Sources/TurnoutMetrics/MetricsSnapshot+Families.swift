@@ -1,0 +1,82 @@
+extension MetricsSnapshot {
+    /// Exposition status class labels, by `responsesByClass` index.
+    static let statusClassLabels = ["1xx", "2xx", "3xx", "4xx", "5xx"]
+
+    /// The data-plane metric families, in a fixed order. Every route shows its 2xx…5xx counts (zero
+    /// included, so rates start at the first scrape); 1xx (protocol switches) only once seen. Proxy
+    /// errors show the codes seen.
+    public func families() -> [MetricFamily] {
+        let routes = self.routes.sorted { $0.key < $1.key }
+        let listeners = self.listeners.sorted { $0.key < $1.key }
+        return [
+            requestsTotal(routes),
+            requestDurations(routes),
+            connectErrors(routes),
+            .counter("turnout_upstream_retries_total",
+                     help: "Requests sent again to another target after a failed attempt, by listener.",
+                     samples: listeners.map { MetricSample(labels: [("listener", $0.key)], value: Double($0.value.retries)) }),
+            proxyErrors(listeners),
+            .gauge("turnout_active_connections",
+                   help: "Client connections open, by listener.",
+                   samples: listeners.map {
+                       MetricSample(labels: [("listener", $0.key)], value: Double($0.value.activeConnections))
+                   }),
+        ]
+    }
+
+    private func requestsTotal(_ routes: [(key: RouteKey, value: RouteTotals)]) -> MetricFamily {
+        var samples: [MetricSample] = []
+        for (key, totals) in routes {
+            for (index, count) in totals.responsesByClass.enumerated() where index > 0 || count > 0 {
+                samples.append(MetricSample(
+                    labels: [("listener", key.listener), ("target_group", key.group), ("target", key.target),
+                             ("code_class", Self.statusClassLabels[index])],
+                    value: Double(count)))
+            }
+        }
+        return .counter("turnout_requests_total",
+                        help: "Responses forwarded from targets to clients, by listener, target group, target and status class.",
+                        samples: samples)
+    }
+
+    private func requestDurations(_ routes: [(key: RouteKey, value: RouteTotals)]) -> MetricFamily {
+        var groups: [String] = []
+        for (key, _) in routes where !groups.contains(key.group) {
+            groups.append(key.group)
+        }
+        return .histogram("turnout_request_duration_seconds",
+                          help: "Durations of forwarded requests, by target group.",
+                          series: groups.map { HistogramSeries(labels: [("target_group", $0)], counts: duration(group: $0)) })
+    }
+
+    private func connectErrors(_ routes: [(key: RouteKey, value: RouteTotals)]) -> MetricFamily {
+        var byTarget: [TargetKey: UInt64] = [:]
+        for (key, totals) in routes {
+            byTarget[TargetKey(group: key.group, target: key.target), default: 0] += totals.connectErrors
+        }
+        return .counter("turnout_upstream_connect_errors_total",
+                        help: "Failed connection attempts to targets.",
+                        samples: byTarget.map {
+                            MetricSample(labels: [("target_group", $0.key.group), ("target", $0.key.target)],
+                                         value: Double($0.value))
+                        })
+    }
+
+    private func proxyErrors(_ listeners: [(key: String, value: ListenerTotals)]) -> MetricFamily {
+        var samples: [MetricSample] = []
+        for (listener, totals) in listeners {
+            for (status, count) in totals.proxyErrors {
+                let code = status == ListenerTotals.otherProxyErrorStatus ? "other" : String(status)
+                samples.append(MetricSample(labels: [("listener", listener), ("code", code)], value: Double(count)))
+            }
+        }
+        return .counter("turnout_proxy_errors_total",
+                        help: "Error responses the proxy generated itself, by listener and status code.",
+                        samples: samples)
+    }
+}
+
+private struct TargetKey: Hashable {
+    var group: String
+    var target: String
+}

@@ -1,0 +1,120 @@
+/// The data-plane counters at one moment, summed over workers.
+public struct MetricsSnapshot: Sendable, Equatable {
+    /// The labels of a forwarded-request route.
+    public struct RouteKey: Hashable, Comparable, Sendable {
+        public var listener: String
+        public var group: String
+        public var target: String
+
+        public init(listener: String, group: String, target: String) {
+            self.listener = listener
+            self.group = group
+            self.target = target
+        }
+
+        public static func < (lhs: RouteKey, rhs: RouteKey) -> Bool {
+            (lhs.listener, lhs.group, lhs.target) < (rhs.listener, rhs.group, rhs.target)
+        }
+    }
+
+    /// Counters of one route.
+    public struct RouteTotals: Sendable, Equatable {
+        /// Responses by status class: index 0 counts 1xx, …, index 4 counts 5xx.
+        public internal(set) var responsesByClass: [UInt64]
+        /// Failed connection attempts to the target.
+        public internal(set) var connectErrors: UInt64
+        var durationSumNanoseconds: UInt64
+        var durationBucketCounts: [UInt64]
+
+        /// Responses of status class `statusClass` (1 for 1xx … 5 for 5xx).
+        public func responses(statusClass: Int) -> UInt64 {
+            responsesByClass[statusClass - 1]
+        }
+
+        mutating func add(_ other: RouteTotals) {
+            for index in responsesByClass.indices {
+                responsesByClass[index] += other.responsesByClass[index]
+            }
+            connectErrors += other.connectErrors
+            durationSumNanoseconds += other.durationSumNanoseconds
+            for index in durationBucketCounts.indices {
+                durationBucketCounts[index] += other.durationBucketCounts[index]
+            }
+        }
+    }
+
+    /// Counters of one listener.
+    public struct ListenerTotals: Sendable, Equatable {
+        /// The key in `proxyErrors` of statuses outside 400...599 (rendered as code `other`).
+        public static let otherProxyErrorStatus = 0
+
+        public internal(set) var retries: UInt64
+        public internal(set) var connectionsOpened: UInt64
+        public internal(set) var connectionsClosed: UInt64
+        /// Error responses the proxy generated, by status; only statuses seen at least once.
+        public internal(set) var proxyErrors: [Int: UInt64]
+
+        /// Client connections open now.
+        public var activeConnections: UInt64 {
+            connectionsOpened >= connectionsClosed ? connectionsOpened - connectionsClosed : 0
+        }
+
+        mutating func add(_ other: ListenerTotals) {
+            retries += other.retries
+            connectionsOpened += other.connectionsOpened
+            connectionsClosed += other.connectionsClosed
+            proxyErrors.merge(other.proxyErrors, uniquingKeysWith: +)
+        }
+    }
+
+    /// Upper bounds of the request duration histograms, in seconds.
+    public let durationBuckets: [Double]
+    /// Every registered route.
+    public internal(set) var routes: [RouteKey: RouteTotals] = [:]
+    /// Every registered listener.
+    public internal(set) var listeners: [String: ListenerTotals] = [:]
+
+    init(durationBuckets: [Double]) {
+        self.durationBuckets = durationBuckets
+    }
+
+    /// Request durations of one route.
+    public func duration(route: RouteKey) -> HistogramCounts? {
+        routes[route].map(histogram)
+    }
+
+    /// Request durations of a target group, over all its routes (empty for an unknown group).
+    public func duration(group: String) -> HistogramCounts {
+        var sumNanoseconds: UInt64 = 0
+        var bucketCounts = Array(repeating: UInt64(0), count: durationBuckets.count + 1)
+        for (key, totals) in routes where key.group == group {
+            sumNanoseconds += totals.durationSumNanoseconds
+            for index in bucketCounts.indices {
+                bucketCounts[index] += totals.durationBucketCounts[index]
+            }
+        }
+        return HistogramCounts(upperBounds: durationBuckets, bucketCounts: bucketCounts,
+                               sum: Double(sumNanoseconds) / 1e9)
+    }
+
+    private func histogram(_ totals: RouteTotals) -> HistogramCounts {
+        HistogramCounts(upperBounds: durationBuckets, bucketCounts: totals.durationBucketCounts,
+                        sum: Double(totals.durationSumNanoseconds) / 1e9)
+    }
+
+    mutating func add(_ route: RouteKey, _ totals: RouteTotals) {
+        if routes[route] == nil {
+            routes[route] = totals
+        } else {
+            routes[route]!.add(totals)
+        }
+    }
+
+    mutating func add(listener: String, _ totals: ListenerTotals) {
+        if listeners[listener] == nil {
+            listeners[listener] = totals
+        } else {
+            listeners[listener]!.add(totals)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Counters and exposition; see ARCHITECTURE.md.

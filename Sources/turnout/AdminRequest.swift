@@ -1,0 +1,54 @@
+import TurnoutHTTP1
+
+/// One request to the admin API.
+struct AdminRequest {
+    var method: HTTPMethod
+    /// Path and query below the endpoint's prefix, starting with `/`.
+    var path: String
+    /// JSON body, sent with `Content-Type: application/json`.
+    var body: AdminJSON?
+    /// Extra header fields (`If-Match`, `Idempotency-Key`).
+    var headers: [(name: String, value: String)] = []
+
+    init(_ method: HTTPMethod, _ path: String, body: AdminJSON? = nil) {
+        self.method = method
+        self.path = path
+        self.body = body
+    }
+
+    /// Whether the request changes state, and so carries an idempotency key.
+    var isMutation: Bool { method == .post || method == .put || method == .delete }
+
+    var methodName: String {
+        switch method {
+        case .get: return "GET"
+        case .head: return "HEAD"
+        case .post: return "POST"
+        case .put: return "PUT"
+        case .delete: return "DELETE"
+        case .options: return "OPTIONS"
+        case .trace: return "TRACE"
+        case .patch: return "PATCH"
+        case .connect: return "CONNECT"
+        case .other: return "GET"
+        }
+    }
+
+    /// The bytes on the wire: head with `Connection: close` (one request per connection), then the body.
+    func serialized(endpoint: AdminEndpoint, token: String?) -> [UInt8] {
+        let bodyBytes = body.map { Array($0.serialized.utf8) } ?? []
+        var head = "\(methodName) \(endpoint.pathPrefix)\(path) HTTP/1.1\r\n"
+        head += "Host: \(endpoint.hostHeader)\r\n"
+        head += "User-Agent: turnout-cli\r\n"
+        head += "Accept: application/json\r\n"
+        head += "Connection: close\r\n"
+        if let token { head += "Authorization: Bearer \(token)\r\n" }
+        for field in headers { head += "\(field.name): \(field.value)\r\n" }
+        if body != nil || isMutation {
+            if body != nil { head += "Content-Type: application/json\r\n" }
+            head += "Content-Length: \(bodyBytes.count)\r\n"
+        }
+        head += "\r\n"
+        return Array(head.utf8) + bodyBytes
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+
+/// What the admin commands share: building the client from the options, sending, and turning every
+/// failure into the CLI's message and exit status (API error 1, unreachable 3, unusable options 64).
+struct AdminSession {
+    static let apiErrorExit = ExitCode(1)
+    static let unreachableExit = ExitCode(3)
+    static let usageExit = ExitCode(64)
+
+    let options: AdminOptions
+    let endpoint: AdminEndpoint
+    let client: AdminClient
+
+    init(_ options: AdminOptions) throws {
+        self.options = options
+        do {
+            endpoint = try options.endpoint()
+        } catch {
+            printError("error: \(error)")
+            throw Self.usageExit
+        }
+        var token: String?
+        if let path = options.resolvedTokenFile {
+            do {
+                token = try AdminTokenFile.read(path)
+            } catch {
+                printError("error: \(error)")
+                throw Self.usageExit
+            }
+        }
+        client = AdminClient(endpoint: endpoint, token: token, timeoutSeconds: options.timeout)
+    }
+
+    /// Sends `request` and returns the successful response's JSON. With `--json` the body is printed as
+    /// is, success or error. Failures print `error: ...` on stderr and throw the exit status.
+    @discardableResult
+    func perform(_ request: AdminRequest) throws -> AdminJSON {
+        let response: AdminResponse
+        do {
+            response = try client.send(request)
+        } catch {
+            printError("error: cannot reach the admin API at \(endpoint): \(error)")
+            throw Self.unreachableExit
+        }
+        if options.json {
+            let text = response.bodyText
+            print(text, terminator: text.hasSuffix("\n") || text.isEmpty ? "" : "\n")
+        }
+        if response.isReplay {
+            printError("note: the admin API had already applied this request; its earlier answer is shown")
+        }
+        let json = try? AdminJSON.parse(response.body)
+        guard response.isSuccess else {
+            let apiError = json?["error"]
+            let code = apiError?["code"]?.string ?? "http_\(response.status)"
+            let message = apiError?["message"]?.string ?? Self.firstLine(of: response.bodyText)
+            printError("error: \(code): \(message)")
+            throw Self.apiErrorExit
+        }
+        guard let json else {
+            printError("error: the admin API at \(endpoint) answered \(response.status) without a JSON body")
+            throw Self.apiErrorExit
+        }
+        return json
+    }
+
+    /// Prints `text` unless `--json` already printed the API's answer.
+    func show(_ text: @autoclosure () -> String) {
+        guard !options.json else { return }
+        let rendered = text()
+        print(rendered, terminator: rendered.hasSuffix("\n") ? "" : "\n")
+    }
+
+    private static func firstLine(of text: String) -> String {
+        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        return line.isEmpty ? "(no message)" : String(line.prefix(200))
+    }
+}

@@ -1,0 +1,96 @@
+import Glibc
+import Logging
+import TurnoutControl
+import TurnoutCore
+import TurnoutMetrics
+import TurnoutPosix
+import TurnoutProxy
+
+/// Everything `serve` sets up, in the order that keeps a bad start harmless: state
+/// restored, every socket bound (data plane and admin), then workers and probes start.
+struct ServeStartup {
+    let config: TurnoutConfig
+    let configPath: String
+    let logger: Logger
+    let loop: ControlLoop
+    let proxy: Proxy
+    let plane: ControlPlane
+    let admin: AdminServer
+    let signals: SignalDescriptor
+
+    init(config: TurnoutConfig, configPath: String, token: String?, logger: Logger) throws {
+        self.config = config
+        self.configPath = configPath
+        self.logger = logger
+        let store = try StateStore(directory: config.stateDir, logger: logger)
+        var table = RoutingTable(config: config, generation: 1)
+        var restored: PersistedState?
+        switch store.load() {
+        case .absent:
+            logger.notice("no saved state in \(config.stateDir); starting from \(configPath)")
+        case .loaded(let state):
+            table = StateRestore.apply(state, over: config, logger: logger)
+            restored = state
+            logger.notice("restored state from \(config.stateDir): routing table generation \(table.generation)")
+        case .corrupt(let reason, let movedTo):
+            logger.critical("saved state unreadable (\(reason)); kept aside as \(movedTo); starting from \(configPath)")
+        }
+
+        loop = try ControlLoop()
+        let handle = ControlPlaneHandle(loop: loop)
+        let metrics = MetricsRegistry()
+        proxy = try Proxy(config: config, table: table, metrics: metrics,
+                          events: ProxyEvents(targetEjected: { group, target in handle.targetEjected(group: group, target: target) }),
+                          logger: logger)
+        plane = ControlPlane(config: config, table: table, restored: restored, proxy: proxy, loop: loop, store: store,
+                             metrics: metrics, token: token, logger: logger)
+        handle.attach(plane)
+        let adminAddress: SocketAddress
+        do {
+            adminAddress = try SocketAddress.resolve(host: config.admin.bind.host, port: config.admin.bind.port)
+        } catch {
+            throw ProxyStartError(description: "admin.bind: cannot resolve \(config.admin.bind): \(error)")
+        }
+        do {
+            let plane = self.plane
+            admin = try AdminServer(loop: loop, address: adminAddress, logger: logger) { plane.handle($0) }
+        } catch {
+            throw ProxyStartError(description: "admin.bind: cannot listen on \(config.admin.bind): \(error)")
+        }
+        signals = try SignalDescriptor([SIGTERM, SIGINT, SIGHUP])
+    }
+
+    /// Runs until SIGTERM/SIGINT, then drains.
+    func run() {
+        do {
+            try proxy.start()
+        } catch {
+            logger.critical("cannot start workers: \(error)")
+            return
+        }
+        plane.start()
+        for listener in config.listeners {
+            let port = proxy.boundPorts[listener.name].map(String.init) ?? "?"
+            logger.notice("listener \(listener.name) on \(listener.bind.host):\(port)")
+        }
+        logger.notice("admin API on \(config.admin.bind.host):\(admin.port)")
+        logger.notice("turnout \(TurnoutVersion.string) serving with \(proxy.workerCount) workers; routing table generation \(plane.generation)")
+
+        let plane = self.plane, loop = self.loop, signals = self.signals, logger = self.logger, proxy = self.proxy
+        let configPath = self.configPath, admin = self.admin, config = self.config
+        loop.register(fd: signals.fd, events: [.readable]) { _ in
+            guard let signal = signals.take() else { return }
+            if signal == SIGHUP {
+                plane.reload(from: configPath)
+                return
+            }
+            logger.notice("signal \(signal): draining (grace \(config.timeouts.shutdownGrace.milliseconds) ms)")
+            admin.close()
+            proxy.shutdown()
+            loop.stop()
+        }
+        loop.run()
+        proxy.wait()
+        logger.notice("stopped")
+    }
+}

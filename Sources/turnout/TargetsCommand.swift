@@ -1,0 +1,83 @@
+import ArgumentParser
+
+/// `turnout targets list|add|remove GROUP [HOST:PORT ...]`: a target group's registered targets.
+struct TargetsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "targets",
+        abstract: "List, register or deregister the targets of a target group.",
+        subcommands: [List.self, Add.self, Remove.self]
+    )
+
+    /// `turnout targets list GROUP`.
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a group's targets with their health.")
+
+        @Argument(help: "The target group.")
+        var group: String
+
+        @OptionGroup var admin: AdminOptions
+
+        func run() throws {
+            let session = try AdminSession(admin)
+            let answer = try session.perform(AdminRequest(.get, TargetsCommand.path(group)))
+            session.show(StatusTable.render(targets: answer["targets"]?.array ?? []))
+        }
+    }
+
+    /// `turnout targets add GROUP HOST:PORT ...`: one registration, one generation.
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register targets; they take traffic once healthy.")
+
+        @Argument(help: "The target group.")
+        var group: String
+
+        @Argument(help: ArgumentHelp("Targets to register.", valueName: "host:port"))
+        var targets: [String]
+
+        @OptionGroup var admin: AdminOptions
+
+        func validate() throws {
+            guard !targets.isEmpty else { throw ValidationError("give at least one HOST:PORT") }
+        }
+
+        func run() throws {
+            let session = try AdminSession(admin)
+            let body = AdminJSON.object([("targets", .array(targets.map { .string($0) }))])
+            let answer = try session.perform(AdminRequest(.post, TargetsCommand.path(group), body: body))
+            session.show(AdminChangeReport.targets(answer))
+        }
+    }
+
+    /// `turnout targets remove GROUP HOST:PORT ...`: deregisters each in turn; they drain.
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deregister targets; they drain for the group's deregistration delay.")
+
+        @Argument(help: "The target group.")
+        var group: String
+
+        @Argument(help: ArgumentHelp("Targets to deregister.", valueName: "host:port"))
+        var targets: [String]
+
+        @OptionGroup var admin: AdminOptions
+
+        func validate() throws {
+            guard !targets.isEmpty else { throw ValidationError("give at least one HOST:PORT") }
+        }
+
+        func run() throws {
+            let session = try AdminSession(admin)
+            for target in targets {
+                let path = TargetsCommand.path(group) + "/" + AdminPath.segment(target)
+                let answer = try session.perform(AdminRequest(.delete, path))
+                session.show(AdminChangeReport.targets(answer))
+            }
+        }
+    }
+
+    static func path(_ group: String) -> String {
+        "/v1/target-groups/\(AdminPath.segment(group))/targets"
+    }
+}

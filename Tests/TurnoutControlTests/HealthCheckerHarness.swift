@@ -1,0 +1,109 @@
+import Foundation
+import Synchronization
+import TurnoutControl
+import TurnoutCore
+import TurnoutPosix
+
+/// A `HealthChecker` on a `ControlLoop` running on its own thread, with everything it reports recorded.
+/// The test thread reaches the checker only through `onLoop`.
+final class HealthCheckerHarness: @unchecked Sendable {
+    // @unchecked: `loop` and `checker` are used by the loop thread, and by the test thread only before the loop
+    // thread starts and inside `onLoop` (which runs on the loop and waits for it).
+    struct Probe: Equatable {
+        let group: String
+        let target: HostPort
+        let seconds: Double
+    }
+
+    private let loop: ControlLoop
+    private let checker: HealthChecker
+    private let recorded = Mutex<(changes: [HealthChange], probes: [Probe])>(([], []))
+    private var thread: PosixThread?
+
+    init(groups: [GroupRoute], unusedGroups: Set<String> = []) throws {
+        loop = try ControlLoop()
+        let recorded = self.recorded
+        checker = HealthChecker(
+            loop: loop,
+            onChange: { change in recorded.withLock { $0.changes.append(change) } },
+            onProbe: { group, target, seconds in
+                recorded.withLock { $0.probes.append(Probe(group: group, target: target, seconds: seconds)) }
+            }
+        )
+        checker.update(groups: groups, unusedGroups: unusedGroups)
+        thread = try PosixThread(name: "health-loop") { [self] in loop.run() }
+    }
+
+    var changes: [HealthChange] { recorded.withLock { $0.changes } }
+    var probes: [Probe] { recorded.withLock { $0.probes } }
+
+    /// Runs `body` with the checker on the loop thread and waits for its result.
+    func onLoop<T>(_ body: @escaping (HealthChecker) -> T) -> T {
+        let call = LoopCall(checker: checker, body: body)
+        loop.execute { call.run() }
+        call.done.wait()
+        return call.result!
+    }
+
+    /// Waits until at least `count` changes were reported (at most `seconds`), then returns all of them.
+    func waitForChanges(_ count: Int, within seconds: Double = 2) -> [HealthChange] {
+        waitUntil(within: seconds) { self.changes.count >= count }
+        return changes
+    }
+
+    /// Polls `condition` every 5 ms for at most `seconds`.
+    @discardableResult
+    func waitUntil(within seconds: Double = 2, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            if Date() > deadline { return false }
+            usleep(5_000)
+        }
+        return true
+    }
+
+    func stop() {
+        onLoop { $0.shutdown() }
+        loop.stop()
+        thread?.join()
+    }
+}
+
+/// One call onto the loop thread with its result.
+private final class LoopCall<T>: @unchecked Sendable {
+    // @unchecked: `result` is written on the loop thread before `done` is signalled, and read after the wait.
+    let checker: HealthChecker
+    let body: (HealthChecker) -> T
+    let done = DispatchSemaphore(value: 0)
+    var result: T?
+
+    init(checker: HealthChecker, body: @escaping (HealthChecker) -> T) {
+        self.checker = checker
+        self.body = body
+    }
+
+    func run() {
+        result = body(checker)
+        done.signal()
+    }
+}
+
+/// Health-check settings short enough for tests: 50 ms interval, 30 ms timeout, thresholds 2.
+func fastCheck(
+    enabled: Bool = true, path: String = "/health", port: UInt16? = nil, matcher: String = "200-399", host: String? = nil
+) -> HealthCheckConfig {
+    HealthCheckConfig(
+        enabled: enabled, path: path, port: port, interval: .milliseconds(50), timeout: .milliseconds(30),
+        healthyThreshold: 2, unhealthyThreshold: 2, matcher: StatusMatcher.parse(matcher)!, host: host)
+}
+
+/// The routing table of `groups`, with a `production` listener forwarding to `weights` (default: every group 1).
+func routingTable(_ groups: [TargetGroupConfig], weights: [String: Int]? = nil) -> RoutingTable {
+    let forward = groups.map { WeightedGroup(group: $0.name, weight: weights?[$0.name] ?? 1) }
+    let config = TurnoutConfig(
+        listeners: [ListenerConfig(name: "production", bind: HostPort(host: "0.0.0.0", port: 8080), forward: forward)],
+        targetGroups: groups)
+    return RoutingTable(config: config, generation: 1)
+}
+
+func loopback(_ port: UInt16) -> HostPort { HostPort(host: "127.0.0.1", port: port) }

@@ -1,0 +1,42 @@
+import Foundation
+import XCTest
+@testable import TurnoutControl
+
+final class PersistedStateCodingTests: XCTestCase {
+    func testKeysAreSnakeCaseAndDeploymentIsExplicitNull() throws {
+        let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(sampleState())) as! [String: Any]
+        XCTAssertEqual(Set(object.keys), ["generation", "listeners", "target_groups", "draining", "audit", "idempotency", "deployment"])
+        XCTAssertTrue(object["deployment"] is NSNull)
+        let audit = (object["audit"] as! [[String: Any]])[0]
+        XCTAssertEqual(Set(audit.keys), ["id", "time", "action", "caller", "generation_before", "generation_after", "request", "diff"])
+        let record = (object["idempotency"] as! [[String: Any]])[0]
+        XCTAssertEqual(Set(record.keys), ["key", "method", "path", "request_hash", "status", "body", "time"])
+        let drain = (object["draining"] as! [[String: Any]])[0]
+        XCTAssertEqual(Set(drain.keys), ["group", "target", "until"])
+        let production = (object["listeners"] as! [String: Any])["production"] as! [[String: Any]]
+        XCTAssertEqual(production.map { $0["group"] as? String }, ["blue", "green"])
+    }
+
+    func testRoundTripKeepsForwardOrderAndDeployment() throws {
+        var state = sampleState()
+        state.deployment = ["phase": "canary", "step": 2]
+        let decoded = try JSONDecoder().decode(PersistedState.self, from: JSONEncoder().encode(state))
+        XCTAssertEqual(decoded, state)
+        XCTAssertEqual(decoded.listeners["production"]?.map(\.group), ["blue", "green"])
+    }
+
+    func testJSONValueRoundTripsEveryKind() throws {
+        let value: JSONValue = [
+            "null": nil, "yes": true, "no": false, "int": 9_007_199_254_740_993, "negative": -5,
+            "double": 2.5, "string": "héllo \"quoted\"", "array": [1, "two", [3.25]], "empty": [:],
+        ]
+        let decoded = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        XCTAssertEqual(decoded, value)
+    }
+
+    // JSON does not tell 3.0 from 3; a whole number reads back as an integer.
+    func testJSONValueDecodesNumbersByKind() throws {
+        let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(#"[1, 1.5, 3.0, true, 0, null]"#.utf8))
+        XCTAssertEqual(decoded, .array([.int(1), .double(1.5), .int(3), .bool(true), .int(0), .null]))
+    }
+}

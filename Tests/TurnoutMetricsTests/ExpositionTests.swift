@@ -1,0 +1,136 @@
+import TurnoutMetrics
+import XCTest
+
+final class ExpositionTests: XCTestCase {
+    func testRendersSummedBlocksInStableOrder() {
+        let registry = MetricsRegistry(durationBuckets: [0.1, 1])
+        // Registered in an order other than the rendered one, with two workers sharing a route.
+        let testRoute = registry.routeCounters(listener: "test", group: "green", target: "127.0.0.1:3001")
+        let blueOnWorker1 = registry.routeCounters(listener: "production", group: "blue", target: "127.0.0.1:3000")
+        let blueOnWorker2 = registry.routeCounters(listener: "production", group: "blue", target: "127.0.0.1:3000")
+        let testListener = registry.listenerCounters(listener: "test")
+        let productionOnWorker1 = registry.listenerCounters(listener: "production")
+        let productionOnWorker2 = registry.listenerCounters(listener: "production")
+
+        blueOnWorker1.recordResponse(status: 200, durationNanoseconds: 50_000_000)
+        blueOnWorker2.recordResponse(status: 204, durationNanoseconds: 100_000_000)
+        blueOnWorker2.recordResponse(status: 503, durationNanoseconds: 2_000_000_000)
+        blueOnWorker1.recordConnectError()
+        testRoute.recordResponse(status: 101, durationNanoseconds: 250_000_000)
+        productionOnWorker1.connectionOpened()
+        productionOnWorker1.connectionOpened()
+        productionOnWorker1.connectionOpened()
+        productionOnWorker1.connectionClosed()
+        productionOnWorker2.connectionOpened()
+        productionOnWorker1.recordProxyError(status: 502)
+        productionOnWorker2.recordProxyError(status: 502)
+        productionOnWorker1.recordProxyError(status: 431)
+        productionOnWorker2.recordRetry()
+        testListener.connectionOpened()
+        testListener.connectionClosed()
+
+        let healthChecks = Histogram(upperBounds: [0.5])
+        healthChecks.observe(seconds: 0.2)
+        healthChecks.observe(nanoseconds: 700_000_000)
+        let extra: [MetricFamily] = [
+            .gauge("turnout_target_health", help: "Target health state (1 for the current state).", samples: [
+                MetricSample(labels: [("target_group", "blue"), ("target", "127.0.0.1:3000"), ("state", "unhealthy")], value: 0),
+                MetricSample(labels: [("target_group", "blue"), ("target", "127.0.0.1:3000"), ("state", "healthy")], value: 1),
+            ]),
+            .histogram("turnout_health_check_duration_seconds", help: "Health check durations.",
+                       series: [healthChecks.series(labels: [("target_group", "blue")])]),
+            .gauge("turnout_routing_generation", help: "Routing generation.", samples: [MetricSample(value: 4)]),
+        ]
+
+        XCTAssertEqual(registry.render(extra: extra), """
+            # HELP turnout_requests_total Responses forwarded from targets to clients, by listener, target group, target and status class.
+            # TYPE turnout_requests_total counter
+            turnout_requests_total{listener="production",target_group="blue",target="127.0.0.1:3000",code_class="2xx"} 2
+            turnout_requests_total{listener="production",target_group="blue",target="127.0.0.1:3000",code_class="3xx"} 0
+            turnout_requests_total{listener="production",target_group="blue",target="127.0.0.1:3000",code_class="4xx"} 0
+            turnout_requests_total{listener="production",target_group="blue",target="127.0.0.1:3000",code_class="5xx"} 1
+            turnout_requests_total{listener="test",target_group="green",target="127.0.0.1:3001",code_class="1xx"} 1
+            turnout_requests_total{listener="test",target_group="green",target="127.0.0.1:3001",code_class="2xx"} 0
+            turnout_requests_total{listener="test",target_group="green",target="127.0.0.1:3001",code_class="3xx"} 0
+            turnout_requests_total{listener="test",target_group="green",target="127.0.0.1:3001",code_class="4xx"} 0
+            turnout_requests_total{listener="test",target_group="green",target="127.0.0.1:3001",code_class="5xx"} 0
+            # HELP turnout_request_duration_seconds Durations of forwarded requests, by target group.
+            # TYPE turnout_request_duration_seconds histogram
+            turnout_request_duration_seconds_bucket{target_group="blue",le="0.1"} 2
+            turnout_request_duration_seconds_bucket{target_group="blue",le="1"} 2
+            turnout_request_duration_seconds_bucket{target_group="blue",le="+Inf"} 3
+            turnout_request_duration_seconds_sum{target_group="blue"} 2.15
+            turnout_request_duration_seconds_count{target_group="blue"} 3
+            turnout_request_duration_seconds_bucket{target_group="green",le="0.1"} 0
+            turnout_request_duration_seconds_bucket{target_group="green",le="1"} 1
+            turnout_request_duration_seconds_bucket{target_group="green",le="+Inf"} 1
+            turnout_request_duration_seconds_sum{target_group="green"} 0.25
+            turnout_request_duration_seconds_count{target_group="green"} 1
+            # HELP turnout_upstream_connect_errors_total Failed connection attempts to targets.
+            # TYPE turnout_upstream_connect_errors_total counter
+            turnout_upstream_connect_errors_total{target_group="blue",target="127.0.0.1:3000"} 1
+            turnout_upstream_connect_errors_total{target_group="green",target="127.0.0.1:3001"} 0
+            # HELP turnout_upstream_retries_total Requests sent again to another target after a failed attempt, by listener.
+            # TYPE turnout_upstream_retries_total counter
+            turnout_upstream_retries_total{listener="production"} 1
+            turnout_upstream_retries_total{listener="test"} 0
+            # HELP turnout_proxy_errors_total Error responses the proxy generated itself, by listener and status code.
+            # TYPE turnout_proxy_errors_total counter
+            turnout_proxy_errors_total{listener="production",code="431"} 1
+            turnout_proxy_errors_total{listener="production",code="502"} 2
+            # HELP turnout_active_connections Client connections open, by listener.
+            # TYPE turnout_active_connections gauge
+            turnout_active_connections{listener="production"} 3
+            turnout_active_connections{listener="test"} 0
+            # HELP turnout_target_health Target health state (1 for the current state).
+            # TYPE turnout_target_health gauge
+            turnout_target_health{target_group="blue",target="127.0.0.1:3000",state="healthy"} 1
+            turnout_target_health{target_group="blue",target="127.0.0.1:3000",state="unhealthy"} 0
+            # HELP turnout_health_check_duration_seconds Health check durations.
+            # TYPE turnout_health_check_duration_seconds histogram
+            turnout_health_check_duration_seconds_bucket{target_group="blue",le="0.5"} 1
+            turnout_health_check_duration_seconds_bucket{target_group="blue",le="+Inf"} 2
+            turnout_health_check_duration_seconds_sum{target_group="blue"} 0.9
+            turnout_health_check_duration_seconds_count{target_group="blue"} 2
+            # HELP turnout_routing_generation Routing generation.
+            # TYPE turnout_routing_generation gauge
+            turnout_routing_generation 4
+
+            """)
+    }
+
+    func testEmptyRegistryRendersEveryDataPlaneFamilyHeaderOnce() {
+        let rendered = MetricsRegistry().render()
+        XCTAssertEqual(rendered, """
+            # HELP turnout_requests_total Responses forwarded from targets to clients, by listener, target group, target and status class.
+            # TYPE turnout_requests_total counter
+            # HELP turnout_request_duration_seconds Durations of forwarded requests, by target group.
+            # TYPE turnout_request_duration_seconds histogram
+            # HELP turnout_upstream_connect_errors_total Failed connection attempts to targets.
+            # TYPE turnout_upstream_connect_errors_total counter
+            # HELP turnout_upstream_retries_total Requests sent again to another target after a failed attempt, by listener.
+            # TYPE turnout_upstream_retries_total counter
+            # HELP turnout_proxy_errors_total Error responses the proxy generated itself, by listener and status code.
+            # TYPE turnout_proxy_errors_total counter
+            # HELP turnout_active_connections Client connections open, by listener.
+            # TYPE turnout_active_connections gauge
+
+            """)
+    }
+
+    func testRenderIntoAppendsToWhatIsThere() {
+        var out = "prefix\n"
+        MetricsRegistry().render(into: &out, extra: [])
+        XCTAssertTrue(out.hasPrefix("prefix\n# HELP turnout_requests_total "))
+    }
+
+    func testDefaultDurationBucketsRenderAsTheContractSpellsThem() {
+        let registry = MetricsRegistry()
+        registry.routeCounters(listener: "l", group: "g", target: "t").recordResponse(status: 200, durationNanoseconds: 1)
+        let bounds = registry.render().split(separator: "\n")
+            .filter { $0.hasPrefix("turnout_request_duration_seconds_bucket") }
+            .map { line in line.split(separator: "le=\"")[1].split(separator: "\"")[0] }
+        XCTAssertEqual(bounds, ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
+                                "1", "2.5", "5", "10", "+Inf"])
+    }
+}

@@ -1,0 +1,163 @@
+"""The switch guarantee under keep-alive load: 200 acknowledged switches, no failure, no straggler.
+
+Four client threads send GETs back to back over keep-alive connections to production while the test
+switches production between blue and green through ``POST /v1/switch``. A request whose start lies
+after switch k's acknowledgement (HTTP 200) and before switch k+1 was sent must be served by the group
+switch k moved to; one served by the group it left is a straggler. Requests started while a switch
+was in flight (sent, not yet acknowledged) may go either way and are not judged.
+"""
+
+from __future__ import annotations
+
+import bisect
+import http.client
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+
+from admin_client import AdminClient, describe
+from harness import LOOPBACK, wait_until
+
+CLIENTS = 4
+SWITCHES = 200
+CLIENT_TIMEOUT = 5.0
+# A short pause after each acknowledgement, so every window between two switches holds requests.
+PAUSE_AFTER_ACK = 0.005
+GROUPS = ("blue", "green")
+
+
+@dataclass
+class Outcome:
+    started: float
+    served_by: str | None
+    error: str | None
+
+
+@dataclass
+class Switch:
+    sent: float
+    acknowledged: float
+    to: str
+    generation: int
+
+
+def hammer(port: int, stop: threading.Event, outcomes: list[Outcome]) -> None:
+    """Keep-alive GETs until ``stop``; a failure is recorded and the connection reopened.
+
+    Each thread appends to its own list: no lock on the request path."""
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT)
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                connection.request("GET", "/")
+                response = connection.getresponse()
+                body = response.read()
+                served_by = response.getheader("X-Served-By")
+                if response.status != 200:
+                    outcome = Outcome(started, served_by, f"status {response.status}")
+                elif body != f"Hello World! from {served_by}\n".encode():
+                    outcome = Outcome(started, served_by, f"body {body!r}")
+                else:
+                    outcome = Outcome(started, served_by, None)
+            except (OSError, http.client.HTTPException) as failure:
+                outcome = Outcome(started, None, f"{type(failure).__name__}: {failure}")
+                connection.close()
+                connection = http.client.HTTPConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT)
+            outcomes.append(outcome)
+    finally:
+        connection.close()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def test_two_hundred_switches_under_load_leave_no_straggler(proxy):
+    turnout = proxy(wait_for_admin=True)
+    admin = AdminClient.of(turnout)
+    generation = admin.generation()
+
+    stop = threading.Event()
+    per_thread: list[list[Outcome]] = [[] for _ in range(CLIENTS)]
+    threads = [
+        threading.Thread(target=hammer, args=(turnout.port(), stop, outcomes), daemon=True)
+        for outcomes in per_thread
+    ]
+    for thread in threads:
+        thread.start()
+    switches: list[Switch] = []
+    try:
+        assert wait_until(lambda: sum(map(len, per_thread)) >= 100, timeout=10), "load did not get going"
+        session = requests.Session()
+        for index in range(SWITCHES):
+            to = GROUPS[(index + 1) % 2]  # green, blue, green, ...
+            sent = time.monotonic()
+            response = session.post(f"{turnout.admin_url}/v1/switch", json={"to": to}, timeout=CLIENT_TIMEOUT)
+            acknowledged = time.monotonic()
+            assert response.status_code == 200, describe(response)
+            body = response.json()
+            assert body["generation"] == generation + 1, body
+            assert body["listeners"] == {"production": {to: 100}}, body
+            generation = body["generation"]
+            switches.append(Switch(sent, acknowledged, to, generation))
+            time.sleep(PAUSE_AFTER_ACK)
+        last_ack = switches[-1].acknowledged
+        assert wait_until(lambda: sum(1 for o in sum(per_thread, []) if o.started > last_ack) >= 50, timeout=10)
+        session.close()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=CLIENT_TIMEOUT + 2)
+    assert not any(thread.is_alive() for thread in threads)
+
+    outcomes = sorted(sum(per_thread, []), key=lambda o: o.started)
+    failures = [o for o in outcomes if o.error is not None]
+    assert failures == [], f"{len(failures)} of {len(outcomes)} requests failed, first: {failures[:5]}"
+
+    # Judge each request by the last switch acknowledged before it started.
+    acknowledgements = [switch.acknowledged for switch in switches]
+    judged = in_flight = 0
+    stragglers: list[tuple[Outcome, int]] = []
+    windows_with_requests: set[int] = set()
+    for outcome in outcomes:
+        k = bisect.bisect_right(acknowledgements, outcome.started) - 1
+        if k < 0:
+            if outcome.started < switches[0].sent:
+                judged += 1
+                if outcome.served_by != "blue":
+                    stragglers.append((outcome, -1))
+            else:
+                in_flight += 1
+            continue
+        next_sent = switches[k + 1].sent if k + 1 < len(switches) else float("inf")
+        if outcome.started >= next_sent:
+            in_flight += 1
+            continue
+        judged += 1
+        windows_with_requests.add(k)
+        if outcome.served_by != switches[k].to:
+            stragglers.append((outcome, k))
+
+    latencies = [switch.acknowledged - switch.sent for switch in switches]
+    print(
+        f"\n{len(switches)} switches; acknowledgement latency p50 {percentile(latencies, 0.5) * 1000:.2f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.2f} ms, max {max(latencies) * 1000:.2f} ms, "
+        f"mean {statistics.mean(latencies) * 1000:.2f} ms\n"
+        f"{len(outcomes)} requests: {judged} judged, {in_flight} started while a switch was in flight, "
+        f"{len(stragglers)} stragglers; {len(windows_with_requests)} of {len(switches)} windows held requests"
+    )
+    assert stragglers == [], (
+        f"{len(stragglers)} stragglers, first: "
+        + "; ".join(f"started {o.started - switches[max(k, 0)].acknowledged:+.4f}s after ack of switch {k} "
+                    f"to {switches[k].to if k >= 0 else 'blue'}, served by {o.served_by}"
+                    for o, k in stragglers[:5])
+    )
+    # The check had something to judge in most windows (a window with no request proves nothing).
+    assert len(windows_with_requests) >= SWITCHES // 2, len(windows_with_requests)
+    assert admin.generation() == generation
+    assert admin.forwards()["production"] == {GROUPS[SWITCHES % 2]: 100}
