@@ -141,5 +141,3 @@ void turnout_owned_add_u64(uint64_t *p, uint64_t v) {
 }
 
 uint64_t turnout_atomic_load_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-
-void turnout_atomic_store_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }

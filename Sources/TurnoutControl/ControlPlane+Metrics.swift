@@ -32,7 +32,8 @@ extension ControlPlane {
             .gauge("turnout_routing_generation", help: "Generation of the routing table in force.",
                    samples: [MetricSample(value: Double(table.generation))]),
             .histogram("turnout_health_check_duration_seconds", help: "Active health check latency.",
-                       series: [healthCheckLatency.series(labels: [])]),
+                       series: healthCheckLatency.sorted { $0.key < $1.key }
+                           .map { $0.value.series(labels: [("target_group", $0.key)]) }),
         ]
         return metrics.render(extra: extra)
     }

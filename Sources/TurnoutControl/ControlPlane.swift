@@ -26,7 +26,8 @@ public final class ControlPlane {
     /// Groups whose weight went to zero: wall-clock deadline (ms) of their drain.
     var groupDrainUntil: [String: UInt64] = [:]
     var health: HealthChecker!
-    let healthCheckLatency = Histogram()
+    /// Health-check latency per target group (written on the control thread).
+    var healthCheckLatency: [String: Histogram] = [:]
 
     public init(config: TurnoutConfig, table: RoutingTable, restored: PersistedState?, proxy: Proxy, loop: ControlLoop,
                 store: StateStore, metrics: MetricsRegistry, token: String?, logger: Logger) {
@@ -46,8 +47,11 @@ public final class ControlPlane {
         }
         health = HealthChecker(loop: loop, logger: logger, onChange: { [weak self] change in
             self?.healthChanged(change)
-        }, onProbe: { [weak self] _, _, seconds in
-            self?.healthCheckLatency.observe(seconds: seconds)
+        }, onProbe: { [weak self] group, _, seconds in
+            guard let self else { return }
+            let histogram = self.healthCheckLatency[group] ?? Histogram()
+            self.healthCheckLatency[group] = histogram
+            histogram.observe(seconds: seconds)
         })
     }
 

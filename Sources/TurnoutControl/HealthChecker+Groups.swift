@@ -48,21 +48,21 @@ extension HealthChecker {
                 entry.stop(loop)
             }
         }
+        var changed: [(entry: CheckedTarget, previous: TargetHealthState)] = []
         group.targets = route.targets.map { target in
             guard let entry = kept[target] else { return register(target, in: group) }
             let previous = entry.health.state
-            var changed: Bool
             if restart {
                 entry.stop(loop)
                 entry.health = TargetHealth(checkEnabled: route.healthCheck.enabled)
-                changed = entry.health.setInUse(inUse) || entry.health.state != previous
                 startProbing(entry, in: group)
-            } else {
-                changed = entry.health.setInUse(inUse)
             }
-            if changed { report(group: route.name, entry: entry, previous: previous) }
+            entry.health.setInUse(inUse)
+            if entry.health.state != previous { changed.append((entry, previous)) }
             return entry
         }
+        // Reported once the group is complete, so that `onChange` sees the new target list.
+        for (entry, previous) in changed { report(group: route.name, entry: entry, previous: previous) }
     }
 
     /// A newly registered target, probing from now on when the group checks.

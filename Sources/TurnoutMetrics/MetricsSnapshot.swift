@@ -103,18 +103,10 @@ public struct MetricsSnapshot: Sendable, Equatable {
     }
 
     mutating func add(_ route: RouteKey, _ totals: RouteTotals) {
-        if routes[route] == nil {
-            routes[route] = totals
-        } else {
-            routes[route]!.add(totals)
-        }
+        if routes[route]?.add(totals) == nil { routes[route] = totals }
     }
 
     mutating func add(listener: String, _ totals: ListenerTotals) {
-        if listeners[listener] == nil {
-            listeners[listener] = totals
-        } else {
-            listeners[listener]!.add(totals)
-        }
+        if listeners[listener]?.add(totals) == nil { listeners[listener] = totals }
     }
 }

@@ -9,7 +9,7 @@ import TurnoutPosix
 final class HealthCheckerHarness: @unchecked Sendable {
     // @unchecked: `loop` and `checker` are used by the loop thread, and by the test thread only before the loop
     // thread starts and inside `onLoop` (which runs on the loop and waits for it).
-    struct Probe: Equatable {
+    struct Probe: Equatable, Sendable {
         let group: String
         let target: HostPort
         let seconds: Double
@@ -17,7 +17,7 @@ final class HealthCheckerHarness: @unchecked Sendable {
 
     private let loop: ControlLoop
     private let checker: HealthChecker
-    private let recorded = Mutex<(changes: [HealthChange], probes: [Probe])>(([], []))
+    private let recorded = Recorded()
     private var thread: PosixThread?
 
     init(groups: [GroupRoute], unusedGroups: Set<String> = []) throws {
@@ -25,17 +25,17 @@ final class HealthCheckerHarness: @unchecked Sendable {
         let recorded = self.recorded
         checker = HealthChecker(
             loop: loop,
-            onChange: { change in recorded.withLock { $0.changes.append(change) } },
+            onChange: { change in recorded.state.withLock { $0.changes.append(change) } },
             onProbe: { group, target, seconds in
-                recorded.withLock { $0.probes.append(Probe(group: group, target: target, seconds: seconds)) }
+                recorded.state.withLock { $0.probes.append(Probe(group: group, target: target, seconds: seconds)) }
             }
         )
         checker.update(groups: groups, unusedGroups: unusedGroups)
         thread = try PosixThread(name: "health-loop") { [self] in loop.run() }
     }
 
-    var changes: [HealthChange] { recorded.withLock { $0.changes } }
-    var probes: [Probe] { recorded.withLock { $0.probes } }
+    var changes: [HealthChange] { recorded.state.withLock { $0.changes } }
+    var probes: [Probe] { recorded.state.withLock { $0.probes } }
 
     /// Runs `body` with the checker on the loop thread and waits for its result.
     func onLoop<T>(_ body: @escaping (HealthChecker) -> T) -> T {
@@ -67,6 +67,11 @@ final class HealthCheckerHarness: @unchecked Sendable {
         loop.stop()
         thread?.join()
     }
+}
+
+/// What the checker reported, from the loop thread.
+private final class Recorded: Sendable {
+    let state = Mutex<(changes: [HealthChange], probes: [HealthCheckerHarness.Probe])>(([], []))
 }
 
 /// One call onto the loop thread with its result.

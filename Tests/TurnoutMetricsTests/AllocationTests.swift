@@ -1,8 +1,11 @@
 import TurnoutMetrics
 import XCTest
 
-/// Recording must not allocate: the heap's in-use bytes are the same before and after many records
-/// (memory a record kept would show; the code path has no allocation at all, which this cannot see).
+/// Recording must not allocate: the main thread's heap holds the same bytes before and after 100,000
+/// rounds of every recording call. Memory a record kept would show, 100,000 times over, in every
+/// attempt; an attempt may be disturbed by the test runner's own rare allocations on that heap, so the
+/// check passes when one of a few attempts is exact. (A record that allocated and freed again within
+/// the call would not show; the code path has no allocation at all.)
 final class AllocationTests: XCTestCase {
     func testRecordingDoesNotAllocate() throws {
         let registry = MetricsRegistry()
@@ -10,16 +13,18 @@ final class AllocationTests: XCTestCase {
         let listener = registry.listenerCounters(listener: "production")
         let histogram = Histogram()
         record(route, listener, histogram, times: 10)  // warm-up: anything lazily set up on first use
+        _ = try mainArenaBytesInUse()  // warm-up: whatever reading the statistics sets up once
 
-        _ = try heapBytesInUse()  // warm-up: whatever reading the statistics sets up once
-        let before = try heapBytesInUse()
-        let again = try heapBytesInUse()
-        print("HEAP", before, again, try heapBytesInUse(), try heapBytesInUse())
-        record(route, listener, histogram, times: 100_000)
-        let after = try heapBytesInUse()
+        var growthPerAttempt: [Int] = []
+        for _ in 0..<5 {
+            let before = try mainArenaBytesInUse()
+            record(route, listener, histogram, times: 100_000)
+            growthPerAttempt.append(try mainArenaBytesInUse() - before)
+            if growthPerAttempt.last == 0 { break }
+        }
 
-        XCTAssertEqual(after, before)
-        XCTAssertEqual(registry.snapshot().listeners["production"]?.retries, 100_010)
+        XCTAssertEqual(growthPerAttempt.last, 0, "heap growth per attempt: \(growthPerAttempt)")
+        XCTAssertEqual(registry.snapshot().listeners["production"]?.retries, UInt64(10 + growthPerAttempt.count * 100_000))
     }
 
     private func record(_ route: RouteCounters, _ listener: ListenerCounters, _ histogram: Histogram, times: Int) {

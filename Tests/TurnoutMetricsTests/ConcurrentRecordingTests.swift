@@ -13,9 +13,29 @@ final class ConcurrentRecordingTests: XCTestCase {
     func testWritersOnTheirOwnBlocksEndWithExactTotalsUnderConcurrentScrapes() throws {
         let registry = MetricsRegistry(durationBuckets: [0.001])
         let writersDone = Mutex(0)
-        let scrapes = Mutex<[String]>([])
+        let scrapeFailures = Mutex<[String]>([])
         let finished = DispatchGroup()
 
+        // The scraper starts first so that it overlaps the writers from their first record.
+        finished.enter()
+        Thread {
+            var previous: [String: Double] = [:]
+            var failures: [String] = []
+            repeat {
+                let values = Self.sampleValues(registry.render())
+                for (series, value) in values where !series.hasPrefix("turnout_active_connections")
+                    && value < previous[series] ?? 0 {
+                    failures.append("\(series) went from \(previous[series]!) to \(value)")
+                }
+                if let count = values[#"turnout_request_duration_seconds_count{target_group="blue"}"#],
+                   count != values[#"turnout_request_duration_seconds_bucket{target_group="blue",le="+Inf"}"#] {
+                    failures.append("_count \(count) differs from the +Inf bucket")
+                }
+                previous = values
+            } while writersDone.withLock({ $0 }) < Self.writers
+            scrapeFailures.withLock { $0 = failures }
+            finished.leave()
+        }.start()
         for _ in 0..<Self.writers {
             finished.enter()
             Thread {
@@ -33,28 +53,9 @@ final class ConcurrentRecordingTests: XCTestCase {
                 finished.leave()
             }.start()
         }
-        finished.enter()
-        Thread {
-            var previous: [String: Double] = [:]
-            var failures: [String] = []
-            repeat {
-                let values = Self.sampleValues(registry.render())
-                for (series, value) in values where !series.hasPrefix("turnout_active_connections")
-                    && value < previous[series] ?? 0 {
-                    failures.append("\(series) went from \(previous[series]!) to \(value)")
-                }
-                if let count = values[#"turnout_request_duration_seconds_count{target_group="blue"}"#],
-                   count != values[#"turnout_request_duration_seconds_bucket{target_group="blue",le="+Inf"}"#] {
-                    failures.append("_count \(count) differs from the +Inf bucket")
-                }
-                previous = values
-            } while writersDone.withLock({ $0 }) < Self.writers
-            scrapes.withLock { $0 = failures }
-            finished.leave()
-        }.start()
         finished.wait()
 
-        XCTAssertEqual(scrapes.withLock { $0 }, [])
+        XCTAssertEqual(scrapeFailures.withLock { $0 }, [])
         let snapshot = registry.snapshot()
         let total = UInt64(Self.writers * Self.iterations)
         let route = MetricsSnapshot.RouteKey(listener: "production", group: "blue", target: "127.0.0.1:3000")

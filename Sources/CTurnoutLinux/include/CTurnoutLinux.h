@@ -70,8 +70,6 @@ uint64_t turnout_realtime_ns(void);
 void turnout_owned_add_u64(uint64_t *p, uint64_t v);
 /// Relaxed load of a slot another thread may be writing.
 uint64_t turnout_atomic_load_u64(const uint64_t *p);
-/// Relaxed store to a slot only the calling thread writes.
-void turnout_atomic_store_u64(uint64_t *p, uint64_t v);
 
 #ifdef __cplusplus
 }
