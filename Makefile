@@ -16,7 +16,7 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	@$(PYTHON) -c "import pytest, requests" 2>/dev/null || \
+	@$(PYTHON) -c "import pytest, requests, schemathesis, prometheus_client, yaml" 2>/dev/null || \
 		$(PYTHON) -m pip install --quiet -r Tests/integration/requirements.txt || \
 		$(PYTHON) -m pip install --quiet --break-system-packages -r Tests/integration/requirements.txt
 

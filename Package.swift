@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "TurnoutPosix", dependencies: ["CTurnoutLinux"]),
         // HTTP/1.1 head parsing and chunked framing over raw bytes. No syscalls.
         .target(name: "TurnoutHTTP1"),
-        // OpenSSL contexts and non-blocking TLS (grows with the TLS issue).
+        // OpenSSL: digests now; contexts and non-blocking TLS with the TLS issue.
         .target(name: "TurnoutTLS", dependencies: ["COpenSSL"]),
         // Per-worker counters (relaxed atomics on worker-owned memory) and Prometheus exposition.
         .target(name: "TurnoutMetrics", dependencies: ["CTurnoutLinux"]),
@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "TurnoutControl",
             dependencies: [
-                "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1", "TurnoutProxy", "TurnoutMetrics",
+                "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1", "TurnoutProxy", "TurnoutMetrics", "TurnoutTLS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -58,7 +58,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "turnout-demo-backend"),
+        .executableTarget(name: "turnout-demo-backend", dependencies: ["TurnoutTLS"]),
         .testTarget(name: "TurnoutCoreTests", dependencies: ["TurnoutCore"]),
         .testTarget(name: "TurnoutHTTP1Tests", dependencies: ["TurnoutHTTP1"]),
         .testTarget(name: "TurnoutMetricsTests", dependencies: ["TurnoutMetrics"]),

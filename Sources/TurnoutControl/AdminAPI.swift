@@ -12,7 +12,7 @@ extension ControlPlane {
         }
         if let failure = authenticate(request) { return failure }
         let isMutation = ["POST", "PUT", "DELETE", "PATCH"].contains(request.method)
-        guard isMutation, let key = request.header("Idempotency-Key") else {
+        guard isMutation, let key = request.header("Idempotency-Key"), isRouted(request.method, segments) else {
             return route(request, segments: segments)
         }
         guard IdempotencyCache.isValidKey(key) else {
@@ -83,22 +83,30 @@ extension ControlPlane {
         }
     }
 
+    /// Whether `method` on this path reaches an endpoint (idempotency applies only then).
+    private func isRouted(_ method: String, _ segments: [String]) -> Bool {
+        allowedMethods(segments)?.contains(method) ?? false
+    }
+
     /// 405 with `Allow` for a known path and a wrong method, 404 otherwise.
     private func unrouted(_ method: String, _ segments: [String]) -> AdminResponse {
-        let allowed: [String]
-        switch segments {
-        case ["healthz"], ["metrics"], ["v1", "status"], ["v1", "audit"]: allowed = ["GET", "HEAD"]
-        case ["v1", "routing"]: allowed = ["PUT"]
-        case ["v1", "switch"]: allowed = ["POST"]
-        case let s where s.count == 4 && s[0] == "v1" && s[1] == "listeners" && s[3] == "forward": allowed = ["PUT"]
-        case let s where s.count == 4 && s[0] == "v1" && s[1] == "target-groups" && s[3] == "targets":
-            allowed = ["GET", "HEAD", "PUT", "POST"]
-        case let s where s.count == 5 && s[0] == "v1" && s[1] == "target-groups" && s[3] == "targets": allowed = ["DELETE"]
-        default:
+        guard let allowed = allowedMethods(segments) else {
             return .error(404, "not_found", "no such endpoint: \(method) /\(segments.joined(separator: "/"))")
         }
         return .error(405, "method_not_allowed", "\(method) is not allowed here; use \(allowed.joined(separator: ", "))",
                       headers: [("Allow", allowed.joined(separator: ", "))])
+    }
+
+    /// The methods a known path accepts; nil for an unknown path.
+    private func allowedMethods(_ segments: [String]) -> [String]? {
+        let s = segments
+        if s == ["healthz"] || s == ["metrics"] || s == ["v1", "status"] || s == ["v1", "audit"] { return ["GET", "HEAD"] }
+        if s == ["v1", "routing"] { return ["PUT"] }
+        if s == ["v1", "switch"] { return ["POST"] }
+        if s.count == 4 && s[0] == "v1" && s[1] == "listeners" && s[3] == "forward" { return ["PUT"] }
+        if s.count == 4 && s[0] == "v1" && s[1] == "target-groups" && s[3] == "targets" { return ["GET", "HEAD", "PUT", "POST"] }
+        if s.count == 5 && s[0] == "v1" && s[1] == "target-groups" && s[3] == "targets" { return ["DELETE"] }
+        return nil
     }
 }
 

@@ -23,6 +23,8 @@ final class TargetState {
     var passiveEjection = PassiveEjectionConfig()
     /// The group it was last seen in (for reports to the control plane).
     var groupName = ""
+    /// The deregistration delay of the group it was last seen in.
+    var deregistrationDelay: UInt64 = 0
     /// Set when the target left service: connections still open at this monotonic time close.
     var drainDeadline: UInt64?
 

@@ -8,6 +8,9 @@ extension Worker {
     /// per-request bookkeeping. A timer wheel is the upgrade path if it shows in profiles.
     func expireDeadlines() {
         let now = self.now
+        // A worker without traffic still takes new snapshots, so drains and pool
+        // closures happen on time.
+        if publisher.version != routing.version { routing.refresh(from: publisher.routing, worker: self) }
         for slot in 0..<clients.count {
             guard let client = clients[slot] else { continue }
             if let drainDeadline = client.target?.drainDeadline, drainDeadline <= now {

@@ -47,6 +47,8 @@ struct WorkerRouting {
         for (key, state) in targetsByKey where state.inService { wasInService.insert(key) }
         var drainDelay: [HostPort: UInt64] = [:]
         for state in targetsByKey.values {
+            // A target that just left the table keeps the delay of the group it was in.
+            drainDelay[state.key] = state.deregistrationDelay
             state.inService = false
             state.routable = false
         }
@@ -62,6 +64,7 @@ struct WorkerRouting {
                 }
                 state.groupName = group.name
                 state.passiveEjection = group.passiveEjection
+                state.deregistrationDelay = group.deregistrationDelay.nanoseconds
                 drainDelay[key] = max(drainDelay[key] ?? 0, group.deregistrationDelay.nanoseconds)
                 let routable = routing.routable[groupIndex][targetIndex]
                 if weighted.contains(groupIndex) {

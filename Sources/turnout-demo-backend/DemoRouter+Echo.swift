@@ -1,3 +1,4 @@
+import TurnoutTLS
 extension DemoRouter {
     /// Bodies up to this size are echoed back; larger ones are only hashed.
     static let maximumEchoedBodyBytes = 1024 * 1024
@@ -7,7 +8,7 @@ extension DemoRouter {
     /// SHA-256 are still reported. Headers: `X-Echo-Method`, `X-Echo-Head-Length`, `X-Echo-Body-Length`,
     /// `X-Echo-Body-Sha256`, `X-Echo-Body-Echoed` (`yes`/`no`).
     func handleEcho(_ exchange: DemoExchange) throws {
-        var hasher = SHA256()
+        let hasher = Digest(.sha256)
         var kept: [UInt8] = []
         var echoed = true
         let length = try exchange.readBody { bytes in
@@ -36,7 +37,7 @@ extension DemoRouter {
 
     /// `POST /upload`: reads the body streaming and answers its length and SHA-256 (headers and a one-line body).
     func handleUpload(_ exchange: DemoExchange) throws {
-        var hasher = SHA256()
+        let hasher = Digest(.sha256)
         let length = try exchange.readBody { hasher.update($0) }
         let digest = hasher.finalize().hexString
         try exchange.respond(

@@ -1,3 +1,4 @@
+import TurnoutTLS
 extension DemoRouter {
     /// RFC 6455 §1.3: the GUID appended to the client's key before hashing.
     static let webSocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -31,6 +32,6 @@ extension DemoRouter {
 
     /// base64(SHA-1(key + GUID)).
     static func webSocketAccept(forKey key: String) -> String {
-        Base64.encode(SHA1.digest(of: Array((key + webSocketGUID).utf8)))
+        Base64.encode(Digest.of(Array((key + webSocketGUID).utf8), .sha1))
     }
 }

@@ -24,9 +24,11 @@ enum AdminChangeReport {
             + StatusTable.render(targets: answer["targets"]?.array ?? [])
     }
 
-    /// `generation 3 → 4`.
+    /// `generation 3 → 4`, or `generation 3 (unchanged)` when nothing was published.
     private static func generations(_ answer: AdminJSON) -> String {
-        "generation \(number(answer["previous_generation"])) → \(number(answer["generation"]))"
+        let before = number(answer["previous_generation"])
+        let after = number(answer["generation"])
+        return before == after ? "generation \(after) (unchanged)" : "generation \(before) → \(after)"
     }
 
     private static func number(_ value: AdminJSON?) -> String {

@@ -26,11 +26,8 @@ struct AdminRequest {
         case .post: return "POST"
         case .put: return "PUT"
         case .delete: return "DELETE"
-        case .options: return "OPTIONS"
-        case .trace: return "TRACE"
-        case .patch: return "PATCH"
-        case .connect: return "CONNECT"
-        case .other: return "GET"
+        case .options, .trace, .patch, .connect, .other:
+            preconditionFailure("the admin client sends only GET, HEAD, POST, PUT and DELETE")
         }
     }
 

@@ -79,8 +79,12 @@ def test_deregistered_target_drains_open_websocket_then_disappears(proxy, demo_b
         echoes = 0
         while time.monotonic() < acknowledged + DELAY - MARGIN:
             payload = f"while draining {echoes}".encode()
-            websocket.send(OPCODE_TEXT, payload)
-            assert websocket.read_message() == (OPCODE_TEXT, payload)
+            try:
+                websocket.send(OPCODE_TEXT, payload)
+                assert websocket.read_message() == (OPCODE_TEXT, payload)
+            except (ConnectionClosed, OSError) as failure:
+                raise AssertionError(f"tunnel ended {time.monotonic() - sent:.3f}s after the deregistration, "
+                                     f"inside the {DELAY}s delay ({failure!r})") from None
             echoes += 1
             time.sleep(0.25)
         assert echoes >= 2, "too few echoes inside the delay to say the tunnel kept working"

@@ -171,16 +171,15 @@ def test_group_with_every_target_unhealthy_fails_closed_when_configured(proxy, d
 # --- passive ejection ----------------------------------------------------------------------------
 #
 # A passive ejection lasts until the target's next passing active probe. Here every probe of the
-# group goes to a ProbeRecorder (health_check.port), which tells exactly when probes happened: the
-# test acts in a quiet moment right after a round of probes, and checks that no probe at all came
-# between that round and the moment it observed the ejection, so a passing probe cannot have
-# cleared the ejection before it was seen.
+# group goes to a ProbeRecorder (health_check.port), which tells exactly when probes happen. The test
+# learns the probe schedule (each target is probed once per interval), acts in a gap where no probe
+# is due, and afterwards checks that no probe at all came between the start of that gap and the
+# moment it observed the ejection, so a passing probe cannot have cleared it unseen.
 
 SLOW_INTERVAL = 2.0
 EJECT_AFTER = 3
-# Quiet time after a round of probes: lets the checker handle their answers, and lets the other
-# target's probe of the same round arrive.
-PROBE_SETTLE = 0.2
+# Time after a probe for the checker to handle its answer before the test acts.
+PROBE_SETTLE = 0.15
 
 
 @pytest.fixture
@@ -209,17 +208,26 @@ def start_with_passive_ejection(proxy, recorder: ProbeRecorder, targets: list[st
     return turnout, admin
 
 
-def just_after_probes(recorder: ProbeRecorder, interval: float = SLOW_INTERVAL) -> float:
-    """Wait for a probe, then until PROBE_SETTLE passes without another; return the last probe's arrival."""
+def quiet_gap(recorder: ProbeRecorder, interval: float, needed: float) -> float:
+    """Wait for a moment at least PROBE_SETTLE after the last probe when no probe is due for ``needed``
+    seconds; return the last probe's arrival.
+
+    Every target is already healthy, so each was probed at least twice: the recorder knows every
+    target's phase. A target's next probe is due one interval after its last one. A probe whose
+    successor would have been due within the last PROBE_SETTLE seconds, with no probe since, belongs
+    to a target whose probe is late and imminent, so it blocks as well. With two targets, one of the
+    two gaps between their probes is at least interval/2 long."""
     deadline = time.monotonic() + 2 * interval + SLACK
-    last = recorder.wait_for_probe(since=time.monotonic(), timeout=interval + 1 + SLACK)
-    while True:
-        time.sleep(PROBE_SETTLE)
-        later = recorder.probe_times(since=last)
-        if not later:
-            return last
-        last = later[-1]
-        assert time.monotonic() < deadline, "probes never paused for the test to act"
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        recent = recorder.probe_times(since=now - interval - PROBE_SETTLE)
+        if recent and now - recent[-1] >= PROBE_SETTLE:
+            due = min((p + interval for p in recent if p + interval > now - PROBE_SETTLE), default=now + interval)
+            if due - now >= needed:
+                return recent[-1]
+        time.sleep(0.01)
+    raise AssertionError(f"no gap of {needed}s between probes within {2 * interval + SLACK}s: "
+                         f"{recorder.probe_times()}")
 
 
 def assert_no_probe_since(recorder: ProbeRecorder, probed: float) -> None:
@@ -235,7 +243,7 @@ def test_consecutive_5xx_eject_a_target_until_its_next_passing_check(proxy, demo
     turnout, admin = start_with_passive_ejection(proxy, probe_recorder, [a.address, other.address], True)
     assert sorted(name for _, name in statuses(turnout.port(), 4)) == ["blue-a", "blue-a", "raw", "raw"]
 
-    probed = just_after_probes(probe_recorder)
+    probed = quiet_gap(probe_recorder, SLOW_INTERVAL, needed=0.7)
     failures_seen = 0
     log: list[tuple[int, str | None]] = []
     for _ in range(4 * EJECT_AFTER):
@@ -271,7 +279,7 @@ def test_5xx_do_not_eject_unless_counted(proxy, demo_backend, raw_upstream, prob
     a = demo_backend("blue-a")
     other = raw_upstream("ok")
     turnout, admin = start_with_passive_ejection(proxy, probe_recorder, [a.address, other.address], False)
-    probed = just_after_probes(probe_recorder)
+    probed = quiet_gap(probe_recorder, SLOW_INTERVAL, needed=0.7)
     results = statuses(turnout.port(), 4 * EJECT_AFTER, "/status?code=500")
     assert sorted(results) == [(200, "raw")] * (2 * EJECT_AFTER) + [(500, "blue-a")] * (2 * EJECT_AFTER)
     time.sleep(0.3)  # what an ejection would need to reach the status
@@ -288,7 +296,7 @@ def test_refused_connections_eject_a_target(proxy, raw_upstream, probe_recorder)
     out in time: the probe interval here is long enough to hold them all."""
     refusing = f"{LOOPBACK}:{free_port()}"
     other = raw_upstream("ok")
-    interval, eject_after = 5.0, 2
+    interval, eject_after = 6.0, 2
     turnout, admin = start_with_passive_ejection(proxy, probe_recorder, [refusing, other.address], False,
                                                  eject_after=eject_after, interval=interval)
 
@@ -304,7 +312,7 @@ def test_refused_connections_eject_a_target(proxy, raw_upstream, probe_recorder)
             assert time.monotonic() < deadline, f"fewer than {count} refused connects within {timeout}s"
             time.sleep(0.02)
 
-    probed = just_after_probes(probe_recorder, interval)
+    probed = quiet_gap(probe_recorder, interval, needed=2.2)
     send_until_refused(eject_after - 1, timeout=1.5)
     target = admin.target("blue", refusing)
     assert (target["state"], target["reason"]) == ("healthy", None), target
