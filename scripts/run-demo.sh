@@ -23,8 +23,10 @@ cat <<MSG
   Turnout is starting. In another terminal:
     curl -i http://127.0.0.1:8080/      # production listener -> blue
     curl -i http://127.0.0.1:8081/      # test listener       -> green
-  Shift traffic: edit the forward weights in $config and run
-    pkill -HUP -f 'turnout serve'
+  Shift traffic:
+    $bin/turnout weights production blue=90 green=10
+    $bin/turnout switch green --swap-test
+    $bin/turnout status
   Ctrl-C stops everything.
 
 MSG

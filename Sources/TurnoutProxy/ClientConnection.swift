@@ -66,6 +66,9 @@ final class ClientConnection {
     /// Whether our sending side was shut down (closing and tunnel phases).
     var outputShut = false
     var upstream: UpstreamConnection?
+    /// Splice relays for the request and response bodies, while one is in use.
+    var requestRelay: SpliceRelay?
+    var responseRelay: SpliceRelay?
     var group = -1
     var target: TargetState?
     /// Counters for the route the current request took (listener, group, target).

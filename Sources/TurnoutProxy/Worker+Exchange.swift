@@ -55,6 +55,10 @@ extension Worker {
     private func forwardRequestBody(_ client: ClientConnection, _ upstream: UpstreamConnection) -> StepOutcome {
         guard upstream.connected, !client.headPinned else { return .stalled }
         let input = client.input!
+        if let relay = client.requestRelay ?? startRelay(for: client.requestBody, input: input, output: upstream.output!) {
+            client.requestRelay = relay
+            return spliceRequestBody(client, upstream, relay)
+        }
         var progressed = false
         switch client.requestBody.move(from: input, cursor: &client.bodyCursor, to: upstream.output!) {
         case .progressed:
@@ -182,6 +186,10 @@ extension Worker {
 
     private func forwardResponseBody(_ client: ClientConnection, _ upstream: UpstreamConnection) -> StepOutcome {
         let input = upstream.input!
+        if let relay = client.responseRelay ?? startRelay(for: client.responseBody, input: input, output: client.output!) {
+            client.responseRelay = relay
+            return spliceResponseBody(client, upstream, relay)
+        }
         var progressed = false
         var cursor = input.readIndex
         switch client.responseBody.move(from: input, cursor: &cursor, to: client.output!) {

@@ -37,6 +37,10 @@ extension Worker {
             detach(upstream, from: client)
             closeUpstream(upstream)
         }
+        release(client.requestRelay)
+        release(client.responseRelay)
+        client.requestRelay = nil
+        client.responseRelay = nil
         if abort { Socket.setAbortOnClose(client.fd) }
         listenerCounters[client.listenerIndex].connectionClosed()
         FileIO.close(client.fd)

@@ -50,6 +50,10 @@ final class Worker {
     let responseFields: HeaderFieldTable
     var routing: WorkerRouting
     var requestIds = RequestIdGenerator()
+    /// Empty pipes for splice relays.
+    var sparePipes: [Pipe] = []
+    /// Cleared if the kernel refuses to splice; bodies are copied then.
+    var spliceEnabled = true
     var acceptPaused = false
     var draining = false
     var now: UInt64 = MonotonicClock.now()

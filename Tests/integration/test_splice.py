@@ -1,0 +1,199 @@
+"""Large bodies through the zero-copy path: bytes arrive unchanged in both directions,
+with slow readers and slow writers on either side (back-pressure through the pipe)."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+import time
+
+from harness import LOOPBACK, SOCKET_TIMEOUT
+
+HUNDRED_MB = 100 * 1000 * 1000
+PATTERN = bytes(i % 251 for i in range(251 * 4096))
+
+
+def pattern_sha256(size: int) -> str:
+    """SHA-256 of the demo backend's /bytes pattern (byte i = i % 251)."""
+    digest = hashlib.sha256()
+    full, rest = divmod(size, len(PATTERN))
+    for _ in range(full):
+        digest.update(PATTERN)
+    digest.update(PATTERN[:rest])
+    return digest.hexdigest()
+
+
+def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed before the response head"
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def header(head: bytes, name: str) -> str | None:
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name.lower().encode():
+            return value.strip().decode()
+    return None
+
+
+def download(port: int, path: str, *, slow: bool) -> tuple[bytes, int, str]:
+    """GETs `path`, returns (head, body length, body sha256); `slow` pauses while reading."""
+    sock = socket.create_connection((LOOPBACK, port), timeout=SOCKET_TIMEOUT)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+        head, body = read_head(sock)
+        length = int(header(head, "Content-Length"))
+        digest = hashlib.sha256(body)
+        received = len(body)
+        next_pause = 5_000_000
+        while received < length:
+            chunk = sock.recv(min(1 << 20, length - received))
+            assert chunk, f"connection closed after {received} of {length} bytes"
+            digest.update(chunk)
+            received += len(chunk)
+            if slow and received >= next_pause:
+                time.sleep(0.05)  # the proxy's pipe and socket buffers fill up meanwhile
+                next_pause += 5_000_000
+        return head, received, digest.hexdigest()
+    finally:
+        sock.close()
+
+
+def test_hundred_megabyte_download_arrives_unchanged(proxy):
+    turnout = proxy(workers=1)
+    head, length, digest = download(turnout.port(), f"/bytes?n={HUNDRED_MB}", slow=False)
+    assert head.startswith(b"HTTP/1.1 200")
+    assert length == HUNDRED_MB
+    assert digest == pattern_sha256(HUNDRED_MB)
+
+
+def test_hundred_megabyte_download_with_a_slow_reader(proxy):
+    turnout = proxy(workers=1)
+    head, length, digest = download(turnout.port(), f"/bytes?n={HUNDRED_MB}", slow=True)
+    assert length == HUNDRED_MB
+    assert digest == pattern_sha256(HUNDRED_MB)
+
+
+def upload(port: int, size: int, *, slow: bool) -> bytes:
+    sock = socket.create_connection((LOOPBACK, port), timeout=SOCKET_TIMEOUT)
+    try:
+        sock.sendall(f"POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: {size}\r\n\r\n".encode())
+        sent = 0
+        next_pause = 5_000_000
+        while sent < size:
+            block = PATTERN[: min(len(PATTERN), size - sent)]
+            sock.sendall(block)
+            sent += len(block)
+            if slow and sent >= next_pause:
+                time.sleep(0.05)  # the proxy waits on an empty pipe meanwhile
+                next_pause += 5_000_000
+        head, _ = read_head(sock)
+        return head
+    finally:
+        sock.close()
+
+
+def test_hundred_megabyte_upload_arrives_unchanged(proxy):
+    turnout = proxy(workers=1)
+    head = upload(turnout.port(), HUNDRED_MB, slow=False)
+    assert head.startswith(b"HTTP/1.1 200")
+    assert header(head, "X-Echo-Body-Length") == str(HUNDRED_MB)
+    assert header(head, "X-Echo-Body-Sha256") == pattern_sha256(HUNDRED_MB)
+
+
+def test_hundred_megabyte_upload_with_a_slow_writer(proxy):
+    turnout = proxy(workers=1)
+    head = upload(turnout.port(), HUNDRED_MB, slow=True)
+    assert header(head, "X-Echo-Body-Length") == str(HUNDRED_MB)
+    assert header(head, "X-Echo-Body-Sha256") == pattern_sha256(HUNDRED_MB)
+
+
+class BurstyUpstream:
+    """An upstream that sends a large response in bursts with pauses (a slow writer), with
+    Content-Length or, with `until_close`, framed by closing the connection."""
+
+    def __init__(self, size: int, until_close: bool):
+        self.size = size
+        self.until_close = until_close
+        self.listener = socket.socket()
+        self.listener.bind((LOOPBACK, 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            if b"/health" in data.split(b"\r\n", 1)[0]:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            framing = b"Connection: close\r\n" if self.until_close else f"Content-Length: {self.size}\r\n".encode()
+            connection.sendall(b"HTTP/1.1 200 OK\r\n" + framing + b"\r\n")
+            sent = 0
+            while sent < self.size:
+                burst = min(1_000_000, self.size - sent)
+                offset = sent % 251
+                block = (PATTERN[offset:] + PATTERN)[:burst] if burst <= len(PATTERN) - 251 else None
+                if block is None:
+                    block = bytes((sent + i) % 251 for i in range(burst))
+                connection.sendall(block)
+                sent += burst
+                time.sleep(0.02)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_slow_upstream_writer_content_length(proxy):
+    upstream = BurstyUpstream(20_000_000, until_close=False)
+    try:
+        turnout = proxy(workers=1, groups={"blue": [f"{LOOPBACK}:{upstream.port}"], "green": [f"{LOOPBACK}:{upstream.port}"]})
+        head, length, digest = download(turnout.port(), "/big", slow=False)
+        assert length == 20_000_000
+        assert digest == pattern_sha256(20_000_000)
+    finally:
+        upstream.close()
+
+
+def test_response_until_close_is_complete(proxy):
+    upstream = BurstyUpstream(5_000_000, until_close=True)
+    try:
+        turnout = proxy(workers=1, groups={"blue": [f"{LOOPBACK}:{upstream.port}"], "green": [f"{LOOPBACK}:{upstream.port}"]})
+        sock = socket.create_connection((LOOPBACK, turnout.port()), timeout=SOCKET_TIMEOUT)
+        with sock:
+            sock.sendall(b"GET /big HTTP/1.1\r\nHost: test\r\n\r\n")
+            head, body = read_head(sock)
+            assert header(head, "Connection") == "close"
+            digest = hashlib.sha256(body)
+            received = len(body)
+            while True:
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                received += len(chunk)
+        assert received == 5_000_000
+        assert digest.hexdigest() == pattern_sha256(5_000_000)
+    finally:
+        upstream.close()
