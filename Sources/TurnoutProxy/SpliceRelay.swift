@@ -39,8 +39,9 @@ final class SpliceRelay {
         while true {
             if buffered > 0 {
                 guard destinationWritable else { return progressed ? .progressed : .stalled }
-                let more = remaining.map { $0 > 0 } ?? true
-                switch FileIO.splice(from: pipe.readEnd, to: destination, count: buffered, more: more) {
+                // Never SPLICE_F_MORE: like MSG_MORE it corks the socket, and a slow source
+                // (or a tunnel's small messages) would wait for the cork timer.
+                switch FileIO.splice(from: pipe.readEnd, to: destination, count: buffered, more: false) {
                 case .bytes(let n):
                     buffered -= n
                     written &+= n

@@ -1,53 +1,42 @@
 import TurnoutPosix
 
+/// What a tunnel needs of either end, so one function serves both directions.
+protocol TunnelEndpoint: AnyObject {
+    var fd: Int32 { get }
+    var readable: Bool { get set }
+    var writable: Bool { get set }
+    var hangUpSignalled: Bool { get }
+    var peerClosedInput: Bool { get set }
+    var outputShut: Bool { get set }
+    var input: IOBuffer? { get }
+    var output: IOBuffer? { get }
+}
+
+extension ClientConnection: TunnelEndpoint {}
+extension UpstreamConnection: TunnelEndpoint {}
+
 extension Worker {
     /// An upgraded connection: bytes both ways, unchanged, until both sides finish.
-    /// A side's end of input is passed on as a write shutdown once its bytes are flushed.
+    /// Each direction splices when nothing is buffered for it, and copies otherwise.
+    /// A side's end of input is passed on as a write shutdown once its bytes are through.
     func stepTunnel(_ client: ClientConnection) -> Bool {
         guard let upstream = client.upstream else {
             closeClient(client)
             return false
         }
         var progressed = false
-        // client → upstream
-        switch pump(from: client.fd, readable: &client.readable, hangUp: client.hangUpSignalled, ended: &client.peerClosedInput,
-                    source: client.input!, destination: upstream.output!) {
-        case .progressed: progressed = true
-        case .stalled: break
-        case .finished:
-            closeClient(client, abort: true)
-            return false
+        for outcome in [tunnelLeg(from: client, to: upstream, relay: &client.requestRelay),
+                        tunnelLeg(from: upstream, to: client, relay: &client.responseRelay)] {
+            switch outcome {
+            case .progressed: progressed = true
+            case .stalled: break
+            case .finished:
+                closeClient(client, abort: true)
+                return false
+            }
         }
-        switch flush(upstream) {
-        case .progressed: progressed = true
-        case .stalled: break
-        case .finished:
-            closeClient(client, abort: true)
-            return false
-        }
-        // upstream → client
-        switch pump(from: upstream.fd, readable: &upstream.readable, hangUp: upstream.hangUpSignalled,
-                    ended: &upstream.peerClosedInput,
-                    source: upstream.input!, destination: client.output!) {
-        case .progressed: progressed = true
-        case .stalled: break
-        case .finished:
-            closeClient(client, abort: true)
-            return false
-        }
-        switch flush(client) {
-        case .progressed: progressed = true
-        case .stalled: break
-        case .finished: return false
-        }
-        if client.peerClosedInput && client.input!.isEmpty && upstream.output!.isEmpty && !upstream.outputShut {
-            Socket.shutdownWrite(upstream.fd)
-            upstream.outputShut = true
-        }
-        if upstream.peerClosedInput && upstream.input!.isEmpty && client.output!.isEmpty && !client.outputShut {
-            Socket.shutdownWrite(client.fd)
-            client.outputShut = true
-        }
+        passOnEndOfInput(from: client, to: upstream, relay: client.requestRelay)
+        passOnEndOfInput(from: upstream, to: client, relay: client.responseRelay)
         if client.outputShut && upstream.outputShut {
             closeClient(client)
             return false
@@ -56,31 +45,82 @@ extension Worker {
         return progressed
     }
 
-    /// Reads from `fd` into `source` when it is empty and moves `source` into
-    /// `destination`. `.finished` means the read failed.
-    private func pump(from fd: Int32, readable: inout Bool, hangUp: Bool, ended: inout Bool,
-                      source: IOBuffer, destination: IOBuffer) -> StepOutcome {
+    private func passOnEndOfInput<S: TunnelEndpoint, D: TunnelEndpoint>(from source: S, to destination: D, relay: SpliceRelay?) {
+        guard source.peerClosedInput, relay == nil, source.input!.isEmpty, destination.output!.isEmpty,
+              !destination.outputShut else { return }
+        Socket.shutdownWrite(destination.fd)
+        destination.outputShut = true
+    }
+
+    /// Moves what `source` sends to `destination`. `.finished` means either side failed.
+    private func tunnelLeg<S: TunnelEndpoint, D: TunnelEndpoint>(from source: S, to destination: D,
+                                                                 relay: inout SpliceRelay?) -> StepOutcome {
+        if relay == nil && !source.peerClosedInput {
+            relay = startRelay(for: .untilClose, input: source.input!, output: destination.output!)
+        }
+        if let active = relay {
+            var remaining: UInt64?
+            var written = 0
+            var readable = source.readable, writable = destination.writable
+            let outcome = active.pump(from: source.fd, to: destination.fd, remaining: &remaining,
+                                      sourceReadable: &readable, sourceHangUp: source.hangUpSignalled,
+                                      destinationWritable: &writable, written: &written)
+            source.readable = readable
+            destination.writable = writable
+            switch outcome {
+            case .progressed: return .progressed
+            case .stalled: return .stalled
+            case .sourceEnded:
+                source.peerClosedInput = true
+                release(active)
+                relay = nil
+                return .progressed
+            case .sourceFailed, .destinationFailed:
+                return .finished
+            case .unsupported:
+                spliceEnabled = false
+                if active.buffered > 0 { return .finished }
+                release(active)
+                relay = nil
+                return .progressed
+            }
+        }
         var progressed = false
-        if source.isEmpty && readable && !ended {
-            switch readSocket(fd, into: source.base, count: source.capacity, readable: &readable, hangUpSignalled: hangUp) {
+        let input = source.input!, output = destination.output!
+        if input.isEmpty && source.readable && !source.peerClosedInput {
+            var readable = source.readable
+            switch readSocket(source.fd, into: input.base, count: input.capacity, readable: &readable,
+                              hangUpSignalled: source.hangUpSignalled) {
             case .bytes(let n):
-                source.readIndex = 0
-                source.writeIndex = n
+                input.readIndex = 0
+                input.writeIndex = n
                 progressed = true
             case .wouldBlock:
-                readable = false
+                break
             case .endOfFile:
-                ended = true
+                source.peerClosedInput = true
                 progressed = true
             case .failed:
                 return .finished
             }
+            source.readable = readable
         }
-        if !source.isEmpty && destination.freeSpace > 0 {
-            let n = min(source.pendingCount, destination.freeSpace)
-            destination.append(UnsafeRawBufferPointer(start: source.base + source.readIndex, count: n))
-            source.consume(n)
+        if !input.isEmpty && output.freeSpace > 0 {
+            let n = min(input.pendingCount, output.freeSpace)
+            output.append(UnsafeRawBufferPointer(start: input.base + input.readIndex, count: n))
+            input.consume(n)
             progressed = true
+        }
+        if !output.isEmpty && destination.writable {
+            switch FileIO.write(destination.fd, from: output.base + output.readIndex, count: output.pendingCount) {
+            case .bytes(let n):
+                output.consume(n)
+                progressed = true
+            case .wouldBlock:
+                destination.writable = false
+            case .endOfFile, .failed:
+                return .finished
+            }
         }
         return progressed ? .progressed : .stalled
     }

@@ -1,0 +1,132 @@
+"""Configuration files for the backend and the three proxies. Every proxy gets the same worker count, keep-alive on
+both sides, no access log, and limits high enough for 10,000 client connections."""
+
+SMALL_BODY = "Hello World! from blue\n"
+ONE_MIB = 1024 * 1024
+HUNDRED_MIB = 100 * ONE_MIB
+KEEPALIVE_TIMEOUT = "300s"
+
+
+def backend_nginx(root, port):
+    """The one backend: `/` a small body, `/1m` and `/100m` files (sendfile), `/upload` absorbs POST bodies.
+
+    `/upload` must read the whole body before answering, or the proxies would relay an early answer instead of the
+    upload. `return 200` does not do that: nginx answers at once and discards the body afterwards. Here `mirror` with
+    `mirror_request_body on` reads the complete body (into memory: `client_body_buffer_size 2m`) in the precontent
+    phase; the content phase then finds the POST aimed at a static file, which nginx refuses with 405, and
+    `error_page 405 =200` turns that into the 200 answer. The mirror subrequest goes to an internal location that
+    answers 204 and costs no I/O.
+    """
+    return f"""worker_processes 1;
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/logs/error.log warn;
+worker_rlimit_nofile 65536;
+events {{ worker_connections 20000; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 10000000;
+    keepalive_timeout {KEEPALIVE_TIMEOUT};
+    client_body_temp_path {root}/body;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        root {root}/www;
+        location / {{
+            default_type text/plain;
+            return 200 "{SMALL_BODY.strip()}\\n";
+        }}
+        location = /1m {{ default_type application/octet-stream; }}
+        location = /100m {{ default_type application/octet-stream; }}
+        location = /upload {{
+            client_max_body_size 2m;
+            client_body_buffer_size 2m;
+            mirror /_mirror_sink;
+            mirror_request_body on;
+            error_page 405 =200 /_uploaded;
+        }}
+        location = /_mirror_sink {{ internal; return 204; }}
+        location = /_uploaded {{ internal; default_type text/plain; return 200 "uploaded\\n"; }}
+    }}
+}}
+"""
+
+
+def proxy_nginx(root, port, backend_port, workers):
+    """nginx as the proxy: upstream keep-alive pool, bodies streamed (no request buffering, no temp files)."""
+    return f"""worker_processes {workers};
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/logs/error.log warn;
+worker_rlimit_nofile 65536;
+events {{ worker_connections 30000; }}
+http {{
+    access_log off;
+    keepalive_requests 10000000;
+    keepalive_timeout {KEEPALIVE_TIMEOUT};
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    upstream blue {{
+        server 127.0.0.1:{backend_port};
+        keepalive 64;
+        keepalive_requests 10000000;
+        keepalive_timeout {KEEPALIVE_TIMEOUT};
+    }}
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        client_max_body_size 2m;
+        location / {{
+            proxy_pass http://blue;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_request_buffering off;
+            proxy_max_temp_file_size 0;
+        }}
+    }}
+}}
+"""
+
+
+def haproxy(port, backend_port, workers, maxconn, splice):
+    """HAProxy in HTTP mode, server connections shared (`http-reuse always`), optionally `option splice-auto`."""
+    splice_line = "    option splice-auto\n" if splice else ""
+    return f"""global
+    nbthread {workers}
+    maxconn {maxconn}
+
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+{splice_line}    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-keep-alive {KEEPALIVE_TIMEOUT}
+
+frontend production
+    bind 127.0.0.1:{port}
+    default_backend blue
+
+backend blue
+    server blue1 127.0.0.1:{backend_port}
+"""
+
+
+def turnout(state_dir, port, admin_port, backend_port, workers):
+    """Turnout with one listener forwarding all traffic to group `blue`; no health probes during measurements."""
+    return f"""workers: {workers}
+state_dir: {state_dir}
+admin:
+  bind: 127.0.0.1:{admin_port}
+listeners:
+  production: {{ bind: 127.0.0.1:{port}, forward: {{ blue: 100 }} }}
+target_groups:
+  blue:
+    targets: [127.0.0.1:{backend_port}]
+    health_check: {{ enabled: false }}
+timeouts:
+  client_idle: {KEEPALIVE_TIMEOUT}
+limits:
+  max_connections: 30000
+"""

@@ -1,0 +1,121 @@
+"""What the benchmarks need from the machine: packages, a Turnout binary, the load clients, limits, descriptions."""
+
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+APT_PACKAGES = {"wrk": "wrk", "haproxy": "haproxy", "nginx": "nginx", "curl": "curl", "gcc": "gcc"}
+TOOLS_DIR = Path(__file__).resolve().parent.parent / "tools"
+
+# The daemons' system paths live in /usr/sbin, which a non-login shell may leave out.
+os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+
+
+def log(message):
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def ensure_packages():
+    """Installs the load tools and the other proxies with apt-get, and matplotlib with pip, when missing."""
+    missing = [package for tool, package in APT_PACKAGES.items() if shutil.which(tool) is None]
+    if missing:
+        log(f"installing {' '.join(missing)} (apt-get)")
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        if sudo and shutil.which("sudo") is None:
+            sys.exit(f"run: need root or sudo to install {' '.join(missing)}")
+        # Keep the packages' init scripts from starting system-wide nginx/haproxy daemons during the install.
+        policy = Path("/usr/sbin/policy-rc.d")
+        created_policy = not policy.exists()
+        if created_policy:
+            subprocess.run(sudo + ["sh", "-c", f"printf '#!/bin/sh\\nexit 101\\n' > {policy} && chmod +x {policy}"],
+                           check=True)
+        try:
+            subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True)
+            subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + missing,
+                           check=True, stdout=subprocess.DEVNULL,
+                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        finally:
+            if created_policy:
+                subprocess.run(sudo + ["rm", "-f", str(policy)], check=False)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        log("installing matplotlib (pip)")
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "matplotlib"], check=True)
+
+
+def build_turnout(repo_root, turnout_bin):
+    """Builds the release binary into the scratch directory that holds `turnout_bin` (…/release/turnout)."""
+    scratch = Path(turnout_bin).resolve().parent.parent
+    log(f"building turnout (release, scratch path {scratch})")
+    subprocess.run(["swift", "build", "-c", "release", "--product", "turnout", "--scratch-path", str(scratch)],
+                   cwd=repo_root, check=True, stdout=sys.stderr)
+
+
+def compile_open_loop(work):
+    """Compiles the constant-rate latency client into the work directory and returns its path."""
+    binary = Path(work) / "open_loop"
+    subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(TOOLS_DIR / "open_loop.c")], check=True)
+    return binary
+
+
+def raise_open_file_limit(wanted=65536):
+    """Raises RLIMIT_NOFILE for this process and everything it starts (10,000 idle connections need it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return wanted
+        except (ValueError, OSError):
+            wanted = hard
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return wanted
+
+
+def _first_line(command):
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    text = (completed.stdout or completed.stderr).strip()
+    return text.splitlines()[0] if text else "unknown"
+
+
+def machine_description():
+    """nproc, CPU model, memory, kernel and load average, for the report's header."""
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as meminfo:
+        memory_kib = int(meminfo.readline().split()[1])
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "kernel": f"{platform.system()} {platform.release()}",
+        "load_at_start": load,
+    }
+
+
+def versions(repo_root, turnout_bin):
+    """The versions of everything measured and of the load tools."""
+    commit = _first_line(["git", "-C", str(repo_root), "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(["git", "-C", str(repo_root), "diff", "--quiet", "HEAD", "--", "Sources"],
+                           capture_output=True).returncode != 0
+    haproxy = _first_line(["haproxy", "-v"]).split(" - ")[0].replace(" version", "")
+    return {
+        "turnout": f"turnout {_first_line([str(turnout_bin), '--version'])} (commit {commit}{', modified' if dirty else ''})",
+        "haproxy": haproxy,
+        "nginx": _first_line(["nginx", "-v"]).replace("nginx version: ", ""),
+        "wrk": " ".join(_first_line(["wrk", "-v"]).split()[:2]),
+        "curl": " ".join(_first_line(["curl", "--version"]).split()[:2]),
+        "python": f"Python {platform.python_version()}",
+    }

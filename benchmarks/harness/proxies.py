@@ -1,0 +1,104 @@
+"""The proxies under test and the backend: how each is configured, started and checked."""
+
+import shutil
+import subprocess
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import configs
+
+# Display order, labels and chart colours of every proxy variant.
+PROXIES = {
+    "turnout": ("Turnout", "#d62728"),
+    "haproxy": ("HAProxy", "#1f77b4"),
+    "haproxy-splice": ("HAProxy splice-auto", "#7fb2e5"),
+    "nginx": ("nginx", "#2ca02c"),
+}
+BASELINE = "haproxy"
+
+
+def label(proxy):
+    return PROXIES[proxy][0]
+
+
+def colour(proxy):
+    return PROXIES[proxy][1]
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """What a workload asks of every proxy: worker count and HAProxy's connection limit."""
+
+    workers: int = 1
+    haproxy_maxconn: int = 4000
+
+
+class Backend:
+    """The nginx backend shared by all proxies and workloads, with its files written once."""
+
+    def __init__(self, work, port):
+        self.root = Path(work) / "backend"
+        self.port = port
+        (self.root / "logs").mkdir(parents=True, exist_ok=True)
+        www = self.root / "www"
+        www.mkdir(exist_ok=True)
+        block = bytes(range(256)) * 4096  # 1 MiB, not all zeros
+        (www / "1m").write_bytes(block)
+        with open(www / "100m", "wb") as big:
+            for _ in range(configs.HUNDRED_MIB // configs.ONE_MIB):
+                big.write(block)
+        (www / "upload").write_bytes(b"")  # the static file whose POST nginx refuses (see configs.backend_nginx)
+        self.config = self.root / "nginx.conf"
+        self.config.write_text(configs.backend_nginx(self.root, port))
+
+    def command(self):
+        return ["nginx", "-p", self.root, "-e", self.root / "logs/error.log", "-c", self.config]
+
+
+def proxy_command(proxy, work, ports, settings, turnout_bin):
+    """Writes `proxy`'s configuration for `settings` into a fresh directory and returns its start command."""
+    root = Path(work) / proxy
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "logs").mkdir(parents=True)
+    port, backend_port = ports[proxy], ports["backend"]
+    if proxy == "turnout":
+        config = root / "turnout.yaml"
+        config.write_text(configs.turnout(root / "state", port, ports["admin"], backend_port, settings.workers))
+        return [turnout_bin, "serve", "--config", config]
+    if proxy in ("haproxy", "haproxy-splice"):
+        config = root / "haproxy.cfg"
+        config.write_text(configs.haproxy(port, backend_port, settings.workers, settings.haproxy_maxconn,
+                                          splice=proxy == "haproxy-splice"))
+        subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
+        return ["haproxy", "-db", "-f", config]
+    if proxy == "nginx":
+        config = root / "nginx.conf"
+        config.write_text(configs.proxy_nginx(root, port, backend_port, settings.workers))
+        return ["nginx", "-p", root, "-e", root / "logs/error.log", "-c", config]
+    raise ValueError(f"unknown proxy {proxy}")
+
+
+def check_proxying(service, port, paths):
+    """Fetches each path through the proxy and compares it with what the backend serves; raises StartFailure."""
+    expected_sizes = {"/1m": configs.ONE_MIB, "/100m": configs.HUNDRED_MIB}
+    for path in paths:
+        url = f"http://127.0.0.1:{port}{path}"
+        try:
+            if path == "/upload":
+                request = urllib.request.Request(url, data=b"x" * configs.ONE_MIB, method="POST")
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    body = response.read()
+                ok, seen = response.status == 200 and body == b"uploaded\n", f"{response.status} {body[:40]!r}"
+            else:
+                with urllib.request.urlopen(url, timeout=30) as response:
+                    body = response.read()
+                if path in expected_sizes:
+                    ok, seen = len(body) == expected_sizes[path], f"{len(body)} bytes"
+                else:
+                    ok, seen = body.decode(errors="replace") == configs.SMALL_BODY, repr(body[:80])
+        except OSError as error:
+            ok, seen = False, str(error)
+        if not ok:
+            raise service.failure(f"listens but does not proxy {path} correctly: got {seen}")
