@@ -18,7 +18,7 @@ extension ControlPlane {
         guard IdempotencyCache.isValidKey(key) else {
             return .error(400, "bad_request", "Idempotency-Key must be 1 to 200 visible ASCII characters")
         }
-        let bodyHash = String(format: "%08x", CRC32.checksum(request.body))
+        let bodyHash = IdempotencyCache.requestHash(body: request.body)
         switch idempotency.lookup(key: key, method: request.method, path: request.path, bodyHash: bodyHash) {
         case .replay(let status, let body):
             return AdminResponse(status: status, headers: [("Content-Type", "application/json"), ("Idempotent-Replayed", "true")],
@@ -26,14 +26,11 @@ extension ControlPlane {
         case .mismatch:
             return .error(422, "idempotency_key_reused", "Idempotency-Key '\(key)' was used for a different request")
         case .miss:
-            let response = route(request, segments: segments)
-            // Only answers that reflect a decision are remembered; a failed save can be retried.
-            if response.status < 500 {
-                idempotency.store(key: key, method: request.method, path: request.path, bodyHash: bodyHash,
-                                  status: response.status, body: String(decoding: response.body, as: UTF8.self))
-                saveQuietly()
-            }
-            return response
+            // A committed change records the key and its reply in the same journal record.
+            // Refusals and dry runs are not recorded: repeating them changes nothing.
+            pendingIdempotency = IdempotencyContext(key: key, method: request.method, path: request.path, bodyHash: bodyHash)
+            defer { pendingIdempotency = nil }
+            return route(request, segments: segments)
         }
     }
 

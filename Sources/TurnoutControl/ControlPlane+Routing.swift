@@ -112,9 +112,11 @@ extension ControlPlane {
         if Self.isDryRun(request) {
             return .json(200, ["dry_run": true, "generation": .int(Int64(table.generation)), "listeners": .object(resulting)])
         }
-        let previous = table.generation
-        try commit(next, action: action, caller: request.peer, request: requestBody, diff: ["listeners": .object(diff)])
-        return .json(200, ["generation": .int(Int64(next.generation)), "previous_generation": .int(Int64(previous)),
-                           "listeners": .object(resulting)])
+        let response = AdminResponse.json(200, ["generation": .int(Int64(next.generation)),
+                                                "previous_generation": .int(Int64(table.generation)),
+                                                "listeners": .object(resulting)])
+        try commit(next, action: action, caller: request.peer, request: requestBody, diff: ["listeners": .object(diff)],
+                   response: response)
+        return response
     }
 }

@@ -80,27 +80,37 @@ extension ControlPlane {
         var drainsBefore = draining
         for target in removed { drainsBefore[group, default: [:]][target] = untilMs }
         for target in targets { drainsBefore[group]?[target] = nil }
-        let saved = draining
-        draining = drainsBefore
-        let previous = table.generation
         let diff: JSONValue = ["target_groups": [group: [
             "before": .array(route.targets.map { .string($0.description) }),
             "after": .array(targets.map { .string($0.description) }),
         ]]]
+        let previous = table.generation
+        // The reply lists the targets as they will stand; their health is known only after the commit,
+        // so the recorded reply (for idempotent replays) is built from the next table up front.
+        let saved = draining
+        draining = drainsBefore
+        let recorded = targetsResponse(next: next, previous: previous, group: group)
         do {
-            try commit(next, action: action, caller: request.peer, request: requestBody, diff: diff)
+            try commit(next, action: action, caller: request.peer, request: requestBody, diff: diff, response: recorded)
         } catch {
             draining = saved
             throw error
         }
         for target in removed { scheduleDrainEnd(group: group, target: target, untilMs: untilMs) }
+        return targetsResponse(next: table, previous: previous, group: group)
+    }
+
+    private func targetsResponse(next: RoutingTable, previous: UInt64, group: String) -> AdminResponse {
+        let route = next.groups[next.groupIndex(named: group)!]
         return .json(200, ["generation": .int(Int64(next.generation)), "previous_generation": .int(Int64(previous)),
-                           "group": .string(group), "targets": .array(targetsJSON(table.groups[table.groupIndex(named: group)!]))])
+                           "group": .string(group), "targets": .array(targetsJSON(route, in: next))])
     }
 
     /// Every target of a group with its health, plus targets still draining.
-    func targetsJSON(_ group: GroupRoute) -> [JSONValue] {
-        let routable = routability()[table.groupIndex(named: group.name)!]
+    func targetsJSON(_ group: GroupRoute) -> [JSONValue] { targetsJSON(group, in: table) }
+
+    func targetsJSON(_ group: GroupRoute, in table: RoutingTable) -> [JSONValue] {
+        let routable = routability(of: table)[table.groupIndex(named: group.name)!]
         var result: [JSONValue] = []
         let weighted = Self.weightedGroups(table).contains(group.name)
         let nowMs = WallClock.now() / 1_000_000

@@ -13,6 +13,14 @@ public final class ControlPlane {
     let proxy: Proxy
     let loop: ControlLoop
     let store: StateStore
+    let journal: StateJournal
+    /// The sequence number of the last journal record written.
+    var journalSequence: UInt64
+    /// Journal records since the last snapshot; compaction rewrites the snapshot.
+    var recordsSinceSnapshot = 0
+    static let compactionInterval = 256
+    /// The idempotency key of the mutation being handled, recorded with its change.
+    var pendingIdempotency: IdempotencyContext?
     let metrics: MetricsRegistry
     var logger: Logger
     let token: [UInt8]?
@@ -30,7 +38,9 @@ public final class ControlPlane {
     var healthCheckLatency: [String: Histogram] = [:]
 
     public init(config: TurnoutConfig, table: RoutingTable, restored: PersistedState?, proxy: Proxy, loop: ControlLoop,
-                store: StateStore, metrics: MetricsRegistry, token: String?, logger: Logger) {
+                store: StateStore, journal: StateJournal, metrics: MetricsRegistry, token: String?, logger: Logger) {
+        self.journal = journal
+        journalSequence = restored?.journalSequence ?? 0
         self.config = config
         self.table = table
         self.proxy = proxy
@@ -55,8 +65,10 @@ public final class ControlPlane {
         })
     }
 
-    /// Starts probing and publishes the initial health view.
+    /// Starts probing and publishes the initial health view. Writes a fresh snapshot
+    /// first, so the journal starts empty.
     public func start() {
+        compact()
         health.update(groups: table.groups)
         for (group, targets) in draining {
             for (target, until) in targets { scheduleDrainEnd(group: group, target: target, untilMs: until) }
@@ -70,28 +82,44 @@ public final class ControlPlane {
     }
 
     /// `routable[group][target]` from health and each group's all-unhealthy policy.
-    func routability() -> [[Bool]] {
+    func routability() -> [[Bool]] { routability(of: table) }
+
+    func routability(of table: RoutingTable) -> [[Bool]] {
         table.groups.map { group in
             let states = group.targets.map { health.health(group: group.name, target: $0) ?? TargetHealth(checkEnabled: group.healthCheck.enabled) }
             return routableTargets(states, policy: group.onAllUnhealthy)
         }
     }
 
-    /// Persists `next` (with the audit entry) and publishes it: the order that makes an
-    /// acknowledgement mean "durable and in force". Throws when the state could not be
-    /// saved; nothing is published then.
-    func commit(_ next: RoutingTable, action: String, caller: String, request: JSONValue, diff: JSONValue) throws(AdminFailure) {
+    /// Persists `next` (with the audit entry, and the idempotency record when the request
+    /// carried a key) and publishes it: the order that makes an acknowledgement mean
+    /// "durable and in force". `response` is what the caller will answer, recorded for
+    /// replays. Throws when the journal could not be written; nothing is published then.
+    func commit(_ next: RoutingTable, action: String, caller: String, request: JSONValue, diff: JSONValue,
+                response: AdminResponse? = nil) throws(AdminFailure) {
         let before = table.generation
         var nextAudit = audit
-        nextAudit.append(action: action, caller: caller, generationBefore: before, generationAfter: next.generation,
-                         request: request, diff: diff)
+        let entry = nextAudit.append(action: action, caller: caller, generationBefore: before,
+                                     generationAfter: next.generation, request: request, diff: diff)
+        var idempotencyRecord: IdempotencyRecord?
+        if let context = pendingIdempotency, let response {
+            idempotencyRecord = IdempotencyRecord(
+                key: context.key, method: context.method, path: context.path, requestHash: context.bodyHash,
+                status: response.status, body: String(decoding: response.body, as: UTF8.self),
+                time: AuditTimestamp.iso8601(milliseconds: AuditTimestamp.nowMilliseconds()))
+        }
         do {
-            try store.save(persistedState(table: next, audit: nextAudit))
+            try appendRecord(for: next, audit: entry, idempotency: idempotencyRecord)
         } catch {
             logger.error("state not saved; change refused: \(error)")
             throw .storage("the change could not be saved: \(error)")
         }
         audit = nextAudit
+        if let record = idempotencyRecord {
+            idempotency.store(key: record.key, method: record.method, path: record.path, bodyHash: record.requestHash,
+                              status: record.status, body: record.body)
+            pendingIdempotency?.recorded = true
+        }
         let previous = table
         table = next
         noteGroupDrains(from: previous, to: next)
@@ -100,12 +128,43 @@ public final class ControlPlane {
         logger.notice("\(action) by \(caller): generation \(before) → \(next.generation) \(diff.compactDescription)")
     }
 
-    /// Saves the current state (after changes that are not routing changes, like idempotency records).
-    func saveQuietly() {
-        do { try store.save(persistedState(table: table, audit: audit)) } catch { logger.error("state not saved: \(error)") }
+    /// Appends one journal record holding the routing state of `table` (and the drains)
+    /// and compacts when enough records accumulated.
+    func appendRecord(for table: RoutingTable, audit entry: AuditEntry?, idempotency record: IdempotencyRecord?)
+        throws(StateStoreError)
+    {
+        let routing = routingState(of: table)
+        try journal.append(JournalRecord(
+            sequence: journalSequence + 1, generation: table.generation, listeners: routing.listeners,
+            targetGroups: routing.groups, draining: routing.drains, audit: entry, idempotency: record))
+        journalSequence += 1
+        recordsSinceSnapshot += 1
+        if recordsSinceSnapshot >= Self.compactionInterval {
+            // After this reply, not before it: the snapshot rewrite is not on the acknowledgement's path.
+            loop.schedule(after: 0) { [weak self] in self?.compact() }
+        }
     }
 
-    func persistedState(table: RoutingTable, audit: AuditLog) -> PersistedState {
+    /// Records a state change that is not a routing change (a drain ending).
+    func saveQuietly() {
+        do { try appendRecord(for: table, audit: nil, idempotency: nil) } catch { logger.error("state not saved: \(error)") }
+    }
+
+    /// Rewrites the snapshot with everything so far, then empties the journal.
+    func compact() {
+        var state = persistedState(table: table, audit: audit)
+        state.journalSequence = journalSequence
+        do {
+            try store.save(state)
+            try journal.truncate()
+            recordsSinceSnapshot = 0
+        } catch {
+            logger.error("state snapshot not written (the journal still holds every change): \(error)")
+        }
+    }
+
+    func routingState(of table: RoutingTable) -> (listeners: [String: [PersistedWeight]], groups: [String: [String]],
+                                                  drains: [PersistedDrain]) {
         var listeners: [String: [PersistedWeight]] = [:]
         for (index, listener) in table.listeners.enumerated() {
             listeners[listener.name] = table.forward(ofListener: index).map { PersistedWeight(group: $0.group, weight: $0.weight) }
@@ -117,8 +176,14 @@ public final class ControlPlane {
             for (target, until) in targets { drains.append(PersistedDrain(group: group, target: target.description, until: until)) }
         }
         drains.sort { ($0.group, $0.target) < ($1.group, $1.target) }
-        return PersistedState(generation: table.generation, listeners: listeners, targetGroups: groups, draining: drains,
-                              audit: audit.entries(limit: AuditLog.capacity), idempotency: idempotency.records, deployment: nil)
+        return (listeners, groups, drains)
+    }
+
+    func persistedState(table: RoutingTable, audit: AuditLog) -> PersistedState {
+        let routing = routingState(of: table)
+        return PersistedState(generation: table.generation, listeners: routing.listeners, targetGroups: routing.groups,
+                              draining: routing.drains, audit: audit.entries(limit: AuditLog.capacity),
+                              idempotency: idempotency.records, deployment: nil)
     }
 
     /// Groups that just lost all weight drain for their deregistration delay.

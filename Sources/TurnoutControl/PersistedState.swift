@@ -17,6 +17,8 @@ public struct PersistedState: Codable, Equatable, Sendable {
     public var idempotency: [IdempotencyRecord]
     /// The running deployment; `nil` (JSON `null`) until deployments exist.
     public var deployment: JSONValue?
+    /// The last journal record this snapshot includes (records after it are replayed on load).
+    public var journalSequence: UInt64 = 0
 
     public init(
         generation: UInt64,
@@ -39,6 +41,19 @@ public struct PersistedState: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case generation, listeners, draining, audit, idempotency, deployment
         case targetGroups = "target_groups"
+        case journalSequence = "journal_sequence"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        generation = try container.decode(UInt64.self, forKey: .generation)
+        listeners = try container.decode([String: [PersistedWeight]].self, forKey: .listeners)
+        targetGroups = try container.decode([String: [String]].self, forKey: .targetGroups)
+        draining = try container.decode([PersistedDrain].self, forKey: .draining)
+        audit = try container.decode([AuditEntry].self, forKey: .audit)
+        idempotency = try container.decode([IdempotencyRecord].self, forKey: .idempotency)
+        deployment = try container.decodeIfPresent(JSONValue.self, forKey: .deployment)
+        journalSequence = try container.decodeIfPresent(UInt64.self, forKey: .journalSequence) ?? 0
     }
 
     // Written out so that an absent deployment is an explicit `null`, not a missing key.
@@ -55,6 +70,7 @@ public struct PersistedState: Codable, Equatable, Sendable {
         } else {
             try container.encodeNil(forKey: .deployment)
         }
+        try container.encode(journalSequence, forKey: .journalSequence)
     }
 }
 

@@ -22,18 +22,19 @@ struct ServeStartup {
         self.config = config
         self.configPath = configPath
         self.logger = logger
-        let store = try StateStore(directory: config.stateDir, logger: logger)
+        let store = StateStore(directory: config.stateDir, logger: logger)
+        let journal = StateJournal(directory: config.stateDir, logger: logger)
         var table = RoutingTable(config: config, generation: 1)
         var restored: PersistedState?
-        switch store.load() {
+        switch StateRecovery.recover(store: store, journal: journal, logger: logger) {
         case .absent:
             logger.notice("no saved state in \(config.stateDir); starting from \(configPath)")
-        case .loaded(let state):
+        case .recovered(let state, let replayed):
             table = StateRestore.apply(state, over: config, logger: logger)
             restored = state
-            logger.notice("restored state from \(config.stateDir): routing table generation \(table.generation)")
-        case .corrupt(let reason, let movedTo):
-            logger.critical("saved state unreadable (\(reason)); kept aside as \(movedTo); starting from \(configPath)")
+            logger.notice("restored state from \(config.stateDir) (\(replayed) journal records replayed): routing table generation \(table.generation)")
+        case .corrupt(let reason):
+            logger.critical("saved state unreadable (\(reason)); starting from \(configPath)")
         }
 
         loop = try ControlLoop()
@@ -43,7 +44,7 @@ struct ServeStartup {
                           events: ProxyEvents(targetEjected: { group, target in handle.targetEjected(group: group, target: target) }),
                           logger: logger)
         plane = ControlPlane(config: config, table: table, restored: restored, proxy: proxy, loop: loop, store: store,
-                             metrics: metrics, token: token, logger: logger)
+                             journal: journal, metrics: metrics, token: token, logger: logger)
         handle.attach(plane)
         let adminAddress: SocketAddress
         do {

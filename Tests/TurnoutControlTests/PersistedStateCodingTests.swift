@@ -5,7 +5,8 @@ import XCTest
 final class PersistedStateCodingTests: XCTestCase {
     func testKeysAreSnakeCaseAndDeploymentIsExplicitNull() throws {
         let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(sampleState())) as! [String: Any]
-        XCTAssertEqual(Set(object.keys), ["generation", "listeners", "target_groups", "draining", "audit", "idempotency", "deployment"])
+        XCTAssertEqual(Set(object.keys), ["generation", "listeners", "target_groups", "draining", "audit", "idempotency", "deployment",
+                                          "journal_sequence"])
         XCTAssertTrue(object["deployment"] is NSNull)
         let audit = (object["audit"] as! [[String: Any]])[0]
         XCTAssertEqual(Set(audit.keys), ["id", "time", "action", "caller", "generation_before", "generation_after", "request", "diff"])

@@ -6,7 +6,7 @@ final class StateFileEnvelopeTests: XCTestCase {
     func testLayoutAndChecksumOverThePayloadBytes() throws {
         let file = String(decoding: try StateFileEnvelope.encode(PersistedState(generation: 3)), as: UTF8.self)
         let payload = "{\"audit\":[],\"deployment\":null,\"draining\":[],\"generation\":3,\"idempotency\":[],"
-            + "\"listeners\":{},\"target_groups\":{}}"
+            + "\"journal_sequence\":0,\"listeners\":{},\"target_groups\":{}}"
         let checksum = CRC32.hex(CRC32.checksum(Array(payload.utf8)))
         XCTAssertEqual(file, "{\"format\":1,\"checksum\":\"\(checksum)\",\"payload\":\(payload)}\n")
     }

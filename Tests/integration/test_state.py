@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 import re
 import stat
 import time
@@ -16,6 +17,20 @@ CORRUPT_NAME = re.compile(r"state\.json\.corrupt-(\d+)")
 
 def state_document(turnout) -> dict:
     return json.loads(turnout.state_file.read_text())
+
+
+def durable_generation(turnout) -> int:
+    """The generation on disk: the snapshot's, or that of the last journal record after it.
+
+    Each journal line is `<crc32 hex> <json>`; the checksum is verified here too."""
+    generation = state_document(turnout)["payload"]["generation"]
+    journal = turnout.state_file.parent / "journal.log"
+    if journal.exists():
+        for line in journal.read_bytes().splitlines():
+            checksum, _, body = line.partition(b" ")
+            assert int(checksum, 16) == zlib.crc32(body), line
+            generation = json.loads(body)["generation"]
+    return generation
 
 
 def kill_hard(turnout) -> None:
@@ -42,7 +57,9 @@ def test_acknowledged_changes_survive_kill_9(proxy, restart_proxy, demo_backend,
     document = state_document(turnout)
     assert document["format"] == 1
     assert re.fullmatch(r"[0-9a-f]{1,8}", document["checksum"]), document["checksum"]
-    assert document["payload"]["generation"] == generation
+    assert durable_generation(turnout) == generation
+    journal = turnout.state_file.parent / "journal.log"
+    assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     assert not (turnout.state_file.parent / "state.json.tmp").exists()
 
     kill_hard(turnout)
@@ -66,7 +83,7 @@ def test_acknowledged_changes_survive_kill_9(proxy, restart_proxy, demo_backend,
 
     # The restarted proxy keeps writing the same file: the next change is durable as well.
     ok_json(admin.switch("blue"))
-    assert state_document(again)["payload"]["generation"] == generation + 1
+    assert durable_generation(again) == generation + 1
     assert stat.S_IMODE(again.state_file.stat().st_mode) == 0o600
 
 
@@ -120,7 +137,7 @@ def test_corrupt_state_file_is_set_aside_and_config_wins(proxy, restart_proxy, s
     ok_json(admin.switch("green"))
     document = state_document(again)
     assert document["format"] == 1
-    assert document["payload"]["generation"] == admin.generation()
+    assert durable_generation(again) == admin.generation()
     assert stat.S_IMODE(again.state_file.stat().st_mode) == 0o600
 
 

@@ -1,0 +1,50 @@
+/// One acknowledged change as appended to the journal: the routing state after it
+/// (small: proportional to the configuration, not to history), plus the audit entry and
+/// idempotency record it produced.
+public struct JournalRecord: Codable, Equatable, Sendable {
+    public var sequence: UInt64
+    public var generation: UInt64
+    public var listeners: [String: [PersistedWeight]]
+    public var targetGroups: [String: [String]]
+    public var draining: [PersistedDrain]
+    public var audit: AuditEntry?
+    public var idempotency: IdempotencyRecord?
+
+    public init(sequence: UInt64, generation: UInt64, listeners: [String: [PersistedWeight]],
+                targetGroups: [String: [String]], draining: [PersistedDrain], audit: AuditEntry?,
+                idempotency: IdempotencyRecord?) {
+        self.sequence = sequence
+        self.generation = generation
+        self.listeners = listeners
+        self.targetGroups = targetGroups
+        self.draining = draining
+        self.audit = audit
+        self.idempotency = idempotency
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sequence, generation, listeners, draining, audit, idempotency
+        case targetGroups = "target_groups"
+    }
+
+    /// `state` with this record applied.
+    public func applied(to state: PersistedState) -> PersistedState {
+        var next = state
+        next.generation = generation
+        next.listeners = listeners
+        next.targetGroups = targetGroups
+        next.draining = draining
+        next.journalSequence = sequence
+        if let audit {
+            next.audit.append(audit)
+            if next.audit.count > AuditLog.capacity { next.audit.removeFirst(next.audit.count - AuditLog.capacity) }
+        }
+        if let idempotency {
+            var cache = IdempotencyCache(records: next.idempotency)
+            cache.store(key: idempotency.key, method: idempotency.method, path: idempotency.path,
+                        bodyHash: idempotency.requestHash, status: idempotency.status, body: idempotency.body)
+            next.idempotency = cache.records
+        }
+        return next
+    }
+}
