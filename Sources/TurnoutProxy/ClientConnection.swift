@@ -106,7 +106,8 @@ final class UpstreamConnection {
     var fd: Int32 = -1
     var slot = 0
     var slotGeneration: UInt32 = 0
-    let target: TargetState
+    /// The target it connects to; set anew when the object is recycled for another connection.
+    var target: TargetState
     var input: IOBuffer?
     var output: IOBuffer?
     var connected = false
@@ -123,4 +124,19 @@ final class UpstreamConnection {
     var idleSince: UInt64 = 0
 
     init(target: TargetState) { self.target = target }
+
+    /// Readies a closed, recycled object for a new connection to `target`.
+    func reuse(for target: TargetState) {
+        self.target = target
+        connected = false
+        readable = false
+        writable = false
+        hangUpSignalled = false
+        peerClosedInput = false
+        outputShut = false
+        client = nil
+        completedExchanges = 0
+        responseBytes = 0
+        idleSince = 0
+    }
 }

@@ -2,6 +2,11 @@ import Glibc
 import TurnoutPosix
 
 extension Worker {
+    /// Readiness a client or upstream socket is registered for, once: both directions and the
+    /// peer's hang-up, edge-triggered. A constant, because an option-set literal builds an
+    /// array each time it is evaluated in unoptimised builds.
+    static let connectionEvents: EpollEvents = [.readable, .writable, .readHangUp, .edgeTriggered]
+
     /// Accepts every pending connection on `listener` (edge of a level-triggered
     /// listener: drain until EAGAIN), up to the worker's connection limit.
     func acceptConnections(_ listener: ListenerSocket) {
@@ -24,7 +29,7 @@ extension Worker {
             client.deadline = now &+ settings.clientHeaderTimeout
             // Registered once, edge-triggered for both directions: no epoll_ctl per request.
             do {
-                try epoll.add(fd, [.readable, .writable, .readHangUp, .edgeTriggered],
+                try epoll.add(fd, Worker.connectionEvents,
                               token: EventToken(.client, slot: client.slot, generation: client.slotGeneration).raw)
             } catch {
                 logger.warning("epoll registration failed", metadata: ["error": "\(error)"])

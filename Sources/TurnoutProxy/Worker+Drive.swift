@@ -125,7 +125,7 @@ extension Worker {
             upstream.connected = result == .connected
             upstream.writable = upstream.connected
             do {
-                try epoll.add(fd, [.readable, .writable, .readHangUp, .edgeTriggered],
+                try epoll.add(fd, Worker.connectionEvents,
                               token: EventToken(.upstream, slot: upstream.slot, generation: upstream.slotGeneration).raw)
             } catch {
                 connectFailed(client, errno: error.errno)

@@ -69,7 +69,13 @@ extension Worker {
 
     /// Registers a new upstream connection object for `fd`.
     func makeUpstream(fd: Int32, target: TargetState) -> UpstreamConnection {
-        let upstream = UpstreamConnection(target: target)
+        let upstream: UpstreamConnection
+        if let spare = spareUpstreams.popLast() {
+            spare.reuse(for: target)
+            upstream = spare
+        } else {
+            upstream = UpstreamConnection(target: target)
+        }
         let slot: Int
         if let free = freeUpstreamSlots.popLast() {
             slot = free
@@ -94,6 +100,8 @@ extension Worker {
         if let output = upstream.output { pool.give(output); upstream.output = nil }
         upstreams[upstream.slot] = nil
         freeUpstreamSlots.append(upstream.slot)
+        // Every caller has unlinked it (from its client or its pool): it can serve a new connection.
+        if spareUpstreams.count < 1024 { spareUpstreams.append(upstream) }
     }
 
     /// Closes a pooled (idle) upstream connection and removes it from its pool.

@@ -18,7 +18,8 @@ extension Worker {
         case .untilClose: break
         default: return nil
         }
-        if let pipe = sparePipes.popLast() { return SpliceRelay(pipe: pipe, capacity: Worker.pipeCapacity) }
+        // Relays are recycled whole (not just their pipes), so splicing allocates nothing per body.
+        if let relay = spareRelays.popLast() { return relay }
         do {
             return SpliceRelay(pipe: try Pipe(size: Int32(Worker.pipeCapacity)), capacity: Worker.pipeCapacity)
         } catch {
@@ -27,11 +28,11 @@ extension Worker {
         }
     }
 
-    /// Returns a relay's pipe to the pool if it is empty; a pipe with bytes left is closed.
+    /// Returns a relay to the pool if its pipe is empty; a pipe with bytes left is closed.
     func release(_ relay: SpliceRelay?) {
         guard let relay else { return }
-        if relay.buffered == 0 && sparePipes.count < 64 {
-            sparePipes.append(relay.pipe)
+        if relay.buffered == 0 && spareRelays.count < 64 {
+            spareRelays.append(relay)
         } else {
             relay.pipe.close()
         }

@@ -39,6 +39,7 @@ final class Worker {
     var clients: [ClientConnection?] = []
     var freeClientSlots: [Int] = []
     var spareClients: [ClientConnection] = []
+    var spareUpstreams: [UpstreamConnection] = []
     var clientCount = 0
     var upstreams: [UpstreamConnection?] = []
     var freeUpstreamSlots: [Int] = []
@@ -50,8 +51,8 @@ final class Worker {
     let responseFields: HeaderFieldTable
     var routing: WorkerRouting
     var requestIds = RequestIdGenerator()
-    /// Empty pipes for splice relays.
-    var sparePipes: [Pipe] = []
+    /// Splice relays whose pipes are empty, for the next spliced body.
+    var spareRelays: [SpliceRelay] = []
     /// Cleared if the kernel refuses to splice; bodies are copied then.
     var spliceEnabled = true
     var acceptPaused = false

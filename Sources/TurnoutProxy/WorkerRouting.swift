@@ -116,15 +116,11 @@ extension Worker {
         let now = self.now
         let groupTargets = routing.groupTargets
 
-        func usable(_ target: TargetState?) -> Bool {
-            guard let target else { return false }
-            return target !== excluding && target.refusedUntil <= now && !target.ejected
-        }
-        func hasUsableTarget(_ position: Int) -> Bool {
-            groupTargets[listener.groupIndices[position]].contains { usable($0) }
-        }
-
-        var position = routing.listenerPickers[listenerIndex].next(skipping: { !hasUsableTarget($0) })
+        // Static helpers rather than local functions: a closure that calls a capturing local
+        // function gets a heap-allocated context in unoptimised builds, on every request.
+        var position = routing.listenerPickers[listenerIndex].next(skipping: { p in
+            !Worker.hasUsableTarget(groupTargets[listener.groupIndices[p]], excluding: excluding, now: now)
+        })
         if position == nil {
             // Every target refused or was ejected recently: try them anyway rather than fail outright.
             position = routing.listenerPickers[listenerIndex].next(skipping: { p in
@@ -134,11 +130,32 @@ extension Worker {
         guard let position else { return nil }
         let group = listener.groupIndices[position]
         let targets = groupTargets[group]
-        let anyUsable = targets.contains { usable($0) }
+        let anyUsable = Worker.hasUsableTarget(targets, excluding: excluding, now: now)
         guard let index = routing.groupPickers[group].next(
             outstanding: { targets[$0]?.outstanding ?? 0 },
-            isExcluded: { anyUsable ? !usable(targets[$0]) : (targets[$0] == nil || targets[$0] === excluding) }
+            isExcluded: { i in
+                anyUsable ? !Worker.isUsable(targets[i], excluding: excluding, now: now)
+                          : (targets[i] == nil || targets[i] === excluding)
+            }
         ), let target = targets[index] else { return nil }
         return (group, target, routing.routeCounters[listenerIndex][group][index])
+    }
+
+    /// Whether `target` may take a request now: present, not the one that just failed, not
+    /// refusing connections, not ejected.
+    private static func isUsable(_ target: TargetState?, excluding: TargetState?, now: UInt64) -> Bool {
+        guard let target else { return false }
+        return target !== excluding && target.refusedUntil <= now && !target.ejected
+    }
+
+    private static func hasUsableTarget(_ targets: [TargetState?], excluding: TargetState?, now: UInt64) -> Bool {
+        // An index loop: `for in` and `contains(where:)` are generic, and unspecialised (debug)
+        // they allocate a coroutine frame per element read.
+        var index = 0
+        while index < targets.count {
+            if isUsable(targets[index], excluding: excluding, now: now) { return true }
+            index += 1
+        }
+        return false
     }
 }
