@@ -39,7 +39,7 @@ integration-test: build
 test: unit-test integration-test
 
 bench:
-	benchmarks/compare.sh
+	benchmarks/run $(BENCH_ARGS)
 
 docker-check:
 	scripts/dockerfile-check.sh

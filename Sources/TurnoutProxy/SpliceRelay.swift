@@ -33,7 +33,7 @@ final class SpliceRelay {
     /// Pumps until stalled. `remaining` counts bytes still to read from the source
     /// (nil: until end of file); it reaches 0 when the body is complete.
     func pump(from source: Int32, to destination: Int32, remaining: inout UInt64?,
-              sourceReadable: inout Bool, sourceHangUp: Bool, destinationWritable: inout Bool,
+              sourceReadable: inout Bool, destinationWritable: inout Bool,
               written: inout Int) -> Outcome {
         var progressed = false
         while true {
@@ -64,8 +64,8 @@ final class SpliceRelay {
             case .bytes(let n):
                 buffered += n
                 if let left = remaining { remaining = left - UInt64(n) }
-                // A short move drained the socket: the next byte raises a new edge.
-                if n < want && !sourceHangUp { sourceReadable = false }
+                // Unlike read(2), a short splice does not mean the socket is drained: the pipe
+                // may have run out of slots for small segments. Readiness ends only at EAGAIN.
                 progressed = true
             case .wouldBlock:
                 sourceReadable = false

@@ -46,7 +46,7 @@ extension Worker {
         default: return .stalled
         }
         let outcome = relay.pump(from: upstream.fd, to: client.fd, remaining: &remaining,
-                                 sourceReadable: &upstream.readable, sourceHangUp: upstream.hangUpSignalled,
+                                 sourceReadable: &upstream.readable,
                                  destinationWritable: &client.writable, written: &client.responseBytesWritten)
         if let left = remaining { client.responseBody = .length(left) }
         switch outcome {
@@ -89,7 +89,7 @@ extension Worker {
         var remaining: UInt64? = left
         var ignored = 0
         let outcome = relay.pump(from: client.fd, to: upstream.fd, remaining: &remaining,
-                                 sourceReadable: &client.readable, sourceHangUp: client.hangUpSignalled,
+                                 sourceReadable: &client.readable,
                                  destinationWritable: &upstream.writable, written: &ignored)
         client.requestBody = .length(remaining ?? 0)
         switch outcome {

@@ -63,7 +63,7 @@ extension Worker {
             var written = 0
             var readable = source.readable, writable = destination.writable
             let outcome = active.pump(from: source.fd, to: destination.fd, remaining: &remaining,
-                                      sourceReadable: &readable, sourceHangUp: source.hangUpSignalled,
+                                      sourceReadable: &readable,
                                       destinationWritable: &writable, written: &written)
             source.readable = readable
             destination.writable = writable

@@ -4,6 +4,7 @@ with slow readers and slow writers on either side (back-pressure through the pip
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import threading
 import time
@@ -42,12 +43,14 @@ def header(head: bytes, name: str) -> str | None:
     return None
 
 
-def download(port: int, path: str, *, slow: bool) -> tuple[bytes, int, str]:
-    """GETs `path`, returns (head, body length, body sha256); `slow` pauses while reading."""
+def download(port: int, path: str, *, slow: bool, wait_first: float = 0) -> tuple[bytes, int, str]:
+    """GETs `path`, returns (head, body length, body sha256); `slow` pauses while reading,
+    `wait_first` waits before reading anything (the sender fills every buffer meanwhile)."""
     sock = socket.create_connection((LOOPBACK, port), timeout=SOCKET_TIMEOUT)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+        time.sleep(wait_first)
         head, body = read_head(sock)
         length = int(header(head, "Content-Length"))
         digest = hashlib.sha256(body)
@@ -119,9 +122,11 @@ class BurstyUpstream:
     """An upstream that sends a large response in bursts with pauses (a slow writer), with
     Content-Length or, with `until_close`, framed by closing the connection."""
 
-    def __init__(self, size: int, until_close: bool):
+    def __init__(self, size: int, until_close: bool, segment: int = 1_000_000, pause: float = 0.02):
         self.size = size
         self.until_close = until_close
+        self.segment = segment
+        self.pause = pause
         self.listener = socket.socket()
         self.listener.bind((LOOPBACK, 0))
         self.listener.listen(8)
@@ -149,17 +154,21 @@ class BurstyUpstream:
                 connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 return
             framing = b"Connection: close\r\n" if self.until_close else f"Content-Length: {self.size}\r\n".encode()
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection.sendall(b"HTTP/1.1 200 OK\r\n" + framing + b"\r\n")
             sent = 0
             while sent < self.size:
-                burst = min(1_000_000, self.size - sent)
+                burst = min(self.segment, self.size - sent)
                 offset = sent % 251
                 block = (PATTERN[offset:] + PATTERN)[:burst] if burst <= len(PATTERN) - 251 else None
                 if block is None:
                     block = bytes((sent + i) % 251 for i in range(burst))
                 connection.sendall(block)
                 sent += burst
-                time.sleep(0.02)
+                if self.pause:
+                    time.sleep(self.pause)
+            if not self.until_close:
+                connection.recv(1)  # keep the connection open: the proxy must not wait for a close
 
     def close(self) -> None:
         self.listener.close()
@@ -195,5 +204,63 @@ def test_response_until_close_is_complete(proxy):
                 received += len(chunk)
         assert received == 5_000_000
         assert digest.hexdigest() == pattern_sha256(5_000_000)
+    finally:
+        upstream.close()
+
+
+class SendfileUpstream:
+    """An upstream that answers with a file sent by sendfile(2), as nginx does: the body
+    reaches the proxy as socket buffers made of many page fragments."""
+
+    def __init__(self, path: str, size: int):
+        self.path = path
+        self.size = size
+        self.listener = socket.socket()
+        self.listener.bind((LOOPBACK, 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection, open(self.path, "rb") as body:
+            while True:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                connection.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {self.size}\r\n\r\n".encode())
+                offset = 0
+                while offset < self.size:
+                    offset += os.sendfile(connection.fileno(), body.fileno(), offset, self.size - offset)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_sendfile_bodies_arrive_whole(proxy, tmp_path):
+    """A body sent with sendfile arrives at the proxy in buffers of many page fragments: a
+    splice into the pipe then comes back short (the pipe runs out of slots before bytes)
+    while bytes are still queued, so the proxy must keep reading until the socket says
+    EAGAIN — stopping at a short splice waits forever for an edge that never comes."""
+    size = 1 << 20
+    path = tmp_path / "body"
+    path.write_bytes((PATTERN * (size // len(PATTERN) + 1))[:size])
+    upstream = SendfileUpstream(str(path), size)
+    try:
+        turnout = proxy(workers=1, groups={"blue": [f"{LOOPBACK}:{upstream.port}"], "green": [f"{LOOPBACK}:{upstream.port}"]})
+        for _ in range(10):
+            _, length, digest = download(turnout.port(), "/body", slow=False)
+            assert length == size
+            assert digest == pattern_sha256(size)
     finally:
         upstream.close()

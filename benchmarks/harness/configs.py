@@ -21,8 +21,7 @@ def backend_nginx(root, port):
 daemon off;
 pid {root}/nginx.pid;
 error_log {root}/logs/error.log warn;
-worker_rlimit_nofile 65536;
-events {{ worker_connections 20000; }}
+events {{ worker_connections 16384; }}
 http {{
     access_log off;
     sendfile on;
@@ -59,8 +58,7 @@ def proxy_nginx(root, port, backend_port, workers):
 daemon off;
 pid {root}/nginx.pid;
 error_log {root}/logs/error.log warn;
-worker_rlimit_nofile 65536;
-events {{ worker_connections 30000; }}
+events {{ worker_connections 16384; }}
 http {{
     access_log off;
     keepalive_requests 10000000;

@@ -1,5 +1,6 @@
 """What the benchmarks need from the machine: packages, a Turnout binary, the load clients, limits, descriptions."""
 
+import importlib.util
 import os
 import platform
 import resource
@@ -41,9 +42,7 @@ def ensure_packages():
         finally:
             if created_policy:
                 subprocess.run(sudo + ["rm", "-f", str(policy)], check=False)
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("matplotlib") is None:
         log("installing matplotlib (pip)")
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "matplotlib"], check=True)
 
@@ -111,8 +110,9 @@ def versions(repo_root, turnout_bin):
     dirty = subprocess.run(["git", "-C", str(repo_root), "diff", "--quiet", "HEAD", "--", "Sources"],
                            capture_output=True).returncode != 0
     haproxy = _first_line(["haproxy", "-v"]).split(" - ")[0].replace(" version", "")
+    source = f"repository at {commit}" + (", Sources modified" if dirty else "")
     return {
-        "turnout": f"turnout {_first_line([str(turnout_bin), '--version'])} (commit {commit}{', modified' if dirty else ''})",
+        "turnout": f"turnout {_first_line([str(turnout_bin), '--version'])} ({source})",
         "haproxy": haproxy,
         "nginx": _first_line(["nginx", "-v"]).replace("nginx version: ", ""),
         "wrk": " ".join(_first_line(["wrk", "-v"]).split()[:2]),

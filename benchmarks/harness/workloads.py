@@ -1,9 +1,10 @@
 """The workloads: what each sends, through which proxies, with which proxy settings, and how one round of it is
 measured against one proxy."""
 
+import shlex
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 from . import clients, configs
@@ -24,6 +25,7 @@ class Options:
     latency_rate: int = 5000
     latency_connections: int = 32
     idle_connections: int = 10000
+    idle_note: str = ""  # why idle_connections is lower than asked, if it is
 
 
 @dataclass
@@ -63,7 +65,6 @@ class Workload:
     checked_paths: tuple = ("/",)
     single_round: bool = False
     description: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def higher_is_better(self):
@@ -98,8 +99,7 @@ def _wrk_workload(path, connections, headers=(), script=None, per_request=1.0):
         clients.run_wrk(command(target.port, options.warmup, options))
 
     def commands(options):
-        return [" ".join(f"'{part}'" if " " in part else part
-                         for part in command("PORT", options.duration, options))]
+        return [shlex.join(str(part) for part in command("PORT", options.duration, options))]
 
     return measure, warm_up, commands
 
@@ -190,7 +190,7 @@ WORKLOADS = [
     Workload("stream-100m", "one 100 MiB stream", "throughput", "MiB/s", WITH_SPLICE,
              description="one curl download of /100m; MiB/s from curl's total time",
              measure=_stream_measure, warm_up=_stream_warm_up,
-             commands=lambda options: [" ".join(clients.curl_stream_command(_url("PORT", "/100m")))],
+             commands=lambda options: [shlex.join(clients.curl_stream_command(_url("PORT", "/100m")))],
              checked_paths=("/", "/100m")),
     Workload("upload-1m", "1 MiB POST uploads", "throughput", "MiB/s", THREE,
              description="POST /upload with a 1 MiB body, 16 keep-alive connections; MiB/s = uploads/s",

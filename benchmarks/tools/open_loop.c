@@ -37,6 +37,7 @@ struct connection {
     uint64_t due_ns;    /* due time of the request in flight */
     size_t have;        /* bytes of the current response head read so far */
     int head_done;      /* the head is complete; body bytes are counted, not kept */
+    int closing;        /* the response said Connection: close; reconnect before the next request */
     size_t remaining;   /* body bytes still to come once the head is complete */
     char buffer[READ_BUFFER];
 };
@@ -69,6 +70,7 @@ static int open_connection(int epoll_fd, struct connection *connection) {
     connection->busy = 0;
     connection->have = 0;
     connection->head_done = 0;
+    connection->closing = 0;
     return 0;
 }
 
@@ -97,15 +99,18 @@ static int parse_head(struct connection *connection) {
     *end = '\0'; /* the head becomes a C string for the field search */
     size_t head_length = (size_t)(end - connection->buffer) + 4;
     size_t body_read = connection->have - head_length;
+    int has_length = 0;
     for (char *line = strstr(connection->buffer, "\r\n"); line != NULL; line = strstr(line + 2, "\r\n")) {
         if (strncasecmp(line + 2, "Content-Length:", 15) == 0) {
             size_t length = strtoull(line + 17, NULL, 10);
-            connection->head_done = 1;
             connection->remaining = length > body_read ? length - body_read : 0;
-            return 0;
+            has_length = 1;
+        } else if (strncasecmp(line + 2, "Connection:", 11) == 0 && strncasecmp(line + 13, " close", 6) == 0) {
+            connection->closing = 1;
         }
     }
-    return -1;
+    connection->head_done = has_length;
+    return has_length ? 0 : -1;
 }
 
 static int compare_u64(const void *a, const void *b) {
@@ -228,6 +233,11 @@ int main(int argc, char **argv) {
                 if (!connection->head_done || connection->remaining > 0) continue;
                 latencies[completed++] = now_ns() - connection->due_ns;
                 connection->busy = 0;
+                if (connection->closing) {
+                    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, connection->fd, NULL);
+                    close(connection->fd);
+                    if (open_connection(epoll_fd, connection) != 0) continue;
+                }
             }
             if (queue_head < queue_tail) {
                 if (send_request(connection, queue[queue_head++]) != 0) errors++;
