@@ -34,7 +34,12 @@ extension Worker {
             } catch {
                 logger.warning("epoll registration failed", metadata: ["error": "\(error)"])
                 closeClient(client)
+                continue
             }
+            // The request often arrives with the handshake: read it now rather than after
+            // another epoll round (an EAGAIN read when it has not).
+            client.readable = true
+            drive(client)
         }
         pauseAccepting()
     }
