@@ -1,4 +1,5 @@
 import TurnoutCore
+import TurnoutPosix
 
 /// SIGHUP: the configuration file's forwards and target lists become a new
 /// generation, audited and saved like an API change. Listener changes need a restart.
@@ -30,8 +31,27 @@ extension ControlPlane {
                 diff[listener.name] = ["before": forwardJSON(table, listener: listener.name),
                                        "after": forwardJSON(next, listener: listener.name)]
             }
-            try commit(next, action: "reload", caller: "SIGHUP", request: ["file": .string(path)],
-                       diff: ["listeners": .object(diff)])
+            // Targets the file no longer lists drain like deregistered ones.
+            let nowMs = WallClock.now() / 1_000_000
+            var drains: [(group: String, target: HostPort, untilMs: UInt64)] = []
+            let saved = draining
+            for group in table.groups {
+                let kept = Set(targets[group.name] ?? [])
+                let untilMs = nowMs + group.deregistrationDelay.nanoseconds / 1_000_000
+                for target in group.targets where !kept.contains(target) {
+                    draining[group.name, default: [:]][target] = untilMs
+                    drains.append((group.name, target, untilMs))
+                }
+                for target in kept { draining[group.name]?[target] = nil }
+            }
+            do {
+                try commit(next, action: "reload", caller: "SIGHUP", request: ["file": .string(path)],
+                           diff: ["listeners": .object(diff)])
+            } catch {
+                draining = saved
+                throw error
+            }
+            for drain in drains { scheduleDrainEnd(group: drain.group, target: drain.target, untilMs: drain.untilMs) }
             logger.notice("published routing table generation \(next.generation)")
         } catch {
             logger.error("reload refused, routing unchanged: \(error)")

@@ -16,7 +16,7 @@ public struct HealthCheckConfig: Sendable, Hashable {
     public var unhealthyThreshold: Int
     /// Status codes that pass.
     public var matcher: StatusMatcher
-    /// `Host` header of the probe; the target's `host:port` when nil.
+    /// `Host` header of the probe; when nil, the target's host and the port probed (`port` if set).
     public var host: String?
 
     /// The range ALB allows for both thresholds.

@@ -126,3 +126,27 @@ def test_replacing_targets_with_zero_delay_ends_the_tunnel_at_once(proxy, demo_b
         admin.wait_for_target("blue", victim.address, lambda t: t is None, timeout=3, what="gone")
     finally:
         websocket.close_socket()
+
+
+def test_target_dropped_from_the_file_on_reload_drains(proxy, demo_backend):
+    """SIGHUP with a target removed from the file: it drains like a deregistered one (listed as
+    draining, its open tunnel kept) and new requests go to the target that stays."""
+    a, b = demo_backend("blue-a"), demo_backend("blue-b")
+    group = {"targets": [a.address, b.address], "health_check": {"enabled": False}, "deregistration_delay": "3s"}
+    turnout = proxy(groups={"blue": group}, listeners={"production": {"blue": 100}}, wait_for_admin=True)
+    admin = AdminClient.of(turnout)
+    websocket = WebSocket(turnout.port())
+    try:
+        assert websocket.handshake.status == 101
+        victim = a if websocket.handshake.header("X-Served-By") == a.name else b
+        survivor = b if victim is a else a
+        turnout.publish(groups={"blue": dict(group, targets=[survivor.address])})
+
+        draining = admin.target("blue", victim.address)
+        assert draining is not None and draining["state"] == "draining", draining
+        assert set(served_by(turnout.port(), 6)) == {survivor.name}
+        websocket.send(OPCODE_TEXT, b"still here")
+        assert websocket.read_message() == (OPCODE_TEXT, b"still here")
+        assert admin.audit()[-1]["action"] == "reload"
+    finally:
+        websocket.close_socket()
