@@ -180,6 +180,7 @@ SLOW_INTERVAL = 2.0
 EJECT_AFTER = 3
 # Time after a probe for the checker to handle its answer before the test acts.
 PROBE_SETTLE = 0.15
+PROBE_JITTER = 0.1
 
 
 @pytest.fixture
@@ -222,7 +223,9 @@ def quiet_gap(recorder: ProbeRecorder, interval: float, needed: float) -> float:
         now = time.monotonic()
         recent = recorder.probe_times(since=now - interval - PROBE_SETTLE)
         if recent and now - recent[-1] >= PROBE_SETTLE:
-            due = min((p + interval for p in recent if p + interval > now - PROBE_SETTLE), default=now + interval)
+            # The checker jitters each interval by ±10 %: a probe may come that much early.
+            earliest = interval * (1 - PROBE_JITTER)
+            due = min((p + earliest for p in recent if p + interval > now - PROBE_SETTLE), default=now + earliest)
             if due - now >= needed:
                 return recent[-1]
         time.sleep(0.01)
