@@ -40,7 +40,7 @@ public final class AdminServer {
         while true {
             let (fd, _) = Socket.accept(listener, peer: &peer)
             if fd < 0 { return }
-            let connection = AdminConnection(fd: fd, peer: peer, deadline: loop.now &+ 30_000_000_000)
+            let connection = AdminConnection(fd: fd, peer: peer)
             connections[fd] = connection
             loop.register(fd: fd, events: [.readable, .readHangUp]) { [weak self] events in
                 self?.service(connection, events: events)
@@ -200,13 +200,11 @@ final class AdminConnection {
     var closeAfterWrite = false
     var closed = false
     var timer: TimerID?
-    let deadline: UInt64
 
-    init(fd: Int32, peer: SocketAddress, deadline: UInt64) {
+    init(fd: Int32, peer: SocketAddress) {
         self.fd = fd
         var buffer = [UInt8](repeating: 0, count: 64)
         let n = buffer.withUnsafeMutableBytes { peer.formatHost(into: $0) }
         peerHost = String(decoding: buffer[0..<n], as: UTF8.self)
-        self.deadline = deadline
     }
 }

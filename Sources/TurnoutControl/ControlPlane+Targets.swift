@@ -110,7 +110,7 @@ extension ControlPlane {
     func targetsJSON(_ group: GroupRoute) -> [JSONValue] { targetsJSON(group, in: table) }
 
     func targetsJSON(_ group: GroupRoute, in table: RoutingTable) -> [JSONValue] {
-        let routable = routability(of: table)[table.groupIndex(named: group.name)!]
+        let routable = routability(of: group)
         var result: [JSONValue] = []
         let weighted = Self.weightedGroups(table).contains(group.name)
         let nowMs = WallClock.now() / 1_000_000

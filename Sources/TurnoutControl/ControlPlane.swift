@@ -82,13 +82,12 @@ public final class ControlPlane {
     }
 
     /// `routable[group][target]` from health and each group's all-unhealthy policy.
-    func routability() -> [[Bool]] { routability(of: table) }
+    func routability() -> [[Bool]] { table.groups.map(routability(of:)) }
 
-    func routability(of table: RoutingTable) -> [[Bool]] {
-        table.groups.map { group in
-            let states = group.targets.map { health.health(group: group.name, target: $0) ?? TargetHealth(checkEnabled: group.healthCheck.enabled) }
-            return routableTargets(states, policy: group.onAllUnhealthy)
-        }
+    /// Which of `group`'s targets may take new requests.
+    func routability(of group: GroupRoute) -> [Bool] {
+        let states = group.targets.map { health.health(group: group.name, target: $0) ?? TargetHealth(checkEnabled: group.healthCheck.enabled) }
+        return routableTargets(states, policy: group.onAllUnhealthy)
     }
 
     /// Persists `next` (with the audit entry, and the idempotency record when the request
@@ -146,7 +145,7 @@ public final class ControlPlane {
     }
 
     /// Records a state change that is not a routing change (a drain ending).
-    func saveQuietly() {
+    func recordDrainChange() {
         do { try appendRecord(for: table, audit: nil, idempotency: nil) } catch { logger.error("state not saved: \(error)") }
     }
 
@@ -215,7 +214,7 @@ public final class ControlPlane {
             self.draining[group]?[target] = nil
             if self.draining[group]?.isEmpty == true { self.draining[group] = nil }
             self.logger.notice("target \(target) in \(group): draining done")
-            self.saveQuietly()
+            self.recordDrainChange()
         }
     }
 }

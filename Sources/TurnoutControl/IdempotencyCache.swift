@@ -1,3 +1,5 @@
+import TurnoutTLS
+
 /// Replies of keyed mutations, the most recent `capacity` keys, oldest evicted first.
 ///
 /// A value type like `AuditLog`: a mutation stores into a copy that is kept once the state
@@ -24,7 +26,7 @@ public struct IdempotencyCache: Equatable, Sendable {
 
     /// The hash a request body is compared by: SHA-256, lowercase hex.
     public static func requestHash(body: [UInt8]) -> String {
-        IdempotencyRequestHash.sha256Hex(body)
+        Digest.of(body, .sha256).hexString
     }
 
     /// Whether a mutation with `key` is new, a retry of the stored one, or a different

@@ -56,16 +56,6 @@ public struct SignalDescriptor: Sendable {
         let signal = turnout_signalfd_read(fd)
         return signal > 0 ? signal : nil
     }
-
-    /// Blocks until one of the signals arrives and returns its number.
-    public func next() -> Int32 {
-        while true {
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            _ = poll(&pfd, 1, -1)
-            let signal = turnout_signalfd_read(fd)
-            if signal > 0 { return signal }
-        }
-    }
 }
 
 /// A non-blocking pipe, the kernel buffer `splice` moves bytes through.

@@ -24,17 +24,14 @@ extension Worker {
             closeClient(client)
             return false
         }
-        var progressed = false
-        for outcome in [tunnelLeg(from: client, to: upstream, relay: &client.requestRelay),
-                        tunnelLeg(from: upstream, to: client, relay: &client.responseRelay)] {
-            switch outcome {
-            case .progressed: progressed = true
-            case .stalled: break
-            case .finished:
-                closeClient(client, abort: true)
-                return false
-            }
+        // Two calls, not a loop over an array literal: that would allocate on every pass.
+        let upward = tunnelLeg(from: client, to: upstream, relay: &client.requestRelay)
+        let downward = upward == .finished ? .finished : tunnelLeg(from: upstream, to: client, relay: &client.responseRelay)
+        if downward == .finished {
+            closeClient(client, abort: true)
+            return false
         }
+        let progressed = upward == .progressed || downward == .progressed
         passOnEndOfInput(from: client, to: upstream, relay: client.requestRelay)
         passOnEndOfInput(from: upstream, to: client, relay: client.responseRelay)
         if client.outputShut && upstream.outputShut {

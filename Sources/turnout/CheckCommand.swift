@@ -11,13 +11,7 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
-        let config: TurnoutConfig
-        do {
-            config = try options.load()
-        } catch let failure as ValidationFailure {
-            printError("error: \(failure.message)")
-            throw ExitCode(2)
-        }
+        let config = try options.load()
         let targets = config.targetGroups.reduce(0) { $0 + $1.targets.count }
         print("\(options.config): OK (\(config.listeners.count) listeners, \(config.targetGroups.count) target groups, \(targets) targets)")
     }

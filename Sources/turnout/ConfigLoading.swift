@@ -6,20 +6,14 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "The YAML configuration file.")
     var config: String = "config/turnout.yaml"
 
-    /// Loads and validates the file; a bad file is reported naming the key and the
-    /// process exits with status 2 before anything binds.
+    /// Loads and validates the file. A bad file is reported on standard error, naming the
+    /// key, and the process exits with status 2 before anything binds.
     func load() throws -> TurnoutConfig {
         do {
             return try ConfigLoader.load(path: config)
         } catch let error as ConfigError {
-            throw ValidationFailure(message: "\(config): \(error)")
+            printError("error: \(config): \(error)")
+            throw ExitCode(2)
         }
     }
 }
-
-/// A configuration problem, printed as is with exit status 2.
-struct ValidationFailure: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
-}
-

@@ -28,13 +28,7 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(label: "turnout")
 
-        let config: TurnoutConfig
-        do {
-            config = try options.load()
-        } catch let failure as ValidationFailure {
-            printError("error: \(failure.message)")
-            throw ExitCode(2)
-        }
+        let config = try options.load()
         let token: String?
         do {
             token = try AdminToken.read(config.admin.tokenFile)

@@ -30,22 +30,13 @@ struct TargetsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register targets; they take traffic once healthy.")
 
-        @Argument(help: "The target group.")
-        var group: String
-
-        @Argument(help: ArgumentHelp("Targets to register.", valueName: "host:port"))
-        var targets: [String]
-
+        @OptionGroup var selection: TargetSelection
         @OptionGroup var admin: AdminOptions
-
-        func validate() throws {
-            guard !targets.isEmpty else { throw ValidationError("give at least one HOST:PORT") }
-        }
 
         func run() throws {
             let session = try AdminSession(admin)
-            let body = AdminJSON.object([("targets", .array(targets.map { .string($0) }))])
-            let answer = try session.perform(AdminRequest(.post, TargetsCommand.path(group), body: body))
+            let body = AdminJSON.object([("targets", .array(selection.targets.map { .string($0) }))])
+            let answer = try session.perform(AdminRequest(.post, TargetsCommand.path(selection.group), body: body))
             session.show(AdminChangeReport.targets(answer))
         }
     }
@@ -55,25 +46,29 @@ struct TargetsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Deregister targets; they drain for the group's deregistration delay.")
 
-        @Argument(help: "The target group.")
-        var group: String
-
-        @Argument(help: ArgumentHelp("Targets to deregister.", valueName: "host:port"))
-        var targets: [String]
-
+        @OptionGroup var selection: TargetSelection
         @OptionGroup var admin: AdminOptions
-
-        func validate() throws {
-            guard !targets.isEmpty else { throw ValidationError("give at least one HOST:PORT") }
-        }
 
         func run() throws {
             let session = try AdminSession(admin)
-            for target in targets {
-                let path = TargetsCommand.path(group) + "/" + AdminPath.segment(target)
+            for target in selection.targets {
+                let path = TargetsCommand.path(selection.group) + "/" + AdminPath.segment(target)
                 let answer = try session.perform(AdminRequest(.delete, path))
                 session.show(AdminChangeReport.targets(answer))
             }
+        }
+    }
+
+    /// The group and the targets that `add` and `remove` act on.
+    struct TargetSelection: ParsableArguments {
+        @Argument(help: "The target group.")
+        var group: String
+
+        @Argument(help: ArgumentHelp("The targets.", valueName: "host:port"))
+        var targets: [String]
+
+        func validate() throws {
+            guard !targets.isEmpty else { throw ValidationError("give at least one HOST:PORT") }
         }
     }
 

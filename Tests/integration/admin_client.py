@@ -15,6 +15,9 @@ import requests
 
 from harness import LOOPBACK, READINESS_TIMEOUT, SOCKET_TIMEOUT, Proxy
 
+# A group setting for tests that want every target routable from registration.
+NO_CHECKS = {"enabled": False}
+
 TARGET_STATES = ("initial", "healthy", "unhealthy", "draining", "unused")
 
 

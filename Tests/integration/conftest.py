@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from admin_client import wait_for_admin_api
+from admin_client import NO_CHECKS, AdminClient, wait_for_admin_api
 from harness import (
     LOOPBACK,
     ManagedProcess,
@@ -206,3 +206,25 @@ def restart_proxy(start_process):
 
     return start
 
+
+# Shared by the admin API and CLI tests: blue and green without active health checks, so every
+# target is `initial` and routable from registration.
+@pytest.fixture
+def pair(backends):
+    """Blue and green without active health checks: every target is routable from registration."""
+    return {
+        "blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
+        "green": {"targets": [backends.green.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
+    }
+
+
+@pytest.fixture
+def turnout(proxy, pair):
+    return proxy(groups=pair, wait_for_admin=True)
+
+
+@pytest.fixture
+def admin(turnout):
+    client = AdminClient.of(turnout)
+    yield client
+    client.close()

@@ -7,33 +7,9 @@ import re
 
 import pytest
 
-from admin_client import AdminClient, assert_error, describe, ok_json, served_by, statuses
+from admin_client import NO_CHECKS, AdminClient, assert_error, describe, ok_json, served_by, statuses
 from harness import LOOPBACK
 from raw_http import Conn
-
-NO_CHECKS = {"enabled": False}
-
-
-@pytest.fixture
-def pair(backends):
-    """Blue and green without active health checks: every target is routable from registration."""
-    return {
-        "blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
-        "green": {"targets": [backends.green.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
-    }
-
-
-@pytest.fixture
-def turnout(proxy, pair):
-    return proxy(groups=pair, wait_for_admin=True)
-
-
-@pytest.fixture
-def admin(turnout):
-    client = AdminClient.of(turnout)
-    yield client
-    client.close()
-
 
 def only_served_by(port: int, count: int = 10) -> set[str | None]:
     return set(served_by(port, count))

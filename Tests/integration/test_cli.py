@@ -21,7 +21,6 @@ import pytest
 from admin_client import AdminClient, group_targets, served_by
 from harness import LOOPBACK, SOCKET_TIMEOUT, executable, free_port
 
-NO_CHECKS = {"enabled": False}
 CLI_TIMEOUT = 30.0
 
 
@@ -76,27 +75,6 @@ def assert_api_error(result: subprocess.CompletedProcess, code: str) -> None:
     assert len(lines) == 1, result.stderr
     prefix = f"error: {code}: "
     assert lines[0].startswith(prefix) and lines[0][len(prefix):].strip(), result.stderr
-
-
-@pytest.fixture
-def pair(backends):
-    """Blue and green without active health checks: targets are `initial` and routable from registration."""
-    return {
-        "blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
-        "green": {"targets": [backends.green.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
-    }
-
-
-@pytest.fixture
-def turnout(proxy, pair):
-    return proxy(groups=pair, wait_for_admin=True)
-
-
-@pytest.fixture
-def admin(turnout):
-    client = AdminClient.of(turnout)
-    yield client
-    client.close()
 
 
 def cli(turnout, *args: str) -> subprocess.CompletedProcess:

@@ -8,13 +8,12 @@ import math
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from admin_client import TARGET_STATES, AdminClient, metric_samples, metric_sum, ok_json, served_by, statuses
+from admin_client import NO_CHECKS, TARGET_STATES, AdminClient, metric_samples, metric_sum, ok_json, served_by, statuses
 from harness import LOOPBACK, SOCKET_TIMEOUT, free_port, wait_until
 
 
 FAST_CHECKS = {"path": "/health", "interval": "200ms", "timeout": "100ms", "healthy_threshold": 2,
                "unhealthy_threshold": 2}
-NO_CHECKS = {"enabled": False}
 DURATION_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, math.inf}
 
 

@@ -32,12 +32,11 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
+from admin_client import NO_CHECKS
 from harness import LOOPBACK, REPO_ROOT
 
 SPEC_PATH = REPO_ROOT / "openapi" / "turnout-admin.yaml"
 TOKEN = "openapi-conformance-token-0123456789"
-NO_CHECKS = {"enabled": False}
-
 # Every endpoint the contract defines, as (method, path template).
 CONTRACT_OPERATIONS = {
     ("get", "/healthz"),

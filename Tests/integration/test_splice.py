@@ -10,9 +10,10 @@ import threading
 import time
 
 from harness import LOOPBACK, SOCKET_TIMEOUT
+from raw_http import pattern_bytes
 
 HUNDRED_MB = 100 * 1000 * 1000
-PATTERN = bytes(i % 251 for i in range(251 * 4096))
+PATTERN = pattern_bytes(251 * 4096)
 
 
 def pattern_sha256(size: int) -> str:
@@ -118,21 +119,20 @@ def test_hundred_megabyte_upload_with_a_slow_writer(proxy):
     assert header(head, "X-Echo-Body-Sha256") == pattern_sha256(HUNDRED_MB)
 
 
-class BurstyUpstream:
-    """An upstream that sends a large response in bursts with pauses (a slow writer), with
-    Content-Length or, with `until_close`, framed by closing the connection."""
+class ScriptedUpstream:
+    """A loopback upstream whose subclass answers each connection in `_answer` (own thread)."""
 
-    def __init__(self, size: int, until_close: bool, segment: int = 1_000_000, pause: float = 0.02):
-        self.size = size
-        self.until_close = until_close
-        self.segment = segment
-        self.pause = pause
+    def __init__(self):
         self.listener = socket.socket()
         self.listener.bind((LOOPBACK, 0))
         self.listener.listen(8)
         self.port = self.listener.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def groups(self) -> dict:
+        """Proxy groups that send everything here."""
+        return {"blue": [f"{LOOPBACK}:{self.port}"], "green": [f"{LOOPBACK}:{self.port}"]}
 
     def _serve(self) -> None:
         while True:
@@ -143,14 +143,38 @@ class BurstyUpstream:
             threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
 
     def _answer(self, connection: socket.socket) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def read_request(connection: socket.socket) -> bytes | None:
+        """The request head, or None when the peer closed first."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+class BurstyUpstream(ScriptedUpstream):
+    """An upstream that sends a large response in 1 MB bursts with pauses (a slow writer), with
+    Content-Length or, with `until_close`, framed by closing the connection."""
+
+    def __init__(self, size: int, until_close: bool):
+        self.size = size
+        self.until_close = until_close
+        super().__init__()
+
+    def _answer(self, connection: socket.socket) -> None:
         with connection:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = connection.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            if b"/health" in data.split(b"\r\n", 1)[0]:
+            request = self.read_request(connection)
+            if request is None:
+                return
+            if b"/health" in request.split(b"\r\n", 1)[0]:
                 connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 return
             framing = b"Connection: close\r\n" if self.until_close else f"Content-Length: {self.size}\r\n".encode()
@@ -158,26 +182,19 @@ class BurstyUpstream:
             connection.sendall(b"HTTP/1.1 200 OK\r\n" + framing + b"\r\n")
             sent = 0
             while sent < self.size:
-                burst = min(self.segment, self.size - sent)
+                burst = min(1_000_000, self.size - sent)
                 offset = sent % 251
-                block = (PATTERN[offset:] + PATTERN)[:burst] if burst <= len(PATTERN) - 251 else None
-                if block is None:
-                    block = bytes((sent + i) % 251 for i in range(burst))
-                connection.sendall(block)
+                connection.sendall((PATTERN[offset:] + PATTERN)[:burst])
                 sent += burst
-                if self.pause:
-                    time.sleep(self.pause)
+                time.sleep(0.02)
             if not self.until_close:
                 connection.recv(1)  # keep the connection open: the proxy must not wait for a close
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def test_slow_upstream_writer_content_length(proxy):
     upstream = BurstyUpstream(20_000_000, until_close=False)
     try:
-        turnout = proxy(workers=1, groups={"blue": [f"{LOOPBACK}:{upstream.port}"], "green": [f"{LOOPBACK}:{upstream.port}"]})
+        turnout = proxy(workers=1, groups=upstream.groups)
         head, length, digest = download(turnout.port(), "/big", slow=False)
         assert length == 20_000_000
         assert digest == pattern_sha256(20_000_000)
@@ -188,7 +205,7 @@ def test_slow_upstream_writer_content_length(proxy):
 def test_response_until_close_is_complete(proxy):
     upstream = BurstyUpstream(5_000_000, until_close=True)
     try:
-        turnout = proxy(workers=1, groups={"blue": [f"{LOOPBACK}:{upstream.port}"], "green": [f"{LOOPBACK}:{upstream.port}"]})
+        turnout = proxy(workers=1, groups=upstream.groups)
         sock = socket.create_connection((LOOPBACK, turnout.port()), timeout=SOCKET_TIMEOUT)
         with sock:
             sock.sendall(b"GET /big HTTP/1.1\r\nHost: test\r\n\r\n")
@@ -208,43 +225,22 @@ def test_response_until_close_is_complete(proxy):
         upstream.close()
 
 
-class SendfileUpstream:
+class SendfileUpstream(ScriptedUpstream):
     """An upstream that answers with a file sent by sendfile(2), as nginx does: the body
     reaches the proxy as socket buffers made of many page fragments."""
 
     def __init__(self, path: str, size: int):
         self.path = path
         self.size = size
-        self.listener = socket.socket()
-        self.listener.bind((LOOPBACK, 0))
-        self.listener.listen(8)
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+        super().__init__()
 
     def _answer(self, connection: socket.socket) -> None:
         with connection, open(self.path, "rb") as body:
-            while True:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
+            while self.read_request(connection) is not None:
                 connection.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {self.size}\r\n\r\n".encode())
                 offset = 0
                 while offset < self.size:
                     offset += os.sendfile(connection.fileno(), body.fileno(), offset, self.size - offset)
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def test_sendfile_bodies_arrive_whole(proxy, tmp_path):
@@ -257,7 +253,7 @@ def test_sendfile_bodies_arrive_whole(proxy, tmp_path):
     path.write_bytes((PATTERN * (size // len(PATTERN) + 1))[:size])
     upstream = SendfileUpstream(str(path), size)
     try:
-        turnout = proxy(workers=1, groups={"blue": [f"{LOOPBACK}:{upstream.port}"], "green": [f"{LOOPBACK}:{upstream.port}"]})
+        turnout = proxy(workers=1, groups=upstream.groups)
         for _ in range(10):
             _, length, digest = download(turnout.port(), "/body", slow=False)
             assert length == size
