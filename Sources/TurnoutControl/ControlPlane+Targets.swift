@@ -85,19 +85,19 @@ extension ControlPlane {
             "after": .array(targets.map { .string($0.description) }),
         ]]]
         let previous = table.generation
-        // The reply lists the targets as they will stand; their health is known only after the commit,
-        // so the recorded reply (for idempotent replays) is built from the next table up front.
+        // The reply is built once, before the commit, so that it can be recorded with the change
+        // and an idempotent replay returns exactly what the first call did.
         let saved = draining
         draining = drainsBefore
-        let recorded = targetsResponse(next: next, previous: previous, group: group)
+        let response = targetsResponse(next: next, previous: previous, group: group)
         do {
-            try commit(next, action: action, caller: request.peer, request: requestBody, diff: diff, response: recorded)
+            try commit(next, action: action, caller: request.peer, request: requestBody, diff: diff, response: response)
         } catch {
             draining = saved
             throw error
         }
         for target in removed { scheduleDrainEnd(group: group, target: target, untilMs: untilMs) }
-        return targetsResponse(next: table, previous: previous, group: group)
+        return response
     }
 
     private func targetsResponse(next: RoutingTable, previous: UInt64, group: String) -> AdminResponse {

@@ -117,7 +117,6 @@ public final class ControlPlane {
         if let record = idempotencyRecord {
             idempotency.store(key: record.key, method: record.method, path: record.path, bodyHash: record.requestHash,
                               status: record.status, body: record.body)
-            pendingIdempotency?.recorded = true
         }
         let previous = table
         table = next

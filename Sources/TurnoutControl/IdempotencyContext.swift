@@ -5,6 +5,4 @@ struct IdempotencyContext {
     let method: String
     let path: String
     let bodyHash: String
-    /// Set once the change and its reply were recorded.
-    var recorded = false
 }
