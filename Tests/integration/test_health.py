@@ -176,7 +176,9 @@ def test_group_with_every_target_unhealthy_fails_closed_when_configured(proxy, d
 # is due, and afterwards checks that no probe at all came between the start of that gap and the
 # moment it observed the ejection, so a passing probe cannot have cleared it unseen.
 
-SLOW_INTERVAL = 2.0
+# Long enough that, with two targets probed alternately and each interval jittered by ±10 %,
+# a 0.7 s window with no probe due always comes round.
+SLOW_INTERVAL = 3.0
 EJECT_AFTER = 3
 # Time after a probe for the checker to handle its answer before the test acts.
 PROBE_SETTLE = 0.15
