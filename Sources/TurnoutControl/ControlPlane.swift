@@ -97,9 +97,8 @@ public final class ControlPlane {
     func commit(_ next: RoutingTable, action: String, caller: String, request: JSONValue, diff: JSONValue,
                 response: AdminResponse? = nil) throws(AdminFailure) {
         let before = table.generation
-        var nextAudit = audit
-        let entry = nextAudit.append(action: action, caller: caller, generationBefore: before,
-                                     generationAfter: next.generation, request: request, diff: diff)
+        let entry = audit.entry(action: action, caller: caller, generationBefore: before,
+                                generationAfter: next.generation, request: request, diff: diff)
         var idempotencyRecord: IdempotencyRecord?
         if let context = pendingIdempotency, let response {
             idempotencyRecord = IdempotencyRecord(
@@ -113,7 +112,7 @@ public final class ControlPlane {
             logger.error("state not saved; change refused: \(error)")
             throw .storage("the change could not be saved: \(error)")
         }
-        audit = nextAudit
+        audit.record(entry)
         if let record = idempotencyRecord {
             idempotency.store(key: record.key, method: record.method, path: record.path, bodyHash: record.requestHash,
                               status: record.status, body: record.body)
