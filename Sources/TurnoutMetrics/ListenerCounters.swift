@@ -1,4 +1,5 @@
-/// One worker's counters for one listener: errors the proxy answered itself, retries, connections.
+/// One worker's counters for one listener: errors the proxy answered itself, retries, connections,
+/// body bytes spliced.
 ///
 /// Written by the worker that created it only; read by the scrape through the registry that owns it.
 public final class ListenerCounters: @unchecked Sendable {
@@ -9,7 +10,9 @@ public final class ListenerCounters: @unchecked Sendable {
         static let retries = 0
         static let connectionsOpened = 1
         static let connectionsClosed = 2
-        static let firstProxyError = 3
+        static let splicedRequestBytes = 3
+        static let splicedResponseBytes = 4
+        static let firstProxyError = 5
         static let otherProxyError = firstProxyError + proxyErrorStatuses.count
         static let count = otherProxyError + 1
     }
@@ -55,6 +58,18 @@ public final class ListenerCounters: @unchecked Sendable {
         slots.add(1, at: Slot.connectionsClosed)
     }
 
+    /// Counts request body bytes moved client → upstream with `splice(2)` (never in user space).
+    @inline(__always)
+    public func recordSplicedRequestBytes(_ count: UInt64) {
+        slots.add(count, at: Slot.splicedRequestBytes)
+    }
+
+    /// Counts response body bytes moved upstream → client with `splice(2)` (never in user space).
+    @inline(__always)
+    public func recordSplicedResponseBytes(_ count: UInt64) {
+        slots.add(count, at: Slot.splicedResponseBytes)
+    }
+
     /// Current values, read from any thread.
     func load() -> MetricsSnapshot.ListenerTotals {
         // Closed before opened: both only grow, so opened read later is never below closed.
@@ -71,6 +86,8 @@ public final class ListenerCounters: @unchecked Sendable {
             retries: slots.load(Slot.retries),
             connectionsOpened: opened,
             connectionsClosed: closed,
+            splicedRequestBytes: slots.load(Slot.splicedRequestBytes),
+            splicedResponseBytes: slots.load(Slot.splicedResponseBytes),
             proxyErrors: proxyErrors
         )
     }

@@ -21,6 +21,7 @@ extension MetricsSnapshot {
                    samples: listeners.map {
                        MetricSample(labels: [("listener", $0.key)], value: Double($0.value.activeConnections))
                    }),
+            splicedBytes(listeners),
         ]
     }
 
@@ -60,6 +61,19 @@ extension MetricsSnapshot {
                             MetricSample(labels: [("target_group", $0.key.group), ("target", $0.key.target)],
                                          value: Double($0.value))
                         })
+    }
+
+    private func splicedBytes(_ listeners: [(key: String, value: ListenerTotals)]) -> MetricFamily {
+        var samples: [MetricSample] = []
+        for (listener, totals) in listeners {
+            samples.append(MetricSample(labels: [("listener", listener), ("direction", "request")],
+                                        value: Double(totals.splicedRequestBytes)))
+            samples.append(MetricSample(labels: [("listener", listener), ("direction", "response")],
+                                        value: Double(totals.splicedResponseBytes)))
+        }
+        return .counter("turnout_spliced_bytes_total",
+                        help: "Body bytes moved with splice(2), never copied through user space, by listener and direction.",
+                        samples: samples)
     }
 
     private func proxyErrors(_ listeners: [(key: String, value: ListenerTotals)]) -> MetricFamily {

@@ -51,6 +51,10 @@ public struct MetricsSnapshot: Sendable, Equatable {
         public internal(set) var retries: UInt64
         public internal(set) var connectionsOpened: UInt64
         public internal(set) var connectionsClosed: UInt64
+        /// Request body bytes spliced client → upstream.
+        public internal(set) var splicedRequestBytes: UInt64
+        /// Response body bytes spliced upstream → client.
+        public internal(set) var splicedResponseBytes: UInt64
         /// Error responses the proxy generated, by status; only statuses seen at least once.
         public internal(set) var proxyErrors: [Int: UInt64]
 
@@ -63,6 +67,8 @@ public struct MetricsSnapshot: Sendable, Equatable {
             retries += other.retries
             connectionsOpened += other.connectionsOpened
             connectionsClosed += other.connectionsClosed
+            splicedRequestBytes += other.splicedRequestBytes
+            splicedResponseBytes += other.splicedResponseBytes
             proxyErrors.merge(other.proxyErrors, uniquingKeysWith: +)
         }
     }

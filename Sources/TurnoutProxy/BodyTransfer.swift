@@ -26,6 +26,46 @@ enum BodyTransfer {
         return false
     }
 
+    /// What a splice may move next without passing through user space.
+    enum SpliceSpan: Equatable {
+        /// Nothing: framing comes next (or the body is complete), which must be decoded.
+        case none
+        /// Exactly this many bytes: the rest of a Content-Length body or of the current chunk's data.
+        case bytes(UInt64)
+        /// Everything until the sender closes.
+        case untilClose
+    }
+
+    var spliceSpan: SpliceSpan {
+        switch self {
+        case .done: return .none
+        case .length(let remaining): return .bytes(remaining)
+        case .chunked(let decoder, _, _):
+            // The decoder is inside a chunk's data exactly when some of it is still to come.
+            return decoder.remainingInChunk > 0 ? .bytes(decoder.remainingInChunk) : .none
+        case .untilClose: return .untilClose
+        }
+    }
+
+    /// Records `count` bytes of the current span as moved by a splice (read from the source
+    /// into the pipe). A Content-Length body stays `.length(0)` until the caller has drained the
+    /// pipe and marks it done; a chunked body goes on with the CRLF after the chunk's data.
+    mutating func recordSpliced(_ count: UInt64) {
+        guard count > 0 else { return }
+        switch self {
+        case .length(let remaining):
+            precondition(count <= remaining, "spliced past the end of the body")
+            self = .length(remaining - count)
+        case .chunked(var decoder, let chunkOpen, let reframe):
+            decoder.consumeData(Int(count))
+            self = .chunked(decoder, chunkOpen: chunkOpen, reframe: reframe)
+        case .untilClose:
+            break
+        case .done:
+            preconditionFailure("spliced bytes of a finished body")
+        }
+    }
+
     /// The outcome of one `move` call.
     enum Outcome: Equatable {
         case progressed

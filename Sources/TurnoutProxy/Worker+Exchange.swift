@@ -75,7 +75,9 @@ extension Worker {
             respondWithError(client, status: error.status)
             return .finished
         }
-        if !client.requestBody.isDone && input.isEmpty && client.readable {
+        // A span to splice waits for the upstream's buffer to flush rather than being read here.
+        if !client.requestBody.isDone && input.isEmpty && client.readable
+            && !(wantsSplice(client.requestBody) && !upstream.output!.isEmpty) {
             switch readSocket(client.fd, into: input.base + input.writeIndex, count: input.freeSpace,
                                readable: &client.readable, hangUpSignalled: client.hangUpSignalled) {
             case .bytes(let n):
@@ -203,7 +205,10 @@ extension Worker {
             abortResponse(client)
             return .finished
         }
-        if !client.responseBody.isDone && input.isEmpty && upstream.readable {
+        // A span to splice (say the chunk whose header was just written) waits for the client's
+        // buffer to flush rather than being read here: the header must go out before its data.
+        if !client.responseBody.isDone && input.isEmpty && upstream.readable
+            && !(wantsSplice(client.responseBody) && !client.output!.isEmpty) {
             switch readSocket(upstream.fd, into: input.base + input.writeIndex, count: input.freeSpace,
                                readable: &upstream.readable, hangUpSignalled: upstream.hangUpSignalled) {
             case .bytes(let n):

@@ -34,6 +34,8 @@ final class AllocationTests: XCTestCase {
             listener.connectionOpened()
             listener.recordProxyError(status: 400 + iteration % 200)
             listener.recordRetry()
+            listener.recordSplicedRequestBytes(UInt64(iteration))
+            listener.recordSplicedResponseBytes(UInt64(iteration))
             listener.connectionClosed()
             histogram.observe(nanoseconds: UInt64(iteration))
         }

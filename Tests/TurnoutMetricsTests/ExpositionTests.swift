@@ -28,6 +28,9 @@ final class ExpositionTests: XCTestCase {
         productionOnWorker2.recordRetry()
         testListener.connectionOpened()
         testListener.connectionClosed()
+        productionOnWorker1.recordSplicedResponseBytes(100_000)
+        productionOnWorker2.recordSplicedResponseBytes(65_536)
+        productionOnWorker2.recordSplicedRequestBytes(70_000)
 
         let healthChecks = Histogram(upperBounds: [0.5])
         healthChecks.observe(seconds: 0.2)
@@ -82,6 +85,12 @@ final class ExpositionTests: XCTestCase {
             # TYPE turnout_active_connections gauge
             turnout_active_connections{listener="production"} 3
             turnout_active_connections{listener="test"} 0
+            # HELP turnout_spliced_bytes_total Body bytes moved with splice(2), never copied through user space, by listener and direction.
+            # TYPE turnout_spliced_bytes_total counter
+            turnout_spliced_bytes_total{listener="production",direction="request"} 70000
+            turnout_spliced_bytes_total{listener="production",direction="response"} 165536
+            turnout_spliced_bytes_total{listener="test",direction="request"} 0
+            turnout_spliced_bytes_total{listener="test",direction="response"} 0
             # HELP turnout_target_health Target health state (1 for the current state).
             # TYPE turnout_target_health gauge
             turnout_target_health{target_group="blue",target="127.0.0.1:3000",state="healthy"} 1
@@ -114,6 +123,8 @@ final class ExpositionTests: XCTestCase {
             # TYPE turnout_proxy_errors_total counter
             # HELP turnout_active_connections Client connections open, by listener.
             # TYPE turnout_active_connections gauge
+            # HELP turnout_spliced_bytes_total Body bytes moved with splice(2), never copied through user space, by listener and direction.
+            # TYPE turnout_spliced_bytes_total counter
 
             """)
     }

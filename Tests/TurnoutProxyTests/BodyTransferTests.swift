@@ -71,4 +71,61 @@ final class BodyTransferTests: XCTestCase {
         XCTAssertEqual(transfer.move(from: source, cursor: &cursor, to: destination), .progressed)
         XCTAssertEqual(cursor, 80)
     }
+
+    /// Copies what `wire` holds through `transfer` (one move pass per call, as the worker does
+    /// between reads) and returns what came out.
+    private func copy(_ wire: String, through transfer: inout BodyTransfer) -> String {
+        let source = IOBuffer(capacity: max(wire.utf8.count, 1))
+        Array(wire.utf8).withUnsafeBytes { source.append($0) }
+        let destination = IOBuffer(capacity: 4096)
+        var cursor = 0
+        while transfer.move(from: source, cursor: &cursor, to: destination) == .progressed && !transfer.isDone {}
+        XCTAssertEqual(cursor, source.writeIndex, "every buffered byte is consumed")
+        return String(decoding: destination.pending, as: UTF8.self)
+    }
+
+    func testChunkSpliceSpanIsWhatIsLeftOfTheChunkAndFramingResumesAfterIt() {
+        var transfer = BodyTransfer(framing: .chunked)
+        XCTAssertEqual(transfer.spliceSpan, .none)
+        // A 655,360-byte chunk whose first 10 bytes were read with its size line.
+        XCTAssertEqual(copy("a0000;ext=1\r\n0123456789", through: &transfer), "a0000\r\n0123456789")
+        XCTAssertEqual(transfer.spliceSpan, .bytes(655_350))
+        transfer.recordSpliced(300_000)
+        XCTAssertEqual(transfer.spliceSpan, .bytes(355_350))
+        transfer.recordSpliced(355_350)
+        XCTAssertEqual(transfer.spliceSpan, .none)
+        XCTAssertFalse(transfer.isDone)
+        // The CRLF after the spliced data and the next chunks are decoded and re-framed again.
+        XCTAssertEqual(copy("\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n", through: &transfer), "\r\n3\r\nabc\r\n0\r\n\r\n")
+        XCTAssertTrue(transfer.isDone)
+        XCTAssertEqual(transfer.spliceSpan, .none)
+    }
+
+    func testSplicedChunkUnwrappedForHTTP10GetsNoFraming() {
+        var transfer = BodyTransfer(framing: .chunked, reframeChunked: false)
+        XCTAssertEqual(copy("10000\r\nab", through: &transfer), "ab")
+        XCTAssertEqual(transfer.spliceSpan, .bytes(65_534))
+        transfer.recordSpliced(65_534)
+        XCTAssertEqual(copy("\r\n1\r\nz\r\n0\r\n\r\n", through: &transfer), "z")
+        XCTAssertTrue(transfer.isDone)
+    }
+
+    func testContentLengthSpliceSpanStaysOpenAtZeroUntilTheCallerEndsIt() {
+        var transfer = BodyTransfer(framing: .contentLength(100_000))
+        XCTAssertEqual(transfer.spliceSpan, .bytes(100_000))
+        transfer.recordSpliced(99_999)
+        XCTAssertEqual(transfer.spliceSpan, .bytes(1))
+        transfer.recordSpliced(1)
+        XCTAssertEqual(transfer.spliceSpan, .bytes(0))
+        // The pipe may still hold bytes: only the caller knows when the body is through.
+        XCTAssertFalse(transfer.isDone)
+    }
+
+    func testUntilCloseSpliceSpanHasNoEnd() {
+        var transfer = BodyTransfer(framing: .untilClose)
+        XCTAssertEqual(transfer.spliceSpan, .untilClose)
+        transfer.recordSpliced(1 << 40)
+        XCTAssertEqual(transfer.spliceSpan, .untilClose)
+        XCTAssertEqual(BodyTransfer(framing: .none).spliceSpan, .none)
+    }
 }

@@ -203,16 +203,15 @@ class Symboliser:
         return described
 
 
-class ClosingUpstream:
-    """A backend without keep-alive: answers each request with ``Connection: close`` and closes,
-    so every request through it needs a new upstream connection."""
+class ScriptedUpstream:
+    """A backend on its own listener: each accepted connection is handed to ``_answer`` on a thread."""
 
-    RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+    name = "scripted-upstream"
 
     def __init__(self):
         self.listener = socket.create_server((LOOPBACK, 0), backlog=128)
         self.address = f"{LOOPBACK}:{self.listener.getsockname()[1]}"
-        self.thread = threading.Thread(target=self._serve, name="closing-upstream", daemon=True)
+        self.thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
         self.thread.start()
 
     def _serve(self) -> None:
@@ -221,19 +220,18 @@ class ClosingUpstream:
                 connection, _ = self.listener.accept()
             except OSError:
                 return  # closed at teardown
-            with connection:
-                connection.settimeout(SOCKET_TIMEOUT)
-                received = b""
-                try:
-                    while b"\r\n\r\n" not in received:
-                        chunk = connection.recv(65536)
-                        if not chunk:
-                            break
-                        received += chunk
-                    else:
-                        connection.sendall(self.RESPONSE)
-                except OSError:
-                    pass
+            threading.Thread(target=self._guarded, args=(connection,), daemon=True).start()
+
+    def _guarded(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(SOCKET_TIMEOUT)
+            try:
+                self._answer(connection)
+            except OSError:
+                pass
+
+    def _answer(self, connection: socket.socket) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         # shutdown() wakes the blocked accept(); close() alone would not.
@@ -243,7 +241,50 @@ class ClosingUpstream:
             pass
         self.listener.close()
         self.thread.join(timeout=5)
-        assert not self.thread.is_alive(), "the closing upstream's thread did not stop"
+        assert not self.thread.is_alive(), f"the {self.name}'s thread did not stop"
+
+
+def read_request_head(connection: socket.socket, received: bytes) -> bytes | None:
+    """Reads until a request head is complete; returns what follows it, or None at end of file."""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return None
+        received += chunk
+    return received[received.index(b"\r\n\r\n") + 4:]
+
+
+class ClosingUpstream(ScriptedUpstream):
+    """A backend without keep-alive: answers each request with ``Connection: close`` and closes,
+    so every request through it needs a new upstream connection."""
+
+    name = "closing upstream"
+    RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+
+    def _answer(self, connection: socket.socket) -> None:
+        if read_request_head(connection, b"") is not None:
+            connection.sendall(self.RESPONSE)
+
+
+class LargeChunkUpstream(ScriptedUpstream):
+    """A keep-alive backend answering every request with ``LARGE_CHUNKS_BODY`` framed as chunks of
+    ``LARGE_CHUNK_SIZES``, each large enough for the proxy to splice most of it."""
+
+    name = "large-chunk upstream"
+
+    def __init__(self):
+        framed = bytearray(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        offset = 0
+        for size in LARGE_CHUNK_SIZES:
+            framed += b"%x\r\n" % size + LARGE_CHUNKS_BODY[offset:offset + size] + b"\r\n"
+            offset += size
+        self.response = bytes(framed + b"0\r\n\r\n")
+        super().__init__()
+
+    def _answer(self, connection: socket.socket) -> None:
+        received = b""
+        while (received := read_request_head(connection, received)) is not None:
+            connection.sendall(self.response)
 
 
 @dataclass
@@ -256,17 +297,21 @@ class CountedProxy:
 def counted_proxy(malloc_counter_library, demo_backend, proxy_config, start_process, tmp_path):
     """``turnout serve`` with the counter preloaded: one worker, no health checks. ``production`` →
     blue 50 / green 50, where blue round-robins over both demo backends and green picks the least
-    outstanding; ``closing`` → a backend that closes its connection after every response."""
+    outstanding; ``closing`` → a backend that closes its connection after every response;
+    ``large_chunks`` → a backend answering with chunks of 100 kB and more."""
     blue, green = demo_backend("blue"), demo_backend("green")
     closing = ClosingUpstream()
+    large_chunks = LargeChunkUpstream()
     no_checks = {"enabled": False}
     config, config_path = proxy_config(
-        listeners={"production": {"blue": 50, "green": 50}, "closing": {"closing": 100}},
+        listeners={"production": {"blue": 50, "green": 50}, "closing": {"closing": 100},
+                   "large_chunks": {"large_chunks": 100}},
         groups={
             "blue": {"targets": [blue.address, green.address], "algorithm": "round_robin", "health_check": no_checks},
             "green": {"targets": [green.address], "algorithm": "least_outstanding_requests",
                       "health_check": no_checks},
             "closing": {"targets": [closing.address], "health_check": no_checks},
+            "large_chunks": {"targets": [large_chunks.address], "health_check": no_checks},
         },
         workers=1,
     )
@@ -283,6 +328,7 @@ def counted_proxy(malloc_counter_library, demo_backend, proxy_config, start_proc
     yield CountedProxy(ports=dict(config.listener_ports), counters=counters)
     counters.close()
     closing.close()
+    large_chunks.close()
 
 
 # --- load ---------------------------------------------------------------------------------------
@@ -305,6 +351,19 @@ HELLO = frozenset({b"Hello World! from blue\n", b"Hello World! from green\n"})
 SMALL_BODY = b"name=turnout&value=42"
 # Past the 64 KiB from which Content-Length bodies are spliced rather than copied.
 LARGE_BODY = pattern_bytes(100_000)
+# Chunks whose data is mostly spliced (what is left of a chunk after its buffered start is past
+# 64 KiB), with a small one between them that is copied.
+LARGE_CHUNK_SIZES = [100_000, 7, 150_000]
+LARGE_CHUNKS_BODY = pattern_bytes(sum(LARGE_CHUNK_SIZES))
+
+
+def chunked(body: bytes, sizes: list[int]) -> bytes:
+    """``body`` framed as chunks of ``sizes``, then the last chunk."""
+    framed, offset = b"", 0
+    for size in sizes:
+        framed += b"%x\r\n%s\r\n" % (size, body[offset:offset + size])
+        offset += size
+    return framed + b"0\r\n\r\n"
 
 
 def upload_answer(body: bytes) -> bytes:
@@ -339,6 +398,19 @@ SCENARIOS = [
         "POST with a 100 kB Content-Length body",
         b"POST /upload HTTP/1.1\r\nHost: app.example\r\nContent-Length: %d\r\n\r\n%s" % (len(LARGE_BODY), LARGE_BODY),
         frozenset({upload_answer(LARGE_BODY)}),
+    ),
+    Scenario(
+        "POST with a chunked body in 100 kB chunks",
+        b"POST /upload HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunked(LARGE_CHUNKS_BODY, LARGE_CHUNK_SIZES),
+        frozenset({upload_answer(LARGE_CHUNKS_BODY)}),
+        window=1200,
+    ),
+    Scenario(
+        "chunked response in 100 kB chunks",
+        b"GET /chunks HTTP/1.1\r\nHost: app.example\r\n\r\n",
+        frozenset({LARGE_CHUNKS_BODY}),
+        listener="large_chunks", window=1200,
     ),
     Scenario("pipelined GETs, 8 per write", GET.request, HELLO, pipeline_depth=8),
     # Fewer requests where each one costs a connection (and a socket in TIME_WAIT).
