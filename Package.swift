@@ -1,6 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The data plane's modules skip Swift's run-time exclusivity checks in release builds: every
+/// `inout` use of a connection's stored property (readiness flags, cursors) would otherwise call
+/// into the runtime, a few percent of a small request's CPU time. Debug builds (and so the unit
+/// and integration tests) keep the checks, so a conflicting access still traps there.
+let dataPlaneSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "Turnout",
     platforms: [.macOS(.v15)],
@@ -29,7 +37,7 @@ let package = Package(
         // Syscall wrappers (EINTR retried in one place), sockets, epoll, timers, pipes.
         .target(name: "TurnoutPosix", dependencies: ["CTurnoutLinux"]),
         // HTTP/1.1 head parsing and chunked framing over raw bytes. No syscalls.
-        .target(name: "TurnoutHTTP1"),
+        .target(name: "TurnoutHTTP1", swiftSettings: dataPlaneSettings),
         // OpenSSL: digests now; contexts and non-blocking TLS with the TLS issue.
         .target(name: "TurnoutTLS", dependencies: ["COpenSSL"]),
         // Per-worker counters (relaxed atomics on worker-owned memory) and Prometheus exposition.
@@ -40,7 +48,8 @@ let package = Package(
             dependencies: [
                 "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1", "TurnoutMetrics",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: dataPlaneSettings
         ),
         // Admin API, health checks, durable state, metrics exposition: the control thread.
         .target(
