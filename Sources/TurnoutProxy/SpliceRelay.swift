@@ -31,10 +31,13 @@ final class SpliceRelay {
     }
 
     /// Pumps until stalled. `remaining` counts bytes still to read from the source
-    /// (nil: until end of file); it reaches 0 when the body is complete.
+    /// (nil: until end of file); it reaches 0 when the body is complete. `budget` is how
+    /// many more bytes this turn may read from the source: at 0 the pump drains the pipe and
+    /// stops even though the source may still be readable, so that one fast transfer does
+    /// not hold the worker while other connections wait (the caller owes it another turn).
     func pump(from source: Int32, to destination: Int32, remaining: inout UInt64?,
               sourceReadable: inout Bool, destinationWritable: inout Bool,
-              written: inout Int) -> Outcome {
+              written: inout Int, budget: inout Int) -> Outcome {
         var progressed = false
         while true {
             if buffered > 0 {
@@ -58,11 +61,12 @@ final class SpliceRelay {
                 }
             }
             if remaining == 0 { return progressed ? .progressed : .stalled }
-            guard sourceReadable else { return progressed ? .progressed : .stalled }
+            guard sourceReadable, budget > 0 else { return progressed ? .progressed : .stalled }
             let want = remaining.map { Int(min($0, UInt64(capacity))) } ?? capacity
             switch FileIO.splice(from: source, to: pipe.writeEnd, count: want, more: false) {
             case .bytes(let n):
                 buffered += n
+                budget -= n
                 if let left = remaining { remaining = left - UInt64(n) }
                 // Unlike read(2), a short splice does not mean the socket is drained: the pipe
                 // may have run out of slots for small segments. Readiness ends only at EAGAIN.

@@ -5,8 +5,15 @@ import TurnoutPosix
 extension Worker {
     /// Advances a client connection (and its upstream) as far as readiness allows.
     /// Each step reports whether it made progress; the loop stops when none did, so
-    /// edge-triggered readiness is always consumed to EAGAIN or to a full buffer.
+    /// edge-triggered readiness is always consumed to EAGAIN or to a full buffer; or
+    /// when the turn's splice budget is spent, and then the connection is owed a turn.
     func drive(_ client: ClientConnection) {
+        turnBudget = Worker.splicedBytesPerTurn
+        defer {
+            if turnBudget <= 0 && client.fd >= 0 {
+                owedTurns.append(EventToken(.client, slot: client.slot, generation: client.slotGeneration))
+            }
+        }
         var rounds = 0
         while client.fd >= 0 && rounds < 1024 {
             rounds += 1

@@ -17,6 +17,10 @@ extension Worker {
     /// and one write of a buffer holding a chunk or more.)
     static let spliceThreshold: UInt64 = 64 * 1024
     static let pipeCapacity = 256 * 1024
+    /// Bytes one connection may splice in before the worker turns to others: a pipeful.
+    /// Without a cap, a worker moved a whole 1 MiB body (or more) while the other
+    /// connections' events waited, which showed in their tail latency.
+    static let splicedBytesPerTurn = pipeCapacity
 
     /// Whether the next bytes of `transfer` are to be spliced (once nothing is buffered for
     /// them in user space), so the caller must not read them into its buffer.
@@ -69,7 +73,7 @@ extension Worker {
         let writtenBefore = client.responseBytesWritten
         let outcome = relay.pump(from: upstream.fd, to: client.fd, remaining: &remaining,
                                  sourceReadable: &upstream.readable,
-                                 destinationWritable: &client.writable, written: &client.responseBytesWritten)
+                                 destinationWritable: &client.writable, written: &client.responseBytesWritten, budget: &turnBudget)
         if let limit, let left = remaining { client.responseBody.recordSpliced(limit - left) }
         let spliced = client.responseBytesWritten &- writtenBefore
         if spliced > 0 { listenerCounters[client.listenerIndex].recordSplicedResponseBytes(UInt64(spliced)) }
@@ -115,7 +119,8 @@ extension Worker {
         var written = 0
         let outcome = relay.pump(from: client.fd, to: upstream.fd, remaining: &remaining,
                                  sourceReadable: &client.readable,
-                                 destinationWritable: &upstream.writable, written: &written)
+                                 destinationWritable: &upstream.writable, written: &written,
+                                 budget: &turnBudget)
         client.requestBody.recordSpliced(limit - (remaining ?? limit))
         if written > 0 { listenerCounters[client.listenerIndex].recordSplicedRequestBytes(UInt64(written)) }
         switch outcome {

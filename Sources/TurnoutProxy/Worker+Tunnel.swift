@@ -61,7 +61,7 @@ extension Worker {
             var readable = source.readable, writable = destination.writable
             let outcome = active.pump(from: source.fd, to: destination.fd, remaining: &remaining,
                                       sourceReadable: &readable,
-                                      destinationWritable: &writable, written: &written)
+                                      destinationWritable: &writable, written: &written, budget: &turnBudget)
             source.readable = readable
             destination.writable = writable
             switch outcome {

@@ -55,6 +55,13 @@ final class Worker {
     var spareRelays: [SpliceRelay] = []
     /// Cleared if the kernel refuses to splice; bodies are copied then.
     var spliceEnabled = true
+    /// Bytes the connection being driven may still splice in this turn (see `drive`).
+    var turnBudget = 0
+    /// Client connections that spent their turn's budget with readiness left: edge-triggered
+    /// epoll will not report them again, so the loop drives them once more after each batch.
+    var owedTurns: [EventToken] = []
+    /// The batch of owed turns being served (swapped with `owedTurns`, so neither allocates).
+    var servingTurns: [EventToken] = []
     var acceptPaused = false
     var draining = false
     var now: UInt64 = MonotonicClock.now()
@@ -78,6 +85,8 @@ final class Worker {
         responseFields = HeaderFieldTable(capacity: settings.limits.maxHeaders)
         routing = WorkerRouting(routing: publisher.routing)
         clients.reserveCapacity(settings.maxConnections)
+        owedTurns.reserveCapacity(1024)
+        servingTurns.reserveCapacity(1024)
         try epoll.add(wake.fd, [.readable], token: EventToken(.wake, slot: 0).raw)
         try epoll.add(tick.fd, [.readable], token: EventToken(.tick, slot: 0).raw)
         for (i, listener) in listeners.enumerated() {
@@ -89,7 +98,8 @@ final class Worker {
     /// Runs the loop until a drain completes.
     func run() {
         while true {
-            let count = epoll.wait(timeoutMilliseconds: -1)
+            // With turns owed, only look for new events: never sleep while work is waiting.
+            let count = epoll.wait(timeoutMilliseconds: owedTurns.isEmpty ? -1 : 0)
             now = MonotonicClock.now()
             for i in 0..<count {
                 let token = EventToken(raw: epoll.tokens[i])
@@ -107,8 +117,21 @@ final class Worker {
                 case nil: break
                 }
             }
+            if !owedTurns.isEmpty { serveOwedTurns() }
             if draining && finishDrainIfDone() { return }
         }
+    }
+
+    /// Drives, once more, each connection that was cut short by its budget before this
+    /// batch; those cut short again wait for the next batch, after new events are read.
+    private func serveOwedTurns() {
+        swap(&owedTurns, &servingTurns)
+        for token in servingTurns {
+            guard token.slot < clients.count, let client = clients[token.slot],
+                  client.slotGeneration == token.generation else { continue }
+            drive(client)
+        }
+        servingTurns.removeAll(keepingCapacity: true)
     }
 
     private func clientEvent(slot: Int, generation: UInt32, events: EpollEvents) {
