@@ -67,6 +67,8 @@ public enum Socket {
         return value
     }
 
+    /// Sends small writes at once instead of coalescing them (Nagle). Set on a listener, it
+    /// carries over to every connection accepted from it.
     public static func setNoDelay(_ fd: Int32) {
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))

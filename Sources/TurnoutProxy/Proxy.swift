@@ -56,6 +56,9 @@ public final class Proxy: Sendable {
                     let fd: Int32
                     do {
                         fd = try Socket.listen(on: address, reusePort: true)
+                        // Accepted sockets inherit TCP_NODELAY from their listener: one
+                        // setsockopt here instead of one per client connection.
+                        Socket.setNoDelay(fd)
                     } catch {
                         throw ProxyStartError(description: "listeners.\(listener.name).bind: cannot listen on \(listener.bind): \(error)")
                     }

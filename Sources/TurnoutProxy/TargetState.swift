@@ -27,6 +27,17 @@ final class TargetState {
     var deregistrationDelay: UInt64 = 0
     /// Set when the target left service: connections still open at this monotonic time close.
     var drainDeadline: UInt64?
+    /// Out of service but still in a group of the table and healthy, within its drain: the
+    /// old colour after a switch. Its idle pool is kept until `drainDeadline`, so a switch
+    /// back (or a rollback) finds warm connections instead of opening new ones.
+    var standby = false
+
+    /// Whether a connection to it that finished an exchange goes back to the pool.
+    func keepsIdleConnections(now: UInt64) -> Bool {
+        if inService { return true }
+        guard standby, let drainDeadline else { return false }
+        return drainDeadline > now
+    }
 
     init(key: HostPort, address: SocketAddress) {
         self.key = key

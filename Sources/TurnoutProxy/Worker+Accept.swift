@@ -19,7 +19,6 @@ extension Worker {
                 }
                 return
             }
-            Socket.setNoDelay(fd)
             let client = makeClient(fd: fd)
             client.listenerIndex = listener.listenerIndex
             client.listenerPort = listener.port

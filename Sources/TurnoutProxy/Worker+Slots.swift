@@ -106,11 +106,8 @@ extension Worker {
 
     /// Closes a pooled (idle) upstream connection and removes it from its pool.
     func closePooled(_ upstream: UpstreamConnection) {
-        let idle = upstream.target.idle
-        if let i = idle.lastIndex(where: { $0 === upstream }) {
-            upstream.target.idle.swapAt(i, idle.count - 1)
-            upstream.target.idle.removeLast()
-        }
+        let target = upstream.target
+        if let i = target.idle.lastIndex(where: { $0 === upstream }) { target.idle.remove(at: i) }
         closeUpstream(upstream)
     }
 
@@ -130,7 +127,7 @@ extension Worker {
         upstream.idleSince = now
         if let input = upstream.input { pool.give(input); upstream.input = nil }
         if let output = upstream.output { pool.give(output); upstream.output = nil }
-        if upstream.target.inService && !draining {
+        if upstream.target.keepsIdleConnections(now: now) && !draining {
             upstream.target.idle.append(upstream)
         } else {
             closeUpstream(upstream)

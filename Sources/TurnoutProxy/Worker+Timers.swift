@@ -2,7 +2,8 @@ import TurnoutPosix
 
 extension Worker {
     /// Runs on every tick (100 ms): times out connections whose phase deadline passed
-    /// and closes pooled upstream connections idle for too long.
+    /// and closes pooled upstream connections idle for too long, or whose target's drain
+    /// is over.
     ///
     /// A linear scan: cheap at the connection counts a worker holds, and free of any
     /// per-request bookkeeping. A timer wheel is the upgrade path if it shows in profiles.
@@ -25,7 +26,9 @@ extension Worker {
         }
         for slot in 0..<upstreams.count {
             guard let upstream = upstreams[slot], upstream.client == nil else { continue }
-            if upstream.idleSince &+ settings.upstreamIdleTimeout <= now { closePooled(upstream) }
+            if upstream.idleSince &+ settings.upstreamIdleTimeout <= now || !upstream.target.keepsIdleConnections(now: now) {
+                closePooled(upstream)
+            }
         }
     }
 

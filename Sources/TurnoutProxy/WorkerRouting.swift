@@ -28,9 +28,11 @@ struct WorkerRouting {
     /// Takes `routing` as the snapshot in force.
     ///
     /// A target that leaves service (removed from its groups, or its groups lost all
-    /// weight) drains: no new requests, its idle pooled connections close now, requests
-    /// in flight finish, and connections still open at the deregistration delay are
-    /// closed by the tick. An unhealthy target only stops getting new requests.
+    /// weight) drains: no new requests, requests in flight finish, and connections still
+    /// open at the deregistration delay are closed by the tick. A removed target's idle
+    /// pooled connections close now; a healthy target whose group merely lost its weight
+    /// keeps them until the delay ends (`TargetState.standby`). An unhealthy target only
+    /// stops getting new requests, and its idle pooled connections close.
     mutating func refresh(from routing: PublishedRouting, worker: Worker) {
         self.routing = routing
         version = routing.version
@@ -46,6 +48,8 @@ struct WorkerRouting {
         var wasInService = Set<HostPort>()
         for (key, state) in targetsByKey where state.inService { wasInService.insert(key) }
         var drainDelay: [HostPort: UInt64] = [:]
+        // Targets in a group without weight that health would allow: candidates for standby.
+        var healthyUnweighted = Set<HostPort>()
         for state in targetsByKey.values {
             // A target that just left the table keeps the delay of the group it was in.
             drainDelay[state.key] = state.deregistrationDelay
@@ -70,6 +74,8 @@ struct WorkerRouting {
                 if weighted.contains(groupIndex) {
                     state.inService = true
                     if routable { state.routable = true }
+                } else if routable {
+                    healthyUnweighted.insert(key)
                 }
                 return state
             }
@@ -81,7 +87,9 @@ struct WorkerRouting {
                 state.drainDeadline = now &+ (drainDelay[state.key] ?? 0)
             }
             if state.routable { state.ejected = false }
-            if !state.inService || !state.routable {
+            state.standby = !state.inService && healthyUnweighted.contains(state.key)
+            let keepsIdle = state.inService ? state.routable : state.keepsIdleConnections(now: now)
+            if !keepsIdle {
                 for upstream in state.idle { worker.closeUpstream(upstream) }
                 state.idle.removeAll(keepingCapacity: true)
             }
@@ -98,7 +106,7 @@ struct WorkerRouting {
                 }
             }
         }
-        targetsByKey = targetsByKey.filter { $0.value.inService || $0.value.outstanding > 0 }
+        targetsByKey = targetsByKey.filter { $0.value.inService || $0.value.outstanding > 0 || !$0.value.idle.isEmpty }
     }
 }
 

@@ -39,6 +39,8 @@ class RawUpstream:
         self._lock = threading.Lock()
         self._received: list[bytes] = []
         self.accepted = 0
+        # Connections the other side (the proxy) closed: recv returned end of file.
+        self.closed_by_peer = 0
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._connections: list[socket.socket] = []
@@ -79,6 +81,8 @@ class RawUpstream:
                 except socket.timeout:
                     continue
                 if not chunk:
+                    with self._lock:
+                        self.closed_by_peer += 1
                     return
                 with self._lock:
                     self._received[index] += chunk

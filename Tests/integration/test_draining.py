@@ -10,6 +10,7 @@ import time
 from admin_client import AdminClient, ok_json, served_by, statuses
 from harness import LOOPBACK, SOCKET_TIMEOUT
 from raw_http import ConnectionClosed
+from raw_upstream import RawUpstream
 from websocket_client import OPCODE_CLOSE, OPCODE_TEXT, WebSocket
 
 DELAY = 2.0
@@ -150,3 +151,45 @@ def test_target_dropped_from_the_file_on_reload_drains(proxy, demo_backend):
         assert admin.audit()[-1]["action"] == "reload"
     finally:
         websocket.close_socket()
+
+
+def test_a_switch_back_within_the_delay_reuses_the_pooled_connection(proxy):
+    """The group switched away from keeps its idle pooled connections for its deregistration delay
+    (a switch back or a rollback finds them warm), and they close once the delay is over."""
+    blue, green = RawUpstream(), RawUpstream()
+    try:
+        group = {"health_check": {"enabled": False}, "deregistration_delay": f"{DELAY}s"}
+        turnout = proxy(
+            groups={"blue": {"targets": [blue.address], **group}, "green": {"targets": [green.address], **group}},
+            listeners={"production": {"blue": 100}},
+            workers=1,
+            wait_for_admin=True,
+        )
+        admin = AdminClient.of(turnout)
+        served_by(turnout.port(), 3)
+        assert (blue.accepted, green.accepted) == (1, 0)
+
+        ok_json(admin.switch("green"))
+        served_by(turnout.port(), 3)
+        assert (blue.accepted, green.accepted) == (1, 1)
+        time.sleep(0.5)  # several ticks: nothing closes the pooled blue connection early
+        assert blue.closed_by_peer == 0, "the pooled connection to blue closed at the switch"
+
+        ok_json(admin.switch("blue"))
+        served_by(turnout.port(), 3)
+        assert blue.accepted == 1, "the switch back opened a new connection instead of reusing the pooled one"
+        assert green.closed_by_peer == 0
+
+        ok_json(admin.switch("green"))
+        switched = time.monotonic()
+        served_by(turnout.port(), 1)
+        deadline = switched + DELAY + 2.0
+        while blue.closed_by_peer == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        closed_after = time.monotonic() - switched
+        assert blue.closed_by_peer == 1, f"the idle connection to blue was still open {DELAY + 2.0:.1f}s after the switch"
+        assert closed_after >= DELAY - EARLY_TOLERANCE, f"closed {closed_after:.2f}s after the switch, before the delay"
+        assert blue.accepted == 1 and green.accepted == 1
+    finally:
+        blue.close()
+        green.close()

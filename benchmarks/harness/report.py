@@ -19,6 +19,14 @@ def _result(workload, summary, options):
     return f"{value:,.0f} {workload.unit}"
 
 
+def _per_cpu(workload, summary):
+    """Throughput per core-second of proxy CPU: what the proxy would do with a core to itself."""
+    if workload.kind != "throughput" or summary["per_cpu"] is None:
+        return "–"
+    unit = workload.unit.removesuffix("/s")
+    return f"{summary['per_cpu']:,.0f} {unit}"
+
+
 def ratio(workload, outcomes, proxy):
     """The proxy's figure divided by HAProxy's in the same workload, or None."""
     baseline = outcomes.get(BASELINE)
@@ -31,8 +39,8 @@ def ratio(workload, outcomes, proxy):
 
 def results_table(results, options):
     lines = [
-        "| workload | proxy | result | p50 ms | p99 ms | p99.9 ms | vs HAProxy | proxy CPU | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| workload | proxy | result | p50 ms | p99 ms | p99.9 ms | vs HAProxy | proxy CPU | per CPU-second | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for workload, outcomes in results:
         first = True
@@ -41,12 +49,12 @@ def results_table(results, options):
             first = False
             summary = outcome.summary()
             if summary is None:
-                lines.append(f"| {name} | {label(proxy)} | not measured (see 'Not measured') | | | | | | |")
+                lines.append(f"| {name} | {label(proxy)} | not measured (see 'Not measured') | | | | | | | |")
                 continue
-            lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                 name, label(proxy), _result(workload, summary, options), _number(summary["p50_ms"]),
                 _number(summary["p99_ms"]), _number(summary["p999_ms"]), _number(ratio(workload, outcomes, proxy)),
-                _number(summary["cpu_cores"]), summary["errors"]))
+                _number(summary["cpu_cores"]), _per_cpu(workload, summary), summary["errors"]))
     return "\n".join(lines)
 
 
@@ -82,6 +90,8 @@ def markdown(results, context, machine, versions, started, elapsed, invocation):
     out.append("- **proxy CPU**: CPU time of the proxy's processes ÷ wall time during the round (1.00 = one core "
                "busy). Client, proxy and backend share the cores, so throughput is partly a matter of how the "
                "scheduler splits them; throughput per CPU says more than throughput alone on a small machine.")
+    out.append("- **per CPU-second**: what the proxy moved per second of its own CPU time (median of result ÷ proxy "
+               "CPU over the rounds): its efficiency, the figure least shaken by how the cores were shared.")
     out.append("- **errors**: non-2xx answers and socket errors (wrk), failed or short downloads (curl), requests "
                "lost or unanswered (open loop), connections refused or dropped (idle).")
     out.append("- p50/p99 of the throughput rows come from wrk's closed loop (all connections always busy), so they "

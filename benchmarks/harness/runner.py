@@ -27,6 +27,7 @@ class ProxyOutcome:
             "p99_ms": median([r.p99_ms for r in self.rounds]),
             "p999_ms": median([r.p999_ms for r in self.rounds]),
             "cpu_cores": median([r.cpu_cores for r in self.rounds]),
+            "per_cpu": median([r.value / r.cpu_cores for r in self.rounds if r.cpu_cores]),
             "errors": sum(r.errors for r in self.rounds),
         }
 
