@@ -43,11 +43,9 @@ public struct AdminResponse: Sendable, Equatable {
 
     /// A JSON response (keys sorted, so output is stable and diffable).
     public static func json(_ status: Int, _ value: JSONValue, headers: [(String, String)] = []) -> AdminResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return AdminResponse(status: status, headers: [("Content-Type", "application/json")] + headers,
-                             body: Array(data) + [0x0A])
+        var body = value.jsonBytes
+        body.append(0x0A)
+        return AdminResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
     }
 
     /// The API's error shape: `{"error": {"code", "message"}}`.

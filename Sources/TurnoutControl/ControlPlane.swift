@@ -243,8 +243,6 @@ final class ControlLoopHandle: @unchecked Sendable {
 extension JSONValue {
     /// One-line JSON for log lines.
     var compactDescription: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        String(decoding: jsonBytes, as: UTF8.self)
     }
 }

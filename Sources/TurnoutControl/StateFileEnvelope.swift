@@ -16,14 +16,7 @@ enum StateFileEnvelope {
 
     /// The file contents for `state`.
     static func encode(_ state: PersistedState) throws(StateStoreError) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let payload: Data
-        do {
-            payload = try encoder.encode(state)
-        } catch {
-            throw .encoding("\(error)")
-        }
+        let payload = state.jsonValue.jsonBytes
         let checksum = CRC32.hex(CRC32.checksum(payload))
         var file = Array("{\"format\":\(currentFormat),\"checksum\":\"\(checksum)\",\"payload\":".utf8)
         file.append(contentsOf: payload)

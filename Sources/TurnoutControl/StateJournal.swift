@@ -12,11 +12,6 @@ public final class StateJournal {
     private let directory: String
     private let logger: Logger
     private var fd: Int32 = -1
-    private let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 
     public init(directory: String, logger: Logger) {
         self.directory = directory
@@ -73,12 +68,7 @@ public final class StateJournal {
 
     /// Appends `record` and makes it durable (fdatasync) before returning.
     public func append(_ record: JournalRecord) throws(StateStoreError) {
-        let json: [UInt8]
-        do {
-            json = Array(try encoder.encode(record))
-        } catch {
-            throw .encoding("\(error)")
-        }
+        let json = record.jsonValue.jsonBytes
         var line = Array(CRC32.hex(CRC32.checksum(json)).utf8)
         line.append(0x20)
         line += json
