@@ -12,12 +12,30 @@ public final class PublishedRouting: Sendable {
     let addresses: [[SocketAddress?]]
     /// `routable[group][target]`: whether the target may get new requests (health, fail open/closed).
     let routable: [[Bool]]
+    /// `failureRuns[group][target]`: the target's failure run, one per target across groups
+    /// and kept from one snapshot to the next.
+    let failureRuns: [[TargetFailureRun]]
 
-    init(table: RoutingTable, routable: [[Bool]]?, version: UInt64, addresses: [[SocketAddress?]]) {
+    init(table: RoutingTable, routable: [[Bool]]?, version: UInt64, addresses: [[SocketAddress?]],
+         previous: PublishedRouting?) {
         self.table = table
         self.version = version
         self.addresses = addresses
         self.routable = routable ?? table.groups.map { Array(repeating: true, count: $0.targets.count) }
+        var runs: [HostPort: TargetFailureRun] = [:]
+        if let previous {
+            for (group, runsOfGroup) in zip(previous.table.groups, previous.failureRuns) {
+                for (target, run) in zip(group.targets, runsOfGroup) { runs[target] = run }
+            }
+        }
+        failureRuns = table.groups.map { group in
+            group.targets.map { target in
+                if let known = runs[target] { return known }
+                let made = TargetFailureRun()
+                runs[target] = made
+                return made
+            }
+        }
     }
 
     /// Resolves every target of `table` (blocking `getaddrinfo` for names not already
@@ -52,7 +70,7 @@ public final class RoutingPublisher: Sendable {
 
     public init(_ table: RoutingTable) {
         let routing = PublishedRouting(table: table, routable: nil, version: 1,
-                                       addresses: PublishedRouting.resolveAddresses(of: table, reusing: nil))
+                                       addresses: PublishedRouting.resolveAddresses(of: table, reusing: nil), previous: nil)
         current = Mutex(routing)
         versionValue = Atomic(1)
     }
@@ -74,7 +92,8 @@ public final class RoutingPublisher: Sendable {
         let addresses = PublishedRouting.resolveAddresses(of: table, reusing: routing)
         current.withLock { stored in
             precondition(table.generation >= stored.table.generation, "routing generations must not go backwards")
-            let next = PublishedRouting(table: table, routable: routable, version: stored.version + 1, addresses: addresses)
+            let next = PublishedRouting(table: table, routable: routable, version: stored.version + 1, addresses: addresses,
+                                        previous: stored)
             stored = next
             versionValue.store(next.version, ordering: .releasing)
         }

@@ -16,10 +16,11 @@ final class TargetState {
     var inService = true
     /// Whether health allows new requests (healthy, or fail-open).
     var routable = true
-    /// Set when this worker saw `passiveEjection.consecutiveFailures` failures in a row;
-    /// cleared when a snapshot reports the target routable again.
+    /// Set when the target's shared failure run reached `passiveEjection.consecutiveFailures`
+    /// on this worker's watch; cleared when a snapshot reports the target routable again.
     var ejected = false
-    var consecutiveFailures = 0
+    /// The target's consecutive failures, counted across all workers (from the snapshot).
+    var failureRun = TargetFailureRun()
     var passiveEjection = PassiveEjectionConfig()
     /// The group it was last seen in (for reports to the control plane).
     var groupName = ""

@@ -3,7 +3,8 @@ import TurnoutCore
 /// Callbacks from the data plane to the control plane. They run on worker threads,
 /// rarely (never per request in steady state), and must hand off quickly.
 public struct ProxyEvents: Sendable {
-    /// A worker saw a target fail `passive_ejection.consecutive_failures` times in a row.
+    /// A target failed `passive_ejection.consecutive_failures` times in a row (counted across
+    /// workers; reported once per run, by the worker that saw the failure completing it).
     public var targetEjected: @Sendable (_ group: String, _ target: HostPort) -> Void
 
     public init(targetEjected: @escaping @Sendable (_ group: String, _ target: HostPort) -> Void = { _, _ in }) {
@@ -13,12 +14,15 @@ public struct ProxyEvents: Sendable {
 
 extension Worker {
     /// A connect failure, a reset before the response, or (when counted) a 5xx.
+    /// Every worker that sees the run at or past the limit skips the target at once; the
+    /// one whose failure completed the run reports it.
     func recordTargetFailure(_ target: TargetState) {
-        target.consecutiveFailures += 1
+        let run = target.failureRun.recordFailure()
         let limit = target.passiveEjection.consecutiveFailures
-        guard limit > 0, target.consecutiveFailures >= limit, !target.ejected else { return }
+        guard limit > 0, run >= limit, !target.ejected else { return }
         target.ejected = true
-        logger.warning("target ejected after \(target.consecutiveFailures) consecutive failures",
+        guard run == limit else { return }
+        logger.warning("target ejected after \(run) consecutive failures",
                        metadata: ["target": "\(target.key)", "group": "\(target.groupName)"])
         events.targetEjected(target.groupName, target.key)
     }
@@ -29,7 +33,7 @@ extension Worker {
         if status >= 500 && target.passiveEjection.count5xx {
             recordTargetFailure(target)
         } else {
-            target.consecutiveFailures = 0
+            target.failureRun.recordSuccess()
         }
     }
 }

@@ -67,6 +67,7 @@ struct WorkerRouting {
                     targetsByKey[key] = state
                 }
                 state.groupName = group.name
+                state.failureRun = routing.failureRuns[groupIndex][targetIndex]
                 state.passiveEjection = group.passiveEjection
                 state.deregistrationDelay = group.deregistrationDelay.nanoseconds
                 drainDelay[key] = max(drainDelay[key] ?? 0, group.deregistrationDelay.nanoseconds)
@@ -86,7 +87,11 @@ struct WorkerRouting {
             } else if wasInService.contains(state.key) {
                 state.drainDeadline = now &+ (drainDelay[state.key] ?? 0)
             }
-            if state.routable { state.ejected = false }
+            if state.routable && state.ejected {
+                // Back in service after an ejection (a passing probe): a new run starts.
+                state.ejected = false
+                state.failureRun.recordSuccess()
+            }
             state.standby = !state.inService && healthyUnweighted.contains(state.key)
             let keepsIdle = state.inService ? state.routable : state.keepsIdleConnections(now: now)
             if !keepsIdle {

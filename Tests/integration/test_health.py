@@ -193,7 +193,7 @@ def probe_recorder():
 
 
 def start_with_passive_ejection(proxy, recorder: ProbeRecorder, targets: list[str], count_5xx: bool,
-                                eject_after: int = EJECT_AFTER, interval: float = SLOW_INTERVAL):
+                                eject_after: int = EJECT_AFTER, interval: float = SLOW_INTERVAL, workers: int = 1):
     turnout = proxy(
         groups={"blue": {
             "targets": targets,
@@ -202,7 +202,7 @@ def start_with_passive_ejection(proxy, recorder: ProbeRecorder, targets: list[st
             "passive_ejection": {"consecutive_failures": eject_after, "count_5xx": count_5xx},
         }},
         listeners={"production": {"blue": 100}},
-        workers=1,  # one worker: one round-robin sequence, one failure count per target
+        workers=workers,  # one by default: one round-robin sequence, so which request fails is known
         wait_for_admin=True,
     )
     admin = AdminClient.of(turnout)
@@ -278,6 +278,35 @@ def test_consecutive_5xx_eject_a_target_until_its_next_passing_check(proxy, demo
     # It came back with a probe round, not by itself: at least one probe since the round acted on.
     assert probe_recorder.probe_times(since=probed), "healthy again without any probe"
     assert sorted(name for _, name in statuses(turnout.port(), 4)) == ["blue-a", "blue-a", "raw", "raw"]
+
+
+def test_failures_count_across_workers(proxy, demo_backend, raw_upstream, probe_recorder):
+    """With two workers, consecutive failures are the target's, not each worker's: the run that
+    ejects it may be spread over both (each request comes on a new connection, which the kernel
+    hands to either worker), and the ejection comes at exactly ``eject_after`` failures in all."""
+    eject_after = 5
+    a = demo_backend("blue-a")
+    other = raw_upstream("ok")
+    turnout, admin = start_with_passive_ejection(proxy, probe_recorder, [a.address, other.address], True,
+                                                 eject_after=eject_after, workers=2)
+    probed = quiet_gap(probe_recorder, SLOW_INTERVAL, needed=1.0)
+    failures_seen, log = 0, []
+    while failures_seen < eject_after:
+        assert len(log) < 20 * eject_after, f"fewer than {eject_after} failures in {len(log)} requests: {log}"
+        status, name = statuses(turnout.port(), 1, "/status?code=500")[0]
+        log.append((status, name))
+        if name == "blue-a":
+            assert status == 500, log
+            failures_seen += 1
+        else:
+            assert (status, name) == (200, "raw"), log
+    ejected = admin.wait_for_target("blue", a.address, is_state("unhealthy", "Target.PassiveEjection"), 1.0,
+                                    f"ejected after {eject_after} failures over two workers")
+    assert ejected["routable"] is False
+    assert statuses(turnout.port(), 10, "/status?code=500") == [(200, "raw")] * 10
+    assert metric_sum(admin.metrics_text(), "turnout_requests_total", target_group="blue", target=a.address) \
+        == eject_after
+    assert_no_probe_since(probe_recorder, probed)
 
 
 def test_5xx_do_not_eject_unless_counted(proxy, demo_backend, raw_upstream, probe_recorder):
