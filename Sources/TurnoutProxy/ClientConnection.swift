@@ -82,6 +82,16 @@ final class ClientConnection {
         UnsafeRawBufferPointer(start: peerHost.baseAddress, count: peerHostLength)
     }
 
+    /// Whether the connection may close as soon as the response is out, without lingering: the
+    /// client said it sends nothing more (`Connection: close`, or HTTP/1.0 without keep-alive),
+    /// its request was read whole and no byte after it is buffered, so closing cannot reset a
+    /// response the client has yet to read (RFC 9112 §9.6).
+    var closesWithoutLinger: Bool {
+        guard let request, !request.keepAlive, requestBody.isDone else { return false }
+        guard let input else { return true }
+        return headPinned ? input.writeIndex == bodyCursor : input.isEmpty
+    }
+
     /// Clears the exchange state before the next request.
     func resetExchange() {
         request = nil

@@ -29,7 +29,8 @@ extension Worker {
 
     /// Flush what is pending, shut down our side, then read and discard until the
     /// client closes or the linger timeout passes: closing with unread input would send
-    /// a RST that can destroy the response before the client reads it.
+    /// a RST that can destroy the response before the client reads it. A client that asked
+    /// to close and sent nothing more is closed as soon as the response is out.
     func beginClosing(_ client: ClientConnection) {
         client.phase = .closing
         client.deadline = now &+ settings.lingerTimeout
@@ -43,6 +44,10 @@ extension Worker {
         case .finished: return false
         }
         if let output = client.output, !output.isEmpty { return progressed }
+        if client.closesWithoutLinger {
+            closeClient(client)
+            return false
+        }
         if !client.outputShut {
             Socket.shutdownWrite(client.fd)
             client.outputShut = true

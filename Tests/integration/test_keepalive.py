@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import socket
+import time
 
 from harness import LOOPBACK, SOCKET_TIMEOUT
 from raw_http import Conn
@@ -64,6 +66,45 @@ def test_connection_close_is_honoured(proxy):
         assert response.body == b"Hello World! from blue\n"
         assert (response.header("Connection") or "").lower() == "close"
         assert conn.is_closed_by_peer()
+
+
+def bytes_after_close_are_refused(conn: Conn) -> bool:
+    """Sends a byte after the peer's FIN: True when the peer's socket is gone (the byte draws a
+    reset), False when the peer still reads and discards what comes (it lingers)."""
+    conn.send(b"x")
+    time.sleep(0.2)
+    try:
+        conn.sock.send(b"y")
+        time.sleep(0.2)
+        conn.sock.recv(1)
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+    return False
+
+
+def test_a_client_that_asked_to_close_is_closed_at_once(proxy):
+    """After `Connection: close` with nothing more sent, the proxy closes its socket as soon as the
+    response is out instead of lingering for the client's FIN (a later byte is answered with a reset)."""
+    turnout = proxy()
+    with Conn(turnout.port(), timeout=1.0) as conn:
+        conn.send(b"GET / HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n")
+        assert conn.read_response().body == b"Hello World! from blue\n"
+        assert conn.is_closed_by_peer()
+        assert bytes_after_close_are_refused(conn)
+
+
+def test_a_proxy_initiated_close_still_lingers(proxy):
+    """A close the client did not ask for (a malformed second request behind a good one) lingers:
+    the client may still be sending, and a reset could destroy the error response unread."""
+    turnout = proxy()
+    with Conn(turnout.port(), timeout=1.0) as conn:
+        conn.send(b"GET / HTTP/1.1\r\nHost: app.example\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n")
+        assert conn.read_response().status == 200
+        assert conn.read_response().status == 400
+        assert conn.is_closed_by_peer()
+        assert not bytes_after_close_are_refused(conn)
 
 
 def test_pipelined_requests_are_answered_in_order(proxy):
