@@ -11,73 +11,24 @@ from __future__ import annotations
 
 import http.client
 import re
-import threading
-import time
-from dataclasses import dataclass
 
 from harness import LOOPBACK, Proxy, wait_until
+from keepalive_load import CLIENT_TIMEOUT, KeepAliveLoad
 
 CLIENTS = 4
-CLIENT_TIMEOUT = 5.0
-
-
-@dataclass
-class Outcome:
-    started: float
-    served_by: str | None
-    error: str | None
-
-
-def hammer(port: int, stop: threading.Event, outcomes: list[Outcome], lock: threading.Lock) -> None:
-    """Keep-alive GETs until ``stop``; a failure is recorded and the connection reopened."""
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT)
-    try:
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                connection.request("GET", "/")
-                response = connection.getresponse()
-                body = response.read()
-                if response.status != 200:
-                    outcome = Outcome(started, response.getheader("X-Served-By"), f"status {response.status}")
-                else:
-                    served_by = response.getheader("X-Served-By")
-                    error = None if body == f"Hello World! from {served_by}\n".encode() else f"body {body!r}"
-                    outcome = Outcome(started, served_by, error)
-            except (OSError, http.client.HTTPException) as failure:
-                outcome = Outcome(started, None, f"{type(failure).__name__}: {failure}")
-                connection.close()
-                connection = http.client.HTTPConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT)
-            with lock:
-                outcomes.append(outcome)
-    finally:
-        connection.close()
 
 
 def test_switch_under_keepalive_load(proxy):
     turnout = proxy()
-    stop = threading.Event()
-    lock = threading.Lock()
-    outcomes: list[Outcome] = []
-    threads = [
-        threading.Thread(target=hammer, args=(turnout.port(), stop, outcomes, lock), daemon=True)
-        for _ in range(CLIENTS)
-    ]
-    for thread in threads:
-        thread.start()
+    load = KeepAliveLoad(turnout.port(), CLIENTS)
     try:
-        assert wait_until(lambda: len(outcomes) >= 100, timeout=10), "load did not get going"
+        assert wait_until(lambda: load.count() >= 100, timeout=10), "load did not get going"
         published_at = turnout.publish(listeners={"production": {"green": 100}})
-
-        def settled() -> bool:
-            with lock:
-                return sum(1 for o in outcomes if o.started > published_at) >= 200
-        assert wait_until(settled, timeout=10), "too few requests after the switch"
+        assert wait_until(lambda: load.count(started_after=published_at) >= 200, timeout=10), \
+            "too few requests after the switch"
     finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=CLIENT_TIMEOUT + 2)
-    assert not any(thread.is_alive() for thread in threads)
+        load.stop()
+    outcomes = load.outcomes()
 
     failures = [o for o in outcomes if o.error is not None]
     assert failures == [], f"{len(failures)} failed requests, first: {failures[:5]}"

@@ -12,31 +12,21 @@ time and sending, while the next switch goes out).
 from __future__ import annotations
 
 import bisect
-import http.client
 import statistics
-import threading
 import time
 from dataclasses import dataclass
 
 import requests
 
 from admin_client import AdminClient, describe
-from harness import LOOPBACK, wait_until
+from harness import wait_until
+from keepalive_load import CLIENT_TIMEOUT, KeepAliveLoad, Outcome
 
 CLIENTS = 4
 SWITCHES = 200
-CLIENT_TIMEOUT = 5.0
 # A short pause after each acknowledgement, so every window between two switches holds requests.
 PAUSE_AFTER_ACK = 0.01
 GROUPS = ("blue", "green")
-
-
-@dataclass
-class Outcome:
-    started: float
-    finished: float
-    served_by: str | None
-    error: str | None
 
 
 @dataclass
@@ -45,35 +35,6 @@ class Switch:
     acknowledged: float
     to: str
     generation: int
-
-
-def hammer(port: int, stop: threading.Event, outcomes: list[Outcome]) -> None:
-    """Keep-alive GETs until ``stop``; a failure is recorded and the connection reopened.
-
-    Each thread appends to its own list: no lock on the request path."""
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT)
-    try:
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                connection.request("GET", "/")
-                response = connection.getresponse()
-                body = response.read()
-                finished = time.monotonic()
-                served_by = response.getheader("X-Served-By")
-                if response.status != 200:
-                    outcome = Outcome(started, finished, served_by, f"status {response.status}")
-                elif body != f"Hello World! from {served_by}\n".encode():
-                    outcome = Outcome(started, finished, served_by, f"body {body!r}")
-                else:
-                    outcome = Outcome(started, finished, served_by, None)
-            except (OSError, http.client.HTTPException) as failure:
-                outcome = Outcome(started, time.monotonic(), None, f"{type(failure).__name__}: {failure}")
-                connection.close()
-                connection = http.client.HTTPConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT)
-            outcomes.append(outcome)
-    finally:
-        connection.close()
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -86,17 +47,10 @@ def test_two_hundred_switches_under_load_leave_no_straggler(proxy):
     admin = AdminClient.of(turnout)
     generation = admin.generation()
 
-    stop = threading.Event()
-    per_thread: list[list[Outcome]] = [[] for _ in range(CLIENTS)]
-    threads = [
-        threading.Thread(target=hammer, args=(turnout.port(), stop, outcomes), daemon=True)
-        for outcomes in per_thread
-    ]
-    for thread in threads:
-        thread.start()
+    load = KeepAliveLoad(turnout.port(), CLIENTS)
     switches: list[Switch] = []
     try:
-        assert wait_until(lambda: sum(map(len, per_thread)) >= 100, timeout=10), "load did not get going"
+        assert wait_until(lambda: load.count() >= 100, timeout=10), "load did not get going"
         session = requests.Session()
         for index in range(SWITCHES):
             to = GROUPS[(index + 1) % 2]  # green, blue, green, ...
@@ -111,15 +65,12 @@ def test_two_hundred_switches_under_load_leave_no_straggler(proxy):
             switches.append(Switch(sent, acknowledged, to, generation))
             time.sleep(PAUSE_AFTER_ACK)
         last_ack = switches[-1].acknowledged
-        assert wait_until(lambda: sum(1 for o in sum(per_thread, []) if o.started > last_ack) >= 50, timeout=10)
+        assert wait_until(lambda: load.count(started_after=last_ack) >= 50, timeout=10)
         session.close()
     finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=CLIENT_TIMEOUT + 2)
-    assert not any(thread.is_alive() for thread in threads)
+        load.stop()
 
-    outcomes = sorted(sum(per_thread, []), key=lambda o: o.started)
+    outcomes = load.outcomes()
     failures = [o for o in outcomes if o.error is not None]
     assert failures == [], f"{len(failures)} of {len(outcomes)} requests failed, first: {failures[:5]}"
 
