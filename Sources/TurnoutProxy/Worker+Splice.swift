@@ -79,15 +79,8 @@ extension Worker {
         if spliced > 0 { listenerCounters[client.listenerIndex].recordSplicedResponseBytes(UInt64(spliced)) }
         switch outcome {
         case .progressed, .stalled:
-            if remaining == 0 && relay.buffered == 0 {
-                // The span is through; a chunked body goes back to decoding its framing.
-                if case .length = client.responseBody { client.responseBody = .done }
-                client.responseRelay = nil
-                release(relay)
-                return .progressed
-            }
-            if outcome == .progressed { client.deadline = now &+ settings.upstreamResponseTimeout }
-            return outcome == .progressed ? .progressed : .stalled
+            return settle(client, relay, remaining: remaining, progressed: outcome == .progressed,
+                          body: &client.responseBody, slot: &client.responseRelay)
         case .sourceEnded:
             client.responseRelay = nil
             release(relay)
@@ -125,14 +118,8 @@ extension Worker {
         if written > 0 { listenerCounters[client.listenerIndex].recordSplicedRequestBytes(UInt64(written)) }
         switch outcome {
         case .progressed, .stalled:
-            if remaining == 0 && relay.buffered == 0 {
-                if case .length = client.requestBody { client.requestBody = .done }
-                client.requestRelay = nil
-                release(relay)
-                return .progressed
-            }
-            if outcome == .progressed { client.deadline = now &+ settings.upstreamResponseTimeout }
-            return outcome == .progressed ? .progressed : .stalled
+            return settle(client, relay, remaining: remaining, progressed: outcome == .progressed,
+                          body: &client.requestBody, slot: &client.requestRelay)
         case .sourceEnded, .sourceFailed:
             logger.info("client closed during the request body", metadata: ["client": "\(peerDescription(client))"])
             closeClient(client, abort: true)
@@ -143,6 +130,22 @@ extension Worker {
         case .unsupported:
             return spliceUnsupported(client, relay, isResponse: false)
         }
+    }
+
+    /// After a pump that neither ended nor failed: once the span is read and the pipe drained,
+    /// the relay goes back to the pool (a Content-Length body is then done; a chunked body goes
+    /// back to decoding its framing); otherwise progress refreshes the exchange's deadline.
+    private func settle(_ client: ClientConnection, _ relay: SpliceRelay, remaining: UInt64?, progressed: Bool,
+                        body: inout BodyTransfer, slot: inout SpliceRelay?) -> StepOutcome {
+        if remaining == 0 && relay.buffered == 0 {
+            if case .length = body { body = .done }
+            slot = nil
+            release(relay)
+            return .progressed
+        }
+        guard progressed else { return .stalled }
+        client.deadline = now &+ settings.upstreamResponseTimeout
+        return .progressed
     }
 
     /// The kernel cannot splice here: copy from now on (this worker), if nothing is stuck in the pipe.
