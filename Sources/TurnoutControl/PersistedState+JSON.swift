@@ -4,28 +4,32 @@
 /// recovery, and the tests check the bytes are those `JSONEncoder` wrote.
 extension PersistedState {
     var jsonValue: JSONValue {
-        [
-            CodingKeys.generation.rawValue: .int(Int64(clamping: generation)),
-            CodingKeys.listeners.rawValue: .object(listeners.mapValues { .array($0.map(\.jsonValue)) }),
-            CodingKeys.targetGroups.rawValue: .object(targetGroups.mapValues { .array($0.map(JSONValue.string)) }),
-            CodingKeys.draining.rawValue: .array(draining.map(\.jsonValue)),
-            CodingKeys.audit.rawValue: .array(audit.map(\.jsonValue)),
-            CodingKeys.idempotency.rawValue: .array(idempotency.map(\.jsonValue)),
-            CodingKeys.deployment.rawValue: deployment ?? .null,  // explicit null, as `encode(to:)` writes it
-            CodingKeys.journalSequence.rawValue: .int(Int64(clamping: journalSequence)),
-        ]
+        var members = routingMembers(generation: generation, listeners: listeners, targetGroups: targetGroups,
+                                     draining: draining)
+        members[CodingKeys.audit.rawValue] = .array(audit.map(\.jsonValue))
+        members[CodingKeys.idempotency.rawValue] = .array(idempotency.map(\.jsonValue))
+        members[CodingKeys.deployment.rawValue] = deployment ?? .null  // explicit null, as `encode(to:)` writes it
+        members[CodingKeys.journalSequence.rawValue] = .int(Int64(clamping: journalSequence))
+        return .object(members)
     }
+}
+
+/// The routing members a snapshot and a journal record share (same keys in both).
+private func routingMembers(generation: UInt64, listeners: [String: [PersistedWeight]], targetGroups: [String: [String]],
+                            draining: [PersistedDrain]) -> [String: JSONValue] {
+    [
+        "generation": .int(Int64(clamping: generation)),
+        "listeners": .object(listeners.mapValues { .array($0.map(\.jsonValue)) }),
+        "target_groups": .object(targetGroups.mapValues { .array($0.map(JSONValue.string)) }),
+        "draining": .array(draining.map(\.jsonValue)),
+    ]
 }
 
 extension JournalRecord {
     var jsonValue: JSONValue {
-        var members: [String: JSONValue] = [
-            CodingKeys.sequence.rawValue: .int(Int64(clamping: sequence)),
-            CodingKeys.generation.rawValue: .int(Int64(clamping: generation)),
-            CodingKeys.listeners.rawValue: .object(listeners.mapValues { .array($0.map(\.jsonValue)) }),
-            CodingKeys.targetGroups.rawValue: .object(targetGroups.mapValues { .array($0.map(JSONValue.string)) }),
-            CodingKeys.draining.rawValue: .array(draining.map(\.jsonValue)),
-        ]
+        var members = routingMembers(generation: generation, listeners: listeners, targetGroups: targetGroups,
+                                     draining: draining)
+        members[CodingKeys.sequence.rawValue] = .int(Int64(clamping: sequence))
         // Absent rather than null, as the synthesized encoding leaves them.
         if let audit { members[CodingKeys.audit.rawValue] = audit.jsonValue }
         if let idempotency { members[CodingKeys.idempotency.rawValue] = idempotency.jsonValue }
