@@ -48,8 +48,7 @@ public enum Socket {
     public static func connect(to address: SocketAddress) -> (fd: Int32, result: ConnectResult) {
         let (fd, err) = retryingOnInterrupt { turnout_socket_nonblocking(address.family, Int32(SOCK_STREAM.rawValue), 0) }
         if fd < 0 { return (-1, .failed(err)) }
-        var one: Int32 = 1
-        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        setNoDelay(fd)
         let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
         if rc == 0 { return (fd, .connected) }
         let connectErr = errno

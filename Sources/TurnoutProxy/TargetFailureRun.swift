@@ -21,7 +21,4 @@ final class TargetFailureRun: Sendable {
     func recordSuccess() {
         if count.load(ordering: .relaxed) != 0 { count.store(0, ordering: .relaxed) }
     }
-
-    /// The run's current length.
-    var length: Int { count.load(ordering: .relaxed) }
 }

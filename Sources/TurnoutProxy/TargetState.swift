@@ -20,7 +20,7 @@ final class TargetState {
     /// on this worker's watch; cleared when a snapshot reports the target routable again.
     var ejected = false
     /// The target's consecutive failures, counted across all workers (from the snapshot).
-    var failureRun = TargetFailureRun()
+    var failureRun: TargetFailureRun
     var passiveEjection = PassiveEjectionConfig()
     /// The group it was last seen in (for reports to the control plane).
     var groupName = ""
@@ -40,9 +40,10 @@ final class TargetState {
         return drainDeadline > now
     }
 
-    init(key: HostPort, address: SocketAddress) {
+    init(key: HostPort, address: SocketAddress, failureRun: TargetFailureRun) {
         self.key = key
         self.address = address
+        self.failureRun = failureRun
         idle.reserveCapacity(64)
     }
 }

@@ -59,15 +59,16 @@ struct WorkerRouting {
         groupTargets = table.groups.enumerated().map { groupIndex, group in
             group.targets.enumerated().map { targetIndex, key -> TargetState? in
                 guard let address = routing.addresses[groupIndex][targetIndex] else { return nil }
+                let failureRun = routing.failureRuns[groupIndex][targetIndex]
                 let state: TargetState
                 if let known = targetsByKey[key], known.address == address {
                     state = known
+                    state.failureRun = failureRun  // a new run if the target left the table meanwhile
                 } else {
-                    state = TargetState(key: key, address: address)
+                    state = TargetState(key: key, address: address, failureRun: failureRun)
                     targetsByKey[key] = state
                 }
                 state.groupName = group.name
-                state.failureRun = routing.failureRuns[groupIndex][targetIndex]
                 state.passiveEjection = group.passiveEjection
                 state.deregistrationDelay = group.deregistrationDelay.nanoseconds
                 drainDelay[key] = max(drainDelay[key] ?? 0, group.deregistrationDelay.nanoseconds)
