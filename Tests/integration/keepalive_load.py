@@ -21,6 +21,10 @@ class Outcome:
     served_by: str | None
     error: str | None
 
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
 
 def hammer(port: int, stop: threading.Event, outcomes: list[Outcome]) -> None:
     """Keep-alive GETs of ``/`` until ``stop``; a failure (error, non-200, a body that does not name
