@@ -1,5 +1,6 @@
-"""Configuration files for the backend and the three proxies. Every proxy gets the same worker count, keep-alive on
-both sides, no access log, and limits high enough for 10,000 client connections."""
+"""Configuration files for the backend and the three proxies (benchmarks/run and benchmarks/switch). Every proxy gets
+the same worker count, keep-alive on both sides, no access log, and limits high enough for 10,000 client
+connections."""
 
 SMALL_BODY = "Hello World! from blue\n"
 ONE_MIB = 1024 * 1024
@@ -65,7 +66,7 @@ http {{
     keepalive_timeout {KEEPALIVE_TIMEOUT};
     client_body_temp_path {root}/body;
     proxy_temp_path {root}/proxy;
-    upstream blue {{
+    upstream backend {{
         server 127.0.0.1:{backend_port};
         keepalive 64;
         keepalive_requests 10000000;
@@ -75,7 +76,7 @@ http {{
         listen 127.0.0.1:{port} backlog=4096;
         client_max_body_size 2m;
         location / {{
-            proxy_pass http://blue;
+            proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_request_buffering off;
@@ -86,13 +87,17 @@ http {{
 """
 
 
-def haproxy(port, backend_port, workers, maxconn, splice):
-    """HAProxy in HTTP mode, server connections shared (`http-reuse always`), optionally `option splice-auto`."""
+def haproxy(port, servers, workers, maxconn, splice=False, stats_socket=None):
+    """HAProxy in HTTP mode, server connections shared (`http-reuse always`), optionally `option splice-auto` and an
+    admin stats socket. `servers`: (name, port, weight or None) of backend `be`'s servers."""
+    socket_line = f"    stats socket {stats_socket} mode 600 level admin expose-fd listeners\n" if stats_socket else ""
     splice_line = "    option splice-auto\n" if splice else ""
+    server_lines = "".join(f"    server {name} 127.0.0.1:{server_port}{'' if weight is None else f' weight {weight}'}\n"
+                           for name, server_port, weight in servers)
     return f"""global
     nbthread {workers}
     maxconn {maxconn}
-
+{socket_line}
 defaults
     mode http
     option http-keep-alive
@@ -104,26 +109,28 @@ defaults
 
 frontend production
     bind 127.0.0.1:{port}
-    default_backend blue
+    default_backend be
 
-backend blue
-    server blue1 127.0.0.1:{backend_port}
-"""
+backend be
+{server_lines}"""
 
 
-def turnout(state_dir, port, admin_port, backend_port, workers):
-    """Turnout with one listener forwarding all traffic to group `blue`; no health probes during measurements."""
+def turnout(state_dir, port, admin_port, groups, workers):
+    """Turnout with listener `production` forwarding all traffic to the first of `groups` ({name: backend port}),
+    one target per group; no health probes during measurements."""
+    first = next(iter(groups))
+    group_lines = "".join(f"""  {name}:
+    targets: [127.0.0.1:{backend_port}]
+    health_check: {{ enabled: false }}
+""" for name, backend_port in groups.items())
     return f"""workers: {workers}
 state_dir: {state_dir}
 admin:
   bind: 127.0.0.1:{admin_port}
 listeners:
-  production: {{ bind: 127.0.0.1:{port}, forward: {{ blue: 100 }} }}
+  production: {{ bind: 127.0.0.1:{port}, forward: {{ {first}: 100 }} }}
 target_groups:
-  blue:
-    targets: [127.0.0.1:{backend_port}]
-    health_check: {{ enabled: false }}
-timeouts:
+{group_lines}timeouts:
   client_idle: {KEEPALIVE_TIMEOUT}
 limits:
   max_connections: 30000

@@ -20,14 +20,15 @@ def log(message):
     print(f"==> {message}", file=sys.stderr, flush=True)
 
 
-def ensure_packages():
-    """Installs the load tools and the other proxies with apt-get, and matplotlib with pip, when missing."""
-    missing = [package for tool, package in APT_PACKAGES.items() if shutil.which(tool) is None]
+def ensure_packages(tools=tuple(APT_PACKAGES), python_modules=("matplotlib",)):
+    """Installs the `tools` (load tools, the other proxies, gcc) that are missing with apt-get, and the
+    `python_modules` with pip."""
+    missing = [APT_PACKAGES[tool] for tool in tools if shutil.which(tool) is None]
     if missing:
         log(f"installing {' '.join(missing)} (apt-get)")
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         if sudo and shutil.which("sudo") is None:
-            sys.exit(f"run: need root or sudo to install {' '.join(missing)}")
+            sys.exit(f"{Path(sys.argv[0]).name}: need root or sudo to install {' '.join(missing)}")
         # Keep the packages' init scripts from starting system-wide nginx/haproxy daemons during the install.
         policy = Path("/usr/sbin/policy-rc.d")
         created_policy = not policy.exists()
@@ -42,24 +43,29 @@ def ensure_packages():
         finally:
             if created_policy:
                 subprocess.run(sudo + ["rm", "-f", str(policy)], check=False)
-    if importlib.util.find_spec("matplotlib") is None:
-        log("installing matplotlib (pip)")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "matplotlib"], check=True)
+    for module in python_modules:
+        if importlib.util.find_spec(module) is None:
+            log(f"installing {module} (pip)")
+            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", module], check=True)
 
 
-def build_turnout(repo_root, turnout_bin):
-    """Builds the release binary into the scratch directory that holds `turnout_bin` (…/release/turnout)."""
-    scratch = Path(turnout_bin).resolve().parent.parent
-    log(f"building turnout (release, scratch path {scratch})")
-    subprocess.run(["swift", "build", "-c", "release", "--product", "turnout", "--scratch-path", str(scratch)],
-                   cwd=repo_root, check=True, stdout=sys.stderr)
+def build_release(repo_root, scratch, products=("turnout",)):
+    """Builds the release `products` into `scratch` (the binaries land in `scratch`/release)."""
+    for product in products:
+        log(f"building {product} (release, scratch path {scratch})")
+        subprocess.run(["swift", "build", "-c", "release", "--product", product, "--scratch-path", str(scratch)],
+                       cwd=repo_root, check=True, stdout=sys.stderr)
 
 
-def compile_open_loop(work):
-    """Compiles the constant-rate latency client into the work directory and returns its path."""
-    binary = Path(work) / "open_loop"
-    subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(TOOLS_DIR / "open_loop.c")], check=True)
-    return binary
+def compile_command(work, tool):
+    """The gcc command that compiles `tools/<tool>.c` into the work directory."""
+    return ["gcc", "-O2", "-Wall", "-o", str(Path(work) / tool), str(TOOLS_DIR / f"{tool}.c")]
+
+
+def compile_tool(work, tool):
+    """Compiles a load client of `tools/` (open_loop, switchload) into the work directory; returns its path."""
+    subprocess.run(compile_command(work, tool), check=True)
+    return Path(work) / tool
 
 
 def raise_open_file_limit(wanted=65536):
@@ -75,7 +81,7 @@ def raise_open_file_limit(wanted=65536):
     return wanted
 
 
-def _first_line(command):
+def first_line(command):
     try:
         completed = subprocess.run(command, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
@@ -104,18 +110,20 @@ def machine_description():
     }
 
 
-def versions(repo_root, turnout_bin):
-    """The versions of everything measured and of the load tools."""
-    commit = _first_line(["git", "-C", str(repo_root), "rev-parse", "--short", "HEAD"])
+def versions(repo_root, turnout_bin, tools=("haproxy", "nginx", "wrk", "curl")):
+    """The versions of Turnout, of the `tools` (other proxies, load tools) and of Python."""
+    commit = first_line(["git", "-C", str(repo_root), "rev-parse", "--short", "HEAD"])
     dirty = subprocess.run(["git", "-C", str(repo_root), "diff", "--quiet", "HEAD", "--", "Sources"],
                            capture_output=True).returncode != 0
-    haproxy = _first_line(["haproxy", "-v"]).split(" - ")[0].replace(" version", "")
     source = f"repository at {commit}" + (", Sources modified" if dirty else "")
+    known = {
+        "haproxy": lambda: first_line(["haproxy", "-v"]).split(" - ")[0].replace(" version", ""),
+        "nginx": lambda: first_line(["nginx", "-v"]).replace("nginx version: ", ""),
+        "wrk": lambda: " ".join(first_line(["wrk", "-v"]).split()[:2]),
+        "curl": lambda: " ".join(first_line(["curl", "--version"]).split()[:2]),
+    }
     return {
-        "turnout": f"turnout {_first_line([str(turnout_bin), '--version'])} ({source})",
-        "haproxy": haproxy,
-        "nginx": _first_line(["nginx", "-v"]).replace("nginx version: ", ""),
-        "wrk": " ".join(_first_line(["wrk", "-v"]).split()[:2]),
-        "curl": " ".join(_first_line(["curl", "--version"]).split()[:2]),
+        "turnout": f"turnout {first_line([str(turnout_bin), '--version'])} ({source})",
+        **{tool: known[tool]() for tool in tools},
         "python": f"Python {platform.python_version()}",
     }

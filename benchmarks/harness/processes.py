@@ -32,15 +32,30 @@ def free_ports(preferred):
     return chosen
 
 
-class Service:
-    """One process started in its own session, with its output in `<work>/<name>.log`."""
+def wait_listening(port, timeout=10.0, alive=lambda: True):
+    """Whether 127.0.0.1:`port` accepted a connection within `timeout` (False at once when `alive()` turns false)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
-    def __init__(self, name, command, work):
+
+class Service:
+    """One process started in its own session, with its output in `<work>/<name>.log` (only its standard error
+    when `pipe_stdout`: then `process.stdout` is for the caller to read)."""
+
+    def __init__(self, name, command, work, pipe_stdout=False):
         self.name = name
         self.command = [str(part) for part in command]
         self.log_path = Path(work) / f"{name}.log"
+        self.stopped = False
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT,
+            self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE if pipe_stdout else log,
+                                            stderr=log if pipe_stdout else subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True)
 
     @property
@@ -60,16 +75,9 @@ class Service:
         return StartFailure("\n".join(lines))
 
     def wait_listening(self, port, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise self.failure("exited before listening")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise self.failure(f"did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+        if not wait_listening(port, timeout, self.alive):
+            raise self.failure("exited before listening" if not self.alive() else
+                               f"did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
     def process_tree(self):
         """The pid and its descendants (nginx's workers are children of its master)."""
@@ -109,7 +117,10 @@ class Service:
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self, timeout=10.0):
-        """SIGTERM to the service's process group, then SIGKILL if it is still there after `timeout`."""
+        """SIGTERM to the service's process group, then SIGKILL if it is still there after `timeout`. Once."""
+        if self.stopped:
+            return
+        self.stopped = True
         if self.alive():
             try:
                 os.killpg(self.pid, signal.SIGTERM)
@@ -125,6 +136,8 @@ class Service:
             pass
         if self.process.poll() is None:
             self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
 
 
 class ServiceSet:
@@ -133,8 +146,8 @@ class ServiceSet:
     def __init__(self):
         self.services = []
 
-    def start(self, name, command, work):
-        service = Service(name, command, work)
+    def start(self, name, command, work, pipe_stdout=False):
+        service = Service(name, command, work, pipe_stdout)
         self.services.append(service)
         return service
 
@@ -148,3 +161,32 @@ class ServiceSet:
     def __exit__(self, *exc):
         self.stop_all()
         return False
+
+
+def _command_line(pid):
+    """The command line of a live (not zombie) process, or None."""
+    try:
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return None
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, IndexError):
+        return None
+
+
+def stop_daemons(marker, timeout=5.0):
+    """Stops the processes that left their session (`haproxy -D`), known by `marker` in their command line: a path
+    in the run's own work directory. SIGTERM, then SIGKILL for those still there after `timeout`."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        ours = [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and int(pid) != os.getpid()
+                and marker.encode() in (_command_line(pid) or b"")]
+        for pid in ours:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while ours and time.monotonic() < deadline:
+            ours = [pid for pid in ours if marker.encode() in (_command_line(pid) or b"")]
+            time.sleep(0.05)
+        if not ours:
+            return

@@ -53,7 +53,12 @@ class Backend:
         self.config.write_text(configs.backend_nginx(self.root, port))
 
     def command(self):
-        return ["nginx", "-p", self.root, "-e", self.root / "logs/error.log", "-c", self.config]
+        return nginx_command(self.root, self.config)
+
+
+def nginx_command(root, config):
+    """nginx in the foreground (the configurations say `daemon off`) with its files under `root`."""
+    return ["nginx", "-p", root, "-e", root / "logs/error.log", "-c", config]
 
 
 def proxy_command(proxy, work, ports, settings, turnout_bin):
@@ -65,18 +70,19 @@ def proxy_command(proxy, work, ports, settings, turnout_bin):
     port, backend_port = ports[proxy], ports["backend"]
     if proxy == "turnout":
         config = root / "turnout.yaml"
-        config.write_text(configs.turnout(root / "state", port, ports["admin"], backend_port, settings.workers))
+        config.write_text(configs.turnout(root / "state", port, ports["admin"], {"blue": backend_port},
+                                          settings.workers))
         return [turnout_bin, "serve", "--config", config]
     if proxy in ("haproxy", "haproxy-splice"):
         config = root / "haproxy.cfg"
-        config.write_text(configs.haproxy(port, backend_port, settings.workers, settings.haproxy_maxconn,
-                                          splice=proxy == "haproxy-splice"))
+        config.write_text(configs.haproxy(port, [("blue1", backend_port, None)], settings.workers,
+                                          settings.haproxy_maxconn, splice=proxy == "haproxy-splice"))
         subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
         return ["haproxy", "-db", "-f", config]
     if proxy == "nginx":
         config = root / "nginx.conf"
         config.write_text(configs.proxy_nginx(root, port, backend_port, settings.workers))
-        return ["nginx", "-p", root, "-e", root / "logs/error.log", "-c", config]
+        return nginx_command(root, config)
     raise ValueError(f"unknown proxy {proxy}")
 
 

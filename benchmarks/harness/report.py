@@ -2,8 +2,16 @@
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 from .proxies import BASELINE, label
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def relative_paths(text, work):
+    """`text` with the run's work directory shown as $WORK and paths in the repository relative to it."""
+    return text.replace(str(work), "$WORK").replace(str(REPO_ROOT) + "/", "")
 
 
 def _number(value, digits=2):
@@ -149,8 +157,7 @@ def markdown(results, context, machine, versions, started, elapsed, invocation):
                       if proxy not in ("backend", "admin"))
     out.append(f"PORT: {ports}; backend {context.ports['backend']}")
     out.append("```")
-    text = "\n".join(out) + "\n"
-    return text.replace(str(context.work), "$WORK").replace(str(context.repo_root) + "/", "")
+    return relative_paths("\n".join(out) + "\n", context.work)
 
 
 def json_record(results, context, machine, versions, started, elapsed):
@@ -168,8 +175,7 @@ def json_record(results, context, machine, versions, started, elapsed):
             "proxies": {proxy: {
                 "summary": outcome.summary(),
                 "rounds": [asdict(r) for r in outcome.rounds],
-                "failure": outcome.failure.replace(str(context.work), "$WORK")
-                                          .replace(str(context.repo_root) + "/", ""),
+                "failure": relative_paths(outcome.failure, context.work),
             } for proxy, outcome in outcomes.items()},
         } for workload, outcomes in results],
     }, indent=2) + "\n"
