@@ -7,6 +7,14 @@ from pathlib import Path
 from .proxies import BASELINE, label
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Results a run is asked to keep (--save) go to the repository's benchmarks/results; every other run writes to a
+# directory git ignores, so trying a benchmark leaves the working tree clean.
+SAVED_RESULTS = REPO_ROOT / "benchmarks" / "results"
+SCRATCH_RESULTS = REPO_ROOT / ".benchmarks"
+
+
+def results_directory(save):
+    return SAVED_RESULTS if save else SCRATCH_RESULTS
 
 
 def relative_paths(text, work):
