@@ -1,8 +1,8 @@
 # Turnout container image.
 #   docker build -t turnout .
 #   docker run --rm -p 8080:8080 -p 8081:8081 -v "$PWD/my-turnout.yaml:/etc/turnout/turnout.yaml:ro" turnout
-# scripts/dockerfile-check.sh runs the builder stage's steps on a host without Docker, so keep its RUN steps
-# plain shell (no heredocs); it substitutes a scratch path for .build and a local directory for /out.
+# The build itself is scripts/build-release.sh, which CI runs too; scripts/dockerfile-check.sh checks, without a
+# Docker engine, what this image needs of it.
 
 # The toolchain the project is built and tested with (Swift 6.3 on Debian 12).
 ARG SWIFT_IMAGE=swift:6.3-bookworm
@@ -16,13 +16,11 @@ WORKDIR /src
 # Package.* also takes Package.resolved when the build context has one (pinned dependency versions).
 COPY Package.* ./
 COPY Sources ./Sources
+# SwiftPM loads every target of the manifest, test targets too, so their directories must exist although the
+# release build compiles none of them (.dockerignore leaves out the integration tests).
 COPY Tests ./Tests
-RUN swift build -c release --static-swift-stdlib --product turnout \
-    && swift build -c release --static-swift-stdlib --product turnout-demo-backend \
-    && mkdir -p /out \
-    && cp "$(swift build -c release --static-swift-stdlib --show-bin-path)/turnout" \
-          "$(swift build -c release --static-swift-stdlib --show-bin-path)/turnout-demo-backend" /out/ \
-    && strip /out/turnout /out/turnout-demo-backend
+COPY scripts/build-release.sh ./scripts/
+RUN scripts/build-release.sh /out
 
 # ---- runtime ---------------------------------------------------------------------------------------------------
 FROM debian:bookworm-slim
