@@ -10,16 +10,18 @@ import TurnoutPosix
 public final class StateJournal {
     public let path: String
     private let directory: String
+    private let files: any FileSystem
     private let logger: Logger
     private var fd: Int32 = -1
 
-    public init(directory: String, logger: Logger) {
+    public init(directory: String, files: any FileSystem = PosixFileSystem(), logger: Logger) {
         self.directory = directory
-        path = directory + "/journal.log"
+        path = directory + "/" + StateDirectory.journalName
+        self.files = files
         self.logger = logger
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { if fd >= 0 { try? files.close(fd) } }
 
     /// What reading the journal found.
     public struct Contents: Equatable, Sendable {
@@ -34,7 +36,7 @@ public final class StateJournal {
     public func read() -> Contents {
         let bytes: [UInt8]
         do {
-            guard let contents = try StateFileSystem.readIfPresent(path) else { return Contents(records: []) }
+            guard let contents = try files.readIfPresent(path) else { return Contents(records: []) }
             bytes = contents
         } catch {
             return Contents(records: [], problem: "\(error)")
@@ -48,8 +50,10 @@ public final class StateJournal {
                     logger.warning("journal: dropping a torn last record (a crash during an unacknowledged change)")
                     break
                 }
-                let aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))"
-                _ = rename(path, aside)
+                guard let aside = try? files.moveAside(path, directory: directory) else {
+                    logger.critical("JOURNAL IS CORRUPT at record \(records.count + 1) and cannot be kept aside")
+                    return Contents(records: records, problem: "record \(records.count + 1) is corrupt")
+                }
                 logger.critical("JOURNAL IS CORRUPT at record \(records.count + 1); kept aside as \(aside)")
                 return Contents(records: records, problem: "record \(records.count + 1) is corrupt; kept aside as \(aside)")
             }
@@ -74,35 +78,46 @@ public final class StateJournal {
         line += json
         line.append(0x0A)
         let fd = try openForAppend()
-        var offset = 0
-        while offset < line.count {
-            let (n, err) = line.withUnsafeBytes { buffer in
-                retryingOnInterrupt { write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
-            }
-            if n < 0 { throw .system(SystemError("write", errno: err), path: path) }
-            offset += n
+        do throws(SystemError) {
+            try files.writeAll(fd, line)
+            try files.fdatasync(fd)
+        } catch {
+            throw .file(FileError(error, path: path))
         }
-        let (rc, err) = retryingOnInterrupt { fdatasync(fd) }
-        if rc != 0 { throw .system(SystemError("fdatasync", errno: err), path: path) }
     }
 
     /// Empties the journal once a snapshot holds everything in it.
     public func truncate() throws(StateStoreError) {
         let fd = try openForAppend()
-        if ftruncate(fd, 0) != 0 { throw .system(SystemError("ftruncate", errno: errno), path: path) }
-        let (rc, err) = retryingOnInterrupt { fsync(fd) }
-        if rc != 0 { throw .system(SystemError("fsync", errno: err), path: path) }
+        do throws(SystemError) {
+            try files.ftruncate(fd, length: 0)
+            try files.fsync(fd)
+        } catch {
+            throw .file(FileError(error, path: path))
+        }
     }
 
     private func openForAppend() throws(StateStoreError) -> Int32 {
         if fd >= 0 { return fd }
-        try StateFileSystem.makeDirectories(directory)
-        let created = !StateFileSystem.exists(path)
-        let (opened, err) = retryingOnInterrupt { open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600) }
-        if opened < 0 { throw .system(SystemError("open", errno: err), path: path) }
-        fd = opened
+        do {
+            try files.makeDirectories(directory)
+        } catch {
+            throw .file(error)
+        }
+        let created = !files.exists(path)
+        do {
+            fd = try files.open(path, flags: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode: 0o600)
+        } catch {
+            throw .file(FileError(error, path: path))
+        }
         // A new directory entry is durable only once the directory is synced.
-        if created { try StateFileSystem.syncDirectory(directory) }
+        if created {
+            do {
+                try files.syncDirectory(directory)
+            } catch {
+                throw .file(error)
+            }
+        }
         return fd
     }
 }

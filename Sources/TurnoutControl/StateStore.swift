@@ -1,24 +1,27 @@
-import Glibc
 import Logging
+import TurnoutPosix
 
 /// The durable state file, `<directory>/state.json`.
 ///
 /// `save` returns only once the new state is on disk (written to `state.json.tmp`, fsynced,
-/// renamed over `state.json`, directory fsynced), so a mutation's reply can follow it. A crash
-/// at any point leaves either the previous or the new state file. The file format is described
-/// on `StateFileEnvelope`.
+/// renamed over `state.json`, directory fsynced). A crash or a failed write at any point
+/// leaves either the previous or the new state file, never a mix; a failure before the rename
+/// leaves the previous one and no temporary file. The file format is described on
+/// `StateFileEnvelope`.
 public final class StateStore {
     /// The directory holding the state file.
     public let directory: String
     /// `<directory>/state.json`.
     public let path: String
     private let temporaryPath: String
+    private let files: any FileSystem
     private let logger: Logger
 
-    public init(directory: String, logger: Logger) {
+    public init(directory: String, files: any FileSystem = PosixFileSystem(), logger: Logger) {
         self.directory = directory
-        path = directory + "/state.json"
+        path = directory + "/" + StateDirectory.snapshotName
         temporaryPath = path + ".tmp"
+        self.files = files
         self.logger = logger
     }
 
@@ -29,7 +32,7 @@ public final class StateStore {
         removeUnfinishedWrite()
         let file: [UInt8]
         do {
-            guard let contents = try StateFileSystem.readIfPresent(path) else { return .absent }
+            guard let contents = try files.readIfPresent(path) else { return .absent }
             file = contents
         } catch {
             return moveAside(reason: "unreadable: \(error)")
@@ -45,44 +48,41 @@ public final class StateStore {
 
     /// Writes `state` durably, creating the directory (mode 0700) if needed.
     public func save(_ state: PersistedState) throws(StateStoreError) {
-        try StateFileSystem.makeDirectories(directory)
         let bytes = try StateFileEnvelope.encode(state)
-        try StateFileSystem.replaceDurably(path, with: bytes, via: temporaryPath, directory: directory)
+        do throws(FileError) {
+            try files.makeDirectories(directory)
+            try files.replaceDurably(path, with: bytes, via: temporaryPath, directory: directory)
+        } catch {
+            throw .file(error)
+        }
     }
 
     /// A temporary file is what a crash during `save` leaves; the state file beside it is
     /// still the last complete one.
     private func removeUnfinishedWrite() {
-        guard StateFileSystem.exists(temporaryPath) else { return }
-        if unlink(temporaryPath) == 0 {
+        guard files.exists(temporaryPath) else { return }
+        do {
+            try files.unlink(temporaryPath)
             logger.warning("removed an unfinished state write", metadata: ["path": "\(temporaryPath)"])
-        } else {
-            let err = errno
+        } catch {
             logger.warning("cannot remove an unfinished state write", metadata: [
-                "path": "\(temporaryPath)", "error": "\(String(cString: strerror(err)))",
+                "path": "\(temporaryPath)", "error": "\(error)",
             ])
         }
     }
 
     private func moveAside(reason: String) -> StateLoadResult {
-        let seconds = AuditTimestamp.nowMilliseconds() / 1000
-        var destination = "\(path).corrupt-\(seconds)"
-        var attempt = 1
-        while StateFileSystem.exists(destination) {
-            destination = "\(path).corrupt-\(seconds)-\(attempt)"
-            attempt += 1
-        }
-        guard rename(path, destination) == 0 else {
-            let problem = String(cString: strerror(errno))
-            logger.error("STATE FILE IS CORRUPT and could not be moved aside; starting from the configuration", metadata: [
-                "path": "\(path)", "reason": "\(reason)", "rename_error": "\(problem)",
+        do {
+            let destination = try files.moveAside(path, directory: directory)
+            logger.error("STATE FILE IS CORRUPT; moved it aside and starting from the configuration", metadata: [
+                "path": "\(path)", "reason": "\(reason)", "moved_to": "\(destination)",
             ])
-            return .corrupt(reason: "\(reason); cannot move it aside: \(problem)", movedTo: nil)
+            return .corrupt(reason: reason, movedTo: destination)
+        } catch {
+            logger.error("STATE FILE IS CORRUPT and could not be moved aside; starting from the configuration", metadata: [
+                "path": "\(path)", "reason": "\(reason)", "rename_error": "\(error)",
+            ])
+            return .corrupt(reason: "\(reason); cannot move it aside: \(error)", movedTo: nil)
         }
-        try? StateFileSystem.syncDirectory(directory)
-        logger.error("STATE FILE IS CORRUPT; moved it aside and starting from the configuration", metadata: [
-            "path": "\(path)", "reason": "\(reason)", "moved_to": "\(destination)",
-        ])
-        return .corrupt(reason: reason, movedTo: destination)
     }
 }

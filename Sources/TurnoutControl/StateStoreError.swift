@@ -1,16 +1,15 @@
-import Glibc
 import TurnoutPosix
 
-/// Why the state file could not be written.
+/// Why the state could not be written.
 public enum StateStoreError: Error, Sendable, CustomStringConvertible {
-    /// A system call on `path` failed.
-    case system(SystemError, path: String)
+    /// A system call on a state file failed.
+    case file(FileError)
     /// The state could not be encoded as JSON (a non-finite number in a `JSONValue`).
     case encoding(String)
 
     public var description: String {
         switch self {
-        case .system(let error, let path): "\(error.call) \(path): \(String(cString: strerror(error.errno)))"
+        case .file(let error): "\(error)"
         case .encoding(let reason): "cannot encode the state: \(reason)"
         }
     }

@@ -48,6 +48,22 @@ public enum FileIO {
         return .failed(err)
     }
 
+    /// Waits until `fd` is ready for `events` (`poll(2)`) or the monotonic `deadline` (nanoseconds)
+    /// passes; false on timeout. Errors and hang-ups count as ready, so the next read or write
+    /// reports them.
+    public static func wait(_ fd: Int32, for events: Int16, until deadline: UInt64) -> Bool {
+        while true {
+            let (ready, _) = retryingOnInterrupt { () -> Int32 in
+                let now = MonotonicClock.now()
+                guard now < deadline else { return 0 }
+                var entry = pollfd(fd: fd, events: events, revents: 0)
+                return poll(&entry, 1, Int32(clamping: (deadline - now + 999_999) / 1_000_000))
+            }
+            if ready != 0 { return true }
+            if MonotonicClock.now() >= deadline { return false }
+        }
+    }
+
     /// Closes a descriptor. `close` is not retried on EINTR (Linux releases the fd anyway).
     public static func close(_ fd: Int32) {
         _ = Glibc.close(fd)

@@ -23,7 +23,7 @@ struct AdminConnection: ~Copyable {
         case .connected:
             break
         case .inProgress:
-            guard Self.wait(fd, for: Int16(POLLOUT), until: deadline) else {
+            guard FileIO.wait(fd, for: Int16(POLLOUT), until: deadline) else {
                 FileIO.close(fd)
                 throw .unreachable("connect to \(address): timed out")
             }
@@ -48,7 +48,7 @@ struct AdminConnection: ~Copyable {
             switch result {
             case .bytes(let n): offset += n
             case .wouldBlock, .endOfFile:
-                guard Self.wait(fd, for: Int16(POLLOUT), until: deadline) else { throw .timedOut(seconds: timeoutSeconds) }
+                guard FileIO.wait(fd, for: Int16(POLLOUT), until: deadline) else { throw .timedOut(seconds: timeoutSeconds) }
             case .failed(let code):
                 throw .connectionLost(AdminTransportError.describe(code))
             }
@@ -67,24 +67,10 @@ struct AdminConnection: ~Copyable {
             case .endOfFile:
                 return nil
             case .wouldBlock:
-                guard Self.wait(fd, for: Int16(POLLIN), until: deadline) else { throw .timedOut(seconds: timeoutSeconds) }
+                guard FileIO.wait(fd, for: Int16(POLLIN), until: deadline) else { throw .timedOut(seconds: timeoutSeconds) }
             case .failed(let code):
                 throw .connectionLost(AdminTransportError.describe(code))
             }
-        }
-    }
-
-    /// Polls `fd` for `events` until the deadline; false on timeout. Errors and hang-ups count as ready so
-    /// the next read or write reports them.
-    private static func wait(_ fd: Int32, for events: Int16, until deadline: UInt64) -> Bool {
-        while true {
-            let now = MonotonicClock.now()
-            guard now < deadline else { return false }
-            let milliseconds = Int32(clamping: (deadline - now + 999_999) / 1_000_000)
-            var entry = pollfd(fd: fd, events: events, revents: 0)
-            let rc = poll(&entry, 1, milliseconds)
-            if rc > 0 { return true }
-            if rc < 0 && errno != EINTR { return true }
         }
     }
 }

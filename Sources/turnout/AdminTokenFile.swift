@@ -1,6 +1,9 @@
 import Glibc
+import TurnoutPosix
 
-/// Reads the bearer token: the file's content without surrounding whitespace and newlines.
+/// Reads the admin API's bearer token, the same way for `serve` and `check` (`admin.token_file`)
+/// and for the admin commands (`--token-file`): the file's content without surrounding
+/// whitespace and newlines, which must be visible ASCII (RFC 6750's token characters).
 enum AdminTokenFile {
     /// Why the token could not be read.
     struct Unreadable: Error, CustomStringConvertible {
@@ -11,24 +14,15 @@ enum AdminTokenFile {
     static let maxBytes = 64 * 1024
 
     static func read(_ path: String) throws(Unreadable) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw Unreadable(description: "cannot read the token file \(path): \(String(cString: strerror(errno)))")
+        let contents: [UInt8]?
+        do {
+            contents = try PosixFileSystem().readIfPresent(path, limit: maxBytes)
+        } catch {
+            if error.errno == EFBIG { throw Unreadable(description: "the token file \(path) is larger than \(maxBytes) bytes") }
+            throw Unreadable(description: "cannot read the token file \(path): \(String(cString: strerror(error.errno)))")
         }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Unreadable(description: "cannot read the token file \(path): \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-            guard bytes.count <= maxBytes else {
-                throw Unreadable(description: "the token file \(path) is larger than \(maxBytes) bytes")
-            }
+        guard let bytes = contents else {
+            throw Unreadable(description: "cannot read the token file \(path): \(String(cString: strerror(ENOENT)))")
         }
         let token = String(decoding: bytes, as: UTF8.self).trimmingSpaces()
         guard !token.isEmpty else { throw Unreadable(description: "the token file \(path) is empty") }

@@ -31,7 +31,7 @@ struct ServeCommand: ParsableCommand {
         let config = try options.load()
         let token: String?
         do {
-            token = try AdminToken.read(config.admin.tokenFile)
+            token = try config.admin.tokenFile.map(AdminTokenFile.read)
         } catch {
             printError("error: admin.token_file: \(error)")
             throw ExitCode(2)

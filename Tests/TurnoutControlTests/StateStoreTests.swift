@@ -33,7 +33,7 @@ final class StateStoreTests: XCTestCase {
 
     func testFileModeIs0600AndNoTemporaryFileRemains() throws {
         try directory.store().save(sampleState())
-        XCTAssertEqual(StateFileSystem.permissions(directory.stateFile), 0o600)
+        XCTAssertEqual(permissions(directory.stateFile), 0o600)
         XCTAssertEqual(try directory.entries(), ["state.json"])
     }
 
@@ -41,7 +41,7 @@ final class StateStoreTests: XCTestCase {
         try directory.write("garbage", to: directory.stateFile + ".tmp")
         XCTAssertEqual(chmod(directory.stateFile + ".tmp", 0o644), 0)
         try directory.store().save(sampleState())
-        XCTAssertEqual(StateFileSystem.permissions(directory.stateFile), 0o600)
+        XCTAssertEqual(permissions(directory.stateFile), 0o600)
         XCTAssertEqual(try directory.entries(), ["state.json"])
     }
 
@@ -49,8 +49,8 @@ final class StateStoreTests: XCTestCase {
         let nested = directory.path + "/var/turnout"
         let store = StateStore(directory: nested, logger: CapturedLog().logger)
         try store.save(sampleState())
-        XCTAssertEqual(StateFileSystem.permissions(directory.path + "/var"), 0o700)
-        XCTAssertEqual(StateFileSystem.permissions(nested), 0o700)
+        XCTAssertEqual(permissions(directory.path + "/var"), 0o700)
+        XCTAssertEqual(permissions(nested), 0o700)
         XCTAssertEqual(store.load(), .loaded(sampleState()))
     }
 
@@ -61,8 +61,8 @@ final class StateStoreTests: XCTestCase {
         defer { chdir(previous) }
         let store = StateStore(directory: ".turnout/state", logger: CapturedLog().logger)
         try store.save(sampleState())
-        XCTAssertEqual(StateFileSystem.permissions(directory.path + "/.turnout"), 0o700)
-        XCTAssertEqual(StateFileSystem.permissions(directory.path + "/.turnout/state/state.json"), 0o600)
+        XCTAssertEqual(permissions(directory.path + "/.turnout"), 0o700)
+        XCTAssertEqual(permissions(directory.path + "/.turnout/state/state.json"), 0o600)
         XCTAssertEqual(store.load(), .loaded(sampleState()))
     }
 
@@ -70,11 +70,11 @@ final class StateStoreTests: XCTestCase {
         try directory.write("a file, not a directory", to: directory.path + "/blocker")
         let store = StateStore(directory: directory.path + "/blocker/state", logger: CapturedLog().logger)
         XCTAssertThrowsError(try store.save(sampleState())) { error in
-            guard case StateStoreError.system(let system, let path) = error else {
+            guard case StateStoreError.file(let failure) = error else {
                 return XCTFail("unexpected error \(error)")
             }
-            XCTAssertEqual(system.errno, ENOTDIR)
-            XCTAssertEqual(path, "\(directory.path)/blocker/state")
+            XCTAssertEqual(failure.errno, ENOTDIR)
+            XCTAssertEqual(failure.path, "\(directory.path)/blocker/state")
         }
     }
 

@@ -40,6 +40,13 @@ struct StateTestDirectory {
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
+/// The mode bits of `path`, or `nil` when nothing is there.
+func permissions(_ path: String) -> mode_t? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    return info.st_mode & 0o7777
+}
+
 /// Keeps what a `Logger` logs, to check that something was reported and how loudly.
 final class CapturedLog: Sendable {
     struct Record: Equatable {
