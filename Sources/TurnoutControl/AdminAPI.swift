@@ -8,7 +8,7 @@ extension ControlPlane {
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: true)
             .map { String($0).removingPercentEncoding ?? String($0) }
         if request.method == "GET" || request.method == "HEAD", segments == ["healthz"] {
-            return .json(200, ["status": "ok"])
+            return healthz()
         }
         if let failure = authenticate(request) { return failure }
         let isMutation = ["POST", "PUT", "DELETE", "PATCH"].contains(request.method)

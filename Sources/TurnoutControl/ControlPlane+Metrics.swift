@@ -31,6 +31,8 @@ extension ControlPlane {
             .gauge("turnout_listener_weight", help: "Forward weight of a target group on a listener.", samples: weightSamples),
             .gauge("turnout_routing_generation", help: "Generation of the routing table in force.",
                    samples: [MetricSample(value: Double(table.generation))]),
+            .gauge("turnout_state_sound", help: "1 while changes can be saved; 0 while the state journal is unsound and every change is refused.",
+                   samples: [MetricSample(value: journal.problem == nil ? 1 : 0)]),
             .histogram("turnout_health_check_duration_seconds", help: "Active health check latency.",
                        series: healthCheckLatency.sorted { $0.key < $1.key }
                            .map { $0.value.series(labels: [("target_group", $0.key)]) }),

@@ -38,6 +38,7 @@ extension ControlPlane {
             "listeners": .array(listeners),
             "target_groups": .array(groups),
             "deployment": .null,
+            "state_store": stateStoreJSON,
         ])
     }
 

@@ -19,6 +19,8 @@ public final class ControlPlane {
     /// Journal records since the last snapshot; compaction rewrites the snapshot.
     var recordsSinceSnapshot = 0
     static let compactionInterval = 256
+    /// Whether a retry of the journal's repair is scheduled.
+    var repairScheduled = false
     /// The idempotency key of the mutation being handled, recorded with its change.
     var pendingIdempotency: IdempotencyContext?
     let metrics: MetricsRegistry
@@ -109,8 +111,7 @@ public final class ControlPlane {
         do {
             try appendRecord(for: next, audit: entry, idempotency: idempotencyRecord)
         } catch {
-            logger.error("state not saved; change refused: \(error)")
-            throw .storage("the change could not be saved: \(error)")
+            throw refusal(for: error)
         }
         audit.record(entry)
         if let record = idempotencyRecord {
@@ -144,7 +145,7 @@ public final class ControlPlane {
 
     /// Records a state change that is not a routing change (a drain ending).
     func recordDrainChange() {
-        do { try appendRecord(for: table, audit: nil, idempotency: nil) } catch { logger.error("state not saved: \(error)") }
+        do { try appendRecord(for: table, audit: nil, idempotency: nil) } catch { stateNotSaved(error) }
     }
 
     /// Rewrites the snapshot with everything so far, then empties the journal.
@@ -156,7 +157,8 @@ public final class ControlPlane {
             try journal.truncate()
             recordsSinceSnapshot = 0
         } catch {
-            logger.error("state snapshot not written (the journal still holds every change): \(error)")
+            logger.error("state not compacted (the journal still holds every change): \(error)")
+            watchJournal()
         }
     }
 

@@ -6,11 +6,15 @@ public enum StateStoreError: Error, Sendable, CustomStringConvertible {
     case file(FileError)
     /// The state could not be encoded as JSON (a non-finite number in a `JSONValue`).
     case encoding(String)
+    /// The journal may hold part of a record that could not be cut away, so nothing can be
+    /// appended after it until it is; says why.
+    case unsound(String)
 
     public var description: String {
         switch self {
         case .file(let error): "\(error)"
         case .encoding(let reason): "cannot encode the state: \(reason)"
+        case .unsound(let problem): "the state journal is unsound: \(problem)"
         }
     }
 }

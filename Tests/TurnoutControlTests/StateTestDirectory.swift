@@ -98,3 +98,23 @@ func sampleState(generation: UInt64 = 7) -> PersistedState {
             status: 200, body: "{\"generation\":7}", time: "2026-11-26T14:03:12.123Z")],
         deployment: nil)
 }
+
+/// The journal record of change `sequence`: generation `sequence + 1`, production at
+/// blue=`sequence`, green=100-`sequence`, one target draining, and the change's audit entry.
+func journalRecord(_ sequence: UInt64) -> JournalRecord {
+    JournalRecord(
+        sequence: sequence, generation: sequence + 1,
+        listeners: ["production": [PersistedWeight(group: "blue", weight: Int(sequence)),
+                                   PersistedWeight(group: "green", weight: 100 - Int(sequence))]],
+        targetGroups: ["blue": ["127.0.0.1:3000"], "green": ["127.0.0.1:\(4000 + sequence)"]],
+        draining: [PersistedDrain(group: "green", target: "127.0.0.1:\(3999 + sequence)", until: 1_795_000_000_000 + sequence)],
+        audit: AuditEntry(id: sequence, time: "2026-11-27T10:00:00.000Z", action: "routing", caller: "127.0.0.1",
+                          generationBefore: sequence, generationAfter: sequence + 1,
+                          request: ["listeners": ["production": ["blue": .int(Int64(sequence))]]], diff: [:]),
+        idempotency: nil)
+}
+
+/// The file's bytes; empty when it does not exist.
+func fileBytes(_ path: String) -> [UInt8] {
+    Array(FileManager.default.contents(atPath: path) ?? Data())
+}

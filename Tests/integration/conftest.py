@@ -6,6 +6,7 @@
 - ``proxy(...)`` writes a config and starts ``turnout serve``; defaults route production → blue and
   test → green over the ``backends``. ``wait_for_admin=True`` also waits for the admin API's ``/healthz``.
 - ``restart_proxy(old)`` starts ``turnout serve`` again on the same config file, ports and state_dir.
+- ``tmpfs(name, options)`` mounts a tmpfs of its own (a small or read-only file system for state_dir).
 
 Every process a test started is SIGKILLed at teardown; when a test fails, each process's output
 is attached to the failure report. A proxy that died on its own during a test fails that test.
@@ -13,6 +14,7 @@ is attached to the failure report. A proxy that died on its own during a test fa
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,3 +230,24 @@ def admin(turnout):
     client = AdminClient.of(turnout)
     yield client
     client.close()
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Factory: ``tmpfs(name, options)`` mounts a tmpfs at ``tmp_path/name`` (``mount -o options``) and unmounts it
+    at teardown. Skips the test where mounting is impossible (it needs root with CAP_SYS_ADMIN)."""
+    mounted: list[Path] = []
+
+    def mount(name: str, options: str) -> Path:
+        point = tmp_path / name
+        point.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN): {result.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in reversed(mounted):
+        subprocess.run(["umount", "-l", str(point)], check=False)

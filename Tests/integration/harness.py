@@ -12,6 +12,7 @@ import ctypes
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -347,6 +348,19 @@ def run_check(config_path: Path, timeout: float = 30.0) -> subprocess.CompletedP
         text=True,
         timeout=timeout,
     )
+
+
+def build_preload_library(source: Path, directory: Path) -> Path | None:
+    """The C file ``source`` built as a shared library for ``LD_PRELOAD`` in ``directory``; None without a C compiler."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        return None
+    library = directory / f"lib{source.stem}.so"
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(library), str(source)],
+        check=True, capture_output=True, text=True, timeout=60,
+    )
+    return library
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:

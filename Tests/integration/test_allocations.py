@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import LOOPBACK, SOCKET_TIMEOUT, executable
+from harness import LOOPBACK, SOCKET_TIMEOUT, build_preload_library, executable
 from raw_http import Conn, pattern_bytes
 
 COUNTER_SOURCE = Path(__file__).with_name("malloc_counter.c")
@@ -59,14 +59,9 @@ KNOWN_ALLOCATIONS: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def malloc_counter_library(tmp_path_factory) -> Path:
     """``malloc_counter.c`` built as a preloadable shared library."""
-    compiler = shutil.which("gcc") or shutil.which("cc")
-    if compiler is None:
+    library = build_preload_library(COUNTER_SOURCE, tmp_path_factory.mktemp("malloc-counter"))
+    if library is None:
         pytest.skip("no C compiler to build the malloc counter")
-    library = tmp_path_factory.mktemp("malloc-counter") / "libmalloc_counter.so"
-    subprocess.run(
-        [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(library), str(COUNTER_SOURCE)],
-        check=True, capture_output=True, text=True, timeout=60,
-    )
     return library
 
 

@@ -1,16 +1,21 @@
-"""Durable state: what an acknowledged change leaves in state_dir survives kill -9; a bad file is set aside."""
+"""Durable state: what an acknowledged change leaves in state_dir survives kill -9, on a full disk
+too; a bad file is set aside, never deleted; a journal that cannot be restored refuses every change."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import zlib
 import re
 import stat
 import time
+from pathlib import Path
 
 import pytest
 
-from admin_client import AdminClient, ok_json, served_by
+from admin_client import AdminClient, assert_error, ok_json, served_by, wait_for_admin_api
+from harness import Proxy, build_preload_library, executable, wait_until
 
 CORRUPT_NAME = re.compile(r"state\.json\.corrupt-(\d+)")
 
@@ -158,3 +163,147 @@ def test_state_for_listeners_and_groups_no_longer_configured_is_ignored(proxy, r
     admin = AdminClient.of(again)
     assert admin.forwards() == {"production": {"green": 100}, "test": {"green": 100}}
     assert re.search(r"canary", again.log()), "the ignored listener is not mentioned in the log"
+
+
+# --- a full disk ----------------------------------------------------------------------------------
+
+def fill(path) -> None:
+    """Write zeros to ``path`` until the file system has no room left."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (65536, 4096, 1):
+            while True:
+                try:
+                    os.write(fd, bytes(size))
+                except OSError as failure:
+                    assert failure.errno == errno.ENOSPC, failure
+                    break
+    finally:
+        os.close(fd)
+
+
+def weights(step: int) -> dict[str, dict[str, int]]:
+    """A production split that differs from the previous step's, so every change is a new generation."""
+    blue = 1 + (step * 37) % 99
+    return {"production": {"blue": blue, "green": 100 - blue}}
+
+
+def test_full_disk_refuses_changes_cleanly_and_loses_no_acknowledged_one(proxy, restart_proxy, pair, tmpfs):
+    small_tmpfs = tmpfs("small", "size=512k,mode=0700")
+    state_dir = small_tmpfs / "state"
+    turnout = proxy(groups=pair, state_dir=state_dir, wait_for_admin=True)
+    admin = AdminClient.of(turnout)
+    journal = state_dir / "journal.log"
+    acknowledged: list[tuple[int, dict]] = []  # (generation, forwards) of every change answered 200
+
+    def change(step: int):
+        response = admin.put_routing(weights(step))
+        if response.status_code == 200:
+            acknowledged.append((response.json()["generation"], weights(step)["production"]))
+        return response
+
+    # A few changes so the journal's last page is partly used, then nothing else fits.
+    for step in range(3):
+        assert change(step).status_code == 200
+    filler = small_tmpfs / "filler"
+    fill(filler)
+
+    # Records go into what is left of that page until one does not fit: a short write, then
+    # ENOSPC. Every refusal leaves the journal exactly as it was, and the journal stays sound.
+    refused = 0
+    step = 3
+    while refused < 3:
+        assert step < 400, "the full disk never refused a change"
+        before = journal.read_bytes()
+        response = change(step)
+        step += 1
+        if response.status_code == 200:
+            continue
+        assert journal.read_bytes() == before, response.text
+        error = assert_error(response, 503, "state_not_saved")
+        assert "No space left on device" in error["message"], error
+        refused += 1
+    assert admin.get("/healthz").status_code == 200
+    assert admin.status()["state_store"]["sound"] is True
+    assert admin.generation() == acknowledged[-1][0]
+
+    # Room again: changes are acknowledged, each on its own line after the last acknowledged one.
+    filler.unlink()
+    for _ in range(3):
+        assert change(step).status_code == 200
+        step += 1
+
+    kill_hard(turnout)
+    again = restart_proxy(turnout)
+    admin = AdminClient.of(again)
+    generation, forward = acknowledged[-1]
+    assert admin.generation() == generation
+    assert admin.forwards()["production"] == forward
+    routing_changes = [entry for entry in admin.audit() if entry["action"] == "routing"]
+    assert [entry["generation_after"] for entry in routing_changes] == [generation for generation, _ in acknowledged]
+    assert [entry["request"]["listeners"]["production"] for entry in routing_changes] == [f for _, f in acknowledged]
+
+
+# --- a journal that cannot be restored --------------------------------------------------------------
+
+FAULT_INJECTOR_SOURCE = Path(__file__).with_name("fault_injector.c")
+
+
+@pytest.fixture(scope="module")
+def fault_injector(tmp_path_factory) -> Path:
+    """``fault_injector.c`` built as a preloadable shared library."""
+    library = build_preload_library(FAULT_INJECTOR_SOURCE, tmp_path_factory.mktemp("fault-injector"))
+    if library is None:
+        pytest.skip("no C compiler to build the fault injector")
+    return library
+
+
+def test_unsound_journal_refuses_every_change_until_it_is_repaired(
+        fault_injector, proxy_config, pair, start_process, restart_proxy, tmp_path):
+    faults = tmp_path / "faults"
+    faults.mkdir()
+    config, path = proxy_config(groups=pair)
+    process = start_process("turnout", [
+        "/usr/bin/env", f"LD_PRELOAD={fault_injector}", f"TURNOUT_FAULT_DIR={faults}",
+        str(executable("turnout")), "serve", "--config", str(path),
+    ])
+    process.wait_until_listening(config.listener_ports.values())
+    turnout = Proxy(process, config, path)
+    wait_for_admin_api(turnout)
+    admin = AdminClient.of(turnout)
+    first = ok_json(admin.put_routing(weights(1)))["generation"]
+
+    # fdatasync fails and so does the cut back: the journal may end in this change's record.
+    (faults / "fdatasync").touch()
+    (faults / "ftruncate").touch()
+    error = assert_error(admin.put_routing(weights(2)), 503, "state_not_saved")
+    assert "fdatasync" in error["message"] and "Input/output error" in error["message"], error
+
+    # Unsound: /healthz, the status and /metrics say so, and every change is refused.
+    (faults / "fdatasync").unlink()
+    health = assert_error(admin.get("/healthz"), 503, "state_unsound")
+    assert "fdatasync" in health["message"], health
+    store = admin.status()["state_store"]
+    assert store["sound"] is False and "fdatasync" in store["problem"], store
+    assert "turnout_state_sound 0" in admin.metrics_text().splitlines()
+    for step in (3, 4):
+        assert_error(admin.put_routing(weights(step)), 503, "state_unsound")
+    assert admin.generation() == first
+    assert turnout.process.count_log(r"STATE JOURNAL IS UNSOUND") == 1
+
+    # The cut works again: the journal repairs itself, says so once, and changes are acknowledged.
+    (faults / "ftruncate").unlink()
+    assert wait_until(lambda: admin.get("/healthz").status_code == 200, timeout=10), turnout.log()
+    assert admin.status()["state_store"] == {"sound": True, "problem": None}
+    assert "turnout_state_sound 1" in admin.metrics_text().splitlines()
+    assert turnout.process.count_log(r"state journal is sound again") == 1
+    last = ok_json(admin.put_routing(weights(5)))["generation"]
+    assert last == first + 1
+
+    # The refused change is gone from the journal: a restart has exactly the acknowledged ones.
+    kill_hard(turnout)
+    again = restart_proxy(turnout)
+    admin = AdminClient.of(again)
+    assert admin.generation() == last
+    assert admin.forwards()["production"] == weights(5)["production"]
+    assert [entry["generation_after"] for entry in admin.audit()] == [first, last]

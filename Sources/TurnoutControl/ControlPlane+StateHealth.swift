@@ -1,0 +1,56 @@
+/// How the state store's health shows: the answer to a change that could not be saved, `/healthz`
+/// and the status while the journal is unsound, and the retries that repair it.
+extension ControlPlane {
+    /// How often an unsound journal's repair is retried.
+    static let repairInterval: UInt64 = 1_000_000_000
+
+    /// The refusal of a change whose journal record could not be written (nothing was published).
+    func refusal(for error: StateStoreError) -> AdminFailure {
+        stateNotSaved(error)
+        if case .unsound(let problem) = error {
+            return .unsound("changes are refused until the state journal is repaired: \(problem)")
+        }
+        guard journal.problem == nil else {
+            return .storage("the change was not applied (\(error)); the state journal could not be cut back to its last "
+                + "acknowledged change, so a restart before it is repaired may still apply this one; every change is "
+                + "refused until then")
+        }
+        return .storage("the change could not be saved (\(error)); nothing was changed")
+    }
+
+    /// Logs a failed journal append and starts the repair retries if the journal turned unsound.
+    /// While it is unsound nothing is logged per change: the journal said so once.
+    func stateNotSaved(_ error: StateStoreError) {
+        switch error {
+        case .unsound: break
+        default: logger.error("state not saved; change refused: \(error)")
+        }
+        watchJournal()
+    }
+
+    /// While the journal is unsound, retries its repair every `repairInterval`, so that `/healthz`
+    /// and the status recover by themselves once the disk does.
+    func watchJournal() {
+        guard journal.problem != nil, !repairScheduled else { return }
+        repairScheduled = true
+        loop.schedule(after: Self.repairInterval) { [weak self] in
+            guard let self else { return }
+            repairScheduled = false
+            if !journal.repair() { watchJournal() }
+        }
+    }
+
+    /// `GET /healthz`: 200 while changes can be saved, 503 while the journal is unsound.
+    func healthz() -> AdminResponse {
+        guard let problem = journal.problem else { return .json(200, ["status": "ok"]) }
+        return AdminFailure.unsound("the state journal is unsound and every change is refused: \(problem)").response
+    }
+
+    /// The status's `state_store`: whether changes can be saved, and why not.
+    var stateStoreJSON: JSONValue {
+        [
+            "sound": .bool(journal.problem == nil),
+            "problem": journal.problem.map(JSONValue.string) ?? .null,
+        ]
+    }
+}
