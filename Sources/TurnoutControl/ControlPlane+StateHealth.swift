@@ -46,11 +46,13 @@ extension ControlPlane {
         return AdminFailure.unsound("the state journal is unsound and every change is refused: \(problem)").response
     }
 
-    /// The status's `state_store`: whether changes can be saved, and why not.
+    /// The status's `state_store`: whether changes can be saved, why not, and what start-up
+    /// recovery found wrong with the saved files.
     var stateStoreJSON: JSONValue {
         [
             "sound": .bool(journal.problem == nil),
             "problem": journal.problem.map(JSONValue.string) ?? .null,
+            "recovery": recoveryDamage.map(JSONValue.string) ?? .null,
         ]
     }
 }

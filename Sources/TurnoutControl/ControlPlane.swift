@@ -19,6 +19,8 @@ public final class ControlPlane {
     /// Journal records since the last snapshot; compaction rewrites the snapshot.
     var recordsSinceSnapshot = 0
     static let compactionInterval = 256
+    /// What start-up recovery found wrong with the saved files, for the status.
+    let recoveryDamage: String?
     /// Whether a retry of the journal's repair is scheduled.
     var repairScheduled = false
     /// The idempotency key of the mutation being handled, recorded with its change.
@@ -39,8 +41,11 @@ public final class ControlPlane {
     /// Health-check latency per target group (written on the control thread).
     var healthCheckLatency: [String: Histogram] = [:]
 
-    public init(config: TurnoutConfig, table: RoutingTable, restored: PersistedState?, proxy: Proxy, loop: ControlLoop,
-                store: StateStore, journal: StateJournal, metrics: MetricsRegistry, token: String?, logger: Logger) {
+    public init(config: TurnoutConfig, table: RoutingTable, recovered: StateRecovery.Outcome, proxy: Proxy,
+                loop: ControlLoop, store: StateStore, journal: StateJournal, metrics: MetricsRegistry, token: String?,
+                logger: Logger) {
+        let restored = recovered.state
+        recoveryDamage = recovered.damage
         self.journal = journal
         journalSequence = restored?.journalSequence ?? 0
         self.config = config

@@ -5,7 +5,7 @@ public enum StateLoadResult: Equatable, Sendable {
     /// A valid state file.
     case loaded(PersistedState)
     /// The state file could not be read or failed verification. It was renamed to
-    /// `movedTo` (`nil` when even that failed; `reason` then says why) and the process
-    /// starts from the configuration.
+    /// `movedTo` (`nil` when even that failed; `reason` then says why, and the store will not
+    /// replace the file until it has moved it aside).
     case corrupt(reason: String, movedTo: String?)
 }

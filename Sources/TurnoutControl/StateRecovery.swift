@@ -2,25 +2,41 @@ import Logging
 
 /// Rebuilds the saved state at start-up: the snapshot, then every journal record after
 /// it. Afterwards the caller compacts, so the journal starts empty.
+///
+/// Every journal record carries the whole routing state after its change (forwards, target
+/// lists, drains), so when the snapshot is corrupt the journal alone still restores the
+/// routing of the last acknowledged change; only the audit entries and idempotency keys
+/// older than the journal are missing (they are in the snapshot kept aside). Nothing is
+/// truncated or deleted here: damaged files are renamed aside.
 public enum StateRecovery {
-    public enum Outcome: Equatable, Sendable {
-        case absent
-        case recovered(PersistedState, replayed: Int)
-        case corrupt(reason: String)
+    public struct Outcome: Equatable, Sendable {
+        /// The saved state; `nil` when there is none and the configuration file rules.
+        public var state: PersistedState?
+        /// How many journal records were applied.
+        public var replayed: Int
+        /// What was wrong with the saved files and what was done about it, for the log and
+        /// the status; `nil` after a clean start.
+        public var damage: String?
+
+        public init(state: PersistedState?, replayed: Int = 0, damage: String? = nil) {
+            self.state = state
+            self.replayed = replayed
+            self.damage = damage
+        }
     }
 
     public static func recover(store: StateStore, journal: StateJournal, logger: Logger) -> Outcome {
         var state: PersistedState?
+        var damage: [String] = []
+        var snapshotLost = false
         switch store.load() {
         case .absent:
             break
         case .loaded(let snapshot):
             state = snapshot
         case .corrupt(let reason, let movedTo):
-            // The journal alone cannot be trusted without the snapshot it continues.
-            let contents = journal.read()
-            if !contents.records.isEmpty { _ = try? journal.truncate() }
-            return .corrupt(reason: "\(reason)" + (movedTo.map { "; kept aside as \($0)" } ?? ""))
+            snapshotLost = true
+            damage.append("\(store.path) was corrupt (\(reason))" + (movedTo.map { "; kept aside as \($0)" } ?? ""))
         }
         let contents = journal.read()
         var replayed = 0
@@ -30,9 +46,18 @@ public enum StateRecovery {
             replayed += 1
         }
         if let problem = contents.problem {
-            logger.critical("journal damaged (\(problem)); using the state up to the last intact change")
+            damage.append("\(journal.path): \(problem); using the state up to the last intact change")
         }
-        guard let state else { return .absent }
-        return .recovered(state, replayed: replayed)
+        if snapshotLost {
+            if let state {
+                damage.append("routing restored from \(replayed) journal records (generation \(state.generation)); "
+                    + "audit entries and idempotency keys older than the journal are only in the file kept aside")
+            } else {
+                damage.append("the journal holds no change; starting from the configuration")
+            }
+        }
+        let outcome = Outcome(state: state, replayed: replayed, damage: damage.isEmpty ? nil : damage.joined(separator: "; "))
+        if let description = outcome.damage { logger.critical("SAVED STATE DAMAGED: \(description)") }
+        return outcome
     }
 }

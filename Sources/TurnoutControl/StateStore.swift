@@ -16,6 +16,9 @@ public final class StateStore {
     private let temporaryPath: String
     private let files: any FileSystem
     private let logger: Logger
+    /// Set when a corrupt state file could not be moved aside: `save` must not replace it
+    /// until it has been.
+    private var corruptFileInPlace = false
 
     public init(directory: String, files: any FileSystem = PosixFileSystem(), logger: Logger) {
         self.directory = directory
@@ -26,8 +29,9 @@ public final class StateStore {
     }
 
     /// Reads the state file. A file that cannot be read or fails verification is renamed to
-    /// `state.json.corrupt-<unix seconds>` and reported at error level; the caller then starts
-    /// from the configuration and the next `save` writes a fresh file.
+    /// `state.json.corrupt-<unix seconds>` and reported at error level; the caller then
+    /// recovers from what else there is (the journal, the configuration) and the next `save`
+    /// writes a fresh file.
     public func load() -> StateLoadResult {
         removeUnfinishedWrite()
         let file: [UInt8]
@@ -48,6 +52,13 @@ public final class StateStore {
 
     /// Writes `state` durably, creating the directory (mode 0700) if needed.
     public func save(_ state: PersistedState) throws(StateStoreError) {
+        if corruptFileInPlace {
+            guard let destination = try? files.moveAside(path, directory: directory) else {
+                throw .unusable(path: path, reason: "is corrupt and cannot be moved aside, so it is not replaced")
+            }
+            corruptFileInPlace = false
+            logger.notice("moved the corrupt state file aside", metadata: ["moved_to": "\(destination)"])
+        }
         let bytes = try StateFileEnvelope.encode(state)
         do throws(FileError) {
             try files.makeDirectories(directory)
@@ -74,12 +85,13 @@ public final class StateStore {
     private func moveAside(reason: String) -> StateLoadResult {
         do {
             let destination = try files.moveAside(path, directory: directory)
-            logger.error("STATE FILE IS CORRUPT; moved it aside and starting from the configuration", metadata: [
+            logger.error("STATE FILE IS CORRUPT; moved it aside", metadata: [
                 "path": "\(path)", "reason": "\(reason)", "moved_to": "\(destination)",
             ])
             return .corrupt(reason: reason, movedTo: destination)
         } catch {
-            logger.error("STATE FILE IS CORRUPT and could not be moved aside; starting from the configuration", metadata: [
+            corruptFileInPlace = true
+            logger.error("STATE FILE IS CORRUPT and could not be moved aside", metadata: [
                 "path": "\(path)", "reason": "\(reason)", "rename_error": "\(error)",
             ])
             return .corrupt(reason: "\(reason); cannot move it aside: \(error)", movedTo: nil)

@@ -9,12 +9,15 @@ public enum StateStoreError: Error, Sendable, CustomStringConvertible {
     /// The journal may hold part of a record that could not be cut away, so nothing can be
     /// appended after it until it is; says why.
     case unsound(String)
+    /// `path` cannot hold the state (says why).
+    case unusable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .file(let error): "\(error)"
         case .encoding(let reason): "cannot encode the state: \(reason)"
         case .unsound(let problem): "the state journal is unsound: \(problem)"
+        case .unusable(let path, let reason): "\(path) \(reason)"
         }
     }
 }

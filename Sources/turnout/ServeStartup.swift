@@ -25,16 +25,12 @@ struct ServeStartup {
         let store = StateStore(directory: config.stateDir, logger: logger)
         let journal = StateJournal(directory: config.stateDir, logger: logger)
         var table = RoutingTable(config: config, generation: 1)
-        var restored: PersistedState?
-        switch StateRecovery.recover(store: store, journal: journal, logger: logger) {
-        case .absent:
-            logger.notice("no saved state in \(config.stateDir); starting from \(configPath)")
-        case .recovered(let state, let replayed):
+        let recovered = StateRecovery.recover(store: store, journal: journal, logger: logger)
+        if let state = recovered.state {
             table = StateRestore.apply(state, over: config, logger: logger)
-            restored = state
-            logger.notice("restored state from \(config.stateDir) (\(replayed) journal records replayed): routing table generation \(table.generation)")
-        case .corrupt(let reason):
-            logger.critical("saved state unreadable (\(reason)); starting from \(configPath)")
+            logger.notice("restored state from \(config.stateDir) (\(recovered.replayed) journal records replayed): routing table generation \(table.generation)")
+        } else {
+            logger.notice("no saved state in \(config.stateDir); starting from \(configPath)")
         }
 
         loop = try ControlLoop()
@@ -43,7 +39,7 @@ struct ServeStartup {
         proxy = try Proxy(config: config, table: table, metrics: metrics,
                           events: ProxyEvents(targetEjected: { group, target in handle.targetEjected(group: group, target: target) }),
                           logger: logger)
-        plane = ControlPlane(config: config, table: table, restored: restored, proxy: proxy, loop: loop, store: store,
+        plane = ControlPlane(config: config, table: table, recovered: recovered, proxy: proxy, loop: loop, store: store,
                              journal: journal, metrics: metrics, token: token, logger: logger)
         handle.attach(plane)
         let adminAddress: SocketAddress

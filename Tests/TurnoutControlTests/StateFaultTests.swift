@@ -218,7 +218,8 @@ final class StateFaultTests: XCTestCase {
         let outcome = StateRecovery.recover(store: StateStore(directory: directory.path, logger: CapturedLog().logger),
                                             journal: StateJournal(directory: directory.path, logger: CapturedLog().logger),
                                             logger: CapturedLog().logger)
-        XCTAssertEqual(outcome, .recovered(snapshot, replayed: 0))
+        XCTAssertEqual(outcome.state, snapshot)
+        XCTAssertEqual(outcome.replayed, 0)
 
         // Repaired, it is what the snapshot left it: empty.
         files.heal()
@@ -265,6 +266,25 @@ final class StateFaultTests: XCTestCase {
         assertFileFailure(try store.save(sampleState(generation: 2)), call: "fsync", errno: EIO, path: directory.path)
         XCTAssertEqual(try directory.entries(), ["state.json"])
         XCTAssertEqual(makeStore().load(), .loaded(sampleState(generation: 2)))
+    }
+
+    // A corrupt snapshot that cannot be moved aside is not replaced either: no copy would be left.
+    func testACorruptSnapshotThatCannotBeMovedAsideIsNotReplaced() throws {
+        try directory.write("not a state file", to: directory.stateFile)
+        let store = makeStore()
+        files.injectAlways(.fail(EIO), into: .rename)
+        guard case .corrupt(_, nil) = store.load() else { return XCTFail("expected corrupt, not moved aside") }
+        XCTAssertThrowsError(try store.save(sampleState())) { error in
+            guard case StateStoreError.unusable(let path, _) = error else { return XCTFail("got \(error)") }
+            XCTAssertEqual(path, self.directory.stateFile)
+        }
+        XCTAssertEqual(try directory.read(directory.stateFile), "not a state file")
+
+        files.heal()
+        try store.save(sampleState())
+        let aside = try XCTUnwrap(try directory.entries().first { $0.hasPrefix("state.json.corrupt-") })
+        XCTAssertEqual(try directory.read(directory.path + "/" + aside), "not a state file")
+        XCTAssertEqual(makeStore().load(), .loaded(sampleState()))
     }
 
     private func assertFileFailure(_ expression: @autoclosure () throws -> Void, call: String, errno: Int32, path: String,

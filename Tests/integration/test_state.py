@@ -113,12 +113,16 @@ def test_corrupt_state_file_is_set_aside_and_config_wins(proxy, restart_proxy, s
     admin = AdminClient.of(turnout)
     ok_json(admin.switch("green", swap_test=True))
     assert admin.forwards() == {"production": {"green": 100}, "test": {"blue": 100}}
+    # A restart folds the journal into the snapshot, so the spoiled snapshot is all there is.
     kill_hard(turnout)
+    folded = restart_proxy(turnout)
+    kill_hard(folded)
+    assert (turnout.state_file.parent / "journal.log").read_bytes() == b""
 
     bad = spoil(turnout.state_file.read_bytes())
     turnout.state_file.write_bytes(bad)
     restarted_at = time.time()
-    again = restart_proxy(turnout)
+    again = restart_proxy(folded)
     admin = AdminClient.of(again)
 
     # Started from the config file, not from the spoiled state.
@@ -133,10 +137,12 @@ def test_corrupt_state_file_is_set_aside_and_config_wins(proxy, restart_proxy, s
     stamp = int(CORRUPT_NAME.fullmatch(aside[0].name).group(1))
     assert restarted_at - 5 <= stamp <= time.time() + 1, (stamp, restarted_at)
 
-    # And it said so, loudly, naming the file it set aside.
+    # And it said so, loudly, naming the file it set aside, in the log and in the status.
     log = again.log()
     assert re.search(r"corrupt", log, re.IGNORECASE), log
     assert aside[0].name in log, log
+    recovery = admin.status()["state_store"]["recovery"]
+    assert aside[0].name in recovery and "starting from the configuration" in recovery, recovery
 
     # Changes are durable again, in a fresh, valid file.
     ok_json(admin.switch("green"))
@@ -144,6 +150,47 @@ def test_corrupt_state_file_is_set_aside_and_config_wins(proxy, restart_proxy, s
     assert document["format"] == 1
     assert durable_generation(again) == admin.generation()
     assert stat.S_IMODE(again.state_file.stat().st_mode) == 0o600
+
+
+def test_corrupt_snapshot_with_an_intact_journal_recovers_every_change(proxy, restart_proxy, demo_backend, backends):
+    extra = demo_backend("green-2")
+    turnout = proxy(wait_for_admin=True)
+    admin = AdminClient.of(turnout)
+    ok_json(admin.switch("green", swap_test=True))
+    ok_json(admin.post("/v1/target-groups/green/targets", {"targets": [extra.address]}))
+    generation = admin.generation()
+    audit = admin.audit()
+    kill_hard(turnout)
+
+    # The two changes are in the journal; one flipped byte spoils the snapshot beside it.
+    journal = turnout.state_file.parent / "journal.log"
+    journal_bytes = journal.read_bytes()
+    assert len(journal_bytes.splitlines()) == 2
+    spoiled = bytearray(turnout.state_file.read_bytes())
+    spoiled[len(spoiled) // 2] ^= 0x01
+    turnout.state_file.write_bytes(bytes(spoiled))
+
+    again = restart_proxy(turnout)
+    admin = AdminClient.of(again)
+    # Every acknowledged change is back at its generation, routing and targets both.
+    assert admin.generation() == generation
+    assert admin.forwards() == {"production": {"green": 100}, "test": {"blue": 100}}
+    assert sorted(target["target"] for target in admin.targets("green")) == sorted([backends.green.address, extra.address])
+    assert admin.audit() == audit
+    assert set(served_by(again.port("production"), 10)) == {"green", "green-2"}
+
+    # The snapshot is kept aside byte for byte, and the log and the status say what happened.
+    aside = [path for path in turnout.state_file.parent.iterdir() if CORRUPT_NAME.fullmatch(path.name)]
+    assert len(aside) == 1, sorted(path.name for path in turnout.state_file.parent.iterdir())
+    assert aside[0].read_bytes() == bytes(spoiled)
+    recovery = admin.status()["state_store"]["recovery"]
+    assert recovery is not None and aside[0].name in recovery, recovery
+    assert f"routing restored from 2 journal records (generation {generation})" in recovery, recovery
+    assert recovery in again.log(), again.log()
+
+    # The restart folded the journal into a fresh snapshot; the next change is durable on top of it.
+    ok_json(admin.switch("blue"))
+    assert durable_generation(again) == generation + 1
 
 
 def test_state_for_listeners_and_groups_no_longer_configured_is_ignored(proxy, restart_proxy, backends):
@@ -294,7 +341,7 @@ def test_unsound_journal_refuses_every_change_until_it_is_repaired(
     # The cut works again: the journal repairs itself, says so once, and changes are acknowledged.
     (faults / "ftruncate").unlink()
     assert wait_until(lambda: admin.get("/healthz").status_code == 200, timeout=10), turnout.log()
-    assert admin.status()["state_store"] == {"sound": True, "problem": None}
+    assert admin.status()["state_store"] == {"sound": True, "problem": None, "recovery": None}
     assert "turnout_state_sound 1" in admin.metrics_text().splitlines()
     assert turnout.process.count_log(r"state journal is sound again") == 1
     last = ok_json(admin.put_routing(weights(5)))["generation"]
