@@ -1,6 +1,6 @@
 import TurnoutPosix
 
-/// Why the state could not be written.
+/// Why the state could not be written (or, at start, why `state_dir` cannot hold it).
 public enum StateStoreError: Error, Sendable, CustomStringConvertible {
     /// A system call on a state file failed.
     case file(FileError)
@@ -9,7 +9,7 @@ public enum StateStoreError: Error, Sendable, CustomStringConvertible {
     /// The journal may hold part of a record that could not be cut away, so nothing can be
     /// appended after it until it is; says why.
     case unsound(String)
-    /// `path` cannot hold the state (says why).
+    /// `path` cannot hold state at all (a file where a directory belongs, or the reverse).
     case unusable(path: String, reason: String)
 
     public var description: String {

@@ -29,13 +29,7 @@ struct ServeCommand: ParsableCommand {
         let logger = Logger(label: "turnout")
 
         let config = try options.load()
-        let token: String?
-        do {
-            token = try config.admin.tokenFile.map(AdminTokenFile.read)
-        } catch {
-            printError("error: admin.token_file: \(error)")
-            throw ExitCode(2)
-        }
+        let token = try options.checkFiles(of: config, creatingStateDir: true)
 
         // Signals are taken synchronously from a signalfd on the control loop; block them
         // before any worker exists so every thread inherits the mask.

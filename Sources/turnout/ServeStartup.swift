@@ -32,6 +32,11 @@ struct ServeStartup {
         } else {
             logger.notice("no saved state in \(config.stateDir); starting from \(configPath)")
         }
+        do {
+            try journal.open()
+        } catch {
+            throw ProxyStartError(description: "state_dir: \(error)")
+        }
 
         loop = try ControlLoop()
         let handle = ControlPlaneHandle(loop: loop)
