@@ -29,14 +29,17 @@ extension ControlPlane {
     }
 
     /// While the journal is unsound, retries its repair every `repairInterval`, so that `/healthz`
-    /// and the status recover by themselves once the disk does.
+    /// and the status recover by themselves once the disk does: the cut back first, then a
+    /// snapshot of everything acknowledged, after which the journal may start empty (a new file
+    /// if it went missing). Failed retries are not logged; the journal said it is unsound.
     func watchJournal() {
-        guard journal.problem != nil, !repairScheduled else { return }
+        guard journal.problem != nil, journal.canBeCut, !repairScheduled else { return }
         repairScheduled = true
         loop.schedule(after: Self.repairInterval) { [weak self] in
             guard let self else { return }
             repairScheduled = false
-            if !journal.repair() { watchJournal() }
+            if !journal.repair() { compact(reportingFailure: false) }
+            watchJournal()
         }
     }
 

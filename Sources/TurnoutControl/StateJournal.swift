@@ -29,6 +29,9 @@ public final class StateJournal {
     private var mayCut = true
     /// Why the file may hold bytes past its last whole record; `nil` while the journal is sound.
     public private(set) var problem: String?
+    /// Whether `repair` and `truncate` may cut the file (not while it holds damage that could
+    /// not be kept aside).
+    public var canBeCut: Bool { mayCut }
 
     public init(directory: String, files: any FileSystem = PosixFileSystem(), logger: Logger) {
         self.directory = directory

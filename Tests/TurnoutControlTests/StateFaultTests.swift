@@ -229,6 +229,24 @@ final class StateFaultTests: XCTestCase {
         XCTAssertEqual(makeJournal().read().records.map(\.sequence), [3])
     }
 
+    // A journal that went missing cannot be cut back to its last record, but once a snapshot holds
+    // every record it starts again as a new, empty file.
+    func testAMissingJournalIsUnsoundUntilASnapshotLetsItStartEmpty() throws {
+        let (journal, _) = try journalWithTwoRecords()
+        XCTAssertEqual(unlink(journalPath), 0)
+        files.inject(.fail(EIO), into: .fdatasync)
+        XCTAssertThrowsError(try journal.append(journalRecord(3)))
+        XCTAssertNotNil(journal.problem)
+        XCTAssertFalse(journal.repair())
+
+        try journal.truncate()
+        XCTAssertNil(journal.problem)
+        XCTAssertEqual(fileBytes(journalPath), [])
+        XCTAssertEqual(permissions(journalPath), 0o600)
+        try journal.append(journalRecord(3))
+        XCTAssertEqual(makeJournal().read().records.map(\.sequence), [3])
+    }
+
     // MARK: - The snapshot
 
     func testAFailedSnapshotWriteLeavesThePreviousSnapshotAndNoTemporaryFile() throws {
