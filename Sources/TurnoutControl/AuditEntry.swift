@@ -1,5 +1,5 @@
 /// One applied mutation, as `GET /v1/audit` shows it and the state file keeps it.
-public struct AuditEntry: Codable, Equatable, Sendable {
+public struct AuditEntry: Encodable, Equatable, Sendable {
     /// Increases by one per entry, across evictions and restarts.
     public var id: UInt64
     /// ISO 8601, UTC, with milliseconds.

@@ -1,5 +1,5 @@
 /// A mutation's reply kept under its `Idempotency-Key`, so that a retry gets the same reply.
-public struct IdempotencyRecord: Codable, Equatable, Sendable {
+public struct IdempotencyRecord: Encodable, Equatable, Sendable {
     public var key: String
     public var method: String
     /// The request target the mutation was sent to.

@@ -1,14 +1,14 @@
-import Foundation
-
 /// Reading request bodies: typed accessors that fail with the contract's 400/422.
 extension JSONValue {
-    /// Parses a request body; an empty body is an empty object.
+    /// Parses a request body with the strict reader; an empty body is an empty object. A body that
+    /// is not JSON is refused with the place: `request body is not valid JSON: line 1, column 14:
+    /// trailing comma before '}' (in listeners.production)`.
     static func parseBody(_ bytes: [UInt8]) throws(AdminFailure) -> JSONValue {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .object([:]) }
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            return try JSONReader.parse(bytes)
         } catch {
-            throw .badRequest("request body is not valid JSON")
+            throw .badRequest("request body is not valid JSON: \(error)")
         }
     }
 

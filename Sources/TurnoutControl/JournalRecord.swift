@@ -1,7 +1,7 @@
 /// One acknowledged change as appended to the journal: the routing state after it
 /// (small: proportional to the configuration, not to history), plus the audit entry and
 /// idempotency record it produced.
-public struct JournalRecord: Codable, Equatable, Sendable {
+public struct JournalRecord: Encodable, Equatable, Sendable {
     public var sequence: UInt64
     public var generation: UInt64
     public var listeners: [String: [PersistedWeight]]

@@ -2,7 +2,7 @@
 ///
 /// Forwards and target lists are keyed by listener and group name; on start the ones whose
 /// listener or group still exists in the configuration win over the configuration file.
-public struct PersistedState: Codable, Equatable, Sendable {
+public struct PersistedState: Encodable, Equatable, Sendable {
     /// The routing generation the state was saved at.
     public var generation: UInt64
     /// Each listener's forward, in its configured order.
@@ -44,18 +44,6 @@ public struct PersistedState: Codable, Equatable, Sendable {
         case journalSequence = "journal_sequence"
     }
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        generation = try container.decode(UInt64.self, forKey: .generation)
-        listeners = try container.decode([String: [PersistedWeight]].self, forKey: .listeners)
-        targetGroups = try container.decode([String: [String]].self, forKey: .targetGroups)
-        draining = try container.decode([PersistedDrain].self, forKey: .draining)
-        audit = try container.decode([AuditEntry].self, forKey: .audit)
-        idempotency = try container.decode([IdempotencyRecord].self, forKey: .idempotency)
-        deployment = try container.decodeIfPresent(JSONValue.self, forKey: .deployment)
-        journalSequence = try container.decodeIfPresent(UInt64.self, forKey: .journalSequence) ?? 0
-    }
-
     // Written out so that an absent deployment is an explicit `null`, not a missing key.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -75,7 +63,7 @@ public struct PersistedState: Codable, Equatable, Sendable {
 }
 
 /// One entry of a listener's forward.
-public struct PersistedWeight: Codable, Equatable, Sendable {
+public struct PersistedWeight: Encodable, Equatable, Sendable {
     public var group: String
     public var weight: Int
 
@@ -87,7 +75,7 @@ public struct PersistedWeight: Codable, Equatable, Sendable {
 
 /// A deregistered target that keeps draining until a wall-clock deadline, so that a
 /// restart neither forgets it nor extends its deregistration delay.
-public struct PersistedDrain: Codable, Equatable, Sendable {
+public struct PersistedDrain: Encodable, Equatable, Sendable {
     public var group: String
     /// "host:port".
     public var target: String

@@ -21,9 +21,28 @@ final class PersistedStateCodingTests: XCTestCase {
     func testRoundTripKeepsForwardOrderAndDeployment() throws {
         var state = sampleState()
         state.deployment = ["phase": "canary", "step": 2]
-        let decoded = try JSONDecoder().decode(PersistedState.self, from: JSONEncoder().encode(state))
+        let decoded = try PersistedState(json: JSONReader.parse(Array(JSONEncoder().encode(state))))
         XCTAssertEqual(decoded, state)
         XCTAssertEqual(decoded.listeners["production"]?.map(\.group), ["blue", "green"])
+    }
+
+    func testAMisshapenRecordNamesTheMemberAndWhatWasExpected() throws {
+        func reason(_ text: String) -> String? {
+            do {
+                _ = try JournalRecord(json: JSONReader.parse(Array(text.utf8)))
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        let routing = #""generation": 2, "listeners": {"production": [{"group": "blue", "weight": 100}]}, "target_groups": {}"#
+        XCTAssertNil(reason(#"{"sequence": 1, "#  + routing + #", "draining": [], "unknown": true}"#))
+        XCTAssertEqual(reason(#"{"sequence": -1, "# + routing + #", "draining": []}"#), "sequence: expected an integer 0 or above")
+        XCTAssertEqual(reason(#"{"sequence": 1, "# + routing + "}"), "draining: missing")
+        XCTAssertEqual(reason(#"{"sequence": 1, "generation": 2, "listeners": {"production": [{"group": "blue"}]}, "target_groups": {}, "draining": []}"#),
+                       "listeners.production[0].weight: missing")
+        XCTAssertEqual(reason(#"{"sequence": 1, "# + routing + #", "draining": [], "audit": {"id": 1}}"#), "audit.time: missing")
+        XCTAssertEqual(reason("[]"), "the document: expected an object")
     }
 
     func testJSONValueRoundTripsEveryKind() throws {
@@ -31,13 +50,13 @@ final class PersistedStateCodingTests: XCTestCase {
             "null": nil, "yes": true, "no": false, "int": 9_007_199_254_740_993, "negative": -5,
             "double": 2.5, "string": "héllo \"quoted\"", "array": [1, "two", [3.25]], "empty": [:],
         ]
-        let decoded = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        let decoded = try JSONReader.parse(Array(JSONEncoder().encode(value)))
         XCTAssertEqual(decoded, value)
     }
 
     // JSON does not tell 3.0 from 3; a whole number reads back as an integer.
     func testJSONValueDecodesNumbersByKind() throws {
-        let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(#"[1, 1.5, 3.0, true, 0, null]"#.utf8))
+        let decoded = try JSONReader.parse(Array(#"[1, 1.5, 3.0, true, 0, null]"#.utf8))
         XCTAssertEqual(decoded, .array([.int(1), .double(1.5), .int(3), .bool(true), .int(0), .null]))
     }
 }

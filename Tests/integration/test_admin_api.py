@@ -341,6 +341,30 @@ def test_malformed_bodies_are_bad_requests(admin, method, path, body):
     assert admin.generation() == before
 
 
+@pytest.mark.parametrize("method, path, body, message", [
+    ("PUT", "/v1/listeners/production/forward", b'{"green": 100,}',
+     "line 1, column 14: trailing comma before '}'"),
+    ("POST", "/v1/switch", b'{"to":"green","to":"blue"}', "line 1, column 15: duplicate key 'to'"),
+    ("PUT", "/v1/routing", b'{"listeners": {"production": {"green": 100, "green": 0}}}',
+     "line 1, column 45: duplicate key 'green' (in listeners.production)"),
+    ("PUT", "/v1/routing", b'{"listeners": {"production": {"green": 0100}}}',
+     "line 1, column 40: leading zero in a number (in listeners.production.green)"),
+    ("POST", "/v1/switch", b'{"to": "gr\\x65en"}', "line 1, column 11: invalid escape '\\x' (in to)"),
+    ("POST", "/v1/switch", b'{"to": "\\ud800"}', "line 1, column 9: lone surrogate \\uD800 (in to)"),
+    ("POST", "/v1/switch", b'{"to": "green"} {}', "line 1, column 17: expected the end of the input after the value, found '{'"),
+    ("PUT", "/v1/target-groups/blue/targets", b'{"targets": ["127.0.0.1:9",\n]}',
+     "line 1, column 27: trailing comma before ']' (in targets)"),
+    ("PUT", "/v1/routing", b'{"listeners": ' + b'[' * 70 + b']' * 70 + b'}',
+     "line 1, column 78: nesting deeper than 64 levels (in listeners" + "[0]" * 63 + ")"),
+])
+def test_bodies_must_be_strict_json_and_refusals_name_the_place(admin, turnout, method, path, body, message):
+    before = admin.generation()
+    error = assert_error(admin.request(method, path, body=body), 400, "bad_request")
+    assert error["message"] == f"request body is not valid JSON: {message}"
+    assert admin.generation() == before
+    assert admin.forwards()["production"] == {"blue": 100}
+
+
 def test_body_over_one_mebibyte_is_too_large(admin, turnout):
     before = admin.generation()
     with Conn(turnout.admin_port) as conn:
