@@ -71,7 +71,13 @@ let package = Package(
         .testTarget(name: "TurnoutCoreTests", dependencies: ["TurnoutCore"]),
         .testTarget(name: "TurnoutHTTP1Tests", dependencies: ["TurnoutHTTP1"]),
         .testTarget(name: "TurnoutMetricsTests", dependencies: ["TurnoutMetrics"]),
-        .testTarget(name: "TurnoutControlTests", dependencies: ["TurnoutControl", "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1"]),
+        .testTarget(
+            name: "TurnoutControlTests",
+            dependencies: [
+                "TurnoutControl", "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1",
+                .product(name: "Yams", package: "Yams"),  // reads openapi/turnout-admin.yaml
+            ]
+        ),
         .testTarget(name: "TurnoutProxyTests", dependencies: ["TurnoutProxy", "TurnoutCore", "TurnoutPosix"]),
     ]
 )

@@ -16,7 +16,7 @@ extension ControlPlane {
             return route(request, segments: segments)
         }
         guard IdempotencyCache.isValidKey(key) else {
-            return .error(400, "bad_request", "Idempotency-Key must be 1 to 200 visible ASCII characters")
+            return .error(400, .badRequest, "Idempotency-Key must be 1 to 200 visible ASCII characters")
         }
         let bodyHash = IdempotencyCache.requestHash(body: request.body)
         switch idempotency.lookup(key: key, method: request.method, path: request.path, bodyHash: bodyHash) {
@@ -24,7 +24,7 @@ extension ControlPlane {
             return AdminResponse(status: status, headers: [("Content-Type", "application/json"), ("Idempotent-Replayed", "true")],
                                  body: Array(body.utf8))
         case .mismatch:
-            return .error(422, "idempotency_key_reused", "Idempotency-Key '\(key)' was used for a different request")
+            return .error(422, .idempotencyKeyReused, "Idempotency-Key '\(key)' was used for a different request")
         case .miss:
             // A committed change records the key and its reply in the same journal record.
             // Refusals and dry runs are not recorded: repeating them changes nothing.
@@ -40,7 +40,7 @@ extension ControlPlane {
         let prefix = "Bearer "
         let presented = header.hasPrefix(prefix) ? Array(header.dropFirst(prefix.count).utf8) : []
         if ConstantTime.equal(presented, token) { return nil }
-        return .error(401, "unauthorized", header.isEmpty ? "missing bearer token" : "invalid bearer token",
+        return .error(401, .unauthorized, header.isEmpty ? "missing bearer token" : "invalid bearer token",
                       headers: [("WWW-Authenticate", "Bearer realm=\"turnout\"")])
     }
 
@@ -88,9 +88,9 @@ extension ControlPlane {
     /// 405 with `Allow` for a known path and a wrong method, 404 otherwise.
     private func unrouted(_ method: String, _ segments: [String]) -> AdminResponse {
         guard let allowed = allowedMethods(segments) else {
-            return .error(404, "not_found", "no such endpoint: \(method) /\(segments.joined(separator: "/"))")
+            return .error(404, .notFound, "no such endpoint: \(method) /\(segments.joined(separator: "/"))")
         }
-        return .error(405, "method_not_allowed", "\(method) is not allowed here; use \(allowed.joined(separator: ", "))",
+        return .error(405, .methodNotAllowed, "\(method) is not allowed here; use \(allowed.joined(separator: ", "))",
                       headers: [("Allow", allowed.joined(separator: ", "))])
     }
 

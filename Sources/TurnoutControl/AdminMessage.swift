@@ -49,8 +49,8 @@ public struct AdminResponse: Sendable, Equatable {
     }
 
     /// The API's error shape: `{"error": {"code", "message"}}`.
-    public static func error(_ status: Int, _ code: String, _ message: String, headers: [(String, String)] = []) -> AdminResponse {
-        json(status, ["error": ["code": .string(code), "message": .string(message)]], headers: headers)
+    public static func error(_ status: Int, _ code: AdminErrorCode, _ message: String, headers: [(String, String)] = []) -> AdminResponse {
+        json(status, ["error": ["code": .string(code.rawValue), "message": .string(message)]], headers: headers)
     }
 
     public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8") -> AdminResponse {

@@ -59,7 +59,7 @@ public final class AdminServer {
                 switch result {
                 case .bytes(let n):
                     connection.input += chunk[0..<n]
-                    if connection.input.count > AdminServer.maxBodyBytes + 65536 { return reply(connection, .error(413, "payload_too_large", "request too large"), close: true) }
+                    if connection.input.count > AdminServer.maxBodyBytes + 65536 { return reply(connection, .error(413, .payloadTooLarge, "request too large"), close: true) }
                     continue
                 case .wouldBlock:
                     break
@@ -84,7 +84,7 @@ public final class AdminServer {
                 if connection.peerClosed { drop(connection) }
                 return
             case .failed(let error):
-                return reply(connection, .error(Int(error.status), "bad_request", "malformed request: \(error.reason)"), close: true)
+                return reply(connection, .error(Int(error.status), .badRequest, "malformed request: \(error.reason)"), close: true)
             case .complete(let head):
                 guard let request = decode(head, connection: connection) else { return }
                 if let timer = connection.timer { loop.cancel(timer) }
@@ -104,12 +104,12 @@ public final class AdminServer {
         case .none: bodyLength = 0
         case .contentLength(let n):
             guard n <= UInt64(AdminServer.maxBodyBytes) else {
-                reply(connection, .error(413, "payload_too_large", "request body over \(AdminServer.maxBodyBytes) bytes"), close: true)
+                reply(connection, .error(413, .payloadTooLarge, "request body over \(AdminServer.maxBodyBytes) bytes"), close: true)
                 return nil
             }
             bodyLength = Int(n)
         case .chunked, .untilClose:
-            reply(connection, .error(411, "bad_request", "send the body with Content-Length"), close: true)
+            reply(connection, .error(411, .badRequest, "send the body with Content-Length"), close: true)
             return nil
         }
         guard connection.input.count >= head.headLength + bodyLength else {

@@ -51,7 +51,7 @@ CONTRACT_OPERATIONS = {
     ("delete", "/v1/target-groups/{name}/targets/{target}"),
     ("get", "/v1/audit"),
 }
-ERROR_STATUSES = {"400", "401", "404", "405", "409", "413", "422"}
+ERROR_STATUSES = {"400", "401", "404", "405", "409", "413", "422", "500"}
 
 CHECKS = [
     not_a_server_error,

@@ -1,0 +1,30 @@
+/// Every error code the admin API answers with, in `{"error": {"code", "message"}}`.
+/// `openapi/turnout-admin.yaml` lists exactly these (`AdminErrorCodeTests` compares).
+public enum AdminErrorCode: String, CaseIterable, Sendable {
+    /// 400: a body that is not strict JSON or has a value of the wrong type, a bad query or header;
+    /// also what the HTTP parser refuses (400, 411 for a body without Content-Length, 417, 431,
+    /// 501, 505).
+    case badRequest = "bad_request"
+    /// 401: a token is configured and the request did not present it.
+    case unauthorized
+    /// 404: unknown path, listener, target group or target.
+    case notFound = "not_found"
+    /// 405: the path exists, not with this method.
+    case methodNotAllowed = "method_not_allowed"
+    /// 409: `If-Match` named another generation than the current one.
+    case staleGeneration = "stale_generation"
+    /// 409: the request contradicts the current state.
+    case conflict
+    /// 413: a body over 1 MiB.
+    case payloadTooLarge = "payload_too_large"
+    /// 422: well-formed but semantically wrong.
+    case invalid
+    /// 422: the `Idempotency-Key` was used for another request.
+    case idempotencyKeyReused = "idempotency_key_reused"
+    /// 503: the change's record could not be written to the state journal; the journal is as it was
+    /// and nothing changed.
+    case stateNotSaved = "state_not_saved"
+    /// 503: a failed write could not be undone, so no change can be saved until the journal is
+    /// repaired (`/healthz` answers 503 meanwhile).
+    case stateUnsound = "state_unsound"
+}
