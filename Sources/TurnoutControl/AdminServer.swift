@@ -8,8 +8,19 @@ import TurnoutPosix
 /// same strict parser as the data plane, reads Content-Length bodies (at most 1 MiB),
 /// hands each request to `handler` and writes the answer. Keep-alive; one request at a
 /// time per connection.
+///
+/// A refusal the server answers before the request is read whole (a body too large, a
+/// malformed head) closes with a lingering close, as the data plane does: the server shuts
+/// down its side after the response and reads and discards what the client still sends
+/// until it closes or `lingerTimeout` passes. Closing at once with unread input would make
+/// the kernel send a reset, which can destroy the response before the client reads it.
 public final class AdminServer {
     public static let maxBodyBytes = 1 << 20
+    /// How long a refused client may go on sending before the connection is closed anyway.
+    static let lingerTimeout: UInt64 = 5_000_000_000
+    static let idleTimeout: UInt64 = 30_000_000_000
+    /// Reads per readiness event while discarding, so a fast sender cannot hold the control loop.
+    static let discardReadsPerEvent = 16
     private let loop: ControlLoop
     private let listener: Int32
     private let handler: (AdminRequest) -> AdminResponse
@@ -45,13 +56,15 @@ public final class AdminServer {
             loop.register(fd: fd, events: [.readable, .readHangUp]) { [weak self] events in
                 self?.service(connection, events: events)
             }
-            connection.timer = loop.schedule(after: 30_000_000_000) { [weak self] in self?.drop(connection) }
+            connection.timer = loop.schedule(after: AdminServer.idleTimeout) { [weak self] in self?.drop(connection) }
         }
     }
 
     private func service(_ connection: AdminConnection, events: EpollEvents) {
         if events.contains(.writable) { flush(connection) }
-        if connection.closed || !connection.output.isEmpty { return }
+        if connection.closed { return }
+        if connection.afterReply == .linger { return discardInput(connection) }
+        if !connection.output.isEmpty { return }
         if events.contains(.readable) || events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) {
             var chunk = [UInt8](repeating: 0, count: 16384)
             while true {
@@ -59,7 +72,9 @@ public final class AdminServer {
                 switch result {
                 case .bytes(let n):
                     connection.input += chunk[0..<n]
-                    if connection.input.count > AdminServer.maxBodyBytes + 65536 { return reply(connection, .error(413, .payloadTooLarge, "request too large"), close: true) }
+                    if connection.input.count > AdminServer.maxBodyBytes + 65536 {
+                        return reply(connection, .error(413, .payloadTooLarge, "request too large"), then: .linger)
+                    }
                     continue
                 case .wouldBlock:
                     break
@@ -84,14 +99,16 @@ public final class AdminServer {
                 if connection.peerClosed { drop(connection) }
                 return
             case .failed(let error):
-                return reply(connection, .error(Int(error.status), .badRequest, "malformed request: \(error.reason)"), close: true)
+                return reply(connection, .error(Int(error.status), .badRequest, "malformed request: \(error.reason)"), then: .linger)
             case .complete(let head):
                 guard let request = decode(head, connection: connection) else { return }
                 if let timer = connection.timer { loop.cancel(timer) }
-                connection.timer = loop.schedule(after: 30_000_000_000) { [weak self] in self?.drop(connection) }
+                connection.timer = loop.schedule(after: AdminServer.idleTimeout) { [weak self] in self?.drop(connection) }
                 let keepAlive = head.keepAlive
                 let response = handler(request)
-                reply(connection, response, close: !keepAlive, method: request.method)
+                // A client that asked to close sends nothing more once its request is read whole.
+                let then: AdminConnection.AfterReply = keepAlive ? .keepAlive : (connection.input.isEmpty ? .close : .linger)
+                reply(connection, response, then: then, method: request.method)
             }
         }
     }
@@ -104,12 +121,12 @@ public final class AdminServer {
         case .none: bodyLength = 0
         case .contentLength(let n):
             guard n <= UInt64(AdminServer.maxBodyBytes) else {
-                reply(connection, .error(413, .payloadTooLarge, "request body over \(AdminServer.maxBodyBytes) bytes"), close: true)
+                reply(connection, .error(413, .payloadTooLarge, "request body over \(AdminServer.maxBodyBytes) bytes"), then: .linger)
                 return nil
             }
             bodyLength = Int(n)
         case .chunked, .untilClose:
-            reply(connection, .error(411, .badRequest, "send the body with Content-Length"), close: true)
+            reply(connection, .error(411, .badRequest, "send the body with Content-Length"), then: .linger)
             return nil
         }
         guard connection.input.count >= head.headLength + bodyLength else {
@@ -149,15 +166,36 @@ public final class AdminServer {
         return (String(target[..<mark]), query)
     }
 
-    private func reply(_ connection: AdminConnection, _ response: AdminResponse, close: Bool, method: String = "GET") {
+    private func reply(_ connection: AdminConnection, _ response: AdminResponse, then: AdminConnection.AfterReply,
+                       method: String = "GET") {
         var head = "HTTP/1.1 \(response.status) \(HTTPReason.phrase(response.status))\r\n"
         for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(response.body.count)\r\n"
-        if close { head += "Connection: close\r\n" }
+        if then != .keepAlive { head += "Connection: close\r\n" }
         head += "\r\n"
         connection.output = Array(head.utf8) + (method == "HEAD" ? [] : response.body)
-        connection.closeAfterWrite = close
+        connection.afterReply = then
+        if then == .linger {
+            // The bound covers writing the reply too: a client that neither reads nor closes is dropped.
+            connection.input = []
+            if let timer = connection.timer { loop.cancel(timer) }
+            connection.timer = loop.schedule(after: AdminServer.lingerTimeout) { [weak self] in self?.drop(connection) }
+        }
         flush(connection)
+    }
+
+    /// Reads and throws away what a refused client still sends; its close (or an error) ends the
+    /// connection.
+    private func discardInput(_ connection: AdminConnection) {
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        for _ in 0..<AdminServer.discardReadsPerEvent {
+            let result = chunk.withUnsafeMutableBytes { FileIO.read(connection.fd, into: $0.baseAddress!, count: $0.count) }
+            switch result {
+            case .bytes: continue
+            case .wouldBlock: return
+            case .endOfFile, .failed: return drop(connection)
+            }
+        }
     }
 
     private func flush(_ connection: AdminConnection) {
@@ -174,9 +212,18 @@ public final class AdminServer {
             }
         }
         loop.modify(fd: connection.fd, events: [.readable, .readHangUp])
-        if connection.closeAfterWrite || connection.peerClosed { return drop(connection) }
-        // A pipelined request may already be buffered.
-        if !connection.input.isEmpty { processInput(connection) }
+        switch connection.afterReply {
+        case .close:
+            drop(connection)
+        case .linger:
+            // The reply is out: shut down our side (the client reads it, then end of stream) and
+            // keep reading until the client closes.
+            Socket.shutdownWrite(connection.fd)
+        case .keepAlive:
+            if connection.peerClosed { return drop(connection) }
+            // A pipelined request may already be buffered.
+            if !connection.input.isEmpty { processInput(connection) }
+        }
     }
 
     private func drop(_ connection: AdminConnection) {
@@ -197,9 +244,19 @@ final class AdminConnection {
     var output: [UInt8] = []
     let fields = HeaderFieldTable(capacity: 100)
     var peerClosed = false
-    var closeAfterWrite = false
+    /// What happens once the reply being written is out.
+    var afterReply = AfterReply.keepAlive
     var closed = false
     var timer: TimerID?
+
+    enum AfterReply {
+        /// Read the next request.
+        case keepAlive
+        /// Close: the client asked to, and sent nothing after its request.
+        case close
+        /// Refused: shut down our side, discard input until the client closes (or the linger timeout).
+        case linger
+    }
 
     init(fd: Int32, peer: SocketAddress) {
         self.fd = fd

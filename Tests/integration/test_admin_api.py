@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import http.client
+import json
 import re
 
 import pytest
 
 from admin_client import NO_CHECKS, AdminClient, assert_error, describe, ok_json, served_by, statuses
-from harness import LOOPBACK
+from harness import LOOPBACK, SOCKET_TIMEOUT
 from raw_http import Conn
 
 def only_served_by(port: int, count: int = 10) -> set[str | None]:
@@ -375,6 +377,48 @@ def test_body_over_one_mebibyte_is_too_large(admin, turnout):
         response = conn.read_response()
     assert response.status == 413, response
     assert b'"payload_too_large"' in response.body
+    assert admin.generation() == before
+
+
+TEN_MEBIBYTES = 10 * 1024 * 1024
+
+
+def test_a_client_still_sending_a_body_far_over_the_limit_reads_the_413(admin, turnout):
+    """The refusal comes as soon as the head is read; the server then reads and discards what the
+    client still sends (a lingering close), so the client's upload completes and it reads the 413
+    rather than a connection reset."""
+    before = admin.generation()
+    connection = http.client.HTTPConnection(LOOPBACK, turnout.admin_port, timeout=SOCKET_TIMEOUT)
+    try:
+        connection.request("PUT", "/v1/routing", body=b" " * TEN_MEBIBYTES,
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 413, (response.status, body)
+        assert response.getheader("Connection") == "close"
+        assert json.loads(body)["error"]["code"] == "payload_too_large"
+    finally:
+        connection.close()
+    assert admin.generation() == before
+
+
+def test_a_client_streaming_a_chunked_body_reads_the_411(admin, turnout):
+    before = admin.generation()
+
+    def chunks():
+        for _ in range(160):
+            yield b" " * 65536
+
+    connection = http.client.HTTPConnection(LOOPBACK, turnout.admin_port, timeout=SOCKET_TIMEOUT)
+    try:
+        connection.request("POST", "/v1/switch", body=chunks(), encode_chunked=True,
+                           headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 411, (response.status, body)
+        assert json.loads(body)["error"]["code"] == "bad_request"
+    finally:
+        connection.close()
     assert admin.generation() == before
 
 
