@@ -1,13 +1,15 @@
 import Foundation
 import TurnoutCore
 
-/// The admin API's router: authentication, idempotency, then the endpoint.
+/// The admin API's router: the request guard, authentication, idempotency, then the endpoint.
 extension ControlPlane {
     /// Answers one admin request (control thread).
     public func handle(_ request: AdminRequest) -> AdminResponse {
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: true)
             .map { String($0).removingPercentEncoding ?? String($0) }
-        if request.method == "GET" || request.method == "HEAD", segments == ["healthz"] {
+        let isHealthCheck = segments == ["healthz"]
+        if let refusal = requestGuard.refusal(for: request, isHealthCheck: isHealthCheck) { return refusal }
+        if request.method == "GET" || request.method == "HEAD", isHealthCheck {
             return healthz()
         }
         if let failure = authenticate(request) { return failure }

@@ -7,6 +7,11 @@ public enum AdminErrorCode: String, CaseIterable, Sendable {
     case badRequest = "bad_request"
     /// 401: a token is configured and the request did not present it.
     case unauthorized
+    /// 403: the `Host` header names neither an IP address, `localhost`, the bind's host nor one of
+    /// `admin.allowed_hosts` (DNS rebinding).
+    case hostNotAllowed = "host_not_allowed"
+    /// 403: a browser sent a state-changing request from another site (`Sec-Fetch-Site`, `Origin`).
+    case crossSiteRequest = "cross_site_request"
     /// 404: unknown path, listener, target group or target.
     case notFound = "not_found"
     /// 405: the path exists, not with this method.
@@ -17,6 +22,8 @@ public enum AdminErrorCode: String, CaseIterable, Sendable {
     case conflict
     /// 413: a body over 1 MiB.
     case payloadTooLarge = "payload_too_large"
+    /// 415: a body without `Content-Type: application/json`.
+    case unsupportedMediaType = "unsupported_media_type"
     /// 422: well-formed but semantically wrong.
     case invalid
     /// 422: the `Idempotency-Key` was used for another request.

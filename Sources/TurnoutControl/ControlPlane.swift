@@ -28,6 +28,8 @@ public final class ControlPlane {
     let metrics: MetricsRegistry
     var logger: Logger
     let token: [UInt8]?
+    /// Host, cross-site and content-type checks every request passes first.
+    var requestGuard: AdminRequestGuard
 
     /// The routing table in force (the one last published).
     var table: RoutingTable
@@ -56,6 +58,7 @@ public final class ControlPlane {
         self.metrics = metrics
         self.logger = logger
         self.token = token.map { Array($0.utf8) }
+        requestGuard = AdminRequestGuard(admin: config.admin)
         audit = AuditLog(entries: restored?.audit ?? [])
         idempotency = IdempotencyCache(records: restored?.idempotency ?? [])
         let nowMs = WallClock.now() / 1_000_000

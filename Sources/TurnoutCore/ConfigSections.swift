@@ -2,7 +2,7 @@
 /// Defaults come from the types' initializers; range checks are left to `TurnoutConfig.validate()`.
 enum ConfigSections {
     static let rootKeys = ["workers", "state_dir", "admin", "listeners", "target_groups", "timeouts", "limits"]
-    static let adminKeys = ["bind", "token_file"]
+    static let adminKeys = ["bind", "token_file", "allowed_hosts"]
     static let listenerKeys = ["bind", "forward"]
     static let targetGroupKeys = [
         "targets", "algorithm", "health_check", "deregistration_delay", "on_all_unhealthy", "passive_ejection",
@@ -53,6 +53,11 @@ enum ConfigSections {
             switch key {
             case "bind": admin.bind = try value.hostPort()
             case "token_file": admin.tokenFile = value.isNull ? nil : try value.string(expected: "a file path or null")
+            case "allowed_hosts":
+                admin.allowedHosts = []
+                for item in try value.sequence(expected: "host names") {
+                    admin.allowedHosts.append(try item.string(expected: "a host name"))
+                }
             default: preconditionFailure("key '\(key)' is allowed but not read")
             }
         }

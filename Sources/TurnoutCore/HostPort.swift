@@ -58,6 +58,9 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
         return value <= Int(UInt16.max) ? UInt16(value) : nil
     }
 
+    /// Whether `host` (an IPv6 address without its brackets) is an IP address rather than a name.
+    public static func isIPAddress(_ host: Substring) -> Bool { isIPv4Literal(host) || isIPv6Literal(host) }
+
     static func isIPv4Literal(_ text: Substring) -> Bool {
         let octets = text.split(separator: ".", omittingEmptySubsequences: false)
         guard octets.count == 4 else { return false }
@@ -68,7 +71,7 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A DNS name: dot-separated labels of letters, digits, `-` and `_`. All-numeric names must be IPv4 literals.
-    private static func isHostName(_ text: Substring) -> Bool {
+    public static func isHostName(_ text: Substring) -> Bool {
         guard text.utf8.count <= 253 else { return false }
         let labels = text.split(separator: ".", omittingEmptySubsequences: false)
         let wellFormed = labels.allSatisfy { label in

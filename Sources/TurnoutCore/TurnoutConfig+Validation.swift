@@ -20,6 +20,9 @@ extension TurnoutConfig {
         if let tokenFile = admin.tokenFile, tokenFile.isEmpty {
             throw ConfigError(key: "admin.token_file", message: "expected a file path or null, got an empty string")
         }
+        for (index, name) in admin.allowedHosts.enumerated() where !HostPort.isHostName(Substring(name)) {
+            throw ConfigError(key: "admin.allowed_hosts[\(index)]", message: "expected a host name without a port, got '\(name)'")
+        }
         if !admin.bind.isLoopback, admin.tokenFile == nil {
             throw ConfigError(
                 key: "admin.bind",

@@ -218,6 +218,17 @@ final class ConfigValidationTests: XCTestCase {
         XCTAssertNoThrow(try ConfigLoader.parse(yaml: minimalConfigYAML + "\nadmin: { bind: \"[::1]:9901\" }"))
     }
 
+    func testAllowedHostsAreHostNamesWithoutPorts() throws {
+        let config = try ConfigLoader.parse(yaml: minimalConfigYAML + "\nadmin: { allowed_hosts: [turnout, Admin.Internal] }")
+        XCTAssertEqual(config.admin.allowedHosts, ["turnout", "Admin.Internal"])
+        assertConfigError(minimalConfigYAML + "\nadmin:\n  allowed_hosts:\n    - turnout\n    - turnout:9901", key: "admin.allowed_hosts[1]",
+                          line: 8, message: "expected a host name without a port, got 'turnout:9901'")
+        assertConfigError(minimalConfigYAML + "\nadmin: { allowed_hosts: [\"http://turnout\"] }", key: "admin.allowed_hosts[0]",
+                          message: "expected a host name without a port, got 'http://turnout'")
+        assertConfigError(minimalConfigYAML + "\nadmin: { allowed_hosts: turnout }", key: "admin.allowed_hosts",
+                          message: "expected a list of host names")
+    }
+
     func testNamesAreRestrictedToURLSafeCharacters() {
         assertConfigError("""
             listeners:

@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+import requests
 
 from admin_client import NO_CHECKS, AdminClient, assert_error, describe, ok_json, served_by, statuses
 from harness import LOOPBACK, SOCKET_TIMEOUT
@@ -459,6 +460,64 @@ def test_token_is_required_except_for_healthz(proxy, pair, tmp_path):
     assert ok_json(right.switch("green"))["listeners"] == {"production": {"green": 100}}
     assert right.metrics_text()
     assert only_served_by(turnout.port()) == {"green"}
+
+
+# --- requests a web page could make a browser send --------------------------------------------------
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_that_is_not_declared_json_is_refused(admin, turnout, content_type):
+    """What a page can post anywhere without a CORS preflight (text/plain, a form) changes nothing."""
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    response = requests.post(f"{turnout.admin_url}/v1/switch", data=b'{"to": "green"}', headers=headers,
+                             timeout=SOCKET_TIMEOUT)
+    error = assert_error(response, 415, "unsupported_media_type")
+    assert "Content-Type: application/json" in error["message"]
+    assert admin.forwards()["production"] == {"blue": 100}
+    assert only_served_by(turnout.port()) == {"blue"}
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "https://evil.example"},
+    {"Origin": "null"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site", "Origin": "http://localhost:8080"},
+])
+def test_a_change_sent_from_another_site_is_refused(admin, turnout, headers):
+    before = admin.generation()
+    for method, path, body in [
+        ("POST", "/v1/switch", {"to": "green"}),
+        ("PUT", "/v1/routing", {"listeners": {"production": {"green": 100}}}),
+        ("POST", "/v1/target-groups/blue/targets", {"targets": ["127.0.0.1:9"]}),
+        ("DELETE", f"/v1/target-groups/blue/targets/{admin.targets('blue')[0]['target']}", None),
+    ]:
+        assert_error(admin.request(method, path, json_body=body, headers=headers), 403, "cross_site_request")
+    assert admin.generation() == before
+    assert only_served_by(turnout.port()) == {"blue"}
+
+
+def test_the_same_origin_passes(admin, turnout):
+    """The dashboard at /ui/ will call the API from the admin server's own origin."""
+    origin = f"http://{LOOPBACK}:{turnout.admin_port}"
+    body = ok_json(admin.switch("green", headers={"Origin": origin, "Sec-Fetch-Site": "same-origin"}))
+    assert body["listeners"] == {"production": {"green": 100}}
+    body = ok_json(admin.switch("blue", headers={"Origin": origin}))  # a browser without Sec-Fetch-*
+    assert body["listeners"] == {"production": {"blue": 100}}
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1.evil.example:{port}"])
+def test_a_host_header_naming_another_name_is_refused(admin, turnout, host):
+    """DNS rebinding: a page on a name its author controls, resolved to 127.0.0.1, is still that name's page."""
+    host = host.format(port=turnout.admin_port)
+    for method, path, body in [("GET", "/v1/status", None), ("GET", "/metrics", None),
+                               ("POST", "/v1/switch", {"to": "green"})]:
+        error = assert_error(admin.request(method, path, json_body=body, headers={"Host": host}), 403,
+                             "host_not_allowed")
+        assert host in error["message"]
+    assert admin.forwards()["production"] == {"blue": 100}
+    # Liveness stays open; addresses and localhost are this machine's own names.
+    assert ok_json(admin.get("/healthz", headers={"Host": host})) == {"status": "ok"}
+    for own in (f"localhost:{turnout.admin_port}", f"{LOOPBACK}:{turnout.admin_port}", "[::1]"):
+        ok_json(admin.get("/v1/status", headers={"Host": own}))
 
 
 # --- idempotency ---------------------------------------------------------------------------------

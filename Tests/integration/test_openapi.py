@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, settings
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_openapi
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
@@ -51,7 +52,7 @@ CONTRACT_OPERATIONS = {
     ("delete", "/v1/target-groups/{name}/targets/{target}"),
     ("get", "/v1/audit"),
 }
-ERROR_STATUSES = {"400", "401", "404", "405", "409", "413", "422", "500"}
+ERROR_STATUSES = {"400", "401", "403", "404", "405", "409", "413", "415", "422", "500"}
 
 CHECKS = [
     not_a_server_error,
@@ -120,11 +121,19 @@ def test_mutations_document_every_error_they_can_answer():
         if method == "get":
             continue
         documented = set(operation["responses"])
-        # DELETE has no body, so it cannot be too large.
-        expected = ERROR_STATUSES - ({"413"} if method == "delete" else set())
+        # DELETE has no body, so it cannot be too large or of the wrong type.
+        expected = ERROR_STATUSES - ({"413", "415"} if method == "delete" else set())
         assert expected <= documented, (method, path, sorted(expected - documented))
         parameters = {parameter["$ref"].rsplit("/", 1)[-1] for parameter in operation.get("parameters", [])}
         assert "IdempotencyKey" in parameters, (method, path)
+
+
+def test_every_operation_but_healthz_documents_the_cross_site_refusals():
+    spec = load_spec()
+    for method, path, operation in operations(spec):
+        if (method, path) != ("get", "/healthz"):
+            assert "403" in operation["responses"], (method, path)
+        assert ("415" in operation["responses"]) == ("requestBody" in operation), (method, path)
 
 
 def test_every_error_response_is_the_error_object():
@@ -210,3 +219,92 @@ def keep_targets_on_loopback(case) -> None:
 def test_the_admin_api_answers_as_described(case):
     keep_targets_on_loopback(case)
     case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, checks=CHECKS)
+
+
+# --- answers the generator does not provoke, checked against the description all the same ----------
+
+@pytest.fixture
+def conformance(proxy, backends, tmp_path):
+    """A running proxy that requires a token, and a way to send one request to it and check the answer
+    against a description (the file's, or a changed copy) with the same checks as above."""
+    token_file = tmp_path / "admin-token"
+    token_file.write_text(TOKEN + "\n")
+    turnout = proxy(groups={
+        "blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
+        "green": {"targets": [backends.green.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
+    }, token_file=token_file, wait_for_admin=True)
+    # One valid request per operation (the path's parameters and the body), as (path, method) → case fields.
+    requests_by_operation = {
+        ("/metrics", "GET"): {},
+        ("/v1/status", "GET"): {},
+        ("/v1/audit", "GET"): {},
+        ("/v1/routing", "PUT"): {"body": {"listeners": {"production": {"blue": 100}}}},
+        ("/v1/switch", "POST"): {"body": {"to": "blue"}},
+        ("/v1/listeners/{name}/forward", "PUT"): {"path_parameters": {"name": "production"}, "body": {"blue": 100}},
+        ("/v1/target-groups/{name}/targets", "GET"): {"path_parameters": {"name": "blue"}},
+        ("/v1/target-groups/{name}/targets", "PUT"): {"path_parameters": {"name": "blue"},
+                                                      "body": {"targets": [backends.blue.address]}},
+        ("/v1/target-groups/{name}/targets", "POST"): {"path_parameters": {"name": "blue"},
+                                                       "body": {"targets": [backends.blue.address]}},
+        ("/v1/target-groups/{name}/targets/{target}", "DELETE"): {
+            "path_parameters": {"name": "blue", "target": backends.blue.address}},
+    }
+
+    def check(path: str, method: str, headers: dict[str, str], spec: dict | None = None, media_type: str | None = None):
+        schema = schemathesis.openapi.from_dict(spec or load_spec())
+        schema.config.update(base_url=turnout.admin_url, request_timeout=10)
+        fields = dict(requests_by_operation[(path, method)])
+        if media_type is not None:
+            fields["media_type"] = media_type
+        case = schema[path][method].Case(**fields)
+        return case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}", **headers}, checks=CHECKS)
+
+    check.operations = list(requests_by_operation)
+    check.turnout = turnout
+    return check
+
+
+def _error_code(response) -> str:
+    return response.json()["error"]["code"]
+
+
+def test_a_foreign_host_is_refused_as_described(conformance):
+    for path, method in conformance.operations:
+        response = conformance(path, method, {"Host": "evil.example"})
+        assert (response.status_code, _error_code(response)) == (403, "host_not_allowed"), (method, path)
+
+
+def test_a_change_from_another_site_is_refused_as_described(conformance):
+    for path, method in conformance.operations:
+        if method == "GET":
+            continue
+        response = conformance(path, method, {"Origin": "https://evil.example"})
+        assert (response.status_code, _error_code(response)) == (403, "cross_site_request"), (method, path)
+
+
+def test_a_body_that_is_not_json_is_refused_as_described(conformance):
+    bodies = [(path, method) for path, method in conformance.operations if method in ("PUT", "POST")]
+    assert len(bodies) == 5
+    for path, method in bodies:
+        response = conformance(path, method, {}, media_type="text/plain")
+        assert response.request.headers["Content-Type"].startswith("text/plain"), (method, path)
+        assert (response.status_code, _error_code(response)) == (415, "unsupported_media_type"), (method, path)
+
+
+def test_the_checks_catch_answers_the_description_does_not_allow(conformance):
+    """The checks above are not vacuous: a description without the 403, or without its error code, fails them."""
+    without_status = load_spec()
+    del without_status["paths"]["/v1/status"]["get"]["responses"]["403"]
+    with pytest.raises(FailureGroup, match="Undocumented status code"):
+        conformance("/v1/status", "GET", {"Host": "evil.example"}, spec=without_status)
+
+    without_code = load_spec()
+    codes = without_code["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    codes.remove("host_not_allowed")
+    with pytest.raises(FailureGroup, match="Response violates schema"):
+        conformance("/v1/status", "GET", {"Host": "evil.example"}, spec=without_code)
+
+    without_field = load_spec()
+    without_field["components"]["schemas"]["Status"]["required"].append("uptime")
+    with pytest.raises(FailureGroup, match="Response violates schema"):
+        conformance("/v1/status", "GET", {}, spec=without_field)
