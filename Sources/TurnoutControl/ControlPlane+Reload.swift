@@ -1,60 +1,113 @@
 import TurnoutCore
 import TurnoutPosix
 
-/// SIGHUP: the configuration file's forwards and target lists become a new
-/// generation, audited and saved like an API change. Listener changes need a restart.
+/// SIGHUP: the configuration file is read again and what it changed since it was last read is
+/// applied (`ConfigChanges`): forwards, target lists and group settings as one audited, saved
+/// generation, and the admin token and allowed hosts in place. A file that changes a key only a
+/// restart applies (binds, listeners or groups added or removed, workers, state_dir, timeouts,
+/// limits) is refused whole, naming the keys. A file that changes nothing in force makes no
+/// generation: no journal record, no audit entry, every `If-Match` stays valid.
 extension ControlPlane {
     public var generation: UInt64 { table.generation }
 
-    public func reload(from path: String) {
-        let fresh: TurnoutConfig
+    /// Reloads the configuration at `path`. `readToken` reads `admin.token_file` (nil for none); it
+    /// is called on every reload, so rewriting the token file and sending SIGHUP rotates the token.
+    public func reload(from path: String, readToken: (String?) throws -> String?) {
+        let file: TurnoutConfig
         do {
-            fresh = try ConfigLoader.load(path: path)
+            file = try ConfigLoader.load(path: path)
         } catch {
-            logger.error("reload refused, routing unchanged: \(error)")
-            return
+            return refuseReload("\(error)")
         }
-        let before = config.listeners.map { "\($0.name)@\($0.bind)" }
-        let after = fresh.listeners.map { "\($0.name)@\($0.bind)" }
-        guard before == after, fresh.targetGroups.map(\.name) == config.targetGroups.map(\.name) else {
-            logger.error("reload refused, routing unchanged: listeners or target groups changed; restart to apply")
-            return
+        let changes = ConfigChanges(from: config, to: file)
+        guard changes.needRestart.isEmpty else {
+            let keys = changes.needRestart.map(\.description).joined(separator: ", ")
+            return refuseReload("\(keys): \(changes.needRestart.count == 1 ? "this changes" : "these change") only at a restart")
         }
-        var forwards: [String: [WeightedGroup]] = [:]
-        for listener in fresh.listeners { forwards[listener.name] = listener.forward }
-        var targets: [String: [HostPort]] = [:]
-        for group in fresh.targetGroups { targets[group.name] = group.targets }
+        let newToken: [UInt8]?
         do {
-            let next = try table.replacingTargets(targets).replacingForward(forwards, generation: table.generation + 1)
-            var diff: [String: JSONValue] = [:]
-            for listener in fresh.listeners {
-                diff[listener.name] = ["before": forwardJSON(table, listener: listener.name),
-                                       "after": forwardJSON(next, listener: listener.name)]
-            }
-            // Targets the file no longer lists drain like deregistered ones.
-            let nowMs = WallClock.now() / 1_000_000
-            var drains: [(group: String, target: HostPort, untilMs: UInt64)] = []
-            let saved = draining
-            for group in table.groups {
-                let kept = Set(targets[group.name] ?? [])
-                let untilMs = nowMs + group.deregistrationDelay.nanoseconds / 1_000_000
-                for target in group.targets where !kept.contains(target) {
-                    draining[group.name, default: [:]][target] = untilMs
-                    drains.append((group.name, target, untilMs))
-                }
-                for target in kept { draining[group.name]?[target] = nil }
-            }
+            newToken = try readToken(file.admin.tokenFile).map { Array($0.utf8) }
+        } catch {
+            return refuseReload("admin.token_file: \(error)")
+        }
+        var applied = changes.appliedKeys
+        let tokenChanged = newToken != token
+        if tokenChanged, !changes.tokenFile { applied.append("admin.token_file (a new token)") }
+
+        let next: RoutingTable
+        do {
+            next = try table.replacingTargets(changes.targets)
+                .replacingGroupSettings(changes.groupSettings)
+                .replacingForward(changes.forwards, generation: table.generation + 1)
+        } catch {
+            return refuseReload("\(error)")
+        }
+        let routingChanged = !next.routesLike(table)
+        if routingChanged {
             do {
-                try commit(next, action: "reload", caller: "SIGHUP", request: ["file": .string(path)],
-                           diff: ["listeners": .object(diff)])
+                try commitReload(next, changes: changes, path: path)
             } catch {
-                draining = saved
-                throw error
+                return refuseReload("\(error.message)")
             }
-            for drain in drains { scheduleDrainEnd(group: drain.group, target: drain.target, untilMs: drain.untilMs) }
-            logger.notice("published routing table generation \(next.generation)")
-        } catch {
-            logger.error("reload refused, routing unchanged: \(error)")
         }
+        token = newToken
+        requestGuard = AdminRequestGuard(admin: file.admin)
+        config = file
+        if routingChanged {
+            logger.notice("reload applied (\(applied.joined(separator: ", "))): published routing table generation \(table.generation)")
+        } else if tokenChanged || changes.allowedHosts || changes.tokenFile {
+            logger.notice("reload applied (\(applied.joined(separator: ", "))); routing table generation \(table.generation) kept")
+        } else {
+            let already = applied.isEmpty ? "" : " (\(applied.joined(separator: ", ")) already in force)"
+            logger.notice("reload: nothing to change\(already); routing table generation \(table.generation) kept")
+        }
+    }
+
+    private func refuseReload(_ reason: String) {
+        logger.error("reload refused, nothing changed: \(reason)")
+    }
+
+    /// Commits the routing part of a reload; targets the file no longer lists drain like deregistered ones.
+    private func commitReload(_ next: RoutingTable, changes: ConfigChanges, path: String) throws(AdminFailure) {
+        var diff: [String: JSONValue] = [:]
+        var listeners: [String: JSONValue] = [:]
+        for name in changes.forwards.keys.sorted() where forwardJSON(table, listener: name) != forwardJSON(next, listener: name) {
+            listeners[name] = ["before": forwardJSON(table, listener: name), "after": forwardJSON(next, listener: name)]
+        }
+        if !listeners.isEmpty { diff["listeners"] = .object(listeners) }
+        var groups: [String: JSONValue] = [:]
+        var settings: [String: JSONValue] = [:]
+        for (before, after) in zip(table.groups, next.groups) {
+            if before.targets != after.targets {
+                groups[before.name] = ["before": .array(before.targets.map { .string($0.description) }),
+                                       "after": .array(after.targets.map { .string($0.description) })]
+            }
+            let (settingsBefore, settingsAfter) = (settingsJSON(before), settingsJSON(after))
+            if settingsBefore != settingsAfter {
+                settings[before.name] = ["before": .object(settingsBefore), "after": .object(settingsAfter)]
+            }
+        }
+        if !groups.isEmpty { diff["target_groups"] = .object(groups) }
+        if !settings.isEmpty { diff["target_group_settings"] = .object(settings) }
+
+        let nowMs = WallClock.now() / 1_000_000
+        var drains: [(group: String, target: HostPort, untilMs: UInt64)] = []
+        let saved = draining
+        for (before, after) in zip(table.groups, next.groups) where changes.targets[before.name] != nil {
+            let kept = Set(after.targets)
+            let untilMs = nowMs + after.deregistrationDelay.nanoseconds / 1_000_000
+            for target in before.targets where !kept.contains(target) {
+                draining[before.name, default: [:]][target] = untilMs
+                drains.append((before.name, target, untilMs))
+            }
+            for target in kept { draining[before.name]?[target] = nil }
+        }
+        do {
+            try commit(next, action: "reload", caller: "SIGHUP", request: ["file": .string(path)], diff: .object(diff))
+        } catch {
+            draining = saved
+            throw error
+        }
+        for drain in drains { scheduleDrainEnd(group: drain.group, target: drain.target, untilMs: drain.untilMs) }
     }
 }

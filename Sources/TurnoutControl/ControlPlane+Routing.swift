@@ -109,14 +109,29 @@ extension ControlPlane {
             resulting[name] = forwardJSON(next, listener: name)
             diff[name] = ["before": forwardJSON(table, listener: name), "after": forwardJSON(next, listener: name)]
         }
+        let unchanged = next.routesLike(table)
         if Self.isDryRun(request) {
-            return .json(200, ["dry_run": true, "generation": .int(Int64(table.generation)), "listeners": .object(resulting)])
+            var reply: [String: JSONValue] = ["dry_run": true, "generation": .int(Int64(table.generation)), "listeners": .object(resulting)]
+            if unchanged { reply["unchanged"] = true }
+            return .json(200, .object(reply))
         }
+        if unchanged { return Self.unchangedReply(generation: table.generation, ["listeners": .object(resulting)]) }
         let response = AdminResponse.json(200, ["generation": .int(Int64(next.generation)),
                                                 "previous_generation": .int(Int64(table.generation)),
                                                 "listeners": .object(resulting)])
         try commit(next, action: action, caller: request.peer, request: requestBody, diff: ["listeners": .object(diff)],
                    response: response)
         return response
+    }
+
+    /// The answer to a change to where things already are: 200 with the generation in force as both
+    /// `generation` and `previous_generation`, and `"unchanged": true`. Nothing is journalled or
+    /// audited, no idempotency record is kept, and every `If-Match` naming the generation stays valid.
+    static func unchangedReply(generation: UInt64, _ members: [String: JSONValue]) -> AdminResponse {
+        var reply = members
+        reply["generation"] = .int(Int64(generation))
+        reply["previous_generation"] = .int(Int64(generation))
+        reply["unchanged"] = true
+        return .json(200, .object(reply))
     }
 }

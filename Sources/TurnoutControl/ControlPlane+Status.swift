@@ -14,24 +14,10 @@ extension ControlPlane {
         }
         var groups: [JSONValue] = []
         for group in table.groups {
-            let check = group.healthCheck
-            var healthCheck: [String: JSONValue] = [
-                "enabled": .bool(check.enabled), "path": .string(check.path),
-                "interval": .string(check.interval.description), "timeout": .string(check.timeout.description),
-                "healthy_threshold": .int(Int64(check.healthyThreshold)),
-                "unhealthy_threshold": .int(Int64(check.unhealthyThreshold)),
-                "matcher": .string(check.matcher.description),
-            ]
-            if let port = check.port { healthCheck["port"] = .int(Int64(port)) }
-            if let host = check.host { healthCheck["host"] = .string(host) }
-            groups.append([
-                "name": .string(group.name),
-                "algorithm": .string(group.algorithm.rawValue),
-                "on_all_unhealthy": .string(group.onAllUnhealthy.rawValue),
-                "deregistration_delay": .string(group.deregistrationDelay.description),
-                "health_check": .object(healthCheck),
-                "targets": .array(targetsJSON(group)),
-            ])
+            var members = settingsJSON(group)
+            members["name"] = .string(group.name)
+            members["targets"] = .array(targetsJSON(group))
+            groups.append(.object(members))
         }
         return .json(200, [
             "generation": .int(Int64(table.generation)),
@@ -40,6 +26,30 @@ extension ControlPlane {
             "deployment": .null,
             "state_store": stateStoreJSON,
         ])
+    }
+
+    /// A group's settings as the configuration names them (what a reload can change, targets aside).
+    func settingsJSON(_ group: GroupRoute) -> [String: JSONValue] {
+        let check = group.healthCheck
+        var healthCheck: [String: JSONValue] = [
+            "enabled": .bool(check.enabled), "path": .string(check.path),
+            "interval": .string(check.interval.description), "timeout": .string(check.timeout.description),
+            "healthy_threshold": .int(Int64(check.healthyThreshold)),
+            "unhealthy_threshold": .int(Int64(check.unhealthyThreshold)),
+            "matcher": .string(check.matcher.description),
+        ]
+        if let port = check.port { healthCheck["port"] = .int(Int64(port)) }
+        if let host = check.host { healthCheck["host"] = .string(host) }
+        return [
+            "algorithm": .string(group.algorithm.rawValue),
+            "on_all_unhealthy": .string(group.onAllUnhealthy.rawValue),
+            "deregistration_delay": .string(group.deregistrationDelay.description),
+            "health_check": .object(healthCheck),
+            "passive_ejection": [
+                "consecutive_failures": .int(Int64(group.passiveEjection.consecutiveFailures)),
+                "count_5xx": .bool(group.passiveEjection.count5xx),
+            ],
+        ]
     }
 
     func auditLog(_ request: AdminRequest) throws(AdminFailure) -> AdminResponse {

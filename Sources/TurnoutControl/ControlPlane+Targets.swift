@@ -70,9 +70,15 @@ extension ControlPlane {
         } catch {
             throw .invalid("\(error)")
         }
+        let unchanged = next.routesLike(table)
         if Self.isDryRun(request) {
-            return .json(200, ["dry_run": true, "generation": .int(Int64(table.generation)), "group": .string(group),
-                               "targets": .array(targets.map { .string($0.description) })])
+            var reply: [String: JSONValue] = ["dry_run": true, "generation": .int(Int64(table.generation)), "group": .string(group),
+                                              "targets": .array(targets.map { .string($0.description) })]
+            if unchanged { reply["unchanged"] = true }
+            return .json(200, .object(reply))
+        }
+        if unchanged {
+            return Self.unchangedReply(generation: table.generation, ["group": .string(group), "targets": .array(targetsJSON(route))])
         }
         let removed = route.targets.filter { !targets.contains($0) }
         let nowMs = WallClock.now() / 1_000_000

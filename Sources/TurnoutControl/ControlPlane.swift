@@ -9,7 +9,8 @@ import TurnoutProxy
 /// audit log and idempotency records; persists every acknowledged change before
 /// publishing it to the data plane and replying. Runs on the control loop's thread only.
 public final class ControlPlane {
-    let config: TurnoutConfig
+    /// The configuration last loaded (at start, then by each accepted reload).
+    var config: TurnoutConfig
     let proxy: Proxy
     let loop: ControlLoop
     let store: StateStore
@@ -27,7 +28,7 @@ public final class ControlPlane {
     var pendingIdempotency: IdempotencyContext?
     let metrics: MetricsRegistry
     var logger: Logger
-    let token: [UInt8]?
+    var token: [UInt8]?
     /// Host, cross-site and content-type checks every request passes first.
     var requestGuard: AdminRequestGuard
 

@@ -3,8 +3,9 @@ import TurnoutCore
 extension HealthChecker {
     /// Takes the current groups and target lists: new targets start probing, removed ones (and removed groups)
     /// stop and are forgotten, kept ones keep their health. A group whose check is switched on or off starts its
-    /// targets over (`initial`). Groups in `unusedGroups` (no weight on any listener) show their targets as
-    /// `unused` while probes go on.
+    /// targets over (`initial`); a group whose check changed otherwise (path, interval, thresholds...) keeps its
+    /// targets' health and reschedules their next probe within the new interval. Groups in `unusedGroups` (no
+    /// weight on any listener) show their targets as `unused` while probes go on.
     public func update(groups routes: [GroupRoute], unusedGroups: Set<String> = []) {
         let names = Set(routes.map(\.name))
         for (name, group) in groups where !names.contains(name) {
@@ -38,6 +39,7 @@ extension HealthChecker {
 
     private func reconcile(_ group: CheckedGroup, with route: GroupRoute, inUse: Bool) {
         let restart = group.route.healthCheck.enabled != route.healthCheck.enabled
+        let reschedule = !restart && group.route.healthCheck != route.healthCheck
         group.route = route
         group.inUse = inUse
         var kept: [HostPort: CheckedTarget] = [:]
@@ -55,6 +57,11 @@ extension HealthChecker {
             if restart {
                 entry.stop(loop)
                 entry.health = TargetHealth(checkEnabled: route.healthCheck.enabled)
+                startProbing(entry, in: group)
+            } else if reschedule {
+                // A probe in flight finishes with the settings it started with.
+                if let next = entry.nextProbe { loop.cancel(next) }
+                entry.nextProbe = nil
                 startProbing(entry, in: group)
             }
             entry.health.setInUse(inUse)

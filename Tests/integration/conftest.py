@@ -141,6 +141,7 @@ def proxy_config(request, tmp_path):
         workers: int = 2,
         state_dir: Path | None = None,
         token_file: Path | None = None,
+        allowed_hosts: list[str] | None = None,
     ) -> tuple[ProxyConfig, Path]:
         if groups is None:
             pair: Backends = request.getfixturevalue("backends")
@@ -156,6 +157,7 @@ def proxy_config(request, tmp_path):
             limits=limits,
             workers=workers,
             token_file=token_file,
+            allowed_hosts=allowed_hosts,
         )
         path = tmp_path / "turnout.yaml"
         config.write(path)
@@ -170,7 +172,7 @@ def proxy(proxy_config, start_process):
 
     Keyword arguments: ``listeners`` ({name: {group: weight}}), ``groups`` ({name: [targets]} or
     {name: {targets, algorithm, health_check, on_all_unhealthy, passive_ejection, ...}}), ``timeouts``
-    and ``limits`` (merged over the defaults), ``workers``, ``state_dir``, ``token_file``, and
+    and ``limits`` (merged over the defaults), ``workers``, ``state_dir``, ``token_file``, ``allowed_hosts``, and
     ``wait_for_admin`` (also wait until the admin API answers ``GET /healthz`` with 200).
     """
     binary = str(executable("turnout"))

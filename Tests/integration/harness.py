@@ -240,10 +240,12 @@ class ProxyConfig:
         limits: dict[str, int] | None = None,
         workers: int = 2,
         token_file: Path | None = None,
+        allowed_hosts: list[str] | None = None,
     ):
         self.state_dir = state_dir
         self.workers = workers
         self.token_file = token_file
+        self.allowed_hosts = allowed_hosts
         self.admin_port = free_port()
         self.listener_ports = {name: free_port() for name in listeners}
         self.listeners = {name: dict(forward) for name, forward in listeners.items()}
@@ -255,6 +257,8 @@ class ProxyConfig:
         admin = {"bind": f"{LOOPBACK}:{self.admin_port}"}
         if self.token_file is not None:
             admin["token_file"] = str(self.token_file)
+        if self.allowed_hosts is not None:
+            admin["allowed_hosts"] = list(self.allowed_hosts)
         return {
             "workers": self.workers,
             "state_dir": str(self.state_dir),
@@ -291,6 +295,8 @@ class Proxy:
     """A running ``turnout serve`` and the config file it reads."""
 
     PUBLISHED = r"published routing table generation (\d+)"
+    # Every SIGHUP ends in exactly one of these lines.
+    RELOADED = r"reload applied \(.*|reload: nothing to change.*|reload refused, nothing changed: .*"
 
     def __init__(self, process: ManagedProcess, config: ProxyConfig, config_path: Path):
         self.process = process
@@ -337,6 +343,15 @@ class Proxy:
         self.process.send_signal(signal.SIGHUP)
         self.process.wait_for_log(self.PUBLISHED, occurrences=seen_before + 1, timeout=timeout)
         return time.monotonic()
+
+
+    def reload(self, timeout: float = 10.0) -> str:
+        """Write ``self.config`` to the config file, send SIGHUP and return the reload's outcome line
+        (applied, nothing to change, or refused)."""
+        seen_before = self.process.count_log(self.RELOADED)
+        self.config.write(self.config_path)
+        self.process.send_signal(signal.SIGHUP)
+        return self.process.wait_for_log(self.RELOADED, occurrences=seen_before + 1, timeout=timeout).group(0)
 
 
 def run_check(config_path: Path, timeout: float = 30.0) -> subprocess.CompletedProcess:

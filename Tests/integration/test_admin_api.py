@@ -223,6 +223,52 @@ def test_dry_run_still_validates(admin):
     assert admin.generation() == before
 
 
+NO_CHANGES = {
+    "routing": lambda admin, **kw: admin.put_routing({"production": {"blue": 100}}, **kw),
+    "switch": lambda admin, **kw: admin.switch("blue", **kw),
+    "forward": lambda admin, **kw: admin.set_forward("production", {"blue": 100}, **kw),
+}
+
+
+def journal_bytes(turnout) -> bytes:
+    journal = turnout.config.state_dir / "journal.log"
+    return journal.read_bytes() if journal.exists() else b""
+
+
+@pytest.mark.parametrize("endpoint", NO_CHANGES)
+def test_a_change_to_where_traffic_already_goes_makes_no_generation(admin, turnout, endpoint):
+    """200 with the generation in force as both generations and "unchanged": true; nothing journalled or
+    audited, no idempotency record, and an If-Match read before stays valid."""
+    mutate = NO_CHANGES[endpoint]
+    generation, audit, journal = admin.generation(), admin.audit(), journal_bytes(turnout)
+    unchanged = {"generation": generation, "previous_generation": generation,
+                 "listeners": {"production": {"blue": 100}}, "unchanged": True}
+    for headers in ({}, {"If-Match": str(generation)}, {"Idempotency-Key": "no-change-0001"},
+                    {"Idempotency-Key": "no-change-0001"}):
+        response = mutate(admin, headers=headers)
+        assert ok_json(response) == unchanged, headers
+        assert "Idempotent-Replayed" not in response.headers
+    assert ok_json(mutate(admin, params={"dry_run": "true"})) == {
+        "dry_run": True, "generation": generation, "listeners": {"production": {"blue": 100}}, "unchanged": True}
+    assert admin.generation() == generation
+    assert admin.audit() == audit
+    assert journal_bytes(turnout) == journal
+
+    body = ok_json(admin.switch("green", headers={"If-Match": str(generation)}))
+    assert (body["generation"], body["previous_generation"]) == (generation + 1, generation)
+    assert "unchanged" not in body
+
+
+def test_replacing_targets_with_the_same_list_makes_no_generation(admin, turnout, backends):
+    generation, audit = admin.generation(), admin.audit()
+    body = ok_json(admin.put("/v1/target-groups/blue/targets", {"targets": [backends.blue.address]}))
+    assert (body["generation"], body["previous_generation"], body["group"], body["unchanged"]) == \
+        (generation, generation, "blue", True)
+    assert [target["target"] for target in body["targets"]] == [backends.blue.address]
+    assert admin.generation() == generation
+    assert admin.audit() == audit
+
+
 # --- target lists --------------------------------------------------------------------------------
 
 def test_targets_list_register_replace_deregister(admin, turnout, backends, demo_backend):

@@ -1,0 +1,144 @@
+/// What a re-read configuration file changes against the one in force, sorted by what a running
+/// proxy can do about it (SIGHUP).
+///
+/// A reload applies what the file changed since it was last read: a listener's forward, a group's
+/// target list, a group's settings (algorithm, health check, deregistration delay, all-unhealthy
+/// policy, passive ejection: they travel in the routing table), and the admin API's token file and
+/// allowed hosts. Settings the file did not change keep their running values, including changes
+/// made through the admin API since. Keys that only a restart can change (binds, listeners or
+/// groups added or removed, workers, the state directory, and the data plane's `timeouts` and
+/// `limits`, which workers read once at start) are listed in `needRestart`; a reload that changes
+/// any of them is refused whole.
+public struct ConfigChanges: Sendable, Equatable {
+    /// A key only a restart applies: its dotted path (as in configuration errors) and what changed.
+    public struct RestartOnly: Sendable, Equatable, CustomStringConvertible {
+        public let key: String
+        public let change: String
+
+        public var description: String { "\(key) (\(change))" }
+    }
+
+    /// In file order of the sections; empty when the reload can be applied.
+    public private(set) var needRestart: [RestartOnly] = []
+    /// Listeners whose forward the file changed, with the file's new forward.
+    public private(set) var forwards: [String: [WeightedGroup]] = [:]
+    /// Groups whose target list the file changed, with the file's new list.
+    public private(set) var targets: [String: [HostPort]] = [:]
+    /// Groups whose other settings the file changed, with their new configuration (targets aside).
+    public private(set) var groupSettings: [String: TargetGroupConfig] = [:]
+    /// Whether `admin.token_file` names another file (its content is compared by whoever reads it).
+    public private(set) var tokenFile = false
+    /// Whether `admin.allowed_hosts` changed.
+    public private(set) var allowedHosts = false
+
+    /// The keys a reload applies, for the log: `listeners.production.forward`, `target_groups.blue.health_check`.
+    public private(set) var appliedKeys: [String] = []
+
+    public init(from running: TurnoutConfig, to file: TurnoutConfig) {
+        restartOnly("workers", running.workers.map(String.init) ?? "auto", file.workers.map(String.init) ?? "auto")
+        restartOnly("state_dir", running.stateDir, file.stateDir)
+        restartOnly("admin.bind", running.admin.bind.description, file.admin.bind.description)
+        if running.admin.tokenFile != file.admin.tokenFile {
+            tokenFile = true
+            appliedKeys.append("admin.token_file")
+        }
+        if running.admin.allowedHosts != file.admin.allowedHosts {
+            allowedHosts = true
+            appliedKeys.append("admin.allowed_hosts")
+        }
+
+        let listenersBefore = Dictionary(running.listeners.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let listenersAfter = Dictionary(file.listeners.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for listener in running.listeners where listenersAfter[listener.name] == nil {
+            needRestart.append(RestartOnly(key: "listeners.\(listener.name)", change: "removed"))
+        }
+        for listener in file.listeners {
+            guard let before = listenersBefore[listener.name] else {
+                needRestart.append(RestartOnly(key: "listeners.\(listener.name)", change: "added"))
+                continue
+            }
+            restartOnly("listeners.\(listener.name).bind", before.bind.description, listener.bind.description)
+            if before.forward != listener.forward {
+                forwards[listener.name] = listener.forward
+                appliedKeys.append("listeners.\(listener.name).forward")
+            }
+            var unapplied = listener
+            unapplied.bind = before.bind
+            unapplied.forward = before.forward
+            if unapplied != before { needRestart.append(RestartOnly(key: "listeners.\(listener.name)", change: "settings changed")) }
+        }
+
+        let groupsBefore = Dictionary(running.targetGroups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let groupsAfter = Dictionary(file.targetGroups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for group in running.targetGroups where groupsAfter[group.name] == nil {
+            needRestart.append(RestartOnly(key: "target_groups.\(group.name)", change: "removed"))
+        }
+        for group in file.targetGroups {
+            guard let before = groupsBefore[group.name] else {
+                needRestart.append(RestartOnly(key: "target_groups.\(group.name)", change: "added"))
+                continue
+            }
+            if before.targets != group.targets {
+                targets[group.name] = group.targets
+                appliedKeys.append("target_groups.\(group.name).targets")
+            }
+            var settingsBefore = before
+            settingsBefore.targets = group.targets
+            if settingsBefore != group {
+                groupSettings[group.name] = group
+                appliedKeys += Self.changedSettings(before, group).map { "target_groups.\(group.name).\($0)" }
+            }
+        }
+
+        let t0 = running.timeouts, t1 = file.timeouts
+        for (key, before, after) in [
+            ("connect", t0.connect, t1.connect), ("client_header", t0.clientHeader, t1.clientHeader),
+            ("client_idle", t0.clientIdle, t1.clientIdle), ("upstream_response", t0.upstreamResponse, t1.upstreamResponse),
+            ("upstream_idle", t0.upstreamIdle, t1.upstreamIdle), ("shutdown_grace", t0.shutdownGrace, t1.shutdownGrace),
+        ] {
+            restartOnly("timeouts.\(key)", before.description, after.description)
+        }
+        let l0 = running.limits, l1 = file.limits
+        for (key, before, after) in [
+            ("max_header_bytes", l0.maxHeaderBytes, l1.maxHeaderBytes), ("max_headers", l0.maxHeaders, l1.maxHeaders),
+            ("max_connections", l0.maxConnections, l1.maxConnections),
+        ] {
+            restartOnly("limits.\(key)", String(before), String(after))
+        }
+
+        // Whatever else a configuration holds (a section this function does not know yet) needs a restart.
+        var unapplied = file
+        unapplied.workers = running.workers
+        unapplied.stateDir = running.stateDir
+        unapplied.admin = running.admin
+        unapplied.listeners = running.listeners
+        unapplied.targetGroups = running.targetGroups
+        unapplied.timeouts = running.timeouts
+        unapplied.limits = running.limits
+        if unapplied != running { needRestart.append(RestartOnly(key: "(other settings)", change: "changed")) }
+        var admin = file.admin
+        admin.bind = running.admin.bind
+        admin.tokenFile = running.admin.tokenFile
+        admin.allowedHosts = running.admin.allowedHosts
+        if admin != running.admin { needRestart.append(RestartOnly(key: "admin", change: "settings changed")) }
+    }
+
+    /// Whether the file changes nothing a reload applies (and nothing that needs a restart).
+    public var isEmpty: Bool { needRestart.isEmpty && appliedKeys.isEmpty }
+
+    private mutating func restartOnly(_ key: String, _ before: String, _ after: String) {
+        if before != after { needRestart.append(RestartOnly(key: key, change: "\(before) → \(after)")) }
+    }
+
+    /// The YAML keys of a group's settings that differ, targets aside.
+    private static func changedSettings(_ before: TargetGroupConfig, _ after: TargetGroupConfig) -> [String] {
+        var keys: [String] = []
+        if before.algorithm != after.algorithm { keys.append("algorithm") }
+        if before.healthCheck != after.healthCheck { keys.append("health_check") }
+        if before.deregistrationDelay != after.deregistrationDelay { keys.append("deregistration_delay") }
+        if before.onAllUnhealthy != after.onAllUnhealthy { keys.append("on_all_unhealthy") }
+        if before.passiveEjection != after.passiveEjection { keys.append("passive_ejection") }
+        // A setting added to groups later and not named above still counts as changed.
+        return keys.isEmpty ? ["settings"] : keys
+    }
+}
