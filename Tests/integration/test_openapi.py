@@ -308,3 +308,11 @@ def test_the_checks_catch_answers_the_description_does_not_allow(conformance):
     without_field["components"]["schemas"]["Status"]["required"].append("uptime")
     with pytest.raises(FailureGroup, match="Response violates schema"):
         conformance("/v1/status", "GET", {}, spec=without_field)
+
+    # Response objects are closed: a member the description does not list is a violation too.
+    undocumented = load_spec()
+    listener = undocumented["components"]["schemas"]["Listener"]
+    del listener["properties"]["port"]
+    listener["required"].remove("port")
+    with pytest.raises(FailureGroup, match="Response violates schema"):
+        conformance("/v1/status", "GET", {}, spec=undocumented)
