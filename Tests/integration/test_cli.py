@@ -162,6 +162,18 @@ def test_switch_one_listener(turnout, admin):
     assert admin.forwards() == {"production": {"blue": 100}, "test": {"blue": 100}}
 
 
+def test_switch_to_where_traffic_already_goes_says_unchanged(turnout, admin):
+    before, audit = admin.generation(), admin.audit()
+    result = cli(turnout, "switch", "blue")
+    assert result.returncode == 0, result.stderr
+    assert rows(result.stdout) == [
+        ["generation", str(before), "(unchanged)"],
+        ["LISTENER", "FORWARD"],
+        ["production", "blue=100"],
+    ]
+    assert (admin.generation(), admin.audit()) == (before, audit)
+
+
 def test_switch_dry_run_changes_nothing(turnout, admin):
     before = admin.status()
     result = cli(turnout, "switch", "green", "--swap-test", "--dry-run")
