@@ -19,6 +19,8 @@ public final class AdminServer {
     /// How long a refused client may go on sending before the connection is closed anyway.
     static let lingerTimeout: UInt64 = 5_000_000_000
     static let idleTimeout: UInt64 = 30_000_000_000
+    /// Input buffered per connection at most: a head and the largest body, with room for the next head.
+    static let inputLimit = maxBodyBytes + 65536
     /// Reads per readiness event while discarding, so a fast sender cannot hold the control loop.
     static let discardReadsPerEvent = 16
     private let loop: ControlLoop
@@ -67,25 +69,27 @@ public final class AdminServer {
         if !connection.output.isEmpty { return }
         if events.contains(.readable) || events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) {
             var chunk = [UInt8](repeating: 0, count: 16384)
-            while true {
+            // No more than one request's worth is read before the head is looked at, so that a
+            // refusal depends on the head (411, 413 by Content-Length, 431), not on how fast the
+            // client sent; the rest waits in the socket (the registration is level-triggered).
+            reading: while connection.input.count < AdminServer.inputLimit {
                 let result = chunk.withUnsafeMutableBytes { FileIO.read(connection.fd, into: $0.baseAddress!, count: $0.count) }
                 switch result {
                 case .bytes(let n):
                     connection.input += chunk[0..<n]
-                    if connection.input.count > AdminServer.maxBodyBytes + 65536 {
-                        return reply(connection, .error(413, .payloadTooLarge, "request too large"), then: .linger)
-                    }
-                    continue
                 case .wouldBlock:
-                    break
+                    break reading
                 case .endOfFile, .failed:
                     if connection.input.isEmpty { return drop(connection) }
                     connection.peerClosed = true
+                    break reading
                 }
-                break
             }
         }
         processInput(connection)
+        if !connection.closed, connection.output.isEmpty, connection.input.count >= AdminServer.inputLimit {
+            reply(connection, .error(413, .payloadTooLarge, "request too large"), then: .linger)
+        }
     }
 
     private func processInput(_ connection: AdminConnection) {
@@ -205,7 +209,9 @@ public final class AdminServer {
             case .bytes(let n):
                 connection.output.removeFirst(n)
             case .wouldBlock:
-                loop.modify(fd: connection.fd, events: [.readable, .writable, .readHangUp])
+                // Only a refused client's input is read meanwhile (to discard it); other input waits,
+                // and a level-triggered readable event for it would only spin the loop.
+                loop.modify(fd: connection.fd, events: connection.afterReply == .linger ? [.readable, .writable] : [.writable])
                 return
             case .endOfFile, .failed:
                 return drop(connection)
