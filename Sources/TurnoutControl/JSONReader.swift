@@ -111,19 +111,7 @@ struct JSONReader {
                 throw error.inside(.key(key))
             }
             guard isNew else { throw failure("duplicate key '\(key)'", at: keyStart) }
-            skipWhitespace()
-            switch peek {
-            case UInt8(ascii: ","):
-                let comma = position
-                position += 1
-                skipWhitespace()
-                if peek == UInt8(ascii: "}") { throw failure("trailing comma before '}'", at: comma) }
-            case UInt8(ascii: "}"):
-                position += 1
-                return
-            default:
-                throw failure("expected ',' or '}' after a member, found \(found)")
-            }
+            if try closes(UInt8(ascii: "}"), after: "a member") { return }
         }
     }
 
@@ -142,20 +130,25 @@ struct JSONReader {
             } catch {
                 throw error.inside(.index(elements.count))
             }
-            skipWhitespace()
-            switch peek {
-            case UInt8(ascii: ","):
-                let comma = position
-                position += 1
-                skipWhitespace()
-                if peek == UInt8(ascii: "]") { throw failure("trailing comma before ']'", at: comma) }
-            case UInt8(ascii: "]"):
-                position += 1
-                return .array(elements)
-            default:
-                throw failure("expected ',' or ']' after an element, found \(found)")
-            }
+            if try closes(UInt8(ascii: "]"), after: "an element") { return .array(elements) }
         }
+    }
+
+    /// After a member or an element: a comma (not followed by `closing`: no trailing commas), or
+    /// `closing`, which ends the container (true).
+    private mutating func closes(_ closing: UInt8, after what: String) throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        let bracket = Character(Unicode.Scalar(closing))
+        if peek == closing {
+            position += 1
+            return true
+        }
+        guard peek == UInt8(ascii: ",") else { throw failure("expected ',' or '\(bracket)' after \(what), found \(found)") }
+        let comma = position
+        position += 1
+        skipWhitespace()
+        if peek == closing { throw failure("trailing comma before '\(bracket)'", at: comma) }
+        return false
     }
 
     private func enter(depth: Int) throws(JSONSyntaxError) {

@@ -133,10 +133,19 @@ struct JSONMembers {
     func array<Element>(_ key: String, _ element: (JSONValue, String) throws(JSONShapeError) -> Element)
         throws(JSONShapeError) -> [Element]
     {
-        guard case .array(let values)? = members[key] else { throw mismatch(key, "an array") }
+        guard let value = members[key] else { throw mismatch(key, "an array") }
+        return try Self.elements(of: value, path: place(key), element)
+    }
+
+    /// Each element of the array `value` read by `element` (given its value and its path).
+    static func elements<Element>(of value: JSONValue, path: String,
+                                  _ element: (JSONValue, String) throws(JSONShapeError) -> Element)
+        throws(JSONShapeError) -> [Element]
+    {
+        guard case .array(let values) = value else { throw JSONShapeError(description: "\(path): expected an array") }
         var elements: [Element] = []
         elements.reserveCapacity(values.count)
-        for (index, value) in values.enumerated() { elements.append(try element(value, "\(place(key))[\(index)]")) }
+        for (index, value) in values.enumerated() { elements.append(try element(value, "\(path)[\(index)]")) }
         return elements
     }
 
@@ -226,23 +235,17 @@ extension PersistedDrain {
 extension JSONValue {
     /// An array of strings, for target lists.
     fileprivate static func strings(_ value: JSONValue, path: String) throws(JSONShapeError) -> [String] {
-        guard case .array(let values) = value else { throw JSONShapeError(description: "\(path): expected an array") }
-        var strings: [String] = []
-        for (index, item) in values.enumerated() {
-            guard case .string(let text) = item else { throw JSONShapeError(description: "\(path)[\(index)]: expected a string") }
-            strings.append(text)
+        try JSONMembers.elements(of: value, path: path) { (item, path) throws(JSONShapeError) in
+            guard case .string(let text) = item else { throw JSONShapeError(description: "\(path): expected a string") }
+            return text
         }
-        return strings
     }
 
     /// A listener's forward: an array of `{"group", "weight"}`.
     fileprivate static func weights(_ value: JSONValue, path: String) throws(JSONShapeError) -> [PersistedWeight] {
-        guard case .array(let values) = value else { throw JSONShapeError(description: "\(path): expected an array") }
-        var weights: [PersistedWeight] = []
-        for (index, item) in values.enumerated() {
-            let members = try JSONMembers(item, path: "\(path)[\(index)]")
-            weights.append(PersistedWeight(group: try members.string("group"), weight: try members.integer("weight")))
+        try JSONMembers.elements(of: value, path: path) { (item, path) throws(JSONShapeError) in
+            let members = try JSONMembers(item, path: path)
+            return PersistedWeight(group: try members.string("group"), weight: try members.integer("weight"))
         }
-        return weights
     }
 }

@@ -47,16 +47,7 @@ public struct ConfigChanges: Sendable, Equatable {
             appliedKeys.append("admin.allowed_hosts")
         }
 
-        let listenersBefore = Dictionary(running.listeners.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let listenersAfter = Dictionary(file.listeners.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        for listener in running.listeners where listenersAfter[listener.name] == nil {
-            needRestart.append(RestartOnly(key: "listeners.\(listener.name)", change: "removed"))
-        }
-        for listener in file.listeners {
-            guard let before = listenersBefore[listener.name] else {
-                needRestart.append(RestartOnly(key: "listeners.\(listener.name)", change: "added"))
-                continue
-            }
+        for (before, listener) in paired("listeners", running.listeners, file.listeners, name: \.name) {
             restartOnly("listeners.\(listener.name).bind", before.bind.description, listener.bind.description)
             if before.forward != listener.forward {
                 forwards[listener.name] = listener.forward
@@ -68,16 +59,7 @@ public struct ConfigChanges: Sendable, Equatable {
             if unapplied != before { needRestart.append(RestartOnly(key: "listeners.\(listener.name)", change: "settings changed")) }
         }
 
-        let groupsBefore = Dictionary(running.targetGroups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let groupsAfter = Dictionary(file.targetGroups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        for group in running.targetGroups where groupsAfter[group.name] == nil {
-            needRestart.append(RestartOnly(key: "target_groups.\(group.name)", change: "removed"))
-        }
-        for group in file.targetGroups {
-            guard let before = groupsBefore[group.name] else {
-                needRestart.append(RestartOnly(key: "target_groups.\(group.name)", change: "added"))
-                continue
-            }
+        for (before, group) in paired("target_groups", running.targetGroups, file.targetGroups, name: \.name) {
             if before.targets != group.targets {
                 targets[group.name] = group.targets
                 appliedKeys.append("target_groups.\(group.name).targets")
@@ -125,6 +107,26 @@ public struct ConfigChanges: Sendable, Equatable {
 
     /// Whether the file changes nothing a reload applies (and nothing that needs a restart).
     public var isEmpty: Bool { needRestart.isEmpty && appliedKeys.isEmpty }
+
+    /// The entries of a section (listeners, groups) in both configurations, paired by name, in file
+    /// order; a name on one side only (added or removed) needs a restart.
+    private mutating func paired<Entry>(_ section: String, _ running: [Entry], _ file: [Entry],
+                                        name: (Entry) -> String) -> [(before: Entry, after: Entry)] {
+        let before = Dictionary(running.map { (name($0), $0) }, uniquingKeysWith: { first, _ in first })
+        let names = Set(file.map(name))
+        for entry in running where !names.contains(name(entry)) {
+            needRestart.append(RestartOnly(key: "\(section).\(name(entry))", change: "removed"))
+        }
+        var pairs: [(before: Entry, after: Entry)] = []
+        for entry in file {
+            if let old = before[name(entry)] {
+                pairs.append((old, entry))
+            } else {
+                needRestart.append(RestartOnly(key: "\(section).\(name(entry))", change: "added"))
+            }
+        }
+        return pairs
+    }
 
     private mutating func restartOnly(_ key: String, _ before: String, _ after: String) {
         if before != after { needRestart.append(RestartOnly(key: key, change: "\(before) → \(after)")) }
