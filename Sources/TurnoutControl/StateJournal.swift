@@ -102,7 +102,7 @@ public final class StateJournal {
         let checksum = String(decoding: line.prefix(8), as: UTF8.self)
         let json = line.dropFirst(9)
         guard CRC32.hex(CRC32.checksum(json)) == checksum else { return nil }
-        return try? JournalRecord(json: JSONReader.parse(json))
+        return try? JournalRecord(json: JSONReader.parse(Array(json)))
     }
 
     /// Opens (creating) the file for appending, so that a journal that cannot be written is

@@ -83,7 +83,7 @@ struct ServeStartup {
         loop.register(fd: signals.fd, events: [.readable]) { _ in
             guard let signal = signals.take() else { return }
             if signal == SIGHUP {
-                plane.reload(from: configPath, readToken: AdminToken.read)
+                plane.reload(from: configPath, readToken: { path in try path.map(AdminTokenFile.read) })
                 return
             }
             logger.notice("signal \(signal): draining (grace \(config.timeouts.shutdownGrace.milliseconds) ms)")
