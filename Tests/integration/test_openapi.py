@@ -52,7 +52,7 @@ CONTRACT_OPERATIONS = {
     ("delete", "/v1/target-groups/{name}/targets/{target}"),
     ("get", "/v1/audit"),
 }
-ERROR_STATUSES = {"400", "401", "403", "404", "405", "409", "413", "415", "422", "500"}
+ERROR_STATUSES = {"400", "401", "403", "404", "405", "409", "413", "415", "422", "503"}
 
 CHECKS = [
     not_a_server_error,
