@@ -100,8 +100,15 @@ extension Worker {
     }
 
     /// Picks a target and attaches an upstream connection (pooled or new).
-    func route(_ client: ClientConnection, excluding: TargetState?) {
-        guard let (group, target, counters) = pickTarget(listenerIndex: client.listenerIndex, excluding: excluding) else {
+    ///
+    /// A retry passes the target that failed as `excluding`: another target is taken whenever the
+    /// group has one. With `orExcluded` the failed target itself is the last resort (a reused
+    /// connection that broke says little about its target: it may just have closed an idle
+    /// connection), and then on a new connection, never on another of its pooled ones.
+    func route(_ client: ClientConnection, excluding: TargetState?, orExcluded: Bool = false) {
+        let listenerIndex = client.listenerIndex
+        guard let (group, target, counters) = pickTarget(listenerIndex: listenerIndex, excluding: excluding)
+                ?? (orExcluded ? pickTarget(listenerIndex: listenerIndex, excluding: nil) : nil) else {
             // On a retry the failure was the upstream's (502); on a first pick there is no target at all (503).
             let status: UInt16 = client.attempts > 0 ? 502 : 503
             logger.info("no target available", metadata: ["listener": "\(client.listenerIndex)", "status": "\(status)"])
@@ -116,7 +123,7 @@ extension Worker {
         target.outstanding += 1
         client.deadline = now &+ settings.connectTimeout
         // Most recent idle connection first: the least likely to have been closed by the target.
-        if let upstream = target.idle.popLast() {
+        if target !== excluding, let upstream = target.idle.popLast() {
             attach(upstream, to: client)
             client.phase = .exchanging
             sendRequestHead(client)

@@ -300,7 +300,8 @@ extension Worker {
         if client.fd >= 0 { closeClient(client, abort: true) }
     }
 
-    /// The upstream went away before a response: replay safe requests once, else 502.
+    /// The upstream went away before a response: replay safe requests once, on another target
+    /// when the group has one, else 502.
     func upstreamFailedBeforeResponse(_ client: ClientConnection, reason: StaticString) {
         guard let upstream = client.upstream, let request = client.request else { return }
         let wasReused = upstream.completedExchanges > 0
@@ -311,8 +312,11 @@ extension Worker {
         detach(upstream, from: client)
         closeUpstream(upstream)
         if canRetry {
-            // A reused connection most likely timed out idle: the target itself may be fine.
-            route(client, excluding: wasReused ? nil : target)
+            // Whatever the connection's age the retry goes elsewhere: the target may have just died,
+            // and every pooled connection to it with it. A reused connection most likely timed out
+            // idle, though, so it is not counted against the target, and a group with no other
+            // target retries it on a new connection.
+            route(client, excluding: target, orExcluded: wasReused)
         } else {
             respondWithError(client, status: 502)
         }

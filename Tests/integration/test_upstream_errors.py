@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import http.client
+import socket
+import threading
+import time
 
 import requests
 
+from admin_client import NO_CHECKS
 from harness import LOOPBACK, SOCKET_TIMEOUT, free_port
+from keepalive_load import KeepAliveLoad
+from raw_http import Conn
 
 
 def get(port: int, path: str = "/") -> requests.Response:
@@ -93,3 +99,115 @@ def test_garbage_from_upstream_gives_502(proxy, raw_upstream, backends):
     assert response.status_code == 502
     assert b"NOT HTTP" not in response.content
     assert garbage.accepted >= 1
+
+
+class DyingUpstream:
+    """A keep-alive backend that dies on the second request of a connection: it answers the first
+    request of every connection, and on a connection's second request closes its listener (new
+    connections are refused from then on), reports ``holding`` and, once ``release`` is set, closes
+    that connection without answering. What a target killed under keep-alive load looks like to the
+    proxy's pooled connection, at a moment the test chooses."""
+
+    RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Served-By: dying\r\n\r\nok"
+
+    def __init__(self):
+        self.listener = socket.create_server((LOOPBACK, 0))
+        self.address = f"{LOOPBACK}:{self.listener.getsockname()[1]}"
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return  # the listener was closed: the target is dead
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(SOCKET_TIMEOUT)
+            received, answered = b"", 0
+            while True:
+                while b"\r\n\r\n" not in received:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    received += chunk
+                received = received[received.index(b"\r\n\r\n") + 4:]
+                if answered == 1:
+                    self.close()
+                    self.holding.set()
+                    self.release.wait(SOCKET_TIMEOUT)
+                    return
+                connection.sendall(self.RESPONSE)
+                answered += 1
+
+    def close(self) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
+
+
+def test_retry_after_a_failed_pooled_connection_goes_to_another_target(proxy, backends):
+    """A pooled connection to a target that has just died fails before its response: the
+    idempotent GET is retried on the other target, never on the dead one, however old the
+    connection. One worker and round robin over [dying, blue] make the order exact: the retry
+    happens while the picker's next turn is the dead target's."""
+    dying = DyingUpstream()
+    try:
+        turnout = proxy(
+            listeners={"production": {"app": 100}},
+            groups={"app": {"targets": [dying.address, backends.blue.address], "algorithm": "round_robin",
+                            "health_check": NO_CHECKS}},
+            workers=1,
+        )
+        request = b"GET / HTTP/1.1\r\nHost: app.example\r\n\r\n"
+        with Conn(turnout.port()) as first, Conn(turnout.port()) as second:
+            first.send(request)
+            assert first.read_response().header("X-Served-By") == "dying"  # its connection is pooled
+            first.send(request)
+            assert first.read_response().header("X-Served-By") == "blue"
+            first.send(request)  # the dying target's turn: its pooled connection takes it
+            assert dying.holding.wait(SOCKET_TIMEOUT), "the request did not reach the pooled connection"
+            second.send(request)  # blue's turn, so the dead target's turn comes next
+            assert second.read_response().header("X-Served-By") == "blue"
+            dying.release.set()  # the pooled connection closes without an answer
+            retried = first.read_response()
+            assert retried.status == 200, retried.status_line
+            assert retried.header("X-Served-By") == "blue"
+    finally:
+        dying.release.set()
+        dying.close()
+
+
+def test_a_target_killed_under_keep_alive_load_fails_no_request(proxy, demo_backend):
+    """Eight keep-alive clients over two targets; one target is SIGKILLed mid-load. Requests on its
+    pooled connections, on connections being opened to it and on it when it died are retried on
+    the other target: no client sees an error."""
+    blue, green = demo_backend("blue"), demo_backend("green")
+    turnout = proxy(
+        listeners={"production": {"app": 100}},
+        groups={"app": {"targets": [blue.address, green.address], "health_check": NO_CHECKS}},
+    )
+    load = KeepAliveLoad(turnout.port(), clients=8)
+    try:
+        deadline = time.monotonic() + SOCKET_TIMEOUT
+        while load.count() < 500 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        green.process.kill()
+        killed_at = time.monotonic()
+        deadline = time.monotonic() + SOCKET_TIMEOUT
+        while load.count(started_after=killed_at) < 500 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        green.process.exit_expected = True
+        load.stop()
+    outcomes = load.outcomes()
+    failures = [outcome.error for outcome in outcomes if outcome.error is not None]
+    assert failures == [], f"{len(failures)} of {len(outcomes)} requests failed: {failures[:5]}"
+    after = [outcome.served_by for outcome in outcomes if outcome.started > killed_at]
+    assert len(after) >= 500 and set(after[-100:]) == {"blue"}
