@@ -6,6 +6,11 @@ public struct RequestHead: Sendable, Equatable {
     public var methodRange: ByteRange
     /// The request target as received (origin-, absolute-, authority- or asterisk-form).
     public var target: ByteRange
+    /// What is forwarded as the target: the target itself, but for absolute-form the part after the authority
+    /// (`/path?query`, which may be empty or start with `?`: the writer puts a `/` in front then).
+    public var originForm: ByteRange
+    /// The authority (`host[:port]`) of an absolute-form target: it replaces the Host field (RFC 9112 §3.2.2).
+    public var authority: ByteRange?
     public var version: HTTPVersion
     /// Bytes from the start of the buffer up to and including the final CRLFCRLF (leading empty lines included):
     /// the body, or the next request, starts here.
@@ -29,11 +34,13 @@ public struct RequestHead: Sendable, Equatable {
     public init(
         method: HTTPMethod, methodRange: ByteRange, target: ByteRange, version: HTTPVersion, headLength: Int,
         framing: BodyFraming, keepAlive: Bool, expectContinue: Bool, isUpgrade: Bool, host: ByteRange?,
-        hasRequestId: Bool, xForwardedFor: Int?
+        hasRequestId: Bool, xForwardedFor: Int?, originForm: ByteRange? = nil, authority: ByteRange? = nil
     ) {
         self.method = method
         self.methodRange = methodRange
         self.target = target
+        self.originForm = originForm ?? target
+        self.authority = authority
         self.version = version
         self.headLength = headLength
         self.framing = framing

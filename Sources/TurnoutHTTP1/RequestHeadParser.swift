@@ -8,7 +8,10 @@
 /// - `Content-Length: 5, 5` (identical values) is accepted as 5; differing values, in one field or several, are 400;
 /// - Transfer-Encoding must be exactly `chunked` (see `TransferCodingList`): misplaced or repeated `chunked` and
 ///   malformed lists are 400, other codings 501; Transfer-Encoding with Content-Length, or on HTTP/1.0, is 400;
-/// - an Expect other than `100-continue` is 417, after every other check passed.
+/// - an Expect other than `100-continue` is 417, after every other check passed;
+/// - a Host value must be `uri-host [":" port]` of RFC 3986 (`Authority`), else 400; an absolute-form target
+///   must have a non-empty host and no userinfo, and its authority is reported so that it replaces the Host
+///   field (RFC 9112 §3.2.2); an HTTP/1.1 request still needs a Host field.
 public enum RequestHeadParser {
     /// Empty lines tolerated before the request line.
     public static let emptyLinesAllowed = 4
@@ -56,7 +59,17 @@ public enum RequestHeadParser {
         let methodRange = ByteRange(lineStart, methodEnd)
         let method = HTTPMethod.recognise(bytes, methodRange)
         let target = ByteRange(targetStart, targetEnd)
-        if let error = RequestTarget.validate(bytes.slice(target), method: method) { return .failed(error) }
+        var originForm = target
+        var authority: ByteRange?
+        switch RequestTarget.check(bytes.slice(target), method: method) {
+        case .invalid(let error):
+            return .failed(error)
+        case .valid(let absolute?):
+            authority = ByteRange(targetStart + absolute.authority.lowerBound, targetStart + absolute.authority.upperBound)
+            originForm = ByteRange(targetStart + absolute.rest.lowerBound, targetEnd)
+        case .valid(nil):
+            break
+        }
 
         var facts = HeaderFacts()
         if let error = HeaderSectionParser.parse(
@@ -68,6 +81,7 @@ public enum RequestHeadParser {
 
         if facts.hostCount > 1 { return fail(400, "duplicate Host") }
         if facts.hostCount == 0 && version == .http11 { return fail(400, "missing Host") }
+        if let host = facts.host, !Authority.isValid(bytes.slice(host)) { return fail(400, "invalid Host") }
 
         let framing: BodyFraming
         if facts.transferCodings.isPresent {
@@ -93,7 +107,8 @@ public enum RequestHeadParser {
                 headLength: boundary.end, framing: framing, keepAlive: keepAlive,
                 expectContinue: facts.expectsContinue && version == .http11,
                 isUpgrade: version == .http11 && connection.upgrade && facts.hasUpgrade,
-                host: facts.host, hasRequestId: facts.hasRequestId, xForwardedFor: facts.lastXForwardedFor))
+                host: facts.host, hasRequestId: facts.hasRequestId, xForwardedFor: facts.lastXForwardedFor,
+                originForm: originForm, authority: authority))
     }
 
     private static func fail(_ status: UInt16, _ reason: StaticString) -> HeadParseResult<RequestHead> {

@@ -1,7 +1,10 @@
 /// Writes the head the proxy sends upstream for a parsed request.
 public enum RequestHeadWriter {
     /// Writes, in order:
-    /// - `method SP target SP HTTP/1.1` CRLF;
+    /// - `method SP target SP HTTP/1.1` CRLF, where an absolute-form target goes out in origin-form
+    ///   (`http://a.example/x?y` → `/x?y`, `http://a.example` → `/`);
+    /// - `Host: <authority>` for an absolute-form target, whose authority replaces the client's Host field
+    ///   (RFC 9112 §3.2.2), or `Host: <forwarded.targetAuthority>` for a request without a Host field (HTTP/1.0);
     /// - every forwarded (not hop-by-hop) field verbatim as `Name: value`, except X-Forwarded-Proto and
     ///   X-Forwarded-Port (replaced), with `, <client>` appended to the last X-Forwarded-For and `, 1.x turnout`
     ///   to the last Via, in their places; Content-Length once, as its single value;
@@ -21,8 +24,21 @@ public enum RequestHeadWriter {
         var output = HeadOutput(out)
         output.write(source.slice(head.methodRange))
         output.write(byte: ASCII.space)
-        output.write(source.slice(head.target))
+        let originForm = source.slice(head.originForm)
+        if head.authority != nil && (originForm.isEmpty || originForm[0] != UInt8(ascii: "/")) {
+            output.write(byte: UInt8(ascii: "/"))
+        }
+        output.write(originForm)
         output.write(" HTTP/1.1\r\n")
+        if let authority = head.authority {
+            output.write("Host: ")
+            output.write(source.slice(authority))
+            output.write("\r\n")
+        } else if head.host == nil {
+            output.write("Host: ")
+            output.write(forwarded.targetAuthority)
+            output.write("\r\n")
+        }
 
         let lastForwardedFor = fields.lastForwardedIndex(of: .xForwardedFor)
         let lastVia = fields.lastForwardedIndex(of: .via)
@@ -32,6 +48,8 @@ public enum RequestHeadWriter {
             if field.isHopByHop { continue }
             switch field.kind {
             case .xForwardedProto, .xForwardedPort:
+                continue
+            case .host where head.authority != nil:
                 continue
             case .contentLength:
                 if !wroteContentLength { output.writeContentLength(field, from: source) }

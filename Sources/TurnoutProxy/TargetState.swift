@@ -7,6 +7,8 @@ import TurnoutPosix
 final class TargetState {
     let key: HostPort
     let address: SocketAddress
+    /// `key` as text (`127.0.0.1:3000`, `[::1]:3000`), made once: the Host of a request that has none.
+    let authority: UnsafeRawBufferPointer
     /// Idle keep-alive connections, most recently used last.
     var idle: [UpstreamConnection] = []
     var outstanding = 0
@@ -44,6 +46,12 @@ final class TargetState {
         self.key = key
         self.address = address
         self.failureRun = failureRun
+        let text = Array(key.description.utf8)
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: text.count, alignment: 1)
+        bytes.copyBytes(from: text)
+        authority = UnsafeRawBufferPointer(bytes)
         idle.reserveCapacity(64)
     }
+
+    deinit { authority.deallocate() }
 }

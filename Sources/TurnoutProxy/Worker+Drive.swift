@@ -210,7 +210,7 @@ extension Worker {
         let output = upstream.output!
         let requestId: UnsafeRawBufferPointer? = head.hasRequestId ? nil : requestIds.next()
         let forwarded = ForwardedFor(clientAddress: client.peerHostBytes, proto: "http", port: client.listenerPort,
-                                     requestId: requestId)
+                                     requestId: requestId, targetAuthority: upstream.target.authority)
         guard let written = RequestHeadWriter.write(head, fields: client.fields!, source: input.bytes(from: input.readIndex),
                                                     forwarded: forwarded, into: output.tail) else {
             logger.info("rewritten request head does not fit the buffer")

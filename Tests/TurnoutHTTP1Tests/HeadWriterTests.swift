@@ -7,7 +7,8 @@ final class HeadWriterTests: XCTestCase {
     /// Parses `request`, rewrites it into a buffer of `capacity` bytes and returns the output as text.
     private func rewrite(
         _ request: String, client: String = "10.0.0.1", proto: StaticString = "http", port: UInt16 = 80,
-        requestId: String? = nil, capacity: Int = 4096, file: StaticString = #filePath, line: UInt = #line
+        requestId: String? = nil, target: String = "10.0.0.9:3000", capacity: Int = 4096,
+        file: StaticString = #filePath, line: UInt = #line
     ) -> String? {
         let parsed = parseRequest(request)
         guard let head = parsed.head else {
@@ -16,17 +17,20 @@ final class HeadWriterTests: XCTestCase {
         }
         let clientBytes = [UInt8](client.utf8)
         let idBytes = [UInt8]((requestId ?? "").utf8)
+        let targetBytes = [UInt8](target.utf8)
         var out = [UInt8](repeating: 0, count: capacity)
         let written: Int? = parsed.bytes.withUnsafeBytes { source in
             clientBytes.withUnsafeBytes { clientAddress in
                 idBytes.withUnsafeBytes { id in
-                    out.withUnsafeMutableBytes { buffer in
-                        RequestHeadWriter.write(
-                            head, fields: parsed.fields, source: source,
-                            forwarded: ForwardedFor(
-                                clientAddress: clientAddress, proto: proto, port: port,
-                                requestId: requestId == nil ? nil : id),
-                            into: buffer)
+                    targetBytes.withUnsafeBytes { targetAuthority in
+                        out.withUnsafeMutableBytes { buffer in
+                            RequestHeadWriter.write(
+                                head, fields: parsed.fields, source: source,
+                                forwarded: ForwardedFor(
+                                    clientAddress: clientAddress, proto: proto, port: port,
+                                    requestId: requestId == nil ? nil : id, targetAuthority: targetAuthority),
+                                into: buffer)
+                        }
                     }
                 }
             }
@@ -128,11 +132,30 @@ final class HeadWriterTests: XCTestCase {
                 + "X-Forwarded-Port: 80\r\nVia: 1.1 turnout\r\n\r\n")
     }
 
-    func testHTTP10RequestIsForwardedAsHTTP11() {
+    func testHTTP10RequestIsForwardedAsHTTP11WithTheTargetAsHost() {
         XCTAssertEqual(
-            rewrite("OPTIONS * HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
-            "OPTIONS * HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: 80\r\n"
-                + "Via: 1.0 turnout\r\n\r\n")
+            rewrite("OPTIONS * HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", target: "[::1]:3000"),
+            "OPTIONS * HTTP/1.1\r\nHost: [::1]:3000\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: http\r\n"
+                + "X-Forwarded-Port: 80\r\nVia: 1.0 turnout\r\n\r\n")
+        // A Host the client sent stays where it was.
+        XCTAssertEqual(
+            rewrite("GET /a HTTP/1.0\r\nAccept: x\r\nHost: app.example\r\n\r\n"),
+            "GET /a HTTP/1.1\r\nAccept: x\r\nHost: app.example\r\nX-Forwarded-For: 10.0.0.1\r\n"
+                + "X-Forwarded-Proto: http\r\nX-Forwarded-Port: 80\r\nVia: 1.0 turnout\r\n\r\n")
+    }
+
+    func testAbsoluteFormGoesOutInOriginFormWithHostFromTheTarget() {
+        let forwarding = "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: 80\r\n"
+        XCTAssertEqual(
+            rewrite("GET http://good.example/x?y=1 HTTP/1.1\r\nAccept: x\r\nHost: evil.example\r\nUser-Agent: u\r\n\r\n"),
+            "GET /x?y=1 HTTP/1.1\r\nHost: good.example\r\nAccept: x\r\nUser-Agent: u\r\n" + forwarding
+                + "Via: 1.1 turnout\r\n\r\n")
+        XCTAssertEqual(
+            rewrite("GET HTTPS://good.example:8443 HTTP/1.1\r\nHost: good.example:8443\r\n\r\n"),
+            "GET / HTTP/1.1\r\nHost: good.example:8443\r\n" + forwarding + "Via: 1.1 turnout\r\n\r\n")
+        XCTAssertEqual(
+            rewrite("OPTIONS http://[::1]:80?q HTTP/1.0\r\n\r\n"),
+            "OPTIONS /?q HTTP/1.1\r\nHost: [::1]:80\r\n" + forwarding + "Via: 1.0 turnout\r\n\r\n")
     }
 
     func testRequestThatDoesNotFitReturnsNil() {

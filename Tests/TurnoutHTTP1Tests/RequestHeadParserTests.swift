@@ -64,9 +64,9 @@ final class RequestHeadParserTests: XCTestCase {
     }
 
     func testValueIsTrimmedOfOptionalWhitespace() {
-        let parsed = parseRequest("GET / HTTP/1.1\r\nHost:\t  a b \t\r\nX-Empty:\r\nX-Spaces:   \r\n\r\n")
-        XCTAssertEqual(parsed.fieldLines, ["Host: a b", "X-Empty: ", "X-Spaces: "])
-        XCTAssertEqual(parsed.fields[1].value.count, 0)
+        let parsed = parseRequest("GET / HTTP/1.1\r\nHost:\t  a \t\r\nX-Words: \ta b\t \r\nX-Empty:\r\nX-Spaces:   \r\n\r\n")
+        XCTAssertEqual(parsed.fieldLines, ["Host: a", "X-Words: a b", "X-Empty: ", "X-Spaces: "])
+        XCTAssertEqual(parsed.fields[2].value.count, 0)
     }
 
     func testObsTextInValueIsAccepted() {
@@ -226,6 +226,60 @@ final class RequestHeadParserTests: XCTestCase {
         XCTAssertNil(head("GET / HTTP/1.0\r\n\r\n")?.host)
         let parsed = parseRequest("GET / HTTP/1.1\r\nHOST: Example.com:8080\r\n\r\n")
         XCTAssertEqual(parsed.head.flatMap { $0.host.map(parsed.text) }, "Example.com:8080")
+    }
+
+    func testHostFollowsTheURIHostGrammar() {
+        let valid = [
+            "example.com", "Example.com:8080", "a", "", "127.0.0.1", "127.0.0.1:80", "999.1.1.1", "[::1]", "[::1]:8080",
+            "[2001:db8::7]", "[2001:db8:0:0:0:0:2:1]", "[::ffff:192.0.2.1]:443", "[v1.fe80::a+en1]", "ex%41mple.com",
+            "a-b_c~d.e", "!$&'()*+,;=", "host:", "[::1]:",
+        ]
+        for host in valid {
+            let parsed = parseRequest("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+            XCTAssertEqual(parsed.head.flatMap { $0.host.map(parsed.text) }, host, host)
+        }
+        let invalid = [
+            "x/../../y", "user@evil", "user:pass@evil", "a b", "a\\b", "a?b", "a#b", "a:b:c", "a:8o", "ex%4",
+            "ex%zz", "[::1", "::1", "[::1]x", "[::1]:8o", "[]", "[1:2:3:4:5:6:7:8:9]", "[1::2::3]", "[12345::1]",
+            "[::1.2.3]", "[::256.1.1.1]", "[::01.1.1.1]", "[1:2:3:4:5:6:7]", "[:1::2]", "[1::2:]", "[v.x]", "[vz.x]",
+            "[v1.]", "\"quoted\"", "a<b", "café",
+        ]
+        for host in invalid {
+            assertFails("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n", 400, "invalid Host")
+        }
+        assertFails("GET / HTTP/1.0\r\nHost: x/../../y\r\n\r\n", 400, "invalid Host")
+        // An absolute-form target replaces Host, but a malformed Host is still a malformed request.
+        assertFails("GET http://good.example/ HTTP/1.1\r\nHost: user@evil\r\n\r\n", 400, "invalid Host")
+    }
+
+    func testAbsoluteFormTargetCarriesTheAuthorityAndTheOriginForm() {
+        let parsed = parseRequest("GET http://good.example:8080/x?y HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+        XCTAssertEqual(parsed.head.flatMap { $0.authority.map(parsed.text) }, "good.example:8080")
+        XCTAssertEqual(parsed.head.map { parsed.text($0.originForm) }, "/x?y")
+        XCTAssertEqual(parsed.head.map { parsed.text($0.target) }, "http://good.example:8080/x?y")
+        XCTAssertEqual(parsed.head.flatMap { $0.host.map(parsed.text) }, "evil.example")
+        let bare = parseRequest("GET https://[::1] HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(bare.head.flatMap { $0.authority.map(bare.text) }, "[::1]")
+        XCTAssertEqual(bare.head?.originForm.count, 0)
+        let query = parseRequest("GET http://a.example?q=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(query.head.map { query.text($0.originForm) }, "?q=1")
+        // Other forms forward the target as it came.
+        let origin = parseRequest("GET /p?q HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertNil(origin.head?.authority)
+        XCTAssertEqual(origin.head?.originForm, origin.head?.target)
+        // HTTP/1.0 needs no Host, absolute-form or not; HTTP/1.1 does even with one.
+        XCTAssertEqual(parseRequest("GET http://a.example/ HTTP/1.0\r\n\r\n").head?.authority, ByteRange(start: 11, count: 9))
+        assertFails("GET http://a.example/ HTTP/1.1\r\n\r\n", 400, "missing Host")
+    }
+
+    func testAbsoluteFormWithUserinfoOrWithoutHostIsRejected() {
+        assertFails("GET http://user@evil.example/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "userinfo in request target")
+        assertFails("GET http://u:p@good.example/ HTTP/1.1\r\nHost: a\r\n\r\n", 400, "userinfo in request target")
+        assertFails("GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "empty host in request target")
+        assertFails("GET http://:80/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "empty host in request target")
+        assertFails("GET http://a:b:c/ HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid authority in request target")
+        assertFails("GET http://[::1/ HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid authority in request target")
+        assertFails("GET http://a%zz/ HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid authority in request target")
     }
 
     // MARK: Content-Length

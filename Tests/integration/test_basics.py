@@ -51,6 +51,30 @@ def test_forwarding_headers_are_added(proxy):
     assert response.header("X-Request-Id-Seen") == request_ids[0]
 
 
+def test_absolute_form_target_replaces_the_host(proxy):
+    """RFC 9112 §3.2.2: the upstream gets origin-form and the target's authority as Host, never the
+    client's Host, so the client cannot reach another virtual host than the one it named."""
+    turnout = proxy()
+    response = exchange(
+        turnout.port(), b"GET http://good.example:8080/echo?x=1 HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+    assert response.status == 200
+    request_line, headers = parse_echoed_head(response.body)
+    assert request_line == "GET /echo?x=1 HTTP/1.1"
+    assert header_values(headers, "host") == ["good.example:8080"]
+
+
+def test_http10_request_without_host_gets_the_targets_address(proxy, backends):
+    """HTTP/1.0 needs no Host, HTTP/1.1 does: the request goes upstream as HTTP/1.1 with the target's
+    host:port as Host, what the target would see from a client that addressed it directly."""
+    turnout = proxy()
+    response = exchange(turnout.port(), b"GET /echo HTTP/1.0\r\n\r\n")
+    assert response.status == 200
+    request_line, headers = parse_echoed_head(response.body)
+    assert request_line == "GET /echo HTTP/1.1"
+    assert header_values(headers, "host") == [backends.blue.address]
+    assert header_values(headers, "via") == ["1.0 turnout"]
+
+
 def test_request_ids_differ_between_requests(proxy):
     turnout = proxy()
     seen = {get(turnout.port(), "/health").headers["X-Request-Id-Seen"] for _ in range(5)}

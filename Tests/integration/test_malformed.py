@@ -63,6 +63,21 @@ def build_cases() -> list:
         "two-hosts": (
             "GET {m} HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
             {400}, None),
+        "host-with-a-path": (
+            "GET {m} HTTP/1.1\r\nHost: x/../../y\r\n\r\n",
+            {400}, None),
+        "host-with-userinfo": (
+            "GET {m} HTTP/1.1\r\nHost: user@evil.example\r\n\r\n",
+            {400}, None),
+        "http10-host-with-a-path": (
+            "GET {m} HTTP/1.0\r\nHost: a/b\r\n\r\n",
+            {400}, None),
+        "absolute-form-with-userinfo": (
+            "GET http://user@evil.example{m} HTTP/1.1\r\nHost: a\r\n\r\n",
+            {400}, None),
+        "absolute-form-without-host": (
+            "GET http://{m} HTTP/1.1\r\nHost: a\r\n\r\n",
+            {400}, None),
         "malformed-version": (
             "GET {m} HTTP/1.x\r\nHost: a\r\n\r\n",
             {400}, None),
