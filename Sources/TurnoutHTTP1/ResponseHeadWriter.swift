@@ -3,11 +3,12 @@ public enum ResponseHeadWriter {
     /// Writes, in order:
     /// - `HTTP/1.1 SP status SP reason` CRLF (the upstream's status and reason);
     /// - every forwarded (not hop-by-hop) field verbatim, with `, 1.x turnout` appended to the last Via in its
-    ///   place (or a Via field added); Content-Length once, as its single value;
+    ///   place (or a Via field added); Content-Length once, as its single value, except in a 1xx or a 204, which
+    ///   must not carry one (RFC 9110 §8.6; a 304 keeps it: there it describes the selected representation);
     /// - `Transfer-Encoding: chunked` for a chunked body, unless `dechunkForHTTP10`;
-    /// - for a 101, `Connection: upgrade` and the upstream's Upgrade field; otherwise `Connection: close` when
-    ///   `closeAfter`, `dechunkForHTTP10` or the body runs until close, else `Connection: keep-alive` when
-    ///   `announceKeepAlive`;
+    /// - for a 101, `Connection: upgrade` and the upstream's Upgrade field; for another 1xx (an interim response)
+    ///   nothing; otherwise `Connection: close` when `closeAfter`, `dechunkForHTTP10` or the body runs until
+    ///   close, else `Connection: keep-alive` when `announceKeepAlive`;
     /// - the empty line.
     ///
     /// - Parameters:
@@ -31,7 +32,9 @@ public enum ResponseHeadWriter {
         output.write("\r\n")
 
         let lastVia = fields.lastForwardedIndex(of: .via)
-        var wroteContentLength = false
+        let interim = head.status < 200
+        // Set once written, and from the start where the status forbids the field.
+        var wroteContentLength = interim || head.status == 204
         for index in 0..<fields.count {
             let field = fields[index]
             if field.isHopByHop { continue }
@@ -63,6 +66,8 @@ public enum ResponseHeadWriter {
         if head.status == 101 {
             output.write("Connection: upgrade\r\n")
             output.writeFields(of: .upgrade, in: fields, from: source)
+        } else if interim {
+            // The final response says what becomes of the connection.
         } else if closeAfter || (chunked && dechunkForHTTP10) || head.framing == .untilClose {
             output.write("Connection: close\r\n")
         } else if announceKeepAlive {

@@ -60,6 +60,8 @@ final class ClientConnection {
     var responseStatus: UInt16 = 0
     /// Bytes of the current response written to the client (interim responses included).
     var responseBytesWritten = 0
+    /// Interim (1xx) responses the upstream sent for the current request.
+    var interimResponses = 0
     var closeAfterResponse = false
     /// Whether the upstream's response left its connection reusable.
     var upstreamReusable = false
@@ -101,6 +103,7 @@ final class ClientConnection {
         responseStarted = false
         responseStatus = 0
         responseBytesWritten = 0
+        interimResponses = 0
         upstreamReusable = false
         upstream = nil
         group = -1

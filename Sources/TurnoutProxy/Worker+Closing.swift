@@ -5,7 +5,8 @@ extension Worker {
     /// Answers the client with a canned error and closes the connection after it.
     /// Any upstream attached is closed (its state is unknown). If a response was
     /// already under way the connection is aborted instead, so the client sees a
-    /// failure rather than a truncated success.
+    /// failure rather than a truncated success. Interim (1xx) heads still waiting to go
+    /// out go first: one of them may be partly written, and a final response may follow them.
     func respondWithError(_ client: ClientConnection, status: UInt16) {
         listenerCounters[client.listenerIndex].recordProxyError(status: Int(status))
         if let upstream = client.upstream {
@@ -21,8 +22,13 @@ extension Worker {
         }
         takeBuffers(client)
         let output = client.output!
-        output.reset()
-        output.append(ErrorResponse.bytes(status: status))
+        let canned = ErrorResponse.bytes(status: status)
+        if output.freeSpace < canned.count { output.compact() }
+        guard output.freeSpace >= canned.count else {
+            closeClient(client, abort: true)
+            return
+        }
+        output.append(canned)
         client.responseStarted = true
         beginClosing(client)
     }

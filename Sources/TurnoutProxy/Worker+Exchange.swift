@@ -3,6 +3,10 @@ import TurnoutHTTP1
 import TurnoutPosix
 
 extension Worker {
+    /// Interim (1xx) responses relayed for one request before the exchange fails with a 502: room
+    /// for a 100 Continue and a few 103 Early Hints, not for an upstream that never gets to the point.
+    static let maxInterimResponses = 10
+
     /// One pass over an exchange: request body out, response head and body back.
     func stepExchange(_ client: ClientConnection) -> Bool {
         guard let upstream = client.upstream else { return false }
@@ -104,8 +108,11 @@ extension Worker {
                                                 limits: settings.limits, fields: responseFields) {
                 case .complete(let head):
                     if head.status >= 100 && head.status < 200 && head.status != 101 {
-                        guard forwardInterim(client, upstream, head: head) else { return progressed ? .progressed : .stalled }
-                        progressed = true
+                        switch forwardInterim(client, upstream, head: head) {
+                        case .progressed: progressed = true
+                        case .stalled: return progressed ? .progressed : .stalled
+                        case .finished: return .finished
+                        }
                         continue
                     }
                     return startResponse(client, upstream, head: head)
@@ -134,17 +141,34 @@ extension Worker {
         }
     }
 
-    /// Relays a 1xx (100 Continue, 103 Early Hints) to HTTP/1.1 clients; HTTP/1.0
-    /// clients must not see them. Returns false when the client's buffer lacks room.
-    private func forwardInterim(_ client: ClientConnection, _ upstream: UpstreamConnection, head: ResponseHead) -> Bool {
+    /// Relays a 1xx (100 Continue, 103 Early Hints) to HTTP/1.1 clients, rewritten like a final head
+    /// (hop-by-hop fields and Content-Length dropped); HTTP/1.0 clients must not see them. Stalls
+    /// while the client's buffer lacks room. More than `maxInterimResponses` for one request end
+    /// the exchange with a 502: an upstream streaming 1xx heads would otherwise hold the client
+    /// (and this worker) for as long as it likes.
+    private func forwardInterim(_ client: ClientConnection, _ upstream: UpstreamConnection, head: ResponseHead) -> StepOutcome {
         let input = upstream.input!
+        guard client.interimResponses < Worker.maxInterimResponses else {
+            logger.warning("too many interim responses; giving up on the upstream", metadata: [
+                "target": "\(upstream.target.key)", "limit": "\(Worker.maxInterimResponses)",
+            ])
+            respondWithError(client, status: 502)
+            return .finished
+        }
         if client.request!.version == .http11 {
             let output = client.output!
-            guard output.freeSpace >= head.headLength else { return false }
-            output.append(UnsafeRawBufferPointer(start: input.base + input.readIndex, count: head.headLength))
+            guard let written = ResponseHeadWriter.write(head, fields: responseFields, source: input.pending,
+                                                         closeAfter: false, into: output.tail) else {
+                if !output.isEmpty { return .stalled }  // room comes back as the client reads
+                logger.warning("rewritten interim head does not fit the buffer", metadata: ["target": "\(upstream.target.key)"])
+                respondWithError(client, status: 502)
+                return .finished
+            }
+            output.writeIndex += written
         }
+        client.interimResponses += 1
         input.consume(head.headLength)
-        return true
+        return .progressed
     }
 
     private func startResponse(_ client: ClientConnection, _ upstream: UpstreamConnection, head: ResponseHead) -> StepOutcome {

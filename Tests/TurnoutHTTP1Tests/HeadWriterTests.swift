@@ -225,6 +225,33 @@ final class HeadWriterTests: XCTestCase {
             "HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\nVia: 1.1 turnout\r\n\r\n")
     }
 
+    func testNoContentLosesItsContentLengthAndNotModifiedKeepsIt() {
+        // RFC 9110 §8.6: no Content-Length in a 204; in a 304 it describes the selected representation.
+        XCTAssertEqual(
+            rewrite(response: "HTTP/1.1 204 No Content\r\nContent-Length: 12\r\nX-A: 1\r\n\r\n"),
+            "HTTP/1.1 204 No Content\r\nX-A: 1\r\nVia: 1.1 turnout\r\n\r\n")
+        XCTAssertEqual(
+            rewrite(response: "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n", closeAfter: true),
+            "HTTP/1.1 204 No Content\r\nVia: 1.1 turnout\r\nConnection: close\r\n\r\n")
+        XCTAssertEqual(
+            rewrite(response: "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 12\r\n\r\n"),
+            "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 12\r\nVia: 1.1 turnout\r\n\r\n")
+        XCTAssertEqual(
+            rewrite(response: "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", method: .head),
+            "HTTP/1.1 200 OK\r\nContent-Length: 12\r\nVia: 1.1 turnout\r\n\r\n")
+    }
+
+    func testInterimResponseKeepsEndToEndFieldsOnly() {
+        XCTAssertEqual(
+            rewrite(response: "HTTP/1.1 100 Continue\r\n\r\n", closeAfter: true),
+            "HTTP/1.1 100 Continue\r\nVia: 1.1 turnout\r\n\r\n")
+        XCTAssertEqual(
+            rewrite(
+                response: "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: close, X-Hop\r\n"
+                    + "X-Hop: 1\r\nContent-Length: 5\r\nKeep-Alive: timeout=1\r\n\r\n", closeAfter: true),
+            "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nVia: 1.1 turnout\r\n\r\n")
+    }
+
     func testResponseThatDoesNotFitReturnsNil() {
         let response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
         let full = rewrite(response: response, closeAfter: true)!

@@ -107,11 +107,11 @@ def backends(demo_backend) -> Backends:
 
 @pytest.fixture
 def raw_upstream():
-    """Factory: ``raw_upstream("ok" | "garbage")`` → a RawUpstream closed at teardown."""
+    """Factory: ``raw_upstream("ok" | "garbage", response=...)`` → a RawUpstream closed at teardown."""
     opened: list[RawUpstream] = []
 
-    def open_upstream(mode: str = "ok") -> RawUpstream:
-        upstream = RawUpstream(mode)
+    def open_upstream(mode: str = "ok", **options) -> RawUpstream:
+        upstream = RawUpstream(mode, **options)
         opened.append(upstream)
         return upstream
 

@@ -20,15 +20,16 @@ class RawUpstream:
     """Accepts connections on a loopback port and answers each complete request per ``mode``.
 
     Modes:
-      - ``"ok"``: a fixed 200 with body ``ok`` (keep-alive);
+      - ``"ok"``: a fixed 200 with body ``ok`` (keep-alive), or the bytes of ``response`` when given;
       - ``"garbage"``: ``NOT HTTP\\r\\n\\r\\n`` and close.
     A request counts as complete once its head and its Content-Length or chunked body arrived;
     a request whose body never completes is recorded but never answered.
     """
 
-    def __init__(self, mode: str = "ok"):
+    def __init__(self, mode: str = "ok", response: bytes = OK_RESPONSE):
         assert mode in ("ok", "garbage")
         self.mode = mode
+        self.response = response
         self.port = free_port()
         self.address = f"{LOOPBACK}:{self.port}"
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -39,7 +40,8 @@ class RawUpstream:
         self._lock = threading.Lock()
         self._received: list[bytes] = []
         self.accepted = 0
-        # Connections the other side (the proxy) closed: recv returned end of file.
+        # Connections the other side (the proxy) closed: recv returned end of file, or a send
+        # found the connection reset.
         self.closed_by_peer = 0
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -93,10 +95,13 @@ class RawUpstream:
                         break
                     pending = pending[consumed:]
                     if self.mode == "ok":
-                        connection.sendall(OK_RESPONSE)
+                        connection.sendall(self.response)
                     elif self.mode == "garbage":
                         connection.sendall(GARBAGE_RESPONSE)
                         return
+        except (BrokenPipeError, ConnectionResetError):
+            with self._lock:
+                self.closed_by_peer += 1
         except OSError:
             return
         finally:

@@ -7,7 +7,7 @@ import http.client
 
 import pytest
 
-from harness import LOOPBACK, SOCKET_TIMEOUT
+from harness import LOOPBACK, SOCKET_TIMEOUT, wait_until
 from raw_http import Conn, pattern_bytes, sha256_hex
 
 TEN_MB = 10 * 1024 * 1024
@@ -135,3 +135,62 @@ def test_post_body_reaches_echo_intact(proxy):
         assert echoed.endswith(b"\r\n\r\n" + body)
     finally:
         connection.close()
+
+
+def test_no_content_loses_its_content_length_and_not_modified_keeps_it(proxy, raw_upstream):
+    """RFC 9110 §8.6: a 204 must not carry Content-Length, so the proxy drops it; a 304's
+    Content-Length describes the representation (§15.4.5) and is passed on. Neither has a body,
+    and the connections on both sides stay usable."""
+    no_content = raw_upstream(response=b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n")
+    not_modified = raw_upstream(response=b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 12\r\n\r\n')
+    turnout = proxy(groups={"blue": [no_content.address], "green": [not_modified.address]})
+    with Conn(turnout.port("production")) as conn:
+        for _ in range(2):
+            conn.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            response = conn.read_response()
+            assert response.status == 204
+            assert response.header("Content-Length") is None, response.headers
+            assert response.header("X-A") == "1"
+    with Conn(turnout.port("test")) as conn:
+        for _ in range(2):
+            conn.send(b'GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: "v1"\r\n\r\n')
+            response = conn.read_response()
+            assert response.status == 304
+            assert response.header("Content-Length") == "12"
+    assert no_content.accepted == 1 and not_modified.accepted == 1
+
+
+def test_interim_responses_lose_hop_by_hop_fields(proxy, raw_upstream):
+    upstream = raw_upstream(response=(
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: X-Hop\r\nX-Hop: 1\r\n"
+        b"Content-Length: 3\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+    turnout = proxy(groups={"blue": [upstream.address], "green": [upstream.address]})
+    with Conn(turnout.port()) as conn:
+        conn.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert conn.read_head().status_line == "HTTP/1.1 100 Continue"
+        hints = conn.read_head()
+        assert hints.status_line == "HTTP/1.1 103 Early Hints"
+        assert [name.lower() for name, _ in hints.headers] == ["link", "via"]
+        final = conn.read_response()
+        assert final.status == 200 and final.body == b"ok"
+
+
+def test_an_upstream_that_sends_interim_responses_without_end_gets_a_502(proxy, raw_upstream):
+    """20,000 `100 Continue` heads before the final response: the client sees the first ten, then a
+    502 and a closed connection; the upstream connection is closed too."""
+    upstream = raw_upstream(response=b"HTTP/1.1 100 Continue\r\n\r\n" * 20_000 + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    no_checks = {"enabled": False}
+    turnout = proxy(groups={"blue": {"targets": [upstream.address], "health_check": no_checks},
+                            "green": {"targets": [upstream.address], "health_check": no_checks}})
+    with Conn(turnout.port()) as conn:
+        conn.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        interim = 0
+        while (head := conn.read_head()).status == 100:
+            interim += 1
+        assert interim == 10
+        assert head.status == 502 and head.header("Connection") == "close"
+        assert conn.read_exactly(int(head.header("Content-Length"))) == b"502 Bad Gateway\n"
+        assert conn.is_closed_by_peer()
+    assert wait_until(lambda: upstream.closed_by_peer == 1, timeout=SOCKET_TIMEOUT)
