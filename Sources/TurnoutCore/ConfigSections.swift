@@ -6,7 +6,9 @@ enum ConfigSections {
     static let listenerKeys = ["bind", "forward"]
     static let targetGroupKeys = [
         "targets", "algorithm", "health_check", "deregistration_delay", "on_all_unhealthy", "passive_ejection",
+        "timeouts",
     ]
+    static let groupTimeoutKeys = ["upstream_response"]
     static let healthCheckKeys = [
         "enabled", "path", "port", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "matcher", "host",
     ]
@@ -110,6 +112,7 @@ enum ConfigSections {
                 case "deregistration_delay": group.deregistrationDelay = try value.duration()
                 case "on_all_unhealthy": group.onAllUnhealthy = try allUnhealthyPolicy(value)
                 case "passive_ejection": group.passiveEjection = try passiveEjection(value)
+                case "timeouts": group.timeouts = try groupTimeouts(value)
                 default: preconditionFailure("key '\(key)' is allowed but not read")
                 }
             }
@@ -146,6 +149,17 @@ enum ConfigSections {
             }
         }
         return ejection
+    }
+
+    private static func groupTimeouts(_ node: ConfigNode) throws(ConfigError) -> GroupTimeouts {
+        var timeouts = GroupTimeouts()
+        for (key, value) in try node.mapping(allowedKeys: groupTimeoutKeys).entries {
+            switch key {
+            case "upstream_response": timeouts.upstreamResponse = value.isNull ? nil : try value.duration()
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return timeouts
     }
 
     private static func healthCheck(_ node: ConfigNode) throws(ConfigError) -> HealthCheckConfig {

@@ -12,6 +12,9 @@ public struct GroupRoute: Sendable, Hashable {
     public let passiveEjection: PassiveEjectionConfig
     /// How the control thread probes the targets.
     public let healthCheck: HealthCheckConfig
+    /// `timeouts.upstream_response` for requests routed to this group: the group's own, or the top-level one.
+    /// Carried in the snapshot so that the workers take a change with the next publish.
+    public let upstreamResponseTimeout: ConfigDuration
 
     init(
         name: String,
@@ -20,7 +23,8 @@ public struct GroupRoute: Sendable, Hashable {
         deregistrationDelay: ConfigDuration,
         onAllUnhealthy: AllUnhealthyPolicy,
         passiveEjection: PassiveEjectionConfig,
-        healthCheck: HealthCheckConfig
+        healthCheck: HealthCheckConfig,
+        upstreamResponseTimeout: ConfigDuration
     ) {
         self.name = name
         self.targets = targets
@@ -29,10 +33,11 @@ public struct GroupRoute: Sendable, Hashable {
         self.onAllUnhealthy = onAllUnhealthy
         self.passiveEjection = passiveEjection
         self.healthCheck = healthCheck
+        self.upstreamResponseTimeout = upstreamResponseTimeout
     }
 
-    /// The route of a configured group.
-    init(config: TargetGroupConfig) {
+    /// The route of a configured group; `timeouts` is the top-level section, for limits the group leaves unset.
+    init(config: TargetGroupConfig, timeouts: Timeouts) {
         self.init(
             name: config.name,
             targets: config.targets,
@@ -40,7 +45,8 @@ public struct GroupRoute: Sendable, Hashable {
             deregistrationDelay: config.deregistrationDelay,
             onAllUnhealthy: config.onAllUnhealthy,
             passiveEjection: config.passiveEjection,
-            healthCheck: config.healthCheck
+            healthCheck: config.healthCheck,
+            upstreamResponseTimeout: config.timeouts.upstreamResponse ?? timeouts.upstreamResponse
         )
     }
 
@@ -53,7 +59,8 @@ public struct GroupRoute: Sendable, Hashable {
             deregistrationDelay: deregistrationDelay,
             onAllUnhealthy: onAllUnhealthy,
             passiveEjection: passiveEjection,
-            healthCheck: healthCheck
+            healthCheck: healthCheck,
+            upstreamResponseTimeout: upstreamResponseTimeout
         )
     }
 }

@@ -16,7 +16,7 @@ public final class RoutingTable: Sendable {
     /// Builds the snapshot of a configuration that passed `validate()`. Forward entries naming groups that do
     /// not exist are left out rather than trapping.
     public convenience init(config: TurnoutConfig, generation: UInt64) {
-        let groups = config.targetGroups.map(GroupRoute.init(config:))
+        let groups = config.targetGroups.map { GroupRoute(config: $0, timeouts: config.timeouts) }
         let groupIndexByName = Self.indexByName(groups.map(\.name))
         let listeners = config.listeners.map { listener in
             let known = listener.forward.filter { groupIndexByName[$0.group] != nil }

@@ -12,6 +12,8 @@ public struct TargetGroupConfig: Sendable, Hashable {
     public var onAllUnhealthy: AllUnhealthyPolicy
     /// Ejection of targets on the failures the proxy sees. YAML key `passive_ejection`.
     public var passiveEjection: PassiveEjectionConfig
+    /// Time limits of this group's requests that differ from the top-level `timeouts`.
+    public var timeouts: GroupTimeouts
 
     /// The range ALB allows for the deregistration delay.
     public static let deregistrationDelayRange = ConfigDuration.seconds(0)...ConfigDuration.seconds(3600)
@@ -23,7 +25,8 @@ public struct TargetGroupConfig: Sendable, Hashable {
         healthCheck: HealthCheckConfig = HealthCheckConfig(),
         deregistrationDelay: ConfigDuration = .seconds(30),
         onAllUnhealthy: AllUnhealthyPolicy = .failOpen,
-        passiveEjection: PassiveEjectionConfig = PassiveEjectionConfig()
+        passiveEjection: PassiveEjectionConfig = PassiveEjectionConfig(),
+        timeouts: GroupTimeouts = GroupTimeouts()
     ) {
         self.name = name
         self.targets = targets
@@ -32,5 +35,6 @@ public struct TargetGroupConfig: Sendable, Hashable {
         self.deregistrationDelay = deregistrationDelay
         self.onAllUnhealthy = onAllUnhealthy
         self.passiveEjection = passiveEjection
+        self.timeouts = timeouts
     }
 }

@@ -6,7 +6,9 @@ public struct Timeouts: Sendable, Hashable {
     public var clientHeader: ConfigDuration
     /// A keep-alive client connection with no request in progress is closed after this.
     public var clientIdle: ConfigDuration
-    /// From the end of the request to the response head, and between response body reads.
+    /// From the end of the request to the response head, and between response body reads. A target group may
+    /// set its own (`GroupTimeouts`). Requests already waiting when their target turns unhealthy keep waiting up
+    /// to this limit (as with Envoy, HAProxy and ALB); it bounds how long a hung target holds them.
     public var upstreamResponse: ConfigDuration
     /// A pooled, idle upstream connection is closed after this.
     public var upstreamIdle: ConfigDuration
@@ -17,7 +19,7 @@ public struct Timeouts: Sendable, Hashable {
         connect: ConfigDuration = .seconds(5),
         clientHeader: ConfigDuration = .seconds(10),
         clientIdle: ConfigDuration = .seconds(60),
-        upstreamResponse: ConfigDuration = .seconds(60),
+        upstreamResponse: ConfigDuration = .seconds(15),
         upstreamIdle: ConfigDuration = .seconds(30),
         shutdownGrace: ConfigDuration = .seconds(10)
     ) {

@@ -82,6 +82,9 @@ extension TurnoutConfig {
                     message: "expected an integer \(range.lowerBound)...\(range.upperBound) (0 disables ejection), got \(failures)"
                 )
             }
+            if let upstreamResponse = group.timeouts.upstreamResponse, upstreamResponse.nanoseconds == 0 {
+                throw ConfigError(key: "\(key).timeouts.upstream_response", message: "must be above 0")
+            }
         }
     }
 

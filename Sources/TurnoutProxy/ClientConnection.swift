@@ -73,6 +73,8 @@ final class ClientConnection {
     var responseRelay: SpliceRelay?
     var group = -1
     var target: TargetState?
+    /// The `upstream_response` limit of the group the request was routed to, in nanoseconds.
+    var upstreamResponseTimeout: UInt64 = 0
     /// Counters for the route the current request took (listener, group, target).
     var routeCounters: RouteCounters?
     var attempts = 0

@@ -119,6 +119,7 @@ extension Worker {
         client.attempts += 1
         client.group = group
         client.target = target
+        client.upstreamResponseTimeout = routing.groupResponseTimeouts[group]
         client.routeCounters = counters
         target.outstanding += 1
         client.deadline = now &+ settings.connectTimeout
@@ -218,7 +219,7 @@ extension Worker {
             return
         }
         output.writeIndex += written
-        client.deadline = now &+ settings.upstreamResponseTimeout
+        client.deadline = now &+ client.upstreamResponseTimeout
         if !client.requestBody.isDone {
             // Body bytes are about to be consumed: the request can no longer be replayed.
             unpinHead(client)

@@ -48,7 +48,7 @@ extension Worker {
             finishExchange(client)
             return true
         }
-        if progressed && client.responseStarted { client.deadline = now &+ settings.upstreamResponseTimeout }
+        if progressed && client.responseStarted { client.deadline = now &+ client.upstreamResponseTimeout }
         return progressed
     }
 
@@ -86,7 +86,7 @@ extension Worker {
                                readable: &client.readable, hangUpSignalled: client.hangUpSignalled) {
             case .bytes(let n):
                 input.writeIndex += n
-                client.deadline = now &+ settings.upstreamResponseTimeout
+                client.deadline = now &+ client.upstreamResponseTimeout
                 progressed = true
             case .wouldBlock:
                 client.readable = false
@@ -198,7 +198,7 @@ extension Worker {
         client.responseStarted = true
         client.closeAfterResponse = closeAfter
         client.upstreamReusable = head.keepAlive && head.framing != .untilClose
-        client.deadline = now &+ settings.upstreamResponseTimeout
+        client.deadline = now &+ client.upstreamResponseTimeout
         if head.isUpgrade {
             client.routeCounters?.recordResponse(status: Int(head.status), durationNanoseconds: now &- client.requestStart)
             unpinHead(client)
@@ -237,7 +237,7 @@ extension Worker {
                                readable: &upstream.readable, hangUpSignalled: upstream.hangUpSignalled) {
             case .bytes(let n):
                 input.writeIndex += n
-                client.deadline = now &+ settings.upstreamResponseTimeout
+                client.deadline = now &+ client.upstreamResponseTimeout
                 progressed = true
             case .wouldBlock:
                 upstream.readable = false

@@ -144,7 +144,7 @@ extension Worker {
             return .progressed
         }
         guard progressed else { return .stalled }
-        client.deadline = now &+ settings.upstreamResponseTimeout
+        client.deadline = now &+ client.upstreamResponseTimeout
         return .progressed
     }
 

@@ -10,6 +10,8 @@ struct WorkerRouting {
     private(set) var routing: PublishedRouting
     var listenerPickers: [SmoothWeightedPicker] = []
     var groupPickers: [TargetPicker] = []
+    /// `groupResponseTimeouts[group]`: the group's `upstream_response` limit in nanoseconds.
+    var groupResponseTimeouts: [UInt64] = []
     /// `groupTargets[group]`: the target states in table order; nil where the target is
     /// unresolved or not routable (unhealthy), so pickers skip it.
     var groupTargets: [[TargetState?]] = []
@@ -40,6 +42,7 @@ struct WorkerRouting {
         let now = worker.now
         listenerPickers = table.listeners.map { SmoothWeightedPicker(weights: $0.weights) }
         groupPickers = table.groups.map { TargetPicker(algorithm: $0.algorithm, count: $0.targets.count) }
+        groupResponseTimeouts = table.groups.map(\.upstreamResponseTimeout.nanoseconds)
 
         var weighted = Set<Int>()
         for listener in table.listeners {

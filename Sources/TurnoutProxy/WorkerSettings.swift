@@ -6,7 +6,6 @@ struct WorkerSettings: Sendable {
     var connectTimeout: UInt64
     var clientHeaderTimeout: UInt64
     var clientIdleTimeout: UInt64
-    var upstreamResponseTimeout: UInt64
     var upstreamIdleTimeout: UInt64
     var lingerTimeout: UInt64 = 1_000_000_000
     var limits: HeadLimits
@@ -20,7 +19,6 @@ struct WorkerSettings: Sendable {
         connectTimeout = t.connect.nanoseconds
         clientHeaderTimeout = t.clientHeader.nanoseconds
         clientIdleTimeout = t.clientIdle.nanoseconds
-        upstreamResponseTimeout = t.upstreamResponse.nanoseconds
         upstreamIdleTimeout = t.upstreamIdle.nanoseconds
         limits = HeadLimits(maxHeaderBytes: config.limits.maxHeaderBytes, maxHeaders: config.limits.maxHeaders)
         maxConnections = max(1, config.limits.maxConnections / max(1, workers))

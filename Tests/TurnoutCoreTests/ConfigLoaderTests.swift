@@ -40,7 +40,7 @@ final class ConfigLoaderTests: XCTestCase {
 
         XCTAssertEqual(config.timeouts, Timeouts(
             connect: .seconds(5), clientHeader: .seconds(10), clientIdle: .seconds(60),
-            upstreamResponse: .seconds(60), upstreamIdle: .seconds(30), shutdownGrace: .seconds(10)
+            upstreamResponse: .seconds(15), upstreamIdle: .seconds(30), shutdownGrace: .seconds(10)
         ))
         XCTAssertEqual(config.limits, Limits(maxHeaderBytes: 16384, maxHeaders: 100, maxConnections: 10000))
     }

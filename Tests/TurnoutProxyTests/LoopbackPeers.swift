@@ -118,3 +118,29 @@ final class KeepAliveClient {
         }
     }
 }
+
+/// A loopback listener that never accepts: connections complete in the kernel's backlog and requests
+/// sent on them are never answered, as with a target that hangs (SIGSTOP) after its socket was set up.
+final class SilentListener {
+    let port: UInt16
+    private let fd: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int32 in
+                guard bind(fd, sa, length) == 0, listen(fd, 16) == 0 else { return -1 }
+                return getsockname(fd, sa, &length)
+            }
+        }
+        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    deinit { close(fd) }
+}

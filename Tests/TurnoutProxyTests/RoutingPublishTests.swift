@@ -73,4 +73,39 @@ final class RoutingPublishTests: XCTestCase {
         XCTAssertEqual(after.filter { $0.servedBy != "green" }.count, 0, "requests started after the publish went by the old table")
         XCTAssertGreaterThan(all.filter { $0.servedBy == "blue" }.count, 0, "nothing went by the first table")
     }
+
+    /// A group's `upstream_response` travels in the published table: a request routed after a publish
+    /// that shortens it times out by the new limit, not the minute the proxy started with.
+    func testAGroupsResponseTimeoutComesWithThePublishedTable() throws {
+        let hung = try SilentListener()
+        func config(upstreamResponse: String) throws -> TurnoutConfig {
+            try ConfigLoader.parse(yaml: """
+                workers: 1
+                listeners:
+                  production: { bind: 127.0.0.1:0, forward: { blue: 100 } }
+                target_groups:
+                  blue:
+                    targets: [127.0.0.1:\(hung.port)]
+                    health_check: { enabled: false }
+                    timeouts: { upstream_response: \(upstreamResponse) }
+                timeouts: { upstream_response: 1m }
+                """)
+        }
+        let started = try config(upstreamResponse: "1m")
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let proxy = try Proxy(config: started, table: RoutingTable(config: started, generation: 1), logger: logger)
+        try proxy.start()
+        defer {
+            proxy.shutdown()
+            proxy.wait()
+        }
+        XCTAssertEqual(proxy.publisher.table.groups[0].upstreamResponseTimeout, .seconds(60))
+        let reloaded = try config(upstreamResponse: "200ms")
+        proxy.publish(RoutingTable(config: reloaded, generation: 2))
+
+        // The client gives up after 5 s (its receive timeout): only the published 200 ms answers in time.
+        let client = try KeepAliveClient(port: try XCTUnwrap(proxy.boundPorts["production"]))
+        XCTAssertEqual(client.get()?.status, 504)
+    }
 }

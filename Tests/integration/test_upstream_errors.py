@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import signal
 import socket
 import threading
 import time
@@ -211,3 +212,27 @@ def test_a_target_killed_under_keep_alive_load_fails_no_request(proxy, demo_back
     assert failures == [], f"{len(failures)} of {len(outcomes)} requests failed: {failures[:5]}"
     after = [outcome.served_by for outcome in outcomes if outcome.started > killed_at]
     assert len(after) >= 500 and set(after[-100:]) == {"blue"}
+
+
+def test_a_group_sets_its_own_upstream_response_limit(proxy, backends):
+    """Blue's requests wait at most its own 1 s for a target that hangs (SIGSTOP); green keeps the
+    top-level 30 s, so a 2 s answer from it still arrives."""
+    turnout = proxy(
+        groups={
+            "blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS,
+                     "timeouts": {"upstream_response": "1s"}},
+            "green": {"targets": [backends.green.address], "health_check": NO_CHECKS},
+        },
+        timeouts={"upstream_response": "30s"},
+    )
+    assert get(turnout.port(), "/").status_code == 200  # blue's connection is pooled
+    backends.blue.process.send_signal(signal.SIGSTOP)
+    try:
+        hung = get(turnout.port(), "/")
+        assert hung.status_code == 504
+        slow = get(turnout.port("test"), "/slow?ms=2000")
+        assert slow.status_code == 200
+        assert slow.headers["X-Served-By"] == "green"
+    finally:
+        backends.blue.process.send_signal(signal.SIGCONT)
+    assert get(turnout.port(), "/").status_code == 200
