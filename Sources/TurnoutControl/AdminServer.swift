@@ -28,6 +28,8 @@ public final class AdminServer {
     private let handler: (AdminRequest) -> AdminResponse
     private let logger: Logger
     private var connections: [Int32: AdminConnection] = [:]
+    /// Set by `close`; a listener paused for lack of descriptors is not watched again after it.
+    private var closed = false
     /// The port actually bound.
     public let port: UInt16
 
@@ -38,11 +40,16 @@ public final class AdminServer {
         self.handler = handler
         listener = try Socket.listen(on: address, reusePort: false, backlog: 128)
         port = try Socket.localAddress(listener).port
+        watchListener()
+    }
+
+    private func watchListener() {
         loop.register(fd: listener, events: [.readable]) { [weak self] _ in self?.acceptAll() }
     }
 
     /// Stops accepting and closes every connection.
     public func close() {
+        closed = true
         loop.unregister(fd: listener)
         FileIO.close(listener)
         for connection in connections.values { drop(connection) }
@@ -51,8 +58,19 @@ public final class AdminServer {
     private func acceptAll() {
         var peer = SocketAddress(storage: sockaddr_storage(), length: 0)
         while true {
-            let (fd, _) = Socket.accept(listener, peer: &peer)
-            if fd < 0 { return }
+            let (fd, err) = Socket.accept(listener, peer: &peer)
+            if fd < 0 {
+                // Out of descriptors the pending connection stays pending, and the level-triggered listener
+                // would be reported again at once: look again in 100 ms rather than spin the control thread.
+                if SystemError.isLocalResourceShortage(err) {
+                    loop.unregister(fd: listener)
+                    loop.schedule(after: 100_000_000) { [weak self] in
+                        guard let self, !self.closed else { return }
+                        self.watchListener()
+                    }
+                }
+                return
+            }
             let connection = AdminConnection(fd: fd, peer: peer)
             connections[fd] = connection
             loop.register(fd: fd, events: [.readable, .readHangUp]) { [weak self] events in

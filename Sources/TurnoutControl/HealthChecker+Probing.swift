@@ -59,6 +59,15 @@ extension HealthChecker {
     }
 
     private func record(_ result: ProbeResult, of entry: CheckedTarget, group name: String, probeTarget: HostPort, started: UInt64) {
+        if case .notSent(let reason) = result {
+            if let count = unsentProbes.record(now: MonotonicClock.now()) {
+                logger.error("health probes not sent (\(reason)); targets keep their state", metadata: ["probes": "\(count)"])
+            }
+            return
+        }
+        if let unsent = unsentProbes.endIfQuiet(now: MonotonicClock.now()) {
+            logger.notice("health probes sent again", metadata: ["probes_not_sent_since_last_report": "\(unsent)"])
+        }
         onProbe(name, entry.target, Double(MonotonicClock.now() &- started) / 1_000_000_000)
         // A name may have moved to another address: resolve it again next time.
         if case .connectionFailed = result { addresses[probeTarget] = nil }

@@ -23,6 +23,8 @@ public final class HealthChecker {
     var groupOrder: [String] = []
     /// Resolved probe addresses (host and probe port); dropped after a failed connection to resolve again.
     var addresses: [HostPort: SocketAddress] = [:]
+    /// Probes that could not be sent for lack of descriptors, for a log line per interval rather than per probe.
+    var unsentProbes = IntervalReport(intervalNanoseconds: 10_000_000_000)
 
     /// - Parameters:
     ///   - onChange: called on the loop for every change of a target's state.

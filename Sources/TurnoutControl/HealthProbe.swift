@@ -41,8 +41,11 @@ final class HealthProbe {
         let (socket, result) = Socket.connect(to: address)
         if case .failed(let error) = result {
             // Reported from the loop rather than from here, so that callers never see the result inside `start`.
+            // A socket this process could not make says nothing about the target.
+            let outcome: ProbeResult = SystemError.isLocalResourceShortage(error)
+                ? .notSent(Self.describe(errno: error)) : .connectionFailed(Self.describe(errno: error))
             phase = .done
-            loop.schedule(after: 0) { [weak self] in self?.report(.connectionFailed(Self.describe(errno: error))) }
+            loop.schedule(after: 0) { [weak self] in self?.report(outcome) }
             return
         }
         fd = socket
@@ -50,7 +53,7 @@ final class HealthProbe {
         let registered = loop.register(fd: fd, events: [.writable]) { [weak self] events in self?.handle(events) }
         if !registered {
             phase = .done
-            loop.schedule(after: 0) { [weak self] in self?.report(.connectionFailed("cannot watch the probe socket")) }
+            loop.schedule(after: 0) { [weak self] in self?.report(.notSent("cannot watch the probe socket")) }
         }
     }
 

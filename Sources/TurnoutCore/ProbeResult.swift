@@ -8,16 +8,20 @@ public enum ProbeResult: Sendable, Equatable {
     case timedOut
     /// The connection failed or broke before a response head: "connection refused", "connection reset", ...
     case connectionFailed(String)
+    /// The probe could not even start here ("too many open files"): the checker ran short of descriptors or
+    /// memory. It says nothing about the target, so it counts neither way.
+    case notSent(String)
 
     public var isPass: Bool {
         if case .passed = self { return true }
         return false
     }
 
-    /// The reason and description an `unhealthy` target shows after this failure; nil for a pass.
+    /// The reason and description an `unhealthy` target shows after this failure; nil for a pass (and for a
+    /// probe not sent, which is no result at all).
     var failure: (reason: TargetHealthReason, description: String)? {
         switch self {
-        case .passed: return nil
+        case .passed, .notSent: return nil
         case .codeMismatch(let status): return (.responseCodeMismatch, "Health checks failed with these codes: [\(status)]")
         case .timedOut: return (.timeout, "Request timed out")
         case .connectionFailed(let detail): return (.failedHealthChecks, detail)

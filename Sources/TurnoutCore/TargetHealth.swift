@@ -60,12 +60,13 @@ public struct TargetHealth: Sendable, Equatable {
     /// Counts one active check. `healthyThreshold` consecutive passes make an `initial` or `unhealthy` target
     /// healthy; `unhealthyThreshold` consecutive failures make an `initial` or `healthy` one unhealthy. A pass
     /// also ends a passive ejection. An `unhealthy` target takes the reason of the latest failure. Ignored while
-    /// draining or when the group has no checks.
+    /// draining, when the group has no checks, and for a probe that was not sent (neither run is touched).
     ///
     /// - Returns: whether `state` changed.
     @discardableResult
     public mutating func record(_ result: ProbeResult, healthyThreshold: Int, unhealthyThreshold: Int) -> Bool {
         guard checkEnabled, !isDraining else { return false }
+        if case .notSent = result { return false }
         let before = state
         if let failure = result.failure {
             consecutiveFailures += 1

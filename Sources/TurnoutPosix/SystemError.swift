@@ -16,6 +16,16 @@ public struct SystemError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension SystemError {
+    /// Whether `errno` says this process or machine ran short of something (descriptors: EMFILE, ENFILE;
+    /// socket buffers or memory: ENOBUFS, ENOMEM; local ports: EADDRNOTAVAIL) rather than that a peer failed.
+    /// Such a failure says nothing about the peer: it must not count against it, and retrying at once only
+    /// fails again.
+    public static func isLocalResourceShortage(_ errno: Int32) -> Bool {
+        errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM || errno == EADDRNOTAVAIL
+    }
+}
+
 /// The one place where system calls are retried on `EINTR` and their errors captured.
 ///
 /// Every wrapper in this module funnels through here, so the EINTR policy and the

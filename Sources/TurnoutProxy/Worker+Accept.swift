@@ -8,13 +8,16 @@ extension Worker {
     static let connectionEvents: EpollEvents = [.readable, .writable, .readHangUp, .edgeTriggered]
 
     /// Accepts every pending connection on `listener` (edge of a level-triggered
-    /// listener: drain until EAGAIN), up to the worker's connection limit.
+    /// listener: drain until EAGAIN), up to the worker's connection limit. Out of descriptors,
+    /// the listeners pause (see `Worker+ResourceShortage`).
     func acceptConnections(_ listener: ListenerSocket) {
         var peer = SocketAddress(storage: sockaddr_storage(), length: 0)
         while clientCount < settings.maxConnections {
             let (fd, err) = Socket.accept(listener.fd, peer: &peer)
             if fd < 0 {
-                if err != EAGAIN && err != EWOULDBLOCK && err != ECONNABORTED {
+                if SystemError.isLocalResourceShortage(err) {
+                    pauseAcceptingForResources(errno: err)
+                } else if err != EAGAIN && err != EWOULDBLOCK && err != ECONNABORTED {
                     logger.warning("accept failed", metadata: ["errno": "\(err)"])
                 }
                 return
@@ -51,9 +54,10 @@ extension Worker {
         logger.warning("connection limit reached; pausing accept", metadata: ["limit": "\(settings.maxConnections)"])
     }
 
-    /// Watches the listeners again once a connection slot is free.
+    /// Watches the listeners again once a connection slot is free, unless they wait out a shortage of
+    /// descriptors (the tick retries those).
     func resumeAcceptingIfPaused() {
-        guard acceptPaused, !draining, clientCount < settings.maxConnections else { return }
+        guard acceptPaused, !draining, acceptRetryAt == 0, clientCount < settings.maxConnections else { return }
         acceptPaused = false
         for (i, listener) in listeners.enumerated() {
             try? epoll.add(listener.fd, [.readable], token: EventToken(.listener, slot: i).raw)

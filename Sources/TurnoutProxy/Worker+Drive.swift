@@ -132,6 +132,8 @@ extension Worker {
         }
         let (fd, result) = Socket.connect(to: target.address)
         switch result {
+        case .failed(let err) where SystemError.isLocalResourceShortage(err):
+            answerResourceShortage(client, errno: err)
         case .failed(let err):
             connectFailed(client, errno: err)
         case .connected, .inProgress:
@@ -143,7 +145,8 @@ extension Worker {
                 try epoll.add(fd, Worker.connectionEvents,
                               token: EventToken(.upstream, slot: upstream.slot, generation: upstream.slotGeneration).raw)
             } catch {
-                connectFailed(client, errno: error.errno)
+                // The worker's own failure (no memory for the watch), never the target's.
+                answerResourceShortage(client, errno: error.errno)
                 return
             }
             if upstream.connected {

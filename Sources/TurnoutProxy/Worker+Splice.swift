@@ -41,6 +41,9 @@ extension Worker {
         if let relay = spareRelays.popLast() { return relay }
         do {
             return SpliceRelay(pipe: try Pipe(size: Int32(Worker.pipeCapacity)), capacity: Worker.pipeCapacity)
+        } catch where SystemError.isLocalResourceShortage(error.errno) {
+            recordResourceShortage(errno: error.errno, during: "pipe")
+            return nil
         } catch {
             logger.warning("cannot create a pipe; copying bodies instead: \(error)")
             return nil

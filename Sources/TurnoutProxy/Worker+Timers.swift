@@ -12,6 +12,7 @@ extension Worker {
         // A worker without traffic still takes new snapshots, so drains and pool
         // closures happen on time.
         if publisher.version != routing.version { routing.refresh(from: publisher.routing, worker: self) }
+        retryAcceptingAfterShortage()
         for slot in 0..<clients.count {
             guard let client = clients[slot] else { continue }
             if let drainDeadline = client.target?.drainDeadline, drainDeadline <= now {

@@ -63,6 +63,10 @@ final class Worker {
     /// The batch of owed turns being served (swapped with `owedTurns`, so neither allocates).
     var servingTurns: [EventToken] = []
     var acceptPaused = false
+    /// Nonzero while the listeners are paused for lack of descriptors: when the tick tries them again.
+    var acceptRetryAt: UInt64 = 0
+    /// Failures for lack of descriptors or memory, for the log (see `Worker+ResourceShortage`).
+    var resourceShortage = IntervalReport(intervalNanoseconds: Worker.resourceShortageLogInterval)
     var draining = false
     var now: UInt64 = MonotonicClock.now()
 

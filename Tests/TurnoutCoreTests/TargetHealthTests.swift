@@ -104,6 +104,22 @@ final class TargetHealthTests: XCTestCase {
         assertHealth(health, .unhealthy, .failedHealthChecks, "connection reset")
     }
 
+    func testAProbeNotSentCountsNeitherWay() {
+        // Out of descriptors on the checker's side: nothing is learnt about the target.
+        let notSent = ProbeResult.notSent("too many open files")
+        var health = healthyTarget()
+        XCTAssertEqual(feed(&health, [.timedOut, notSent, notSent, notSent]), [false, false, false, false])
+        assertHealth(health, .healthy, nil, "")
+        // The failure run is not interrupted either: the next failure completes it.
+        XCTAssertEqual(feed(&health, [.timedOut]), [true])
+        assertHealth(health, .unhealthy, .timeout, "Request timed out")
+        XCTAssertEqual(feed(&health, [.passed(status: 200), notSent, notSent]), [false, false, false])
+        XCTAssertEqual(feed(&health, [.passed(status: 200)]), [true])
+        var initial = TargetHealth(checkEnabled: true)
+        XCTAssertEqual(feed(&initial, [notSent, notSent, notSent]), [false, false, false])
+        assertHealth(initial, .initial, .registrationInProgress, "Target registration is in progress")
+    }
+
     func testPassiveEjectionIsImmediateAndOnePassClearsIt() {
         var health = healthyTarget()
         XCTAssertTrue(health.eject())
