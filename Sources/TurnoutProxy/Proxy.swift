@@ -14,9 +14,10 @@ public struct ProxyStartError: Error, CustomStringConvertible {
 /// The data plane: worker threads, each with its own epoll loop and its own
 /// `SO_REUSEPORT` socket per listener, forwarding to the published routing table.
 ///
-/// Lifecycle: `init` resolves and binds everything (so a bad address fails before any
-/// traffic is accepted), `start` spawns the workers, `publish` swaps the routing table
-/// at any time from any thread, `shutdown` drains and `wait` joins.
+/// Lifecycle: `init` resolves and binds everything and makes every worker's epoll instance
+/// and timer (so a bad address, or too few descriptors, fails before any traffic is
+/// accepted), `start` spawns the workers, `publish` swaps the routing table at any time
+/// from any thread, `shutdown` drains and `wait` joins.
 public final class Proxy: Sendable {
     public let publisher: RoutingPublisher
     /// Listener name → the port actually bound (differs from the config for port 0).
@@ -24,6 +25,7 @@ public final class Proxy: Sendable {
     public let workerCount: Int
     private let settings: WorkerSettings
     private let listenerSockets: [[ListenerSocket]]
+    private let loops: [WorkerLoop]
     private let control: WorkerControl
     private let logger: Logger
     private let shutdownGrace: UInt64
@@ -73,28 +75,53 @@ public final class Proxy: Sendable {
             for list in sockets { for socket in list { FileIO.close(socket.fd) } }
             throw error
         }
+        var notifiers: [EventNotifier] = []
+        var loops: [WorkerLoop] = []
+        do {
+            for worker in 0..<workers {
+                let notifier = try EventNotifier()
+                notifiers.append(notifier)
+                loops.append(try WorkerLoop(wake: notifier, listeners: sockets[worker]))
+            }
+        } catch {
+            // A worker without its loop would leave its listening sockets taking a share of the
+            // connections that nobody accepts: no worker starts.
+            for loop in loops { loop.close() }
+            for notifier in notifiers { notifier.close() }
+            for list in sockets { for socket in list { FileIO.close(socket.fd) } }
+            throw ProxyStartError(description: "worker \(loops.count): cannot set up its event loop: \(error)")
+        }
         listenerSockets = sockets
         boundPorts = ports
-        control = WorkerControl(notifiers: try (0..<workers).map { _ in try EventNotifier() })
+        self.loops = loops
+        control = WorkerControl(notifiers: notifiers)
     }
 
-    /// Spawns the worker threads.
+    /// Spawns the worker threads. If one cannot be spawned, none serves: the workers already
+    /// running stop, every listening socket closes, and this throws.
     public func start() throws {
         for index in 0..<workerCount {
-            let sockets = listenerSockets[index]
+            let sockets = listenerSockets[index], loop = loops[index]
             let settings = self.settings, publisher = self.publisher, control = self.control, logger = self.logger
             let events = self.events, metrics = self.metrics
-            let thread = try PosixThread(name: "turnout-w\(index)") {
-                do {
-                    let worker = try Worker(index: index, listeners: sockets, settings: settings,
-                                            publisher: publisher, control: control, events: events, metrics: metrics,
-                                            logger: logger)
-                    worker.run()
-                } catch {
-                    logger.critical("worker \(index) failed to start: \(error)")
+            do {
+                let thread = try PosixThread(name: "turnout-w\(index)") {
+                    Worker(index: index, listeners: sockets, loop: loop, settings: settings, publisher: publisher,
+                           control: control, events: events, metrics: metrics, logger: logger).run()
                 }
+                threads.append(thread)
+            } catch {
+                // The running workers close their listening sockets as they drain; these close now.
+                for later in index..<workerCount {
+                    for socket in listenerSockets[later] { FileIO.close(socket.fd) }
+                    loops[later].close()
+                }
+                control.drainDeadline.store(MonotonicClock.now(), ordering: .relaxed)
+                control.stopping.store(true, ordering: .releasing)
+                control.wakeAll()
+                wait()
+                throw ProxyStartError(description: "worker \(index): cannot start its thread: \(error)")
             }
-            threads.append(thread)
         }
     }
 

@@ -70,8 +70,8 @@ final class Worker {
     var draining = false
     var now: UInt64 = MonotonicClock.now()
 
-    init(index: Int, listeners: [ListenerSocket], settings: WorkerSettings, publisher: RoutingPublisher,
-         control: WorkerControl, events: ProxyEvents, metrics: MetricsRegistry, logger: Logger) throws(SystemError) {
+    init(index: Int, listeners: [ListenerSocket], loop: WorkerLoop, settings: WorkerSettings, publisher: RoutingPublisher,
+         control: WorkerControl, events: ProxyEvents, metrics: MetricsRegistry, logger: Logger) {
         self.index = index
         self.listeners = listeners
         self.settings = settings
@@ -82,20 +82,15 @@ final class Worker {
         listenerCounters = publisher.table.listeners.map { metrics.listenerCounters(listener: $0.name) }
         self.logger = logger
         self.logger[metadataKey: "worker"] = "\(index)"
-        epoll = try Epoll(capacity: 256)
+        epoll = loop.epoll
         wake = control.notifiers[index]
-        tick = try PeriodicTimer(intervalNanoseconds: 100_000_000)
+        tick = loop.tick
         pool = BufferPool(bufferCapacity: settings.bufferCapacity, headerCapacity: settings.limits.maxHeaders)
         responseFields = HeaderFieldTable(capacity: settings.limits.maxHeaders)
         routing = WorkerRouting(routing: publisher.routing)
         clients.reserveCapacity(settings.maxConnections)
         owedTurns.reserveCapacity(1024)
         servingTurns.reserveCapacity(1024)
-        try epoll.add(wake.fd, [.readable], token: EventToken(.wake, slot: 0).raw)
-        try epoll.add(tick.fd, [.readable], token: EventToken(.tick, slot: 0).raw)
-        for (i, listener) in listeners.enumerated() {
-            try epoll.add(listener.fd, [.readable], token: EventToken(.listener, slot: i).raw)
-        }
         routing.refresh(from: publisher.routing, worker: self)
     }
 

@@ -36,13 +36,12 @@ struct ServeCommand: ParsableCommand {
         SignalDescriptor.block([SIGTERM, SIGINT, SIGHUP])
         signal(SIGPIPE, SIG_IGN)
 
-        let startup: ServeStartup
         do {
-            startup = try ServeStartup(config: config, configPath: options.config, token: token, logger: logger)
+            let startup = try ServeStartup(config: config, configPath: options.config, token: token, logger: logger)
+            try startup.run()
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        startup.run()
     }
 }

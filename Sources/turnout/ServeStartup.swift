@@ -62,14 +62,9 @@ struct ServeStartup {
         signals = try SignalDescriptor([SIGTERM, SIGINT, SIGHUP])
     }
 
-    /// Runs until SIGTERM/SIGINT, then drains.
-    func run() {
-        do {
-            try proxy.start()
-        } catch {
-            logger.critical("cannot start workers: \(error)")
-            return
-        }
+    /// Runs until SIGTERM/SIGINT, then drains. Throws when the workers cannot start (none serves then).
+    func run() throws {
+        try proxy.start()
         plane.start()
         for listener in config.listeners {
             let port = proxy.boundPorts[listener.name].map(String.init) ?? "?"

@@ -164,3 +164,37 @@ def test_out_of_descriptors_the_proxy_waits_blames_no_target_and_recovers(
     assert shortage_lines <= WORKERS * 4, f"{shortage_lines} shortage lines"
     assert len(log.splitlines()) < 200, f"{len(log.splitlines())} log lines"
     assert re.search(r"failures=\d+", log), "the shortage line carries no count"
+
+
+def worker_threads(pid: int) -> list[str]:
+    return sorted(name for task in Path(f"/proc/{pid}/task").iterdir()
+                  if (name := (task / "comm").read_text().strip()).startswith("turnout-w"))
+
+
+def test_a_worker_that_cannot_start_fails_the_whole_start(proxy_config, start_process):
+    """Under descriptor limits from far too low to just enough, ``serve`` either exits non-zero with
+    an error naming what failed, or serves with every worker running: never serves with a worker
+    missing, whose listening sockets would take a share of the connections and accept none."""
+    config, path = proxy_config(groups={"blue": {"targets": [f"{LOOPBACK}:1"], "health_check": {"enabled": False}}},
+                                listeners={"production": {"blue": 100}}, workers=WORKERS)
+    errors: dict[int, str] = {}
+    for limit in range(8, 48):
+        process = start_process(f"turnout-nofile-{limit}", [
+            "prlimit", f"--nofile={limit}", str(executable("turnout")), "serve", "--config", str(path)])
+        serving = wait_until(lambda: not process.is_running() or "serving with" in process.log(), timeout=SOCKET_TIMEOUT)
+        assert serving, f"limit {limit}: neither serving nor exited\n{process.log_tail()}"
+        if not process.is_running():
+            process.exit_expected = True
+            assert process.popen.returncode != 0, f"limit {limit}: exited with 0\n{process.log_tail()}"
+            error = re.search(r"^error: .*$", process.log(), re.MULTILINE)
+            assert error, f"limit {limit}: no error line\n{process.log_tail()}"
+            errors[limit] = error.group(0)
+            continue
+        assert worker_threads(process.pid) == [f"turnout-w{index}" for index in range(WORKERS)], (
+            f"limit {limit}: serving with workers {worker_threads(process.pid)}\n{process.log_tail()}")
+        assert "failed to start" not in process.log()
+        break
+    else:
+        raise AssertionError(f"the proxy did not start under any limit up to 47: {errors}")
+    assert any("worker" in error and "Too many open files" in error for error in errors.values()), errors
+    print(f"serving from {limit} descriptors; below: {errors}")

@@ -1,0 +1,31 @@
+import TurnoutPosix
+
+/// One worker's event loop descriptors, made and registered by `Proxy.init` (so that running out of
+/// descriptors fails the start before any worker runs) and handed to the worker's thread, which alone uses
+/// them from then on.
+final class WorkerLoop: @unchecked Sendable {
+    // @unchecked: the creating thread registers the descriptors and then only passes the object to the
+    // worker's thread (or closes it when the start fails); the two never use it at the same time.
+    let epoll: Epoll
+    let tick: PeriodicTimer
+
+    /// An epoll instance watching `wake`, a 100 ms tick and `listeners`, with the tokens `Worker.run` expects.
+    init(wake: EventNotifier, listeners: [ListenerSocket]) throws(SystemError) {
+        // On a throw the epoll descriptor closes with the Epoll object.
+        epoll = try Epoll(capacity: 256)
+        tick = try PeriodicTimer(intervalNanoseconds: 100_000_000)
+        do {
+            try epoll.add(wake.fd, [.readable], token: EventToken(.wake, slot: 0).raw)
+            try epoll.add(tick.fd, [.readable], token: EventToken(.tick, slot: 0).raw)
+            for (i, listener) in listeners.enumerated() {
+                try epoll.add(listener.fd, [.readable], token: EventToken(.listener, slot: i).raw)
+            }
+        } catch {
+            tick.close()
+            throw error
+        }
+    }
+
+    /// Closes the timer; the epoll descriptor closes with the object.
+    func close() { tick.close() }
+}
