@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -123,6 +124,8 @@ int turnout_set_thread_name(pthread_t thread, const char *name) { return pthread
 ssize_t turnout_random_bytes(void *buffer, size_t count) { return getrandom(buffer, count, 0); }
 
 int turnout_errno(void) { return errno; }
+
+int turnout_malloc_trim(void) { return malloc_trim(0); }
 
 uint64_t turnout_monotonic_ns(void) {
     struct timespec ts;

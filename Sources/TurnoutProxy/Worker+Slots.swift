@@ -3,7 +3,7 @@ import TurnoutPosix
 extension Worker {
     /// A client connection object for `fd`, from the free list when possible.
     func makeClient(fd: Int32) -> ClientConnection {
-        let client = spareClients.popLast() ?? ClientConnection()
+        let client = spareClients.pop() ?? ClientConnection()
         let slot: Int
         if let free = freeClientSlots.popLast() {
             slot = free
@@ -50,7 +50,7 @@ extension Worker {
         clients[client.slot] = nil
         freeClientSlots.append(client.slot)
         clientCount -= 1
-        if spareClients.count < 1024 { spareClients.append(client) }
+        _ = spareClients.push(client)
         resumeAcceptingIfPaused()
     }
 
@@ -70,7 +70,7 @@ extension Worker {
     /// Registers a new upstream connection object for `fd`.
     func makeUpstream(fd: Int32, target: TargetState) -> UpstreamConnection {
         let upstream: UpstreamConnection
-        if let spare = spareUpstreams.popLast() {
+        if let spare = spareUpstreams.pop() {
             spare.reuse(for: target)
             upstream = spare
         } else {
@@ -101,7 +101,7 @@ extension Worker {
         upstreams[upstream.slot] = nil
         freeUpstreamSlots.append(upstream.slot)
         // Every caller has unlinked it (from its client or its pool): it can serve a new connection.
-        if spareUpstreams.count < 1024 { spareUpstreams.append(upstream) }
+        _ = spareUpstreams.push(upstream)
     }
 
     /// Closes a pooled (idle) upstream connection and removes it from its pool.

@@ -13,6 +13,8 @@ extension Worker {
         // closures happen on time.
         if publisher.version != routing.version { routing.refresh(from: publisher.routing, worker: self) }
         retryAcceptingAfterShortage()
+        ticks &+= 1
+        if ticks % Worker.ticksPerPoolTrim == 0 { returnIdleMemory() }
         for slot in 0..<clients.count {
             guard let client = clients[slot] else { continue }
             if let drainDeadline = client.target?.drainDeadline, drainDeadline <= now {
@@ -31,6 +33,25 @@ extension Worker {
                 closePooled(upstream)
             }
         }
+    }
+
+    /// Pool trims happen once a second (every ten ticks).
+    static let ticksPerPoolTrim = 10
+    /// Freed bytes that make the heap give its free pages back (a megabyte: a burst, not a trickle).
+    static let heapTrimThreshold = 1 << 20
+
+    /// Lets the buffer pool and the spare connection objects free what went unused, and once enough was
+    /// freed asks the heap to give the pages back to the kernel: freed memory otherwise stays resident, at
+    /// the peak a burst reached (a few live objects left among freed buffers pin their pages too, hence
+    /// the spare objects' trim).
+    private func returnIdleMemory() {
+        pool.trim()
+        spareClients.trim()
+        spareUpstreams.trim()
+        freedSinceHeapTrim &+= pool.takeFreedBytes()
+        guard freedSinceHeapTrim >= Worker.heapTrimThreshold else { return }
+        freedSinceHeapTrim = 0
+        Heap.releaseFreePages()
     }
 
     private func timedOut(_ client: ClientConnection) {

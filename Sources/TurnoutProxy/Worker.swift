@@ -38,8 +38,8 @@ final class Worker {
 
     var clients: [ClientConnection?] = []
     var freeClientSlots: [Int] = []
-    var spareClients: [ClientConnection] = []
-    var spareUpstreams: [UpstreamConnection] = []
+    var spareClients = IdleList<ClientConnection>(limit: 1024, reserve: 64)
+    var spareUpstreams = IdleList<UpstreamConnection>(limit: 1024, reserve: 64)
     var clientCount = 0
     var upstreams: [UpstreamConnection?] = []
     var freeUpstreamSlots: [Int] = []
@@ -69,6 +69,10 @@ final class Worker {
     var resourceShortage = IntervalReport(intervalNanoseconds: Worker.resourceShortageLogInterval)
     var draining = false
     var now: UInt64 = MonotonicClock.now()
+    /// Ticks so far, for work done every few ticks.
+    var ticks = 0
+    /// Bytes the buffer pool freed since the heap last gave free pages back to the kernel.
+    var freedSinceHeapTrim = 0
 
     init(index: Int, listeners: [ListenerSocket], loop: WorkerLoop, settings: WorkerSettings, publisher: RoutingPublisher,
          control: WorkerControl, events: ProxyEvents, metrics: MetricsRegistry, logger: Logger) {

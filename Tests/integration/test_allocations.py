@@ -20,6 +20,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -419,10 +420,10 @@ SCENARIOS = [
 class Load:
     """Requests over a few keep-alive connections, sent to all before reading any answer."""
 
-    def __init__(self, port: int, scenario: Scenario):
+    def __init__(self, port: int, scenario: Scenario, connections: int = CLIENT_CONNECTIONS):
         self.port = port
         self.scenario = scenario
-        self.connections = [] if scenario.connection_per_request else [Conn(port) for _ in range(CLIENT_CONNECTIONS)]
+        self.connections = [] if scenario.connection_per_request else [Conn(port) for _ in range(connections)]
 
     def close(self) -> None:
         for connection in self.connections:
@@ -517,6 +518,29 @@ def test_bodies_pipelining_and_new_connections_allocate_nothing_in_steady_state(
     known = expect_known_allocations(request, scenario)
     snapshots = measure(counted_proxy, scenario, warm_up=scenario.warm_up, window=scenario.window)
     assert_flat(counted_proxy, scenario, snapshots, window=scenario.window, explain=not known)
+
+
+def test_idle_seconds_between_loads_keep_what_steady_state_needs(counted_proxy, request):
+    """The pools free what stays unused for a second (so memory comes back after a burst) but keep a
+    reserve: after three idle seconds, in which three trims find every buffer idle, the same load
+    (12 connections: some 50 buffers, client and upstream, which freed would take a hundred and more
+    allocations to make again) allocates nothing."""
+    known = expect_known_allocations(request, GET)
+    load = Load(counted_proxy.ports["production"], GET, connections=12)
+    try:
+        load.run(2400)
+        time.sleep(3.5)
+        snapshots = [counted_proxy.counters.snapshot()]
+        counted_proxy.counters.trace_every_allocation()
+        try:
+            for _ in range(2):
+                load.run(3600)
+                snapshots.append(counted_proxy.counters.snapshot())
+        finally:
+            counted_proxy.counters.stop_tracing()
+    finally:
+        load.close()
+    assert_flat(counted_proxy, GET, snapshots, window=3600, explain=not known)
 
 
 def test_the_counter_sees_allocations_on_the_worker(counted_proxy):

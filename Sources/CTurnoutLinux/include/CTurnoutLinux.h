@@ -61,6 +61,9 @@ int turnout_set_thread_name(pthread_t thread, const char *name);
 ssize_t turnout_random_bytes(void *buffer, size_t count);
 
 int turnout_errno(void);
+
+/// glibc's malloc_trim(0): gives the free pages of every arena back to the kernel; 1 if any were.
+int turnout_malloc_trim(void);
 uint64_t turnout_monotonic_ns(void);
 uint64_t turnout_realtime_ns(void);
 
