@@ -19,6 +19,19 @@ final class RoutingPublishTests: XCTestCase {
         var all: [Sample] { lock.withLock { items } }
     }
 
+    /// The proxy of `config`, started; it drains at the end of the test.
+    private func startedProxy(_ config: TurnoutConfig) throws -> Proxy {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let proxy = try Proxy(config: config, table: RoutingTable(config: config, generation: 1), logger: logger)
+        try proxy.start()
+        addTeardownBlock {
+            proxy.shutdown()
+            proxy.wait()
+        }
+        return proxy
+    }
+
     func testPublishedTableRoutesEveryLaterRequestAndFailsNone() throws {
         let blue = try NamedBackend(name: "blue")
         let green = try NamedBackend(name: "green")
@@ -30,14 +43,7 @@ final class RoutingPublishTests: XCTestCase {
               blue: { targets: [127.0.0.1:\(blue.port)] }
               green: { targets: [127.0.0.1:\(green.port)] }
             """)
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let proxy = try Proxy(config: config, table: RoutingTable(config: config, generation: 1), logger: logger)
-        try proxy.start()
-        defer {
-            proxy.shutdown()
-            proxy.wait()
-        }
+        let proxy = try startedProxy(config)
         let port = try XCTUnwrap(proxy.boundPorts["production"])
 
         let samples = Samples()
@@ -92,14 +98,7 @@ final class RoutingPublishTests: XCTestCase {
                 """)
         }
         let started = try config(upstreamResponse: "1m")
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let proxy = try Proxy(config: started, table: RoutingTable(config: started, generation: 1), logger: logger)
-        try proxy.start()
-        defer {
-            proxy.shutdown()
-            proxy.wait()
-        }
+        let proxy = try startedProxy(started)
         XCTAssertEqual(proxy.publisher.table.groups[0].upstreamResponseTimeout, .seconds(60))
         let reloaded = try config(upstreamResponse: "200ms")
         proxy.publish(RoutingTable(config: reloaded, generation: 2))

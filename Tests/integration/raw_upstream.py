@@ -10,7 +10,7 @@ import re
 import socket
 import threading
 
-from harness import LOOPBACK, free_port
+from harness import LOOPBACK, SOCKET_TIMEOUT, free_port
 
 OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Served-By: raw\r\n\r\nok"
 GARBAGE_RESPONSE = b"NOT HTTP\r\n\r\n"
@@ -148,3 +148,58 @@ def _complete_request_length(data: bytes) -> int | None:
     if len(data) < body_start + length:
         return None
     return body_start + length
+
+
+class ScriptedUpstream:
+    """A backend on its own listener: each accepted connection is handed to ``_answer`` on a thread."""
+
+    name = "scripted-upstream"
+
+    def __init__(self):
+        self.listener = socket.create_server((LOOPBACK, 0), backlog=128)
+        self.address = f"{LOOPBACK}:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return  # closed at teardown
+            threading.Thread(target=self._guarded, args=(connection,), daemon=True).start()
+
+    def _guarded(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(SOCKET_TIMEOUT)
+            try:
+                self._answer(connection)
+            except OSError:
+                pass
+
+    def _answer(self, connection: socket.socket) -> None:
+        raise NotImplementedError
+
+    def stop_accepting(self) -> None:
+        """Closes the listener: new connections are refused from now on."""
+        # shutdown() wakes the blocked accept(); close() alone would not.
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
+
+    def close(self) -> None:
+        self.stop_accepting()
+        self.thread.join(timeout=5)
+        assert not self.thread.is_alive(), f"the {self.name}'s thread did not stop"
+
+
+def read_request_head(connection: socket.socket, received: bytes) -> bytes | None:
+    """Reads until a request head is complete; returns what follows it, or None at end of file."""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return None
+        received += chunk
+    return received[received.index(b"\r\n\r\n") + 4:]

@@ -19,7 +19,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -27,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import LOOPBACK, SOCKET_TIMEOUT, build_preload_library, executable
+from harness import build_preload_library, executable
 from raw_http import Conn, pattern_bytes
+from raw_upstream import ScriptedUpstream, read_request_head
 
 COUNTER_SOURCE = Path(__file__).with_name("malloc_counter.c")
 
@@ -197,57 +197,6 @@ class Symboliser:
             if len(demangled) == len(order):
                 described = dict(zip(order, demangled))
         return described
-
-
-class ScriptedUpstream:
-    """A backend on its own listener: each accepted connection is handed to ``_answer`` on a thread."""
-
-    name = "scripted-upstream"
-
-    def __init__(self):
-        self.listener = socket.create_server((LOOPBACK, 0), backlog=128)
-        self.address = f"{LOOPBACK}:{self.listener.getsockname()[1]}"
-        self.thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return  # closed at teardown
-            threading.Thread(target=self._guarded, args=(connection,), daemon=True).start()
-
-    def _guarded(self, connection: socket.socket) -> None:
-        with connection:
-            connection.settimeout(SOCKET_TIMEOUT)
-            try:
-                self._answer(connection)
-            except OSError:
-                pass
-
-    def _answer(self, connection: socket.socket) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        # shutdown() wakes the blocked accept(); close() alone would not.
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.listener.close()
-        self.thread.join(timeout=5)
-        assert not self.thread.is_alive(), f"the {self.name}'s thread did not stop"
-
-
-def read_request_head(connection: socket.socket, received: bytes) -> bytes | None:
-    """Reads until a request head is complete; returns what follows it, or None at end of file."""
-    while b"\r\n\r\n" not in received:
-        chunk = connection.recv(65536)
-        if not chunk:
-            return None
-        received += chunk
-    return received[received.index(b"\r\n\r\n") + 4:]
 
 
 class ClosingUpstream(ScriptedUpstream):

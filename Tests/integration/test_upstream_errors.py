@@ -14,6 +14,7 @@ from admin_client import NO_CHECKS
 from harness import LOOPBACK, SOCKET_TIMEOUT, free_port
 from keepalive_load import KeepAliveLoad
 from raw_http import Conn
+from raw_upstream import ScriptedUpstream, read_request_head
 
 
 def get(port: int, path: str = "/") -> requests.Response:
@@ -102,55 +103,30 @@ def test_garbage_from_upstream_gives_502(proxy, raw_upstream, backends):
     assert garbage.accepted >= 1
 
 
-class DyingUpstream:
+class DyingUpstream(ScriptedUpstream):
     """A keep-alive backend that dies on the second request of a connection: it answers the first
-    request of every connection, and on a connection's second request closes its listener (new
+    request of every connection, and on a connection's second request stops accepting (new
     connections are refused from then on), reports ``holding`` and, once ``release`` is set, closes
     that connection without answering. What a target killed under keep-alive load looks like to the
     proxy's pooled connection, at a moment the test chooses."""
 
+    name = "dying upstream"
     RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Served-By: dying\r\n\r\nok"
 
     def __init__(self):
-        self.listener = socket.create_server((LOOPBACK, 0))
-        self.address = f"{LOOPBACK}:{self.listener.getsockname()[1]}"
         self.holding = threading.Event()
         self.release = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return  # the listener was closed: the target is dead
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
-
-    def _serve(self, connection: socket.socket) -> None:
-        with connection:
-            connection.settimeout(SOCKET_TIMEOUT)
-            received, answered = b"", 0
-            while True:
-                while b"\r\n\r\n" not in received:
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        return
-                    received += chunk
-                received = received[received.index(b"\r\n\r\n") + 4:]
-                if answered == 1:
-                    self.close()
-                    self.holding.set()
-                    self.release.wait(SOCKET_TIMEOUT)
-                    return
-                connection.sendall(self.RESPONSE)
-                answered += 1
-
-    def close(self) -> None:
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.listener.close()
+    def _answer(self, connection: socket.socket) -> None:
+        received = read_request_head(connection, b"")
+        if received is None:
+            return
+        connection.sendall(self.RESPONSE)
+        if read_request_head(connection, received) is not None:
+            self.stop_accepting()
+            self.holding.set()
+            self.release.wait(SOCKET_TIMEOUT)
 
 
 def test_retry_after_a_failed_pooled_connection_goes_to_another_target(proxy, backends):
