@@ -16,16 +16,19 @@ enum Authority {
             guard close < bytes.count, isIPLiteral(bytes.slice(ByteRange(1, close))) else { return false }
             hostEnd = close + 1
         } else {
-            while hostEnd < bytes.count && bytes[hostEnd] != ASCII.colon {
+            // Checked on every request: one bit test per byte.
+            while hostEnd < bytes.count {
                 let byte = bytes[hostEnd]
-                if byte == UInt8(ascii: "%") {
-                    guard hostEnd + 2 < bytes.count, ASCII.hexValue(bytes[hostEnd + 1]) != nil,
-                          ASCII.hexValue(bytes[hostEnd + 2]) != nil else { return false }
+                if isRegNameByte(byte) {
+                    hostEnd += 1
+                } else if byte == ASCII.colon {
+                    break
+                } else if byte == UInt8(ascii: "%") && hostEnd + 2 < bytes.count
+                            && ASCII.hexValue(bytes[hostEnd + 1]) != nil && ASCII.hexValue(bytes[hostEnd + 2]) != nil {
                     hostEnd += 3
-                    continue
+                } else {
+                    return false
                 }
-                guard isUnreserved(byte) || isSubDelimiter(byte) else { return false }
-                hostEnd += 1
             }
         }
         return isPort(bytes, from: hostEnd)
@@ -39,8 +42,21 @@ enum Authority {
         return true
     }
 
+    /// The bytes a reg-name may hold besides percent-encodings, unreserved and sub-delims, as a set of 128
+    /// bits: bytes 0-63 in the first word, 64-127 in the second (`AuthorityTests` checks them against the
+    /// grammar's lists).
+    static let regNameBytes: (UInt64, UInt64) = (0x2BFF_7FD2_0000_0000, 0x47FF_FFFE_87FF_FFFE)
+
+    /// Unreserved or sub-delims.
+    @inline(__always)
+    static func isRegNameByte(_ byte: UInt8) -> Bool {
+        if byte < 64 { return (regNameBytes.0 >> UInt64(byte)) & 1 == 1 }
+        if byte < 128 { return (regNameBytes.1 >> UInt64(byte - 64)) & 1 == 1 }
+        return false
+    }
+
     /// `ALPHA / DIGIT / "-" / "." / "_" / "~"`
-    private static func isUnreserved(_ byte: UInt8) -> Bool {
+    static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
@@ -52,7 +68,7 @@ enum Authority {
     }
 
     /// `"!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="`
-    private static func isSubDelimiter(_ byte: UInt8) -> Bool {
+    static func isSubDelimiter(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
             UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), ASCII.semicolon,

@@ -22,7 +22,7 @@ enum RequestTarget {
     /// and bytes >= 0x80 are refused in every form.
     static func check(_ target: UnsafeRawBufferPointer, method: HTTPMethod) -> Checked {
         guard !target.isEmpty else { return .invalid(HeadError(status: 400, reason: "empty request target")) }
-        for index in 0..<target.count where !ASCII.isTargetByte(target[index]) {
+        for byte in target where !ASCII.isTargetByte(byte) {
             return .invalid(HeadError(status: 400, reason: "invalid byte in request target"))
         }
         if method == .connect {
