@@ -52,6 +52,8 @@ final class HealthProbe {
         phase = result == .connected ? .writing : .connecting
         let registered = loop.register(fd: fd, events: [.writable]) { [weak self] events in self?.handle(events) }
         if !registered {
+            FileIO.close(fd)
+            fd = -1
             phase = .done
             loop.schedule(after: 0) { [weak self] in self?.report(.notSent("cannot watch the probe socket")) }
         }
