@@ -4,8 +4,8 @@ import TurnoutPosix
 /// SIGHUP: the configuration file is read again and what it changed since it was last read is
 /// applied (`ConfigChanges`): forwards, target lists and group settings as one audited, saved
 /// generation, and the admin token and allowed hosts in place. A file that changes a key only a
-/// restart applies (binds, listeners or groups added or removed, workers, state_dir, timeouts,
-/// limits) is refused whole, naming the keys. A file that changes nothing in force makes no
+/// restart applies (binds, listeners or groups added or removed, workers, state_dir, timeouts other
+/// than upstream_response, limits) is refused whole, naming the keys. A file that changes nothing in force makes no
 /// generation: no journal record, no audit entry, every `If-Match` stays valid.
 extension ControlPlane {
     public var generation: UInt64 { table.generation }
@@ -37,7 +37,7 @@ extension ControlPlane {
         let next: RoutingTable
         do {
             next = try table.replacingTargets(changes.targets)
-                .replacingGroupSettings(changes.groupSettings)
+                .replacingGroupSettings(changes.groupSettings, timeouts: file.timeouts)
                 .replacingForward(changes.forwards, generation: table.generation + 1)
         } catch {
             return refuseReload("\(error)")

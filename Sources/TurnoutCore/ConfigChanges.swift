@@ -3,12 +3,13 @@
 ///
 /// A reload applies what the file changed since it was last read: a listener's forward, a group's
 /// target list, a group's settings (algorithm, health check, deregistration delay, all-unhealthy
-/// policy, passive ejection: they travel in the routing table), and the admin API's token file and
-/// allowed hosts. Settings the file did not change keep their running values, including changes
-/// made through the admin API since. Keys that only a restart can change (binds, listeners or
-/// groups added or removed, workers, the state directory, and the data plane's `timeouts` and
-/// `limits`, which workers read once at start) are listed in `needRestart`; a reload that changes
-/// any of them is refused whole.
+/// policy, passive ejection, its timeouts: they travel in the routing table), the top-level
+/// `timeouts.upstream_response` (the default of every group's, so it travels there too), and the
+/// admin API's token file and allowed hosts. Settings the file did not change keep their running
+/// values, including changes made through the admin API since. Keys that only a restart can change
+/// (binds, listeners or groups added or removed, workers, the state directory, and the data plane's
+/// other `timeouts` and `limits`, which workers read once at start) are listed in `needRestart`; a
+/// reload that changes any of them is refused whole.
 public struct ConfigChanges: Sendable, Equatable {
     /// A key only a restart applies: its dotted path (as in configuration errors) and what changed.
     public struct RestartOnly: Sendable, Equatable, CustomStringConvertible {
@@ -73,10 +74,17 @@ public struct ConfigChanges: Sendable, Equatable {
         }
 
         let t0 = running.timeouts, t1 = file.timeouts
+        if t0.upstreamResponse != t1.upstreamResponse {
+            // Every group that leaves it unset takes the new value with the next routing table.
+            appliedKeys.append("timeouts.upstream_response")
+            for group in file.targetGroups where group.timeouts.upstreamResponse == nil && groupSettings[group.name] == nil {
+                groupSettings[group.name] = group
+            }
+        }
         for (key, before, after) in [
             ("connect", t0.connect, t1.connect), ("client_header", t0.clientHeader, t1.clientHeader),
-            ("client_idle", t0.clientIdle, t1.clientIdle), ("upstream_response", t0.upstreamResponse, t1.upstreamResponse),
-            ("upstream_idle", t0.upstreamIdle, t1.upstreamIdle), ("shutdown_grace", t0.shutdownGrace, t1.shutdownGrace),
+            ("client_idle", t0.clientIdle, t1.clientIdle), ("upstream_idle", t0.upstreamIdle, t1.upstreamIdle),
+            ("shutdown_grace", t0.shutdownGrace, t1.shutdownGrace),
         ] {
             restartOnly("timeouts.\(key)", before.description, after.description)
         }
@@ -140,6 +148,7 @@ public struct ConfigChanges: Sendable, Equatable {
         if before.deregistrationDelay != after.deregistrationDelay { keys.append("deregistration_delay") }
         if before.onAllUnhealthy != after.onAllUnhealthy { keys.append("on_all_unhealthy") }
         if before.passiveEjection != after.passiveEjection { keys.append("passive_ejection") }
+        if before.timeouts != after.timeouts { keys.append("timeouts") }
         // A setting added to groups later and not named above still counts as changed.
         return keys.isEmpty ? ["settings"] : keys
     }

@@ -44,16 +44,18 @@ extension RoutingTable {
     }
 
     /// A new table in which the named groups take the settings of their new configuration (algorithm, health
-    /// check, deregistration delay, all-unhealthy policy, passive ejection), keeping the targets they have.
+    /// check, deregistration delay, all-unhealthy policy, passive ejection, timeouts), keeping the targets they
+    /// have. `timeouts` is the top-level section, for what a group leaves unset.
     ///
     /// - Throws: `ConfigError` for an unknown group (`target_groups.<name>`).
-    public func replacingGroupSettings(_ changes: [String: TargetGroupConfig], generation: UInt64? = nil) throws -> RoutingTable {
+    public func replacingGroupSettings(_ changes: [String: TargetGroupConfig], timeouts: Timeouts,
+                                       generation: UInt64? = nil) throws -> RoutingTable {
         var groups = self.groups
         for (name, config) in changes.sorted(by: { $0.key < $1.key }) {
             guard let index = groupIndex(named: name) else {
                 throw ConfigError(key: "target_groups.\(name)", message: "unknown target group '\(name)'")
             }
-            groups[index] = GroupRoute(config: config).replacingTargets(groups[index].targets)
+            groups[index] = GroupRoute(config: config, timeouts: timeouts).replacingTargets(groups[index].targets)
         }
         return RoutingTable(generation: generation ?? self.generation + 1, listeners: listeners, groups: groups)
     }

@@ -105,10 +105,21 @@ final class ConfigChangesTests: XCTestCase {
 
     func testDataPlaneTimeoutsAndLimitsNeedARestart() throws {
         let changed = try changes { text in
-            text += "\ntimeouts: { upstream_response: 30s, shutdown_grace: 10s }\nlimits: { max_headers: 50 }"
+            text += "\ntimeouts: { client_idle: 30s, shutdown_grace: 10s }\nlimits: { max_headers: 50 }"
         }
         XCTAssertEqual(changed.needRestart.map(\.description), [
-            "timeouts.upstream_response (1m → 30s)", "limits.max_headers (100 → 50)",
+            "timeouts.client_idle (1m → 30s)", "limits.max_headers (100 → 50)",
         ])
+    }
+
+    func testUpstreamResponseTimeoutTravelsWithTheGroupsThatDoNotSetTheirOwn() throws {
+        let changed = try changes { text in
+            text = text.replacingOccurrences(of: "green: { targets: [127.0.0.1:3001] }",
+                                             with: "green: { targets: [127.0.0.1:3001], timeouts: { upstream_response: 2s } }")
+            text += "\ntimeouts: { upstream_response: 30s }"
+        }
+        XCTAssertEqual(changed.needRestart, [])
+        XCTAssertEqual(changed.appliedKeys, ["target_groups.green.timeouts", "timeouts.upstream_response"])
+        XCTAssertEqual(Set(changed.groupSettings.keys), ["blue", "green"])
     }
 }

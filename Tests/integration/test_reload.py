@@ -10,6 +10,7 @@ the admin API.
 from __future__ import annotations
 
 import pytest
+import requests
 
 from admin_client import NO_CHECKS, AdminClient, assert_error, ok_json, served_by
 from harness import LOOPBACK
@@ -84,6 +85,27 @@ def test_group_settings_apply_and_the_status_shows_them(turnout, backends):
         ("7s", "least_outstanding_requests", "fail_closed")
     assert blue["passive_ejection"] == {"consecutive_failures": 9, "count_5xx": False}
     assert set(served_by(turnout.port(), 4)) == {"blue"}
+
+
+def test_the_upstream_response_timeout_applies_to_the_next_request(proxy, backends):
+    """Top-level and per-group `upstream_response` travel in the routing table, so a reload applies them."""
+    turnout = proxy(groups={"blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS},
+                            "green": {"targets": [backends.green.address], "health_check": NO_CHECKS}},
+                    timeouts={"upstream_response": "500ms"}, wait_for_admin=True)
+    before = AdminClient.of(turnout).generation()
+    slow = f"http://{LOOPBACK}:{turnout.port()}/slow?ms=1500"
+    assert requests.get(slow, timeout=10).status_code == 504
+
+    turnout.config.timeouts["upstream_response"] = "5s"
+    outcome = turnout.reload()
+    assert outcome == f"reload applied (timeouts.upstream_response): published routing table generation {before + 1}"
+    assert requests.get(slow, timeout=10).status_code == 200
+
+    turnout.config.groups["blue"]["timeouts"] = {"upstream_response": "500ms"}
+    outcome = turnout.reload()
+    assert outcome == ("reload applied (target_groups.blue.timeouts): published routing table generation "
+                       f"{before + 2}"), outcome
+    assert requests.get(slow, timeout=10).status_code == 504
 
 
 def test_forwards_and_targets_apply_in_one_generation(proxy, backends, demo_backend):
@@ -176,7 +198,7 @@ def _add_group(config):
      "state_dir ({state_dir} → {state_dir_parent}/elsewhere)"),
     (_add_listener, "listeners.canary (added)"),
     (_add_group, "target_groups.spare (added)"),
-    (lambda config: config.timeouts.update(upstream_response="10s"), "timeouts.upstream_response (3s → 10s)"),
+    (lambda config: config.timeouts.update(client_idle="20s"), "timeouts.client_idle ({client_idle} → 20s)"),
     (lambda config: config.limits.update(max_headers=50), "limits.max_headers (100 → 50)"),
 ], ids=["listener-bind", "admin-bind", "workers", "state-dir", "listener-added", "group-added", "timeout", "limit"])
 def test_a_key_only_a_restart_applies_refuses_the_whole_reload(turnout, edit, refusal):
@@ -185,7 +207,7 @@ def test_a_key_only_a_restart_applies_refuses_the_whole_reload(turnout, edit, re
     expected = refusal.format(
         old=LOOPBACK, production=turnout.port(), production_next=turnout.port() + 1, admin=turnout.admin_port,
         admin_next=turnout.admin_port + 1, state_dir=turnout.config.state_dir,
-        state_dir_parent=turnout.config.state_dir.parent)
+        state_dir_parent=turnout.config.state_dir.parent, client_idle=turnout.config.timeouts.get("client_idle", "1m"))
     admin_port = turnout.admin_port
 
     # The edit comes with a forward change, which is not applied either.
