@@ -2,7 +2,8 @@ import TurnoutPosix
 
 /// Makes X-Request-Id values: 32 lowercase hex digits from a per-worker xorshift
 /// generator seeded from the kernel, written into a reusable buffer (no allocation).
-struct RequestIdGenerator {
+/// Not copyable: it owns the buffer and frees it when it goes.
+struct RequestIdGenerator: ~Copyable {
     private var s0: UInt64
     private var s1: UInt64
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
@@ -12,6 +13,10 @@ struct RequestIdGenerator {
         withUnsafeMutableBytes(of: &seed) { SystemRandom.fill($0) }
         s0 = seed.0 | 1
         s1 = seed.1 | 2
+    }
+
+    deinit {
+        buffer.deallocate()
     }
 
     /// Writes a fresh id into `buffer` and returns it.
