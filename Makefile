@@ -5,7 +5,8 @@ CONFIG ?= config/turnout.yaml
 BLUE_PORT ?= 3000
 GREEN_PORT ?= 3001
 
-.PHONY: run test deps build release unit-test integration-test bench docker-check clean
+.PHONY: run test deps build release unit-test integration-test sanitize-thread sanitize-address bench \
+	docker-check clean
 
 # Debian packages the build and the tests need; installed only when missing.
 APT_PACKAGES := libssl-dev pkg-config curl
@@ -37,6 +38,16 @@ integration-test: build
 	TURNOUT_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest Tests/integration -q
 
 test: unit-test integration-test
+
+# The unit tests under ThreadSanitizer and AddressSanitizer (CI runs both after `make test`), each build in a
+# scratch path of its own. The Swift backtracer is off: the sanitizer prints the stacks, and the backtracer
+# trips AddressSanitizer itself. LeakSanitizer runs with the suppressions (not ours) in .ci/lsan-suppressions.txt.
+sanitize-thread: deps
+	SWIFT_BACKTRACE=enable=no $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+
+sanitize-address: deps
+	SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan-suppressions.txt \
+		$(SWIFT) test --sanitize=address --scratch-path .build-asan
 
 bench:
 	benchmarks/run $(BENCH_ARGS)

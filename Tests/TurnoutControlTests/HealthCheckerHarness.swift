@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TurnoutControl
 import TurnoutCore
 import TurnoutPosix
@@ -25,17 +24,17 @@ final class HealthCheckerHarness: @unchecked Sendable {
         let recorded = self.recorded
         checker = HealthChecker(
             loop: loop,
-            onChange: { change in recorded.state.withLock { $0.changes.append(change) } },
+            onChange: { change in recorded.withState { $0.changes.append(change) } },
             onProbe: { group, target, seconds in
-                recorded.state.withLock { $0.probes.append(Probe(group: group, target: target, seconds: seconds)) }
+                recorded.withState { $0.probes.append(Probe(group: group, target: target, seconds: seconds)) }
             }
         )
         checker.update(groups: groups, unusedGroups: unusedGroups)
         thread = try PosixThread(name: "health-loop") { [self] in loop.run() }
     }
 
-    var changes: [HealthChange] { recorded.state.withLock { $0.changes } }
-    var probes: [Probe] { recorded.state.withLock { $0.probes } }
+    var changes: [HealthChange] { recorded.withState { $0.changes } }
+    var probes: [Probe] { recorded.withState { $0.probes } }
 
     /// Runs `body` with the checker on the loop thread and waits for its result.
     func onLoop<T>(_ body: @escaping (HealthChecker) -> T) -> T {
@@ -69,9 +68,20 @@ final class HealthCheckerHarness: @unchecked Sendable {
     }
 }
 
-/// What the checker reported, from the loop thread.
-private final class Recorded: Sendable {
-    let state = Mutex<(changes: [HealthChange], probes: [HealthCheckerHarness.Probe])>(([], []))
+/// What the checker reported, from the loop thread, while the test thread polls it.
+///
+/// An `NSLock` rather than a `Mutex`: on Linux a contended `Mutex` is handed over by a futex call inside the
+/// standard library, which ThreadSanitizer does not see, so `swift test --sanitize=thread` reported the test
+/// thread's reads as races with the loop thread's appends whenever the two met at the lock.
+private final class Recorded: @unchecked Sendable {
+    // @unchecked: `state` is only touched with `lock` held.
+    typealias State = (changes: [HealthChange], probes: [HealthCheckerHarness.Probe])
+    private let lock = NSLock()
+    private var state: State = ([], [])
+
+    func withState<T>(_ body: (inout State) -> T) -> T {
+        lock.withLock { body(&state) }
+    }
 }
 
 /// One call onto the loop thread with its result.

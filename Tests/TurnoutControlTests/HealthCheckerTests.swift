@@ -10,6 +10,9 @@ final class HealthCheckerTests: XCTestCase {
     override func tearDown() {
         for harness in harnesses { harness.stop() }
         for server in servers { server.stop() }
+        // XCTest keeps every test case object until the process exits: let go of the checkers and loops now.
+        harnesses.removeAll()
+        servers.removeAll()
         super.tearDown()
     }
 

@@ -38,6 +38,15 @@ func mainArenaBytesInUse() throws -> Int {
     return value
 }
 
+/// Whether the process's `malloc` is known not to be glibc's: under AddressSanitizer or ThreadSanitizer (or an
+/// allocator preloaded with `LD_PRELOAD`), glibc's arena statistics never see the process's allocations.
+func mallocIsReplaced() -> Bool {
+    guard let libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD), let process = dlopen(nil, RTLD_NOW),
+        let glibcMalloc = dlsym(libc, "malloc"), let processMalloc = dlsym(process, "malloc")
+    else { return false }
+    return glibcMalloc != processMalloc
+}
+
 enum HeapStatisticsError: Error {
     case unavailable
     case unreadable(String)
