@@ -5,7 +5,7 @@ CONFIG ?= config/turnout.yaml
 BLUE_PORT ?= 3000
 GREEN_PORT ?= 3001
 
-.PHONY: run test deps build release unit-test integration-test sanitize-thread sanitize-address bench \
+.PHONY: run test deps build release unit-test integration-test sanitize-thread sanitize-address fuzz bench \
 	docker-check clean
 
 # Debian packages the build and the tests need; installed only when missing.
@@ -48,6 +48,13 @@ sanitize-thread: deps
 sanitize-address: deps
 	SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan-suppressions.txt \
 		$(SWIFT) test --sanitize=address --scratch-path .build-asan
+
+# libFuzzer on the request head parser, the response head parser and the chunked decoder, FUZZ_SECONDS each
+# (FUZZ_TARGETS to pick some): see Fuzz/run.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: deps
+	SWIFT=$(SWIFT) Fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench:
 	benchmarks/run $(BENCH_ARGS)

@@ -15,6 +15,8 @@ let package = Package(
     products: [
         .executable(name: "turnout", targets: ["turnout"]),
         .executable(name: "turnout-demo-backend", targets: ["turnout-demo-backend"]),
+        // For the libFuzzer targets in Fuzz/, a package of their own.
+        .library(name: "TurnoutHTTP1", targets: ["TurnoutHTTP1"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
