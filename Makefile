@@ -41,9 +41,10 @@ test: unit-test integration-test
 
 # The unit tests under ThreadSanitizer and AddressSanitizer (CI runs both after `make test`), each build in a
 # scratch path of its own. The Swift backtracer is off: the sanitizer prints the stacks, and the backtracer
-# trips AddressSanitizer itself. LeakSanitizer runs with the suppressions (not ours) in .ci/lsan-suppressions.txt.
+# trips AddressSanitizer itself. The suppressions in .ci/ name reports that are not about the project's code.
 sanitize-thread: deps
-	SWIFT_BACKTRACE=enable=no $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+	SWIFT_BACKTRACE=enable=no TSAN_OPTIONS=suppressions=$(CURDIR)/.ci/tsan-suppressions.txt \
+		$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
 
 sanitize-address: deps
 	SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan-suppressions.txt \
