@@ -6,10 +6,26 @@ public struct TimerID: Hashable, Sendable {
     let value: UInt64
 }
 
+/// The control thread's time: one-shot timers on the monotonic clock, and the wall clock that
+/// drain deadlines are kept in (they outlive the process in the state files) and audit entries
+/// are stamped with. `ControlLoop` is the real one; the unit tests advance a manual clock, so no
+/// test of the control plane or the health checker sleeps.
+public protocol ControlClock: AnyObject {
+    /// Monotonic nanoseconds, the clock `schedule(after:)` counts on.
+    var monotonicNanoseconds: UInt64 { get }
+    /// Milliseconds since the Unix epoch.
+    var wallMilliseconds: UInt64 { get }
+    /// Runs `action` on the control thread once `nanoseconds` have passed.
+    @discardableResult
+    func schedule(after nanoseconds: UInt64, _ action: @escaping () -> Void) -> TimerID
+    /// The timer will not run (nothing happens when it already has).
+    func cancel(_ id: TimerID)
+}
+
 /// The control thread's event loop: descriptors with handlers, one-shot timers and
 /// work handed over from other threads. Not the data path: closures and dictionaries
 /// are fine here. Everything but `execute` and `stop` must be called on the loop's thread.
-public final class ControlLoop {
+public final class ControlLoop: ControlClock {
     private let epoll: Epoll
     private let wake: EventNotifier
     private let inbox = Inbox()
@@ -63,6 +79,10 @@ public final class ControlLoop {
     public func cancel(_ id: TimerID) {
         cancelled.insert(id.value)
     }
+
+    public var monotonicNanoseconds: UInt64 { MonotonicClock.now() }
+
+    public var wallMilliseconds: UInt64 { WallClock.now() / 1_000_000 }
 
     /// Hands `work` to the loop from any thread.
     public func execute(_ work: @escaping @Sendable () -> Void) {

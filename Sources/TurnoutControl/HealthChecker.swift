@@ -1,62 +1,78 @@
 import Logging
 import TurnoutCore
-import TurnoutPosix
 
-/// Active health checks of every target of every group, on the control loop (control thread only).
-///
-/// Each (group, target) pair is probed on its own schedule: the first probe after a random delay within one
-/// interval, then every interval ±10%, so that probes of many targets do not line up. A target in two groups is
-/// probed once per group, with each group's settings. Results feed one `TargetHealth` per pair; every change of
-/// state is logged once and reported through `onChange`.
+/// Active health checks of every target of every group, on the control thread: carries out what
+/// `HealthCheckState` decides. One timer on the clock wakes it when the earliest probe is due; the
+/// `HealthProber` runs the probes; every change of a target's state is logged once and reported
+/// through `onChange`.
 ///
 /// A group whose check is disabled is not probed: its targets stay `initial` with `Target.HealthCheckDisabled`,
 /// which counts as routable from registration (the contract's rule, as ALB treats targets without checks).
 /// Deregistered targets are simply forgotten here: draining is tracked by whoever deregistered them.
 public final class HealthChecker {
-    let loop: ControlLoop
-    let logger: Logger
-    let onChange: (HealthChange) -> Void
-    let onProbe: (_ group: String, _ target: HostPort, _ seconds: Double) -> Void
-
-    /// Groups by name, and their order in the last `update`.
-    var groups: [String: CheckedGroup] = [:]
-    var groupOrder: [String] = []
-    /// Resolved probe addresses (host and probe port); dropped after a failed connection to resolve again.
-    var addresses: [HostPort: SocketAddress] = [:]
+    private var state: HealthCheckState
+    private let clock: any ControlClock
+    private let prober: any HealthProber
+    private let logger: Logger
+    private let onChange: (HealthChange) -> Void
+    private let onProbe: (_ group: String, _ target: HostPort, _ seconds: Double) -> Void
+    /// The timer set for the earliest probe due, and when that is.
+    private var wake: (timer: TimerID, deadline: UInt64)?
     /// Probes that could not be sent for lack of descriptors, for a log line per interval rather than per probe.
-    var unsentProbes = IntervalReport(intervalNanoseconds: 10_000_000_000)
+    private var unsentProbes = IntervalReport(intervalNanoseconds: 10_000_000_000)
 
     /// - Parameters:
-    ///   - onChange: called on the loop for every change of a target's state.
-    ///   - onProbe: called on the loop after every probe with its duration, for the latency histogram.
+    ///   - random: the spread of the probes' schedule (a uniform pick in the range).
+    ///   - onChange: called for every change of a target's state.
+    ///   - onProbe: called after every probe with its duration, for the latency histogram.
     public init(
-        loop: ControlLoop,
+        clock: any ControlClock,
+        prober: any HealthProber,
+        random: @escaping (ClosedRange<UInt64>) -> UInt64 = { UInt64.random(in: $0) },
         logger: Logger = Logger(label: "turnout.health"),
         onChange: @escaping (HealthChange) -> Void = { _ in },
         onProbe: @escaping (_ group: String, _ target: HostPort, _ seconds: Double) -> Void = { _, _, _ in }
     ) {
-        self.loop = loop
+        state = HealthCheckState(random: random)
+        self.clock = clock
+        self.prober = prober
         self.logger = logger
         self.onChange = onChange
         self.onProbe = onProbe
     }
 
+    /// Probes over real sockets on `loop`.
+    public convenience init(
+        loop: ControlLoop,
+        logger: Logger = Logger(label: "turnout.health"),
+        onChange: @escaping (HealthChange) -> Void = { _ in },
+        onProbe: @escaping (_ group: String, _ target: HostPort, _ seconds: Double) -> Void = { _, _, _ in }
+    ) {
+        self.init(clock: loop, prober: SocketHealthProber(loop: loop), logger: logger, onChange: onChange, onProbe: onProbe)
+    }
+
+    /// Takes the current groups and target lists (see `HealthCheckState.update`). Groups in
+    /// `unusedGroups` (no weight on any listener) show their targets as `unused` while probes go on.
+    public func update(groups routes: [GroupRoute], unusedGroups: Set<String> = []) {
+        let update = state.update(groups: routes, unusedGroups: unusedGroups, now: clock.monotonicNanoseconds)
+        for registration in update.cancelled { prober.cancel(registration) }
+        rearm()
+        for change in update.changes { report(change) }
+    }
+
+    /// Same as `update(groups:unusedGroups:)` with the groups of `table`; a group is unused when no listener
+    /// gives it weight.
+    public func update(table: RoutingTable) {
+        update(groups: table.groups, unusedGroups: Set(table.groups.map(\.name)).subtracting(ControlPlane.weightedGroups(table)))
+    }
+
     /// The health of `target` in `group`; nil when the target is not registered there.
     public func health(group: String, target: HostPort) -> TargetHealth? {
-        groups[group]?.target(target)?.health
+        state.health(group: group, target: target)
     }
 
     /// Every group's targets with their health and whether they get traffic, in the order of the last `update`.
-    public func snapshot() -> [GroupHealthReport] {
-        groupOrder.compactMap { name in
-            guard let group = groups[name] else { return nil }
-            let routable = routableTargets(group.targets.map(\.health), policy: group.route.onAllUnhealthy)
-            return GroupHealthReport(
-                group: name,
-                targets: zip(group.targets, routable).map { TargetHealthReport(target: $0.target, health: $0.health, routable: $1) }
-            )
-        }
-    }
+    public func snapshot() -> [GroupHealthReport] { state.snapshot() }
 
     /// The data plane saw `passive_ejection.consecutive_failures` failed requests in a row to `target`: take it
     /// out of rotation until its next passing check. Ignored when the group's ejection is disabled (0).
@@ -64,67 +80,74 @@ public final class HealthChecker {
     /// - Returns: whether the target's state changed.
     @discardableResult
     public func passiveEjection(group: String, target: HostPort) -> Bool {
-        guard let checked = groups[group], checked.route.passiveEjection.isEnabled,
-              let entry = checked.target(target)
-        else { return false }
-        let previous = entry.health.state
-        guard entry.health.eject() else { return false }
-        report(group: group, entry: entry, previous: previous)
+        guard let change = state.passiveEjection(group: group, target: target) else { return false }
+        report(change)
         return true
     }
 
     /// Stops every probe and timer and forgets all groups (before stopping the loop).
     public func shutdown() {
-        for group in groups.values {
-            for entry in group.targets { entry.stop(loop) }
+        for registration in state.removeAll() { prober.cancel(registration) }
+        rearm()
+    }
+
+    /// Sets the one timer for the earliest probe due (none when nothing is checked).
+    private func rearm() {
+        let deadline = state.nextDeadline
+        guard deadline != wake?.deadline else { return }
+        if let wake { clock.cancel(wake.timer) }
+        wake = nil
+        guard let deadline else { return }
+        let now = clock.monotonicNanoseconds
+        let timer = clock.schedule(after: deadline > now ? deadline - now : 0) { [weak self] in
+            guard let self else { return }
+            wake = nil
+            startDueProbes()
         }
-        groups = [:]
-        groupOrder = []
+        wake = (timer, deadline)
+    }
+
+    private func startDueProbes() {
+        for order in state.dueProbes(now: clock.monotonicNanoseconds) {
+            let started = clock.monotonicNanoseconds
+            prober.start(order) { [weak self] result in
+                guard let self else { return }
+                noteSending(result)
+                if case .notSent = result {} else {
+                    onProbe(order.group, order.target, Double(clock.monotonicNanoseconds &- started) / 1_000_000_000)
+                }
+                if let change = state.record(result, of: order) { report(change) }
+            }
+        }
+        rearm()
+    }
+
+    /// A probe this process could not send (no descriptor) is logged once per interval with a count,
+    /// and once when probes go out again; the target's state is left as it is.
+    private func noteSending(_ result: ProbeResult) {
+        let now = clock.monotonicNanoseconds
+        if case .notSent(let reason) = result {
+            if let count = unsentProbes.record(now: now) {
+                logger.error("health probes not sent (\(reason)); targets keep their state", metadata: ["probes": "\(count)"])
+            }
+        } else if let unsent = unsentProbes.endIfQuiet(now: now) {
+            logger.notice("health probes sent again", metadata: ["probes_not_sent_since_last_report": "\(unsent)"])
+        }
     }
 
     /// Logs a state change once and hands it to `onChange`.
-    func report(group: String, entry: CheckedTarget, previous: TargetHealthState) {
-        let change = HealthChange(group: group, target: entry.target, previous: previous, health: entry.health)
+    private func report(_ change: HealthChange) {
         logger.log(level: change.health.state == .unhealthy ? .warning : .info, "\(change.description)")
         onChange(change)
     }
 }
 
-/// One group as the checker tracks it.
-final class CheckedGroup {
-    var route: GroupRoute
-    var inUse: Bool
-    /// In the route's target order.
-    var targets: [CheckedTarget]
-
-    init(route: GroupRoute, inUse: Bool, targets: [CheckedTarget]) {
-        self.route = route
-        self.inUse = inUse
-        self.targets = targets
-    }
-
-    func target(_ target: HostPort) -> CheckedTarget? {
-        targets.first { $0.target == target }
-    }
-}
-
-/// One target of one group: its health, its next scheduled probe and the probe in flight.
-final class CheckedTarget {
-    let target: HostPort
-    var health: TargetHealth
-    var nextProbe: TimerID?
-    var probe: HealthProbe?
-
-    init(target: HostPort, health: TargetHealth) {
-        self.target = target
-        self.health = health
-    }
-
-    /// Cancels the scheduled and the running probe.
-    func stop(_ loop: ControlLoop) {
-        if let nextProbe { loop.cancel(nextProbe) }
-        nextProbe = nil
-        probe?.cancel()
-        probe = nil
-    }
+/// Runs health probes: `HealthChecker` orders them, `SocketHealthProber` makes real connections,
+/// and the unit tests answer them by hand.
+public protocol HealthProber: AnyObject {
+    /// Starts `order`'s probe; `completion` gets its result once, on the control thread, unless
+    /// the probe is cancelled first.
+    func start(_ order: HealthProbeOrder, completion: @escaping (ProbeResult) -> Void)
+    /// Stops the running probe of `registration` without a result (nothing happens when none runs).
+    func cancel(_ registration: UInt64)
 }

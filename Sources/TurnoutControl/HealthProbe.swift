@@ -1,6 +1,50 @@
+import Glibc
 import TurnoutCore
 import TurnoutHTTP1
 import TurnoutPosix
+
+/// Runs the health checker's probes over real sockets on the control loop, one `HealthProbe` each.
+/// Probed addresses are resolved once and kept until a connection to them fails (a name may have
+/// moved to another address).
+public final class SocketHealthProber: HealthProber {
+    private let loop: ControlLoop
+    private var addresses: [HostPort: SocketAddress] = [:]
+    private var running: [UInt64: HealthProbe] = [:]
+
+    public init(loop: ControlLoop) {
+        self.loop = loop
+    }
+
+    public func start(_ order: HealthProbeOrder, completion: @escaping (ProbeResult) -> Void) {
+        let probed = order.address
+        let finished: (ProbeResult) -> Void = { [weak self] result in
+            guard let self else { return }
+            running[order.registration] = nil
+            if case .connectionFailed = result { addresses[probed] = nil }
+            completion(result)
+        }
+        let address: SocketAddress
+        if let cached = addresses[probed] {
+            address = cached
+        } else {
+            do {
+                address = try SocketAddress.resolve(host: probed.host, port: probed.port)
+                addresses[probed] = address
+            } catch {
+                return finished(.connectionFailed("cannot resolve \(probed.host)"))
+            }
+        }
+        let probe = HealthProbe(
+            loop: loop, request: HealthProbe.request(path: order.check.path, host: order.hostHeader),
+            matcher: order.check.matcher, completion: finished)
+        running[order.registration] = probe
+        probe.start(address: address, timeout: order.check.timeout.nanoseconds)
+    }
+
+    public func cancel(_ registration: UInt64) {
+        running.removeValue(forKey: registration)?.cancel()
+    }
+}
 
 /// One active health check in flight: a non-blocking connection that sends `GET <path>` and reads the response
 /// head. Lives on the control loop; reports exactly once through `completion` (never from within `start`),
@@ -147,5 +191,19 @@ final class HealthProbe {
         guard let completion else { return }
         self.completion = nil
         completion(result)
+    }
+}
+
+extension HealthProbe {
+    /// How a failed connection shows in a target's health description.
+    static func describe(errno error: Int32) -> String {
+        switch error {
+        case ECONNREFUSED: return "connection refused"
+        case ECONNRESET, EPIPE: return "connection reset"
+        case ETIMEDOUT: return "connection timed out"
+        case EHOSTUNREACH: return "host unreachable"
+        case ENETUNREACH: return "network unreachable"
+        default: return String(cString: strerror(error)).lowercased()
+        }
     }
 }
