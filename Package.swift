@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "TurnoutControl",
             dependencies: [
-                "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1", "TurnoutProxy", "TurnoutMetrics", "TurnoutTLS",
+                "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1", "TurnoutMetrics", "TurnoutTLS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(
             name: "TurnoutControlTests",
             dependencies: [
-                "TurnoutControl", "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1",
+                "TurnoutControl", "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1", "TurnoutMetrics",
                 .product(name: "Yams", package: "Yams"),  // reads openapi/turnout-admin.yaml
             ]
         ),

@@ -1,5 +1,4 @@
 import TurnoutCore
-import TurnoutPosix
 
 /// SIGHUP: the configuration file is read again and what it changed since it was last read is
 /// applied (`ConfigChanges`): forwards, target lists and group settings as one audited, saved
@@ -90,7 +89,7 @@ extension ControlPlane {
         if !groups.isEmpty { diff["target_groups"] = .object(groups) }
         if !settings.isEmpty { diff["target_group_settings"] = .object(settings) }
 
-        let nowMs = WallClock.now() / 1_000_000
+        let nowMs = clock.wallMilliseconds
         var drains: [(group: String, target: HostPort, untilMs: UInt64)] = []
         let saved = draining
         for (before, after) in zip(table.groups, next.groups) where changes.targets[before.name] != nil {

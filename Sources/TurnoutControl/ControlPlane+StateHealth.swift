@@ -35,7 +35,7 @@ extension ControlPlane {
     func watchJournal() {
         guard journal.problem != nil, journal.canBeCut, !repairScheduled else { return }
         repairScheduled = true
-        loop.schedule(after: Self.repairInterval) { [weak self] in
+        clock.schedule(after: Self.repairInterval) { [weak self] in
             guard let self else { return }
             repairScheduled = false
             if !journal.repair() { compact(reportingFailure: false) }

@@ -8,7 +8,7 @@ extension ControlPlane {
             listeners.append([
                 "name": .string(listener.name),
                 "bind": .string(listener.bind.description),
-                "port": .int(Int64(proxy.boundPorts[listener.name] ?? listener.bind.port)),
+                "port": .int(Int64(dataPlane.boundPorts[listener.name] ?? listener.bind.port)),
                 "forward": forwardJSON(table, listener: listener.name),
             ])
         }

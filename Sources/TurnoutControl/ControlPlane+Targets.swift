@@ -1,6 +1,5 @@
 import Foundation
 import TurnoutCore
-import TurnoutPosix
 
 /// Target registration: `GET|PUT|POST /v1/target-groups/{name}/targets`,
 /// `DELETE /v1/target-groups/{name}/targets/{host:port}`.
@@ -81,7 +80,7 @@ extension ControlPlane {
             return Self.unchangedReply(generation: table.generation, ["group": .string(group), "targets": .array(targetsJSON(route))])
         }
         let removed = route.targets.filter { !targets.contains($0) }
-        let nowMs = WallClock.now() / 1_000_000
+        let nowMs = clock.wallMilliseconds
         let untilMs = nowMs + route.deregistrationDelay.nanoseconds / 1_000_000
         var drainsBefore = draining
         for target in removed { drainsBefore[group, default: [:]][target] = untilMs }
@@ -118,8 +117,8 @@ extension ControlPlane {
     func targetsJSON(_ group: GroupRoute, in table: RoutingTable) -> [JSONValue] {
         let routable = routability(of: group)
         var result: [JSONValue] = []
-        let weighted = Self.weightedGroups(table).contains(group.name)
-        let nowMs = WallClock.now() / 1_000_000
+        let weighted = table.weightedGroups.contains(group.name)
+        let nowMs = clock.wallMilliseconds
         let groupDraining = (groupDrainUntil[group.name] ?? 0) > nowMs
         for (index, target) in group.targets.enumerated() {
             let state = health.health(group: group.name, target: target) ?? TargetHealth(checkEnabled: group.healthCheck.enabled)

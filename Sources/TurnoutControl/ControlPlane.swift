@@ -2,17 +2,19 @@ import Foundation
 import Logging
 import TurnoutCore
 import TurnoutMetrics
-import TurnoutPosix
-import TurnoutProxy
 
 /// The authority over routing: holds the routing table, target health, drains, the
 /// audit log and idempotency records; persists every acknowledged change before
 /// publishing it to the data plane and replying. Runs on the control loop's thread only.
+///
+/// Its seams: the `DataPlane` it publishes to, the `ControlClock` its drains and retries
+/// run on, the `HealthProber` its health checker probes with, and the state files'
+/// `FileSystem` (through `StateStore` and `StateJournal`).
 public final class ControlPlane {
     /// The configuration last loaded (at start, then by each accepted reload).
     var config: TurnoutConfig
-    let proxy: Proxy
-    let loop: ControlLoop
+    let dataPlane: any DataPlane
+    let clock: any ControlClock
     let store: StateStore
     let journal: StateJournal
     /// The sequence number of the last journal record written.
@@ -44,17 +46,17 @@ public final class ControlPlane {
     /// Health-check latency per target group (written on the control thread).
     var healthCheckLatency: [String: Histogram] = [:]
 
-    public init(config: TurnoutConfig, table: RoutingTable, recovered: StateRecovery.Outcome, proxy: Proxy,
-                loop: ControlLoop, store: StateStore, journal: StateJournal, metrics: MetricsRegistry, token: String?,
-                logger: Logger) {
+    public init(config: TurnoutConfig, table: RoutingTable, recovered: StateRecovery.Outcome, dataPlane: any DataPlane,
+                clock: any ControlClock, prober: any HealthProber, store: StateStore, journal: StateJournal,
+                metrics: MetricsRegistry, token: String?, logger: Logger) {
         let restored = recovered.state
         recoveryDamage = recovered.damage
         self.journal = journal
         journalSequence = restored?.journalSequence ?? 0
         self.config = config
         self.table = table
-        self.proxy = proxy
-        self.loop = loop
+        self.dataPlane = dataPlane
+        self.clock = clock
         self.store = store
         self.metrics = metrics
         self.logger = logger
@@ -62,12 +64,13 @@ public final class ControlPlane {
         requestGuard = AdminRequestGuard(admin: config.admin)
         audit = AuditLog(entries: restored?.audit ?? [])
         idempotency = IdempotencyCache(records: restored?.idempotency ?? [])
-        let nowMs = WallClock.now() / 1_000_000
+        let nowMs = clock.wallMilliseconds
         for drain in restored?.draining ?? [] where drain.until > nowMs {
             if let target = HostPort.parse(drain.target) { draining[drain.group, default: [:]][target] = drain.until }
         }
-        health = HealthChecker(loop: loop, logger: logger, onChange: { [weak self] change in
-            self?.healthChanged(change)
+        // A health change reaches the data plane as a republish of the same generation.
+        health = HealthChecker(clock: clock, prober: prober, logger: logger, onChange: { [weak self] _ in
+            self?.publish()
         }, onProbe: { [weak self] group, _, seconds in
             guard let self else { return }
             let histogram = self.healthCheckLatency[group] ?? Histogram()
@@ -89,7 +92,7 @@ public final class ControlPlane {
 
     /// Publishes the current table with the current health to the data plane.
     func publish() {
-        proxy.publish(table, routable: routability())
+        dataPlane.publish(table, routable: routability())
     }
 
     /// `routable[group][target]` from health and each group's all-unhealthy policy.
@@ -108,14 +111,15 @@ public final class ControlPlane {
     func commit(_ next: RoutingTable, action: String, caller: String, request: JSONValue, diff: JSONValue,
                 response: AdminResponse? = nil) throws(AdminFailure) {
         let before = table.generation
+        let now = clock.wallMilliseconds
         let entry = audit.entry(action: action, caller: caller, generationBefore: before,
-                                generationAfter: next.generation, request: request, diff: diff)
+                                generationAfter: next.generation, request: request, diff: diff, millisecondsSinceEpoch: now)
         var idempotencyRecord: IdempotencyRecord?
         if let context = pendingIdempotency, let response {
             idempotencyRecord = IdempotencyRecord(
                 key: context.key, method: context.method, path: context.path, requestHash: context.bodyHash,
                 status: response.status, body: String(decoding: response.body, as: UTF8.self),
-                time: AuditTimestamp.iso8601(milliseconds: AuditTimestamp.nowMilliseconds()))
+                time: AuditTimestamp.iso8601(milliseconds: now))
         }
         do {
             try appendRecord(for: next, audit: entry, idempotency: idempotencyRecord)
@@ -123,16 +127,13 @@ public final class ControlPlane {
             throw refusal(for: error)
         }
         audit.record(entry)
-        if let record = idempotencyRecord {
-            idempotency.store(key: record.key, method: record.method, path: record.path, bodyHash: record.requestHash,
-                              status: record.status, body: record.body)
-        }
+        if let idempotencyRecord { idempotency.store(idempotencyRecord) }
         let previous = table
         table = next
         noteGroupDrains(from: previous, to: next)
         health.update(groups: next.groups)
         publish()
-        logger.notice("\(action) by \(caller): generation \(before) → \(next.generation) \(diff.compactDescription)")
+        logger.notice("\(action) by \(caller): generation \(before) → \(next.generation) \(diff.jsonText)")
     }
 
     /// Appends one journal record holding the routing state of `table` (and the drains)
@@ -148,7 +149,7 @@ public final class ControlPlane {
         recordsSinceSnapshot += 1
         if recordsSinceSnapshot >= Self.compactionInterval {
             // After this reply, not before it: the snapshot rewrite is not on the acknowledgement's path.
-            loop.schedule(after: 0) { [weak self] in self?.compact() }
+            clock.schedule(after: 0) { [weak self] in self?.compact() }
         }
     }
 
@@ -197,8 +198,8 @@ public final class ControlPlane {
 
     /// Groups that just lost all weight drain for their deregistration delay.
     private func noteGroupDrains(from previous: RoutingTable, to next: RoutingTable) {
-        let was = Self.weightedGroups(previous), now = Self.weightedGroups(next)
-        let nowMs = WallClock.now() / 1_000_000
+        let was = previous.weightedGroups, now = next.weightedGroups
+        let nowMs = clock.wallMilliseconds
         for group in next.groups {
             if was.contains(group.name) && !now.contains(group.name) {
                 groupDrainUntil[group.name] = nowMs + group.deregistrationDelay.nanoseconds / 1_000_000
@@ -208,19 +209,11 @@ public final class ControlPlane {
         }
     }
 
-    static func weightedGroups(_ table: RoutingTable) -> Set<String> {
-        var names = Set<String>()
-        for listener in table.listeners {
-            for (group, weight) in zip(listener.groupIndices, listener.weights) where weight > 0 { names.insert(table.groups[group].name) }
-        }
-        return names
-    }
-
     func scheduleDrainEnd(group: String, target: HostPort, untilMs: UInt64) {
-        let nowMs = WallClock.now() / 1_000_000
+        let nowMs = clock.wallMilliseconds
         let delay = untilMs > nowMs ? (untilMs - nowMs) * 1_000_000 : 0
-        loop.schedule(after: delay) { [weak self] in
-            guard let self, let until = self.draining[group]?[target], until <= WallClock.now() / 1_000_000 + 1 else { return }
+        clock.schedule(after: delay) { [weak self] in
+            guard let self, let until = self.draining[group]?[target], until <= self.clock.wallMilliseconds + 1 else { return }
             self.draining[group]?[target] = nil
             if self.draining[group]?.isEmpty == true { self.draining[group] = nil }
             self.logger.notice("target \(target) in \(group): draining done")
@@ -252,9 +245,13 @@ final class ControlLoopHandle: @unchecked Sendable {
     func execute(_ work: @escaping @Sendable () -> Void) { loop.execute(work) }
 }
 
-extension JSONValue {
-    /// One-line JSON for log lines.
-    var compactDescription: String {
-        String(decoding: jsonBytes, as: UTF8.self)
+extension RoutingTable {
+    /// The groups some listener gives weight to; the others are unused (a switch's old colour).
+    var weightedGroups: Set<String> {
+        var names = Set<String>()
+        for listener in listeners {
+            for (group, weight) in zip(listener.groupIndices, listener.weights) where weight > 0 { names.insert(groups[group].name) }
+        }
+        return names
     }
 }

@@ -63,7 +63,7 @@ public final class HealthChecker {
     /// Same as `update(groups:unusedGroups:)` with the groups of `table`; a group is unused when no listener
     /// gives it weight.
     public func update(table: RoutingTable) {
-        update(groups: table.groups, unusedGroups: Set(table.groups.map(\.name)).subtracting(ControlPlane.weightedGroups(table)))
+        update(groups: table.groups, unusedGroups: Set(table.groups.map(\.name)).subtracting(table.weightedGroups))
     }
 
     /// The health of `target` in `group`; nil when the target is not registered there.

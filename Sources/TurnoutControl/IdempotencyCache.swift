@@ -15,7 +15,7 @@ public struct IdempotencyCache: Equatable, Sendable {
 
     /// Restores a cache from persisted `records` (oldest first).
     public init(records: [IdempotencyRecord] = []) {
-        for record in records { insert(record) }
+        for record in records { store(record) }
     }
 
     /// Whether `key` is acceptable as an `Idempotency-Key`: 1 to 200 visible ASCII characters.
@@ -37,13 +37,12 @@ public struct IdempotencyCache: Equatable, Sendable {
         return .replay(status: record.status, body: record.body)
     }
 
-    /// Keeps the reply to a mutation under `key`, evicting the oldest key beyond `capacity`.
-    /// Storing an existing key replaces its record and makes it the newest.
+    /// Keeps the reply to a mutation under `key`, stamped `millisecondsSinceEpoch`.
     public mutating func store(
         key: String, method: String, path: String, bodyHash: String, status: Int, body: String,
         millisecondsSinceEpoch: UInt64 = AuditTimestamp.nowMilliseconds()
     ) {
-        insert(IdempotencyRecord(
+        store(IdempotencyRecord(
             key: key, method: method, path: path, requestHash: bodyHash, status: status, body: body,
             time: AuditTimestamp.iso8601(milliseconds: millisecondsSinceEpoch)))
     }
@@ -53,7 +52,9 @@ public struct IdempotencyCache: Equatable, Sendable {
 
     public var count: Int { order.count }
 
-    private mutating func insert(_ record: IdempotencyRecord) {
+    /// Keeps `record` as it is (its time included), evicting the oldest key beyond `capacity`.
+    /// Storing an existing key replaces its record and makes it the newest.
+    public mutating func store(_ record: IdempotencyRecord) {
         if byKey.updateValue(record, forKey: record.key) != nil {
             order.removeAll { $0 == record.key }
         }

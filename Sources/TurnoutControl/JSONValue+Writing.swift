@@ -14,6 +14,11 @@ extension JSONValue {
         return out
     }
 
+    /// The value as compact JSON text (log lines, the CLI's display of an open-ended value).
+    public var jsonText: String {
+        String(decoding: jsonBytes, as: UTF8.self)
+    }
+
     /// Appends the value as compact JSON to `out`.
     public func write(into out: inout [UInt8]) {
         switch self {

@@ -41,8 +41,7 @@ public struct JournalRecord: Encodable, Equatable, Sendable {
         }
         if let idempotency {
             var cache = IdempotencyCache(records: next.idempotency)
-            cache.store(key: idempotency.key, method: idempotency.method, path: idempotency.path,
-                        bodyHash: idempotency.requestHash, status: idempotency.status, body: idempotency.body)
+            cache.store(idempotency)
             next.idempotency = cache.records
         }
         return next

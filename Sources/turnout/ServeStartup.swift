@@ -44,8 +44,9 @@ struct ServeStartup {
         proxy = try Proxy(config: config, table: table, metrics: metrics,
                           events: ProxyEvents(targetEjected: { group, target in handle.targetEjected(group: group, target: target) }),
                           logger: logger)
-        plane = ControlPlane(config: config, table: table, recovered: recovered, proxy: proxy, loop: loop, store: store,
-                             journal: journal, metrics: metrics, token: token, logger: logger)
+        plane = ControlPlane(config: config, table: table, recovered: recovered, dataPlane: proxy, clock: loop,
+                             prober: SocketHealthProber(loop: loop), store: store, journal: journal, metrics: metrics,
+                             token: token, logger: logger)
         handle.attach(plane)
         let adminAddress: SocketAddress
         do {
@@ -91,3 +92,6 @@ struct ServeStartup {
         logger.notice("stopped")
     }
 }
+
+/// The proxy is the data plane the control plane publishes to (`publish` and `boundPorts` are its own).
+extension Proxy: DataPlane {}

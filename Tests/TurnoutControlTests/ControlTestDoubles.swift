@@ -91,3 +91,24 @@ final class ScriptedProber: HealthProber {
         return matching.count
     }
 }
+
+/// A `DataPlane` that records what is published, and runs `onPublish` at the moment of each publish
+/// (to look at what is on disk then).
+final class RecordingDataPlane: DataPlane {
+    struct Publication {
+        let table: RoutingTable
+        let routable: [[Bool]]?
+    }
+
+    var boundPorts: [String: UInt16] = [:]
+    private(set) var publications: [Publication] = []
+    var onPublish: (Publication) -> Void = { _ in }
+
+    func publish(_ table: RoutingTable, routable: [[Bool]]?) {
+        let publication = Publication(table: table, routable: routable)
+        publications.append(publication)
+        onPublish(publication)
+    }
+
+    var last: Publication? { publications.last }
+}
