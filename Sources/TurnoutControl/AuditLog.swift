@@ -1,3 +1,5 @@
+import Glibc
+
 /// The audit trail: the most recent `capacity` entries, oldest first.
 ///
 /// A change first gets its entry from `entry(...)`, which leaves the log as it is; the
@@ -56,4 +58,69 @@ public struct AuditLog: Equatable, Sendable {
     }
 
     public var count: Int { stored.count }
+}
+
+/// One applied mutation, as `GET /v1/audit` shows it and the state file keeps it.
+public struct AuditEntry: Encodable, Equatable, Sendable {
+    /// Increases by one per entry, across evictions and restarts.
+    public var id: UInt64
+    /// ISO 8601, UTC, with milliseconds.
+    public var time: String
+    /// What was done: "routing", "switch", "forward", "targets.replace", ...
+    public var action: String
+    /// Who did it (the admin client's address).
+    public var caller: String
+    public var generationBefore: UInt64
+    public var generationAfter: UInt64
+    /// The request body as received.
+    public var request: JSONValue
+    /// Before and after of what changed.
+    public var diff: JSONValue
+
+    public init(
+        id: UInt64, time: String, action: String, caller: String,
+        generationBefore: UInt64, generationAfter: UInt64, request: JSONValue, diff: JSONValue
+    ) {
+        self.id = id
+        self.time = time
+        self.action = action
+        self.caller = caller
+        self.generationBefore = generationBefore
+        self.generationAfter = generationAfter
+        self.request = request
+        self.diff = diff
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, time, action, caller, request, diff
+        case generationBefore = "generation_before"
+        case generationAfter = "generation_after"
+    }
+}
+
+/// Wall-clock time for audit entries and idempotency records: milliseconds since the Unix
+/// epoch, shown as ISO 8601 in UTC with milliseconds ("2026-11-26T14:03:12.123Z").
+public enum AuditTimestamp {
+    /// The current wall-clock time in milliseconds since the Unix epoch.
+    public static func nowMilliseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec / 1_000_000)
+    }
+
+    /// `milliseconds` since the epoch as ISO 8601, UTC, with milliseconds.
+    public static func iso8601(milliseconds: UInt64) -> String {
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return padded(Int(parts.tm_year) + 1900, 4) + "-" + padded(Int(parts.tm_mon) + 1, 2) + "-"
+            + padded(Int(parts.tm_mday), 2) + "T" + padded(Int(parts.tm_hour), 2) + ":"
+            + padded(Int(parts.tm_min), 2) + ":" + padded(Int(parts.tm_sec), 2) + "."
+            + padded(Int(milliseconds % 1000), 3) + "Z"
+    }
+
+    private static func padded(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
 }

@@ -222,6 +222,18 @@ public final class ControlPlane {
     }
 }
 
+/// What the control plane needs of the data plane: somewhere to publish the routing table, and
+/// the ports its listeners actually bound (for the status). `TurnoutProxy`'s `Proxy` is the one
+/// that serves traffic; the control plane's unit tests publish to a fake that records each table.
+public protocol DataPlane: AnyObject {
+    /// Listener name → the port actually bound (differs from the configuration for port 0).
+    var boundPorts: [String: UInt16] { get }
+
+    /// Makes `table` the routing table for every request routed after this returns;
+    /// `routable[group][target]` applies target health (nil: every target routable).
+    func publish(_ table: RoutingTable, routable: [[Bool]]?)
+}
+
 /// Lets a worker thread hand an event to the control plane: only dereferenced on
 /// the control loop (inside `ControlLoop.execute`), which is the plane's own thread.
 public final class ControlPlaneHandle: @unchecked Sendable {
