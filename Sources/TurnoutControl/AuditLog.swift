@@ -61,7 +61,7 @@ public struct AuditLog: Equatable, Sendable {
 }
 
 /// One applied mutation, as `GET /v1/audit` shows it and the state file keeps it.
-public struct AuditEntry: Encodable, Equatable, Sendable {
+public struct AuditEntry: Equatable, Sendable {
     /// Increases by one per entry, across evictions and restarts.
     public var id: UInt64
     /// ISO 8601, UTC, with milliseconds.
@@ -91,7 +91,8 @@ public struct AuditEntry: Encodable, Equatable, Sendable {
         self.diff = diff
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// The JSON member names.
+    enum Key: String {
         case id, time, action, caller, request, diff
         case generationBefore = "generation_before"
         case generationAfter = "generation_after"

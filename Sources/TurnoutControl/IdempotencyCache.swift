@@ -67,7 +67,7 @@ public struct IdempotencyCache: Equatable, Sendable {
 }
 
 /// A mutation's reply kept under its `Idempotency-Key`, so that a retry gets the same reply.
-public struct IdempotencyRecord: Encodable, Equatable, Sendable {
+public struct IdempotencyRecord: Equatable, Sendable {
     public var key: String
     public var method: String
     /// The request target the mutation was sent to.
@@ -90,7 +90,8 @@ public struct IdempotencyRecord: Encodable, Equatable, Sendable {
         self.time = time
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// The JSON member names.
+    enum Key: String {
         case key, method, path, status, body, time
         case requestHash = "request_hash"
     }

@@ -3,8 +3,9 @@
 /// The admin API's replies, log lines and journal records are written here rather than with
 /// Foundation's `JSONEncoder`: on a switch, encoding the journal record and the reply that way
 /// took about as long as the record's fdatasync. The output is the same as `JSONEncoder` with
-/// `[.sortedKeys, .withoutEscapingSlashes]` for every value the control plane produces, and
-/// `JSONDecoder` reads it back (the journal and state tests check both).
+/// `[.sortedKeys, .withoutEscapingSlashes]` for every value the control plane produces, so the
+/// journals and snapshots earlier builds wrote have the layout this one writes
+/// (`JSONValueWritingTests` compares byte for byte).
 extension JSONValue {
     /// The value as compact UTF-8 JSON.
     public var jsonBytes: [UInt8] {

@@ -1,7 +1,7 @@
 /// One acknowledged change as appended to the journal: the routing state after it
 /// (small: proportional to the configuration, not to history), plus the audit entry and
 /// idempotency record it produced.
-public struct JournalRecord: Encodable, Equatable, Sendable {
+public struct JournalRecord: Equatable, Sendable {
     public var sequence: UInt64
     public var generation: UInt64
     public var listeners: [String: [PersistedWeight]]
@@ -22,7 +22,8 @@ public struct JournalRecord: Encodable, Equatable, Sendable {
         self.idempotency = idempotency
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// The JSON member names.
+    enum Key: String {
         case sequence, generation, listeners, draining, audit, idempotency
         case targetGroups = "target_groups"
     }

@@ -1,16 +1,16 @@
-/// The state file's and the journal's contents as `JSONValue`s, both ways: a journal record (on
-/// every acknowledged change) and a snapshot are written by `JSONValue.jsonBytes` rather than by
-/// `JSONEncoder` (the tests check the bytes are those `JSONEncoder` wrote), and read back at
-/// recovery by `JSONReader` and the `init(json:)`s below. The keys are the types' `CodingKeys`.
-/// Reading ignores keys it does not know, as `JSONDecoder` did.
+/// The state file's and the journal's contents as `JSONValue`s, both ways, and the only way each
+/// persisted type is encoded and decoded: a journal record (on every acknowledged change) and a
+/// snapshot are written by `JSONValue.jsonBytes` (byte for byte what `JSONEncoder` wrote before
+/// it) and read back at recovery by `JSONReader` and the `init(json:)`s below. The member names
+/// are the types' `Key`s. Reading ignores members it does not know, as `JSONDecoder` did.
 extension PersistedState {
     var jsonValue: JSONValue {
         var members = routingMembers(generation: generation, listeners: listeners, targetGroups: targetGroups,
                                      draining: draining)
-        members[CodingKeys.audit.rawValue] = .array(audit.map(\.jsonValue))
-        members[CodingKeys.idempotency.rawValue] = .array(idempotency.map(\.jsonValue))
-        members[CodingKeys.deployment.rawValue] = deployment ?? .null  // explicit null, as `encode(to:)` writes it
-        members[CodingKeys.journalSequence.rawValue] = .int(Int64(clamping: journalSequence))
+        members[Key.audit.rawValue] = .array(audit.map(\.jsonValue))
+        members[Key.idempotency.rawValue] = .array(idempotency.map(\.jsonValue))
+        members[Key.deployment.rawValue] = deployment ?? .null  // explicit null, as `encode(to:)` writes it
+        members[Key.journalSequence.rawValue] = .int(Int64(clamping: journalSequence))
         return .object(members)
     }
 }
@@ -30,10 +30,10 @@ extension JournalRecord {
     var jsonValue: JSONValue {
         var members = routingMembers(generation: generation, listeners: listeners, targetGroups: targetGroups,
                                      draining: draining)
-        members[CodingKeys.sequence.rawValue] = .int(Int64(clamping: sequence))
+        members[Key.sequence.rawValue] = .int(Int64(clamping: sequence))
         // Absent rather than null, as the synthesized encoding leaves them.
-        if let audit { members[CodingKeys.audit.rawValue] = audit.jsonValue }
-        if let idempotency { members[CodingKeys.idempotency.rawValue] = idempotency.jsonValue }
+        if let audit { members[Key.audit.rawValue] = audit.jsonValue }
+        if let idempotency { members[Key.idempotency.rawValue] = idempotency.jsonValue }
         return .object(members)
     }
 }
@@ -41,14 +41,14 @@ extension JournalRecord {
 extension AuditEntry {
     var jsonValue: JSONValue {
         [
-            CodingKeys.id.rawValue: .int(Int64(clamping: id)),
-            CodingKeys.time.rawValue: .string(time),
-            CodingKeys.action.rawValue: .string(action),
-            CodingKeys.caller.rawValue: .string(caller),
-            CodingKeys.generationBefore.rawValue: .int(Int64(clamping: generationBefore)),
-            CodingKeys.generationAfter.rawValue: .int(Int64(clamping: generationAfter)),
-            CodingKeys.request.rawValue: request,
-            CodingKeys.diff.rawValue: diff,
+            Key.id.rawValue: .int(Int64(clamping: id)),
+            Key.time.rawValue: .string(time),
+            Key.action.rawValue: .string(action),
+            Key.caller.rawValue: .string(caller),
+            Key.generationBefore.rawValue: .int(Int64(clamping: generationBefore)),
+            Key.generationAfter.rawValue: .int(Int64(clamping: generationAfter)),
+            Key.request.rawValue: request,
+            Key.diff.rawValue: diff,
         ]
     }
 }
@@ -56,13 +56,13 @@ extension AuditEntry {
 extension IdempotencyRecord {
     var jsonValue: JSONValue {
         [
-            CodingKeys.key.rawValue: .string(key),
-            CodingKeys.method.rawValue: .string(method),
-            CodingKeys.path.rawValue: .string(path),
-            CodingKeys.requestHash.rawValue: .string(requestHash),
-            CodingKeys.status.rawValue: .int(Int64(clamping: status)),
-            CodingKeys.body.rawValue: .string(body),
-            CodingKeys.time.rawValue: .string(time),
+            Key.key.rawValue: .string(key),
+            Key.method.rawValue: .string(method),
+            Key.path.rawValue: .string(path),
+            Key.requestHash.rawValue: .string(requestHash),
+            Key.status.rawValue: .int(Int64(clamping: status)),
+            Key.body.rawValue: .string(body),
+            Key.time.rawValue: .string(time),
         ]
     }
 }
@@ -164,15 +164,15 @@ extension PersistedState {
     init(json: JSONValue) throws(JSONShapeError) {
         let members = try JSONMembers(json)
         self.init(
-            generation: try members.unsigned(CodingKeys.generation.rawValue),
-            listeners: try members.dictionary(CodingKeys.listeners.rawValue, JSONValue.weights),
-            targetGroups: try members.dictionary(CodingKeys.targetGroups.rawValue, JSONValue.strings),
-            draining: try members.array(CodingKeys.draining.rawValue, PersistedDrain.init(json:path:)),
-            audit: try members.array(CodingKeys.audit.rawValue, AuditEntry.init(json:path:)),
-            idempotency: try members.array(CodingKeys.idempotency.rawValue, IdempotencyRecord.init(json:path:)),
-            deployment: members.optional(CodingKeys.deployment.rawValue))
-        if members.optional(CodingKeys.journalSequence.rawValue) != nil {
-            journalSequence = try members.unsigned(CodingKeys.journalSequence.rawValue)
+            generation: try members.unsigned(Key.generation.rawValue),
+            listeners: try members.dictionary(Key.listeners.rawValue, JSONValue.weights),
+            targetGroups: try members.dictionary(Key.targetGroups.rawValue, JSONValue.strings),
+            draining: try members.array(Key.draining.rawValue, PersistedDrain.init(json:path:)),
+            audit: try members.array(Key.audit.rawValue, AuditEntry.init(json:path:)),
+            idempotency: try members.array(Key.idempotency.rawValue, IdempotencyRecord.init(json:path:)),
+            deployment: members.optional(Key.deployment.rawValue))
+        if members.optional(Key.journalSequence.rawValue) != nil {
+            journalSequence = try members.unsigned(Key.journalSequence.rawValue)
         }
     }
 }
@@ -180,18 +180,18 @@ extension PersistedState {
 extension JournalRecord {
     init(json: JSONValue) throws(JSONShapeError) {
         let members = try JSONMembers(json)
-        let audit = try members.optional(CodingKeys.audit.rawValue).map { (value) throws(JSONShapeError) in
-            try AuditEntry(json: value, path: CodingKeys.audit.rawValue)
+        let audit = try members.optional(Key.audit.rawValue).map { (value) throws(JSONShapeError) in
+            try AuditEntry(json: value, path: Key.audit.rawValue)
         }
-        let idempotency = try members.optional(CodingKeys.idempotency.rawValue).map { (value) throws(JSONShapeError) in
-            try IdempotencyRecord(json: value, path: CodingKeys.idempotency.rawValue)
+        let idempotency = try members.optional(Key.idempotency.rawValue).map { (value) throws(JSONShapeError) in
+            try IdempotencyRecord(json: value, path: Key.idempotency.rawValue)
         }
         self.init(
-            sequence: try members.unsigned(CodingKeys.sequence.rawValue),
-            generation: try members.unsigned(CodingKeys.generation.rawValue),
-            listeners: try members.dictionary(CodingKeys.listeners.rawValue, JSONValue.weights),
-            targetGroups: try members.dictionary(CodingKeys.targetGroups.rawValue, JSONValue.strings),
-            draining: try members.array(CodingKeys.draining.rawValue, PersistedDrain.init(json:path:)),
+            sequence: try members.unsigned(Key.sequence.rawValue),
+            generation: try members.unsigned(Key.generation.rawValue),
+            listeners: try members.dictionary(Key.listeners.rawValue, JSONValue.weights),
+            targetGroups: try members.dictionary(Key.targetGroups.rawValue, JSONValue.strings),
+            draining: try members.array(Key.draining.rawValue, PersistedDrain.init(json:path:)),
             audit: audit, idempotency: idempotency)
     }
 }
@@ -200,14 +200,14 @@ extension AuditEntry {
     init(json: JSONValue, path: String) throws(JSONShapeError) {
         let members = try JSONMembers(json, path: path)
         self.init(
-            id: try members.unsigned(CodingKeys.id.rawValue),
-            time: try members.string(CodingKeys.time.rawValue),
-            action: try members.string(CodingKeys.action.rawValue),
-            caller: try members.string(CodingKeys.caller.rawValue),
-            generationBefore: try members.unsigned(CodingKeys.generationBefore.rawValue),
-            generationAfter: try members.unsigned(CodingKeys.generationAfter.rawValue),
-            request: try members.value(CodingKeys.request.rawValue),
-            diff: try members.value(CodingKeys.diff.rawValue))
+            id: try members.unsigned(Key.id.rawValue),
+            time: try members.string(Key.time.rawValue),
+            action: try members.string(Key.action.rawValue),
+            caller: try members.string(Key.caller.rawValue),
+            generationBefore: try members.unsigned(Key.generationBefore.rawValue),
+            generationAfter: try members.unsigned(Key.generationAfter.rawValue),
+            request: try members.value(Key.request.rawValue),
+            diff: try members.value(Key.diff.rawValue))
     }
 }
 
@@ -215,13 +215,13 @@ extension IdempotencyRecord {
     init(json: JSONValue, path: String) throws(JSONShapeError) {
         let members = try JSONMembers(json, path: path)
         self.init(
-            key: try members.string(CodingKeys.key.rawValue),
-            method: try members.string(CodingKeys.method.rawValue),
-            path: try members.string(CodingKeys.path.rawValue),
-            requestHash: try members.string(CodingKeys.requestHash.rawValue),
-            status: try members.integer(CodingKeys.status.rawValue),
-            body: try members.string(CodingKeys.body.rawValue),
-            time: try members.string(CodingKeys.time.rawValue))
+            key: try members.string(Key.key.rawValue),
+            method: try members.string(Key.method.rawValue),
+            path: try members.string(Key.path.rawValue),
+            requestHash: try members.string(Key.requestHash.rawValue),
+            status: try members.integer(Key.status.rawValue),
+            body: try members.string(Key.body.rawValue),
+            time: try members.string(Key.time.rawValue))
     }
 }
 

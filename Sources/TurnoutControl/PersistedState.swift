@@ -2,7 +2,7 @@
 ///
 /// Forwards and target lists are keyed by listener and group name; on start the ones whose
 /// listener or group still exists in the configuration win over the configuration file.
-public struct PersistedState: Encodable, Equatable, Sendable {
+public struct PersistedState: Equatable, Sendable {
     /// The routing generation the state was saved at.
     public var generation: UInt64
     /// Each listener's forward, in its configured order.
@@ -38,32 +38,16 @@ public struct PersistedState: Encodable, Equatable, Sendable {
         self.deployment = deployment
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// The JSON member names.
+    enum Key: String {
         case generation, listeners, draining, audit, idempotency, deployment
         case targetGroups = "target_groups"
         case journalSequence = "journal_sequence"
     }
-
-    // Written out so that an absent deployment is an explicit `null`, not a missing key.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(generation, forKey: .generation)
-        try container.encode(listeners, forKey: .listeners)
-        try container.encode(targetGroups, forKey: .targetGroups)
-        try container.encode(draining, forKey: .draining)
-        try container.encode(audit, forKey: .audit)
-        try container.encode(idempotency, forKey: .idempotency)
-        if let deployment {
-            try container.encode(deployment, forKey: .deployment)
-        } else {
-            try container.encodeNil(forKey: .deployment)
-        }
-        try container.encode(journalSequence, forKey: .journalSequence)
-    }
 }
 
 /// One entry of a listener's forward.
-public struct PersistedWeight: Encodable, Equatable, Sendable {
+public struct PersistedWeight: Equatable, Sendable {
     public var group: String
     public var weight: Int
 
@@ -75,7 +59,7 @@ public struct PersistedWeight: Encodable, Equatable, Sendable {
 
 /// A deregistered target that keeps draining until a wall-clock deadline, so that a
 /// restart neither forgets it nor extends its deregistration delay.
-public struct PersistedDrain: Encodable, Equatable, Sendable {
+public struct PersistedDrain: Equatable, Sendable {
     public var group: String
     /// "host:port".
     public var target: String

@@ -3,9 +3,11 @@ import XCTest
 @testable import TurnoutControl
 
 /// `JSONValue.jsonBytes` must write what `JSONEncoder` (sorted keys, slashes unescaped) wrote
-/// before it, byte for byte, and `JSONReader` must read it back.
+/// before it, byte for byte, and `JSONReader` must read it back. Values are compared with
+/// `JSONEncoder` itself (through the test-only conformance below); journal records and snapshots
+/// with the bytes `JSONEncoder` wrote for them (`Written`), which is the layout of the files on disk.
 final class JSONValueWritingTests: XCTestCase {
-    private func foundationBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
+    private func foundationBytes(_ value: JSONValue) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(value))
@@ -30,11 +32,37 @@ final class JSONValueWritingTests: XCTestCase {
                 body: #"{"generation":7}"#, time: "2026-11-26T17:00:00.124Z") : nil)
     }
 
+    /// What `JSONEncoder` wrote for `sampleRecord` and a snapshot of it, when the persisted types were `Encodable`.
+    private enum Written {
+        static let audit = #"{"action":"switch","caller":"127.0.0.1","diff":{"production":{"after":{"green":100},"before":{"blue":100}}},"#
+            + #""generation_after":7,"generation_before":6,"id":9,"request":{"nested":{"a":[1,2,{"b":null}],"t":true},"#
+            + #""note":"quote \" backslash \\ slash /v1/switch newline \n tab \t cr \r bell \u0007 nul \u0000 del \#u{7F} é 🚦","#
+            + #""to":"green"},"time":"2026-11-26T17:00:00.123Z"}"#
+        static let idempotency = #"{"body":"{\"generation\":7}","key":"deploy-17","method":"POST","path":"/v1/switch","#
+            + #""request_hash":"ab12","status":200,"time":"2026-11-26T17:00:00.124Z"}"#
+        static let draining = #"[{"group":"blue","target":"127.0.0.1:3000","until":1795000000123}]"#
+        static let listeners = #"{"production":[{"group":"blue","weight":0},{"group":"green","weight":100}],"#
+            + #""test":[{"group":"blue","weight":100}]}"#
+        static let targetGroups = #"{"blue":["127.0.0.1:3000","[::1]:3002"],"green":["127.0.0.1:3001"]}"#
+
+        static func record(audit: Bool, idempotency: Bool) -> String {
+            "{" + (audit ? #""audit":\#(self.audit),"# : "") + #""draining":\#(draining),"generation":7,"#
+                + (idempotency ? #""idempotency":\#(self.idempotency),"# : "")
+                + #""listeners":\#(listeners),"sequence":42,"target_groups":\#(targetGroups)}"#
+        }
+
+        static func snapshot(deployment: String) -> String {
+            #"{"audit":[\#(audit),\#(audit)],"deployment":\#(deployment),"draining":\#(draining),"generation":7,"#
+                + #""idempotency":[\#(idempotency)],"journal_sequence":300,"listeners":\#(listeners),"#
+                + #""target_groups":\#(targetGroups)}"#
+        }
+    }
+
     func testJournalRecordsMatchJSONEncoderByteForByte() throws {
         for (audit, idempotency) in [(true, true), (true, false), (false, true), (false, false)] {
             let record = sampleRecord(audit: audit, idempotency: idempotency)
             XCTAssertEqual(String(decoding: record.jsonValue.jsonBytes, as: UTF8.self),
-                           String(decoding: try foundationBytes(record), as: UTF8.self), "audit \(audit), idempotency \(idempotency)")
+                           Written.record(audit: audit, idempotency: idempotency), "audit \(audit), idempotency \(idempotency)")
             XCTAssertEqual(try JournalRecord(json: JSONReader.parse(record.jsonValue.jsonBytes)), record)
         }
     }
@@ -44,12 +72,12 @@ final class JSONValueWritingTests: XCTestCase {
         var state = PersistedState(generation: 7, listeners: full.listeners, targetGroups: full.targetGroups,
                                    draining: full.draining, audit: [full.audit!, full.audit!], idempotency: [full.idempotency!])
         state.journalSequence = 300
-        for deployment: JSONValue? in [nil, ["phase": "canary", "step": 2]] {
+        let deployments: [(JSONValue?, String)] = [(.none, "null"), (["phase": "canary", "step": 2], #"{"phase":"canary","step":2}"#)]
+        for (deployment, written) in deployments {
             state.deployment = deployment
-            XCTAssertEqual(String(decoding: state.jsonValue.jsonBytes, as: UTF8.self),
-                           String(decoding: try foundationBytes(state), as: UTF8.self))
+            XCTAssertEqual(String(decoding: state.jsonValue.jsonBytes, as: UTF8.self), Written.snapshot(deployment: written))
             XCTAssertEqual(try PersistedState(json: JSONReader.parse(state.jsonValue.jsonBytes)), state)
-            XCTAssertEqual(try PersistedState(json: JSONReader.parse(foundationBytes(state))), state)
+            XCTAssertEqual(try PersistedState(json: JSONReader.parse(Array(Written.snapshot(deployment: written).utf8))), state)
         }
     }
 
@@ -80,5 +108,22 @@ final class JSONValueWritingTests: XCTestCase {
             }
         }
         XCTAssertEqual(String(decoding: JSONValue.double(.nan).jsonBytes, as: UTF8.self), "null")
+    }
+}
+
+/// `JSONEncoder`'s encoding of a value, for comparing the writer with it. Only the tests encode this
+/// way; the control plane writes every document with `jsonBytes`.
+extension JSONValue: Encodable {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .int(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
     }
 }

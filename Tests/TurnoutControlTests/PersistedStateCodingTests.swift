@@ -4,7 +4,7 @@ import XCTest
 
 final class PersistedStateCodingTests: XCTestCase {
     func testKeysAreSnakeCaseAndDeploymentIsExplicitNull() throws {
-        let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(sampleState())) as! [String: Any]
+        let object = try JSONSerialization.jsonObject(with: Data(sampleState().jsonValue.jsonBytes)) as! [String: Any]
         XCTAssertEqual(Set(object.keys), ["generation", "listeners", "target_groups", "draining", "audit", "idempotency", "deployment",
                                           "journal_sequence"])
         XCTAssertTrue(object["deployment"] is NSNull)
@@ -21,7 +21,7 @@ final class PersistedStateCodingTests: XCTestCase {
     func testRoundTripKeepsForwardOrderAndDeployment() throws {
         var state = sampleState()
         state.deployment = ["phase": "canary", "step": 2]
-        let decoded = try PersistedState(json: JSONReader.parse(Array(JSONEncoder().encode(state))))
+        let decoded = try PersistedState(json: JSONReader.parse(state.jsonValue.jsonBytes))
         XCTAssertEqual(decoded, state)
         XCTAssertEqual(decoded.listeners["production"]?.map(\.group), ["blue", "green"])
     }

@@ -12,7 +12,9 @@ final class StateFileEnvelopeTests: XCTestCase {
     }
 
     func testReformattedEnvelopeStillVerifies() throws {
-        let payload = String(decoding: try JSONEncoder().encode(PersistedState(generation: 5)), as: UTF8.self)
+        // The members in another order than this build writes them (as JSONEncoder wrote them without sorted keys).
+        let payload = #"{"listeners":{},"target_groups":{},"deployment":null,"generation":5,"draining":[],"#
+            + #""journal_sequence":0,"audit":[],"idempotency":[]}"#
         let checksum = CRC32.hex(CRC32.checksum(Array(payload.utf8)))
         let file = "{\n  \"payload\" : \(payload),\n  \"checksum\": \"\(checksum)\",\n  \"format\": 1\n}\n"
         XCTAssertEqual(try StateFileEnvelope.decode(Array(file.utf8)).get(), PersistedState(generation: 5))
