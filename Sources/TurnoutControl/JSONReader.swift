@@ -1,5 +1,5 @@
-/// The one JSON reader of the control plane: strict RFC 8259, for admin request bodies, journal
-/// records and state snapshots alike.
+/// The one JSON reader: strict RFC 8259, for admin request bodies, journal records and state
+/// snapshots alike, and for the admin API's answers in the CLI.
 ///
 /// It refuses what lenient readers let through: trailing commas, duplicate keys, leading zeros,
 /// numbers without digits after `.` or in the exponent, invalid escapes, lone UTF-16 surrogates,
@@ -10,10 +10,10 @@
 /// Keys are compared as Swift strings, so two spellings of the same text (`"a"` and `"\u0061"`, or
 /// canonically equivalent Unicode) are duplicates. Whole numbers that fit `Int64` (`3`, `3.0`, `3e2`)
 /// are read as `.int`, other numbers as `.double`; a number beyond `Double`'s range is refused.
-struct JSONReader {
+public struct JSONReader {
     /// Deep enough for every document the control plane reads (request bodies are three levels
     /// deep, a snapshot with an audited body about eight); shallow enough that recursion is safe.
-    static let defaultMaxDepth = 64
+    public static let defaultMaxDepth = 64
 
     private let bytes: [UInt8]
     private let maxDepth: Int
@@ -25,7 +25,7 @@ struct JSONReader {
     }
 
     /// The JSON value that `bytes` hold, whole.
-    static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONSyntaxError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONSyntaxError) -> JSONValue {
         var reader = JSONReader(bytes, maxDepth: maxDepth)
         reader.skipWhitespace()
         let value = try reader.value(depth: 1)

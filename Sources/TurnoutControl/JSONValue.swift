@@ -1,5 +1,5 @@
-/// Any JSON value, for the parts of the state file and the admin API whose shape is open:
-/// audit entries' request bodies and diffs, and the deployment slot.
+/// Any JSON value: the admin API's bodies, journal records and snapshots, and the CLI's requests
+/// and answers. Written by `jsonBytes` (keys sorted), read by `JSONReader`.
 ///
 /// Integers and fractions are kept apart so that 64-bit integers (generations, weights)
 /// survive a round trip exactly.

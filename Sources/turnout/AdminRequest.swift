@@ -1,3 +1,4 @@
+import TurnoutControl
 import TurnoutHTTP1
 
 /// One request to the admin API.
@@ -6,11 +7,11 @@ struct AdminRequest {
     /// Path and query below the endpoint's prefix, starting with `/`.
     var path: String
     /// JSON body, sent with `Content-Type: application/json`.
-    var body: AdminJSON?
+    var body: JSONValue?
     /// Extra header fields (`If-Match`, `Idempotency-Key`).
     var headers: [(name: String, value: String)] = []
 
-    init(_ method: HTTPMethod, _ path: String, body: AdminJSON? = nil) {
+    init(_ method: HTTPMethod, _ path: String, body: JSONValue? = nil) {
         self.method = method
         self.path = path
         self.body = body
@@ -33,7 +34,7 @@ struct AdminRequest {
 
     /// The bytes on the wire: head with `Connection: close` (one request per connection), then the body.
     func serialized(endpoint: AdminEndpoint, token: String?) -> [UInt8] {
-        let bodyBytes = body.map { Array($0.serialized.utf8) } ?? []
+        let bodyBytes = body?.jsonBytes ?? []
         var head = "\(methodName) \(endpoint.pathPrefix)\(path) HTTP/1.1\r\n"
         head += "Host: \(endpoint.hostHeader)\r\n"
         head += "User-Agent: turnout-cli\r\n"

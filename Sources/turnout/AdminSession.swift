@@ -1,4 +1,5 @@
 import ArgumentParser
+import TurnoutControl
 
 /// What the admin commands share: building the client from the options, sending, and turning every
 /// failure into the CLI's message and exit status (API error 1, unreachable 3, unusable options 64).
@@ -34,7 +35,7 @@ struct AdminSession {
     /// Sends `request` and returns the successful response's JSON. With `--json` the body is printed as
     /// is, success or error. Failures print `error: ...` on stderr and throw the exit status.
     @discardableResult
-    func perform(_ request: AdminRequest) throws -> AdminJSON {
+    func perform(_ request: AdminRequest) throws -> JSONValue {
         let response: AdminResponse
         do {
             response = try client.send(request)
@@ -49,11 +50,11 @@ struct AdminSession {
         if response.isReplay {
             printError("note: the admin API had already applied this request; its earlier answer is shown")
         }
-        let json = try? AdminJSON.parse(response.body)
+        let json = try? JSONReader.parse(response.body)
         guard response.isSuccess else {
             let apiError = json?["error"]
-            let code = apiError?["code"]?.string ?? "http_\(response.status)"
-            let message = apiError?["message"]?.string ?? Self.firstLine(of: response.bodyText)
+            let code = apiError?["code"]?.stringValue ?? "http_\(response.status)"
+            let message = apiError?["message"]?.stringValue ?? Self.firstLine(of: response.bodyText)
             printError("error: \(code): \(message)")
             throw Self.apiErrorExit
         }

@@ -1,3 +1,5 @@
+import TurnoutControl
+
 /// One `GROUP=WEIGHT` argument of `turnout weights`.
 struct AdminWeightAssignment: Equatable {
     let group: String
@@ -38,8 +40,8 @@ struct AdminWeightAssignment: Equatable {
         return assignments
     }
 
-    /// The forward body of `PUT /v1/listeners/{name}/forward`, in the order given.
-    static func forwardBody(_ assignments: [AdminWeightAssignment]) -> AdminJSON {
-        .object(assignments.map { ($0.group, .integer($0.weight)) })
+    /// The forward body of `PUT /v1/listeners/{name}/forward` (`parseAll` refused a group given twice).
+    static func forwardBody(_ assignments: [AdminWeightAssignment]) -> JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: assignments.map { ($0.group, .int(Int64($0.weight))) }))
     }
 }

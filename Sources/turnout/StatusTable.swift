@@ -1,28 +1,30 @@
+import TurnoutControl
+
 /// Readable text for `GET /v1/status` and for target lists. Missing fields show as `?` rather than
 /// failing: the table is for people, `--json` is for programs.
 enum StatusTable {
     /// The whole status: generation, listeners, target groups, targets, deployment.
-    static func render(status: AdminJSON) -> String {
+    static func render(status: JSONValue) -> String {
         var sections: [String] = []
-        sections.append("generation \(status["generation"]?.int.map(String.init) ?? "?")")
+        sections.append("generation \(status["generation"]?.intValue.map(String.init) ?? "?")")
 
         var listeners = AdminTextTable("LISTENER", "BIND", "FORWARD")
-        for listener in status["listeners"]?.array ?? [] {
+        for listener in status["listeners"]?.arrayValue ?? [] {
             listeners.add(
-                listener["name"]?.string ?? "?", listener["bind"]?.string ?? "?", forward(listener["forward"]))
+                listener["name"]?.stringValue ?? "?", listener["bind"]?.stringValue ?? "?", forward(listener["forward"]))
         }
         sections.append(listeners.rendered)
 
-        let groups = status["target_groups"]?.array ?? []
+        let groups = status["target_groups"]?.arrayValue ?? []
         var groupTable = AdminTextTable("GROUP", "ALGORITHM", "ALL UNHEALTHY", "HEALTH CHECK", "TARGETS")
         var targetTable = AdminTextTable("GROUP", "TARGET", "STATE", "ROUTABLE", "REASON")
         var targetCount = 0
         for group in groups {
-            let name = group["name"]?.string ?? "?"
-            let targets = group["targets"]?.array ?? []
-            let routable = targets.filter { $0["routable"]?.bool == true }.count
+            let name = group["name"]?.stringValue ?? "?"
+            let targets = group["targets"]?.arrayValue ?? []
+            let routable = targets.filter { $0["routable"]?.boolValue == true }.count
             groupTable.add(
-                name, group["algorithm"]?.string ?? "?", group["on_all_unhealthy"]?.string ?? "?",
+                name, group["algorithm"]?.stringValue ?? "?", group["on_all_unhealthy"]?.stringValue ?? "?",
                 healthCheck(group["health_check"]), "\(routable)/\(targets.count) routable")
             for target in targets {
                 targetTable.add([name] + targetCells(target))
@@ -36,7 +38,7 @@ enum StatusTable {
     }
 
     /// The targets of one group (`targets list`, and after `targets add|remove`).
-    static func render(targets: [AdminJSON]) -> String {
+    static func render(targets: [JSONValue]) -> String {
         guard !targets.isEmpty else { return "no targets" }
         var table = AdminTextTable("TARGET", "STATE", "ROUTABLE", "REASON")
         for target in targets {
@@ -45,41 +47,41 @@ enum StatusTable {
         return table.rendered
     }
 
-    /// `blue=100 green=0`, in the order the API gave; `-` for an empty forward.
-    static func forward(_ value: AdminJSON?) -> String {
-        guard let members = value?.members else { return "?" }
+    /// `blue=100 green=0`, by group name (the order the API writes them in); `-` for an empty forward.
+    static func forward(_ value: JSONValue?) -> String {
+        guard let members = value?.objectValue else { return "?" }
         guard !members.isEmpty else { return "-" }
-        return members.map { "\($0.key)=\($0.value.int.map(String.init) ?? "?")" }.joined(separator: " ")
+        return members.keys.sorted().map { "\($0)=\(members[$0]?.intValue.map(String.init) ?? "?")" }.joined(separator: " ")
     }
 
     /// Target, state, routable, and reason with its description.
-    private static func targetCells(_ target: AdminJSON) -> [String] {
-        var reason = target["reason"]?.string ?? "-"
-        if let description = target["description"]?.string, !description.isEmpty {
+    private static func targetCells(_ target: JSONValue) -> [String] {
+        var reason = target["reason"]?.stringValue ?? "-"
+        if let description = target["description"]?.stringValue, !description.isEmpty {
             reason = reason == "-" ? description : "\(reason): \(description)"
         }
         let routable: String
-        switch target["routable"]?.bool {
+        switch target["routable"]?.boolValue {
         case true?: routable = "yes"
         case false?: routable = "no"
         case nil: routable = "?"
         }
-        return [target["target"]?.string ?? "?", target["state"]?.string ?? "?", routable, reason]
+        return [target["target"]?.stringValue ?? "?", target["state"]?.stringValue ?? "?", routable, reason]
     }
 
-    private static func healthCheck(_ check: AdminJSON?) -> String {
-        guard let check, !check.isNull else { return "?" }
-        if check["enabled"]?.bool == false { return "disabled" }
-        let path = check["path"]?.string ?? "?"
-        let interval = check["interval"]?.string ?? "?"
+    private static func healthCheck(_ check: JSONValue?) -> String {
+        guard let check, check != .null else { return "?" }
+        if check["enabled"]?.boolValue == false { return "disabled" }
+        let path = check["path"]?.stringValue ?? "?"
+        let interval = check["interval"]?.stringValue ?? "?"
         return "\(path) every \(interval)"
     }
 
-    private static func deployment(_ value: AdminJSON?) -> String {
-        guard let value, !value.isNull else { return "none" }
-        let id = value["id"].map { $0.string ?? $0.serialized }
-        let state = value["state"]?.string
+    private static func deployment(_ value: JSONValue?) -> String {
+        guard let value, value != .null else { return "none" }
+        let id = value["id"].map { $0.stringValue ?? $0.jsonText }
+        let state = value["state"]?.stringValue
         if let id, let state { return "\(id) (\(state))" }
-        return value.serialized
+        return value.jsonText
     }
 }

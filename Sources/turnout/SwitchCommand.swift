@@ -1,4 +1,5 @@
 import ArgumentParser
+import TurnoutControl
 
 /// `turnout switch GROUP`: all of a listener's traffic to one group in one step.
 struct SwitchCommand: ParsableCommand {
@@ -32,10 +33,10 @@ struct SwitchCommand: ParsableCommand {
     }
 
     func run() throws {
-        var body: [(key: String, value: AdminJSON)] = [("to", .string(group))]
-        if let listener { body.append(("listener", .string(listener))) }
-        if swapTest { body.append(("swap_test", .bool(true))) }
-        if let testListener { body.append(("test_listener", .string(testListener))) }
+        var body: [String: JSONValue] = ["to": .string(group)]
+        if let listener { body["listener"] = .string(listener) }
+        if swapTest { body["swap_test"] = true }
+        if let testListener { body["test_listener"] = .string(testListener) }
         let session = try AdminSession(admin)
         let answer = try session.perform(routing.apply(to: AdminRequest(.post, "/v1/switch", body: .object(body))))
         session.show(AdminChangeReport.routing(answer))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TurnoutControl
 
 /// `turnout targets list|add|remove GROUP [HOST:PORT ...]`: a target group's registered targets.
 struct TargetsCommand: ParsableCommand {
@@ -21,7 +22,7 @@ struct TargetsCommand: ParsableCommand {
         func run() throws {
             let session = try AdminSession(admin)
             let answer = try session.perform(AdminRequest(.get, TargetsCommand.path(group)))
-            session.show(StatusTable.render(targets: answer["targets"]?.array ?? []))
+            session.show(StatusTable.render(targets: answer["targets"]?.arrayValue ?? []))
         }
     }
 
@@ -35,7 +36,7 @@ struct TargetsCommand: ParsableCommand {
 
         func run() throws {
             let session = try AdminSession(admin)
-            let body = AdminJSON.object([("targets", .array(selection.targets.map { .string($0) }))])
+            let body: JSONValue = ["targets": .array(selection.targets.map(JSONValue.string))]
             let answer = try session.perform(AdminRequest(.post, TargetsCommand.path(selection.group), body: body))
             session.show(AdminChangeReport.targets(answer))
         }
