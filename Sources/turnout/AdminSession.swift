@@ -35,8 +35,8 @@ struct AdminSession {
     /// Sends `request` and returns the successful response's JSON. With `--json` the body is printed as
     /// is, success or error. Failures print `error: ...` on stderr and throw the exit status.
     @discardableResult
-    func perform(_ request: AdminRequest) throws -> JSONValue {
-        let response: AdminResponse
+    func perform(_ request: AdminClientRequest) throws -> JSONValue {
+        let response: AdminClientResponse
         do {
             response = try client.send(request)
         } catch {

@@ -11,7 +11,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let session = try AdminSession(admin)
-        let status = try session.perform(AdminRequest(.get, "/v1/status"))
+        let status = try session.perform(AdminClientRequest(.get, "/v1/status"))
         session.show(StatusTable.render(status: status))
     }
 }

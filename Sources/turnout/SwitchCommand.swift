@@ -38,7 +38,7 @@ struct SwitchCommand: ParsableCommand {
         if swapTest { body["swap_test"] = true }
         if let testListener { body["test_listener"] = .string(testListener) }
         let session = try AdminSession(admin)
-        let answer = try session.perform(routing.apply(to: AdminRequest(.post, "/v1/switch", body: .object(body))))
+        let answer = try session.perform(routing.apply(to: AdminClientRequest(.post, "/v1/switch", body: .object(body))))
         session.show(AdminChangeReport.routing(answer))
     }
 }

@@ -21,7 +21,7 @@ struct TargetsCommand: ParsableCommand {
 
         func run() throws {
             let session = try AdminSession(admin)
-            let answer = try session.perform(AdminRequest(.get, TargetsCommand.path(group)))
+            let answer = try session.perform(AdminClientRequest(.get, TargetsCommand.path(group)))
             session.show(StatusTable.render(targets: answer["targets"]?.arrayValue ?? []))
         }
     }
@@ -37,7 +37,7 @@ struct TargetsCommand: ParsableCommand {
         func run() throws {
             let session = try AdminSession(admin)
             let body: JSONValue = ["targets": .array(selection.targets.map(JSONValue.string))]
-            let answer = try session.perform(AdminRequest(.post, TargetsCommand.path(selection.group), body: body))
+            let answer = try session.perform(AdminClientRequest(.post, TargetsCommand.path(selection.group), body: body))
             session.show(AdminChangeReport.targets(answer))
         }
     }
@@ -54,7 +54,7 @@ struct TargetsCommand: ParsableCommand {
             let session = try AdminSession(admin)
             for target in selection.targets {
                 let path = TargetsCommand.path(selection.group) + "/" + AdminPath.segment(target)
-                let answer = try session.perform(AdminRequest(.delete, path))
+                let answer = try session.perform(AdminClientRequest(.delete, path))
                 session.show(AdminChangeReport.targets(answer))
             }
         }

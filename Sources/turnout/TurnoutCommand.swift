@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 /// `turnout`: the proxy and the commands that manage it.
 @main
@@ -16,4 +17,10 @@ struct TurnoutCommand: ParsableCommand {
 
 enum TurnoutVersion {
     static let string = "0.1.0"
+}
+
+/// Writes a line to standard error (messages for people, not logs).
+func printError(_ message: String) {
+    let line = message + "\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
 }

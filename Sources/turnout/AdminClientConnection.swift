@@ -3,7 +3,7 @@ import TurnoutPosix
 
 /// One TCP connection to the admin API, used in blocking style: every wait is a `poll` bounded by
 /// a deadline on the monotonic clock.
-struct AdminConnection: ~Copyable {
+struct AdminClientConnection: ~Copyable {
     private let fd: Int32
     private let deadline: UInt64
 

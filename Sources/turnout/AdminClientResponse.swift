@@ -1,8 +1,28 @@
 import TurnoutHTTP1
 
+/// A complete response from the admin API.
+struct AdminClientResponse {
+    let status: Int
+    let headers: [(name: String, value: String)]
+    let body: [UInt8]
+
+    /// The first field named `name` (ASCII case-insensitive).
+    func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.name.lowercased() == wanted }?.value
+    }
+
+    var isSuccess: Bool { (200..<300).contains(status) }
+
+    /// Whether the server answered from its idempotency record instead of applying the request again.
+    var isReplay: Bool { header("Idempotent-Replayed")?.lowercased() == "true" }
+
+    var bodyText: String { String(decoding: body, as: UTF8.self) }
+}
+
 /// Assembles one response from the bytes of a connection: head by `ResponseHeadParser`, body by
 /// Content-Length, chunked framing, or end of stream.
-struct AdminResponseReader {
+struct AdminClientResponseReader {
     /// Responses larger than this are refused; the admin API's largest (status, audit) stay far below.
     static let maxBodyBytes = 64 << 20
 
@@ -11,7 +31,7 @@ struct AdminResponseReader {
     /// What the bytes so far amount to.
     enum Progress {
         case needMore
-        case complete(AdminResponse)
+        case complete(AdminClientResponse)
     }
 
     /// Examines everything received so far; `atEnd` says the peer closed the connection.
@@ -64,7 +84,7 @@ struct AdminResponseReader {
             }
             body = decoded
         }
-        return .complete(AdminResponse(status: Int(head.status), headers: headers, body: body))
+        return .complete(AdminClientResponse(status: Int(head.status), headers: headers, body: body))
     }
 
     /// The data of a complete chunked body, or nil when more bytes are needed.

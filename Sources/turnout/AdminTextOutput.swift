@@ -1,5 +1,44 @@
 import TurnoutControl
 
+/// Left-aligned columns separated by two spaces, header first; no trailing spaces.
+struct AdminTextTable {
+    let header: [String]
+    private(set) var rows: [[String]] = []
+
+    init(_ header: String...) {
+        self.header = header
+    }
+
+    mutating func add(_ cells: String...) {
+        rows.append(cells)
+    }
+
+    mutating func add(_ cells: [String]) {
+        rows.append(cells)
+    }
+
+    var rendered: String {
+        let all = [header] + rows
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in all {
+            for (column, cell) in row.enumerated() where column < widths.count {
+                widths[column] = max(widths[column], cell.count)
+            }
+        }
+        return all.map { row in
+            var line = ""
+            for (column, cell) in row.enumerated() {
+                line += cell
+                if column < row.count - 1 {
+                    line += String(repeating: " ", count: widths[column] - cell.count + 2)
+                }
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            return line
+        }.joined(separator: "\n")
+    }
+}
+
 /// Readable text for `GET /v1/status` and for target lists. Missing fields show as `?` rather than
 /// failing: the table is for people, `--json` is for programs.
 enum StatusTable {
@@ -83,5 +122,44 @@ enum StatusTable {
         let state = value["state"]?.stringValue
         if let id, let state { return "\(id) (\(state))" }
         return value.jsonText
+    }
+}
+
+/// Readable text for the answers of mutations: routing changes (switch, weights) and target changes.
+enum AdminChangeReport {
+    /// `{"generation", "previous_generation", "listeners"}` or, for a dry run, `{"dry_run": true, ...}`.
+    static func routing(_ answer: JSONValue) -> String {
+        var table = AdminTextTable("LISTENER", "FORWARD")
+        let listeners = answer["listeners"]?.objectValue ?? [:]
+        for name in listeners.keys.sorted() {
+            table.add(name, StatusTable.forward(listeners[name]))
+        }
+        let changed = !listeners.isEmpty
+        let heading: String
+        if answer["dry_run"]?.boolValue == true {
+            heading = "dry run at generation \(number(answer["generation"])): nothing applied"
+                + (changed ? "; the request would set" : "; no listener would change")
+        } else {
+            heading = generations(answer) + (changed ? "" : ": no listener changed")
+        }
+        return changed ? heading + "\n" + table.rendered : heading
+    }
+
+    /// `{"generation", "previous_generation", "group", "targets"}`.
+    static func targets(_ answer: JSONValue) -> String {
+        let group = answer["group"]?.stringValue ?? "?"
+        return "\(generations(answer)): target group \(group)\n"
+            + StatusTable.render(targets: answer["targets"]?.arrayValue ?? [])
+    }
+
+    /// `generation 3 → 4`, or `generation 3 (unchanged)` when nothing was published.
+    private static func generations(_ answer: JSONValue) -> String {
+        let before = number(answer["previous_generation"])
+        let after = number(answer["generation"])
+        return before == after ? "generation \(after) (unchanged)" : "generation \(before) → \(after)"
+    }
+
+    private static func number(_ value: JSONValue?) -> String {
+        value?.intValue.map(String.init) ?? "?"
     }
 }
