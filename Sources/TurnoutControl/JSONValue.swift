@@ -39,26 +39,31 @@ extension JSONValue {
         return members[key]
     }
 
+    /// The string; nil for anything else.
     public var stringValue: String? {
         guard case .string(let value) = self else { return nil }
         return value
     }
 
+    /// The integer (a whole number the reader found, `3.0` included); nil for anything else.
     public var intValue: Int64? {
         guard case .int(let value) = self else { return nil }
         return value
     }
 
+    /// The boolean; nil for anything else.
     public var boolValue: Bool? {
         guard case .bool(let value) = self else { return nil }
         return value
     }
 
+    /// The elements of an array; nil for anything else.
     public var arrayValue: [JSONValue]? {
         guard case .array(let values) = self else { return nil }
         return values
     }
 
+    /// The members of an object; nil for anything else.
     public var objectValue: [String: JSONValue]? {
         guard case .object(let members) = self else { return nil }
         return members
