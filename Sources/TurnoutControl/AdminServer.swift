@@ -190,7 +190,7 @@ public final class AdminServer {
 
     private func reply(_ connection: AdminConnection, _ response: AdminResponse, then: AdminConnection.AfterReply,
                        method: String = "GET") {
-        var head = "HTTP/1.1 \(response.status) \(HTTPReason.phrase(response.status))\r\n"
+        var head = "HTTP/1.1 \(response.status) \(ReasonPhrase.of(response.status))\r\n"
         for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(response.body.count)\r\n"
         if then != .keepAlive { head += "Connection: close\r\n" }
