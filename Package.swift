@@ -72,6 +72,7 @@ let package = Package(
         .executableTarget(name: "turnout-demo-backend", dependencies: ["TurnoutTLS"]),
         .testTarget(name: "TurnoutCoreTests", dependencies: ["TurnoutCore"]),
         .testTarget(name: "TurnoutHTTP1Tests", dependencies: ["TurnoutHTTP1"]),
+        .testTarget(name: "TurnoutPosixTests", dependencies: ["TurnoutPosix"]),
         .testTarget(name: "TurnoutMetricsTests", dependencies: ["TurnoutMetrics"]),
         .testTarget(
             name: "TurnoutControlTests",

@@ -64,6 +64,13 @@ public enum FileIO {
         }
     }
 
+    /// Writes `text` to standard error whole (`FileSystem.writeAll`): for the messages of the command-line
+    /// tools, which must appear before the process exits or blocks (standard error is never buffered). Gives up
+    /// quietly when the write fails, as there is nowhere left to report it.
+    public static func writeStandardError(_ text: String) {
+        try? PosixFileSystem().writeAll(STDERR_FILENO, Array(text.utf8))
+    }
+
     /// Closes a descriptor. `close` is not retried on EINTR (Linux releases the fd anyway).
     public static func close(_ fd: Int32) {
         _ = Glibc.close(fd)

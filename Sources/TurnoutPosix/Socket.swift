@@ -84,6 +84,21 @@ public enum Socket {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
     }
 
+    /// Puts an accepted (non-blocking) socket in blocking mode, for a thread that serves one connection and
+    /// simply waits on it.
+    public static func setBlocking(_ fd: Int32) throws(SystemError) {
+        let flags = try checkedSyscall("fcntl(F_GETFL)") { fcntl(fd, F_GETFL) }
+        _ = try checkedSyscall("fcntl(F_SETFL)") { fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+    }
+
+    /// Bytes written to a TCP socket that the peer has not acknowledged yet (`SIOCOUTQ`, which Linux spells
+    /// `TIOCOUTQ` too): unsent bytes and bytes in flight. 0 once the peer has everything, or when the call fails.
+    public static func unacknowledgedBytes(_ fd: Int32) -> Int {
+        var count: Int32 = 0
+        let (rc, _) = retryingOnInterrupt { ioctl(fd, UInt(TIOCOUTQ), &count) }
+        return rc == 0 ? Int(count) : 0
+    }
+
     /// The local address a socket is bound to (resolves port 0 after bind).
     public static func localAddress(_ fd: Int32) throws(SystemError) -> SocketAddress {
         var storage = sockaddr_storage()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TurnoutPosix
 import Glibc
 
 /// `turnout`: the proxy and the commands that manage it.
@@ -21,6 +22,5 @@ enum TurnoutVersion {
 
 /// Writes a line to standard error (messages for people, not logs).
 func printError(_ message: String) {
-    let line = message + "\n"
-    _ = line.withCString { write(2, $0, strlen($0)) }
+    FileIO.writeStandardError(message + "\n")
 }
