@@ -69,7 +69,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "turnout-demo-backend", dependencies: ["TurnoutTLS"]),
+        // The demo backend of `make run`, the tests and the benchmarks, on the project's own HTTP/1.1 codec and
+        // syscall wrappers.
+        .executableTarget(
+            name: "turnout-demo-backend",
+            dependencies: ["TurnoutHTTP1", "TurnoutPosix", "TurnoutTLS"]
+        ),
         .testTarget(name: "TurnoutCoreTests", dependencies: ["TurnoutCore"]),
         .testTarget(name: "TurnoutHTTP1Tests", dependencies: ["TurnoutHTTP1"]),
         .testTarget(name: "TurnoutPosixTests", dependencies: ["TurnoutPosix"]),

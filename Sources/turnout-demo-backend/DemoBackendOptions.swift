@@ -1,6 +1,5 @@
-import Glibc
-
-/// Command-line options of `turnout-demo-backend`, parsed by hand so the target needs no dependencies.
+/// Command-line options of `turnout-demo-backend`: four flags, parsed by hand (`--flag value` or `--flag=value`;
+/// an invalid command line prints the usage and exits with status 2).
 struct DemoBackendOptions: Sendable {
     static let usage = """
         usage: turnout-demo-backend --port PORT --name NAME [--host ADDRESS]

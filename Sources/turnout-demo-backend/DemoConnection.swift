@@ -1,32 +1,41 @@
-/// Serves the requests of one connection in order until either side closes it.
+import TurnoutHTTP1
+import TurnoutPosix
+
+/// Serves the requests of one connection in order, on a thread of its own, until either side closes it.
 struct DemoConnection {
-    static let maximumHeadBytes = 64 * 1024
+    /// Heads up to 64 KiB with up to 200 fields; beyond, 431.
+    static let headLimits = HeadLimits(maxHeaderBytes: 64 * 1024, maxHeaders: 200)
 
     let stream: ConnectionStream
     let router: DemoRouter
+    private let fields = HeaderFieldTable(capacity: Self.headLimits.maxHeaders)
+
+    /// `descriptor` is an accepted (non-blocking) socket; the connection makes it blocking and owns it.
+    init(descriptor: Int32, router: DemoRouter) {
+        // One byte more than the longest head: a head that does not fit is seen to pass the limit (431), rather
+        // than waiting for room that never comes.
+        stream = ConnectionStream(descriptor: descriptor, receiveCapacity: Self.headLimits.maxHeaderBytes + 1)
+        self.router = router
+    }
 
     func serve() {
+        do {
+            try Socket.setBlocking(stream.descriptor)
+        } catch {
+            return stream.closeImmediately()
+        }
         while true {
-            let raw: [UInt8]?
+            let request: DemoRequest
             do {
-                raw = try stream.readHead(limit: Self.maximumHeadBytes)
+                guard let next = try readRequest() else { return stream.closeGracefully() }
+                request = next
             } catch {
                 return finish(after: error)
             }
-            guard let raw else { return stream.closeGracefully() }
-
-            let exchange: DemoExchange
             do {
-                let head = try RequestHead(parsing: raw)
-                exchange = DemoExchange(stream: stream, head: head, bodyFraming: try RequestBodyFraming(of: head),
-                                        serverName: router.name)
-            } catch {
-                return finish(after: error)
-            }
-
-            do {
+                let exchange = DemoExchange(stream: stream, request: request, serverName: router.name)
                 switch try router.handle(exchange) {
-                case .finished where exchange.keepAlive:
+                case .finished where request.head.keepAlive:
                     continue
                 case .finished:
                     return stream.closeGracefully()
@@ -39,24 +48,36 @@ struct DemoConnection {
         }
     }
 
-    /// Answers a protocol error when the peer can still hear it, then closes.
+    /// Waits for the next request head and consumes it; nil when the peer closes before one is complete.
+    private func readRequest() throws -> DemoRequest? {
+        while true {
+            let buffered = stream.buffered
+            switch RequestHeadParser.parse(buffered, limits: Self.headLimits, fields: fields) {
+            case .complete(let head):
+                let request = DemoRequest(head, fields: fields, source: buffered)
+                stream.consume(head.headLength)
+                return request
+            case .failed(let error):
+                throw DemoExchangeError.refused(error)
+            case .incomplete:
+                guard stream.fill() else { return nil }
+            }
+        }
+    }
+
+    /// Answers a refused request with its status and the parser's reason, then closes; closes without a word
+    /// when the peer is gone.
     private func finish(after error: Error) {
-        let response: (status: Int, text: String)?
-        switch error {
-        case DemoHTTPError.badRequest(let reason): response = (400, "bad request: \(reason)\n")
-        case DemoHTTPError.headTooLarge: response = (431, "request head too large\n")
-        case DemoHTTPError.versionNotSupported: response = (505, "HTTP version not supported\n")
-        default: response = nil
-        }
-        if let response {
-            let body = Array(response.text.utf8)
-            let head = "HTTP/1.1 \(response.status) \(HTTPStatusReason.phrase(for: response.status))\r\n"
-                + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.count)\r\n"
-                + "X-Served-By: \(router.name)\r\nX-Request-Id-Seen: -\r\nConnection: close\r\n\r\n"
-            try? stream.write(Array(head.utf8) + body)
-            stream.closeGracefully()
-        } else {
-            stream.closeImmediately()
-        }
+        guard case DemoExchangeError.refused(let refusal) = error else { return stream.closeImmediately() }
+        let status = Int(refusal.status)
+        let body = "\(ReasonPhrase.of(status)): \(refusal.reason)\n".utf8
+        stream.output.removeAll(keepingCapacity: true)
+        DemoExchange.appendHead(
+            status: status, headers: [("Content-Type", "text/plain; charset=utf-8")],
+            framing: .contentLength(body.count), serverName: router.name, requestId: nil, connection: .close,
+            to: &stream.output)
+        stream.output.append(contentsOf: body)
+        try? stream.flush()
+        stream.closeGracefully()
     }
 }

@@ -1,5 +1,8 @@
-/// One request and its response on a connection: reads the body (sending `100 Continue` when asked) and writes
-/// the response with the headers every answer of the demo backend carries.
+import TurnoutHTTP1
+
+/// One request and its response on a connection: reads the body (sending `100 Continue` when asked, decoding
+/// chunked framing with TurnoutHTTP1's `ChunkedDecoder`) and writes the response with the headers every answer of
+/// the demo backend carries.
 final class DemoExchange {
     /// How the response body is delimited.
     enum ResponseFraming {
@@ -9,38 +12,46 @@ final class DemoExchange {
         case noBody
     }
 
+    /// What the response says about the connection.
+    enum ConnectionField {
+        /// Nothing: HTTP/1.1 keeps the connection, and a 101 names the upgrade itself.
+        case none
+        case close
+        /// An HTTP/1.0 client that asked to keep the connection must hear it confirmed.
+        case keepAlive
+    }
+
     let stream: ConnectionStream
-    let head: RequestHead
-    let bodyFraming: RequestBodyFraming
+    let request: DemoRequest
     let serverName: String
-    /// Whether the connection stays open after this exchange; a handler may clear it.
-    var keepAlive: Bool
-    private var continueSent = false
     private var bodyConsumed = false
     private var responseIsChunked = false
 
-    init(stream: ConnectionStream, head: RequestHead, bodyFraming: RequestBodyFraming, serverName: String) {
+    init(stream: ConnectionStream, request: DemoRequest, serverName: String) {
         self.stream = stream
-        self.head = head
-        self.bodyFraming = bodyFraming
+        self.request = request
         self.serverName = serverName
-        self.keepAlive = head.wantsKeepAlive
     }
 
     /// Whether body bytes must be left out of the response (HEAD).
-    var suppressesBody: Bool { head.method == "HEAD" }
+    var suppressesBody: Bool { request.head.method == .head }
 
     /// Reads the request body streaming and returns its length (once; later calls return 0).
     @discardableResult
     func readBody(_ handle: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
         guard !bodyConsumed else { return 0 }
         bodyConsumed = true
-        guard bodyFraming.hasBody else { return 0 }
-        if head.minorVersion == 1, head.hasToken("100-continue", in: "Expect"), !continueSent {
-            continueSent = true
-            try stream.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+        switch request.head.framing {
+        case .none, .untilClose, .contentLength(0):
+            return 0
+        case .contentLength(let length):
+            try sendContinueIfExpected()
+            try stream.receive(Int(length), handle)
+            return Int(length)
+        case .chunked:
+            try sendContinueIfExpected()
+            return try readChunkedBody(handle)
         }
-        return try RequestBodyReader(stream: stream, framing: bodyFraming).read(handle)
     }
 
     /// Reads and discards whatever of the request body is left, so the next request starts at a clean boundary.
@@ -48,50 +59,59 @@ final class DemoExchange {
         try readBody { _ in }
     }
 
-    /// Serializes a response head with the common headers.
-    func responseHead(status: Int, headers: [(String, String)], framing: ResponseFraming) -> [UInt8] {
-        var text = "HTTP/1.1 \(status) \(HTTPStatusReason.phrase(for: status))\r\n"
-        for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        text += "X-Served-By: \(serverName)\r\n"
-        text += "X-Request-Id-Seen: \(head.value(of: "X-Request-Id") ?? "-")\r\n"
-        switch framing {
-        case .contentLength(let length): text += "Content-Length: \(length)\r\n"
-        case .chunked: text += "Transfer-Encoding: chunked\r\n"
-        case .noBody: break
-        }
-        if status != 101 {
-            if !keepAlive {
-                text += "Connection: close\r\n"
-            } else if head.minorVersion == 0 {
-                text += "Connection: keep-alive\r\n"
+    private func sendContinueIfExpected() throws {
+        guard request.head.expectContinue else { return }
+        stream.output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+        try stream.flush()
+    }
+
+    /// Hands the data of a chunked body to `handle`; extensions and trailer fields are read and dropped.
+    private func readChunkedBody(_ handle: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        var decoder = ChunkedDecoder()
+        var total = 0
+        while true {
+            switch decoder.decode(stream.buffered) {
+            case .needMore(let consumed):
+                stream.consume(consumed)
+                guard stream.fill() else { throw DemoExchangeError.connectionClosed }
+            case .chunkStart(let consumed, _):
+                stream.consume(consumed)
+            case .data(let count):
+                try handle(UnsafeRawBufferPointer(rebasing: stream.buffered[0..<count]))
+                stream.consume(count)
+                decoder.consumeData(count)
+                total += count
+            case .end(let consumed):
+                stream.consume(consumed)
+                return total
+            case .failed(let error):
+                throw DemoExchangeError.refused(error)
             }
         }
-        text += "\r\n"
-        return Array(text.utf8)
     }
 
     /// Sends a complete response with a Content-Length body (the body is left out for HEAD).
     func respond(status: Int, contentType: String = "text/plain; charset=utf-8", headers: [(String, String)] = [],
-                 body: [UInt8]) throws {
-        let framing: ResponseFraming = (status == 204 || status == 304) ? .noBody : .contentLength(body.count)
-        var all: [UInt8]
-        if case .noBody = framing {
-            all = responseHead(status: status, headers: headers, framing: framing)
+                 body: some Collection<UInt8>) throws {
+        if status == 204 || status == 304 {
+            queueHead(status: status, headers: headers, framing: .noBody)
         } else {
-            all = responseHead(status: status, headers: [("Content-Type", contentType)] + headers, framing: framing)
-            if !suppressesBody { all += body }
+            queueHead(status: status, headers: [("Content-Type", contentType)] + headers,
+                      framing: .contentLength(body.count))
+            if !suppressesBody { stream.output.append(contentsOf: body) }
         }
-        try stream.write(all)
+        try stream.flush()
     }
 
     func respond(status: Int, headers: [(String, String)] = [], text: String) throws {
-        try respond(status: status, headers: headers, body: Array(text.utf8))
+        try respond(status: status, headers: headers, body: text.utf8)
     }
 
     /// Sends only the head; body bytes follow with `writeBody` / `writeChunk` / `finishChunked`.
     func writeHead(status: Int, headers: [(String, String)], framing: ResponseFraming) throws {
         if case .chunked = framing { responseIsChunked = true }
-        try stream.write(responseHead(status: status, headers: headers, framing: framing))
+        queueHead(status: status, headers: headers, framing: framing)
+        try stream.flush()
     }
 
     /// Writes raw body bytes (nothing for HEAD).
@@ -103,15 +123,70 @@ final class DemoExchange {
     /// Writes one chunk of a chunked body (nothing for HEAD).
     func writeChunk(_ bytes: UnsafeRawBufferPointer) throws {
         guard !suppressesBody, bytes.count > 0 else { return }
-        var framed = Array((String(bytes.count, radix: 16) + "\r\n").utf8)
-        framed.append(contentsOf: bytes)
-        framed.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
-        try stream.write(framed)
+        stream.output.append(contentsOf: String(bytes.count, radix: 16).utf8)
+        stream.output.append(contentsOf: "\r\n".utf8)
+        stream.output.append(contentsOf: bytes)
+        stream.output.append(contentsOf: "\r\n".utf8)
+        try stream.flush()
     }
 
     /// Writes the last chunk of a chunked body (nothing for HEAD).
     func finishChunked() throws {
         guard !suppressesBody, responseIsChunked else { return }
-        try stream.write(Array("0\r\n\r\n".utf8))
+        stream.output.append(contentsOf: "0\r\n\r\n".utf8)
+        try stream.flush()
+    }
+
+    private func queueHead(status: Int, headers: [(String, String)], framing: ResponseFraming) {
+        let connection: ConnectionField
+        if status == 101 {
+            connection = .none
+        } else if !request.head.keepAlive {
+            connection = .close
+        } else {
+            connection = request.head.version == .http10 ? .keepAlive : .none
+        }
+        Self.appendHead(status: status, headers: headers, framing: framing, serverName: serverName,
+                        requestId: request.requestId, connection: connection, to: &stream.output)
+    }
+
+    /// Appends a response head: the status line, `headers`, X-Served-By and X-Request-Id-Seen (`-` when the
+    /// request had none), the framing header, the Connection field and the empty line.
+    static func appendHead(status: Int, headers: [(String, String)], framing: ResponseFraming, serverName: String,
+                           requestId: ArraySlice<UInt8>?, connection: ConnectionField, to output: inout [UInt8]) {
+        output.append(contentsOf: "HTTP/1.1 ".utf8)
+        output.append(contentsOf: String(status).utf8)
+        output.append(UInt8(ascii: " "))
+        ReasonPhrase.of(status).withUTF8Buffer { output.append(contentsOf: $0) }
+        output.append(contentsOf: "\r\n".utf8)
+        for (name, value) in headers {
+            output.append(contentsOf: name.utf8)
+            output.append(contentsOf: ": ".utf8)
+            output.append(contentsOf: value.utf8)
+            output.append(contentsOf: "\r\n".utf8)
+        }
+        output.append(contentsOf: "X-Served-By: ".utf8)
+        output.append(contentsOf: serverName.utf8)
+        output.append(contentsOf: "\r\nX-Request-Id-Seen: ".utf8)
+        if let requestId {
+            output.append(contentsOf: requestId)
+        } else {
+            output.append(UInt8(ascii: "-"))
+        }
+        output.append(contentsOf: "\r\n".utf8)
+        switch framing {
+        case .contentLength(let length):
+            output.append(contentsOf: "Content-Length: ".utf8)
+            output.append(contentsOf: String(length).utf8)
+            output.append(contentsOf: "\r\n".utf8)
+        case .chunked: output.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+        case .noBody: break
+        }
+        switch connection {
+        case .none: break
+        case .close: output.append(contentsOf: "Connection: close\r\n".utf8)
+        case .keepAlive: output.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        }
+        output.append(contentsOf: "\r\n".utf8)
     }
 }

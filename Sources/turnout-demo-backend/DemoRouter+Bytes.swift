@@ -5,12 +5,12 @@ extension DemoRouter {
     /// `GET /bytes?n=N[&chunked=1]`: N bytes of `BytePattern`, with Content-Length, or chunked in 16 KiB chunks.
     /// An HTTP/1.0 client cannot take chunked framing and gets Content-Length instead.
     func handleBytes(_ exchange: DemoExchange) throws {
-        guard case .value(let count) = exchange.head.integerQuery("n", in: 0...Self.maximumByteCount) else {
+        guard case .value(let count) = exchange.request.integerQuery("n", in: 0...Self.maximumByteCount) else {
             return try rejectQuery(exchange, "expected /bytes?n=N with 0 <= N <= \(Self.maximumByteCount)")
         }
         try exchange.drainBody()
         let headers = [("Content-Type", "application/octet-stream")]
-        if exchange.head.flagQuery("chunked"), exchange.head.minorVersion == 1 {
+        if exchange.request.flagQuery("chunked"), exchange.request.head.version == .http11 {
             try exchange.writeHead(status: 200, headers: headers, framing: .chunked)
             try writePattern(count: count, pieceSize: Self.byteChunkSize, exchange.writeChunk)
             try exchange.finishChunked()

@@ -21,18 +21,18 @@ extension DemoRouter {
                 kept.append(contentsOf: bytes)
             }
         }
-        let head = exchange.head
+        let request = exchange.request
         try exchange.respond(
             status: 200,
             contentType: "application/octet-stream",
             headers: [
-                ("X-Echo-Method", head.method),
-                ("X-Echo-Head-Length", String(head.raw.count)),
+                ("X-Echo-Method", request.method),
+                ("X-Echo-Head-Length", String(request.rawHead.count)),
                 ("X-Echo-Body-Length", String(length)),
                 ("X-Echo-Body-Sha256", hasher.finalize().hexString),
                 ("X-Echo-Body-Echoed", echoed ? "yes" : "no"),
             ],
-            body: head.raw + kept)
+            body: request.rawHead + kept)
     }
 
     /// `POST /upload`: reads the body streaming and answers its length and SHA-256 (headers and a one-line body).

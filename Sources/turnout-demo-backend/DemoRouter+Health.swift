@@ -16,7 +16,8 @@ extension DemoRouter {
         try exchange.readBody { bytes in
             if body.count < 64 { body.append(contentsOf: bytes.prefix(64 - body.count)) }
         }
-        switch String(decoding: body, as: UTF8.self).trimmingWhitespace() {
+        let words = String(decoding: body, as: UTF8.self).split(whereSeparator: \.isWhitespace)
+        switch words.count == 1 ? words[0] : "" {
         case "fail":
             healthFailing.store(true, ordering: .relaxed)
         case "ok":

@@ -5,14 +5,15 @@ extension DemoRouter {
 
     /// `GET /ws` with `Upgrade: websocket`: answers 101 and echoes frames until the client closes.
     func handleWebSocket(_ exchange: DemoExchange) throws -> Outcome {
-        let head = exchange.head
-        guard head.method == "GET", head.minorVersion == 1, head.hasToken("websocket", in: "Upgrade"),
-              head.hasToken("upgrade", in: "Connection"), let key = head.value(of: "Sec-WebSocket-Key"), !key.isEmpty
+        let request = exchange.request
+        // `isUpgrade`: HTTP/1.1, a Connection field naming `upgrade` and an Upgrade field.
+        guard request.head.method == .get, request.head.isUpgrade, request.lists("websocket", inFieldsOf: .upgrade),
+              let key = request.value(named: "sec-websocket-key"), !key.isEmpty
         else {
             try rejectQuery(exchange, "expected a WebSocket upgrade: GET with Upgrade: websocket, Connection: Upgrade and Sec-WebSocket-Key")
             return .finished
         }
-        guard head.value(of: "Sec-WebSocket-Version") == "13" else {
+        guard request.value(named: "sec-websocket-version") == "13" else {
             try exchange.drainBody()
             try exchange.respond(status: 426, headers: [("Sec-WebSocket-Version", "13")], text: "unsupported WebSocket version\n")
             return .finished

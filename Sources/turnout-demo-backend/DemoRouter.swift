@@ -34,7 +34,7 @@ final class DemoRouter: Sendable {
     }
 
     func handle(_ exchange: DemoExchange) throws -> Outcome {
-        switch exchange.head.path {
+        switch exchange.request.path {
         case "/":
             guard try allow(["GET", "HEAD"], exchange) else { return .finished }
             try exchange.drainBody()
@@ -63,17 +63,17 @@ final class DemoRouter: Sendable {
             return try handleWebSocket(exchange)
         default:
             try exchange.drainBody()
-            try exchange.respond(status: 404, text: "not found: \(exchange.head.path)\n")
+            try exchange.respond(status: 404, text: "not found: \(exchange.request.path)\n")
         }
         return .finished
     }
 
     /// Answers 405 (after draining the body) unless the method is one of `methods`.
     private func allow(_ methods: [String], _ exchange: DemoExchange) throws -> Bool {
-        if methods.contains(exchange.head.method) { return true }
+        if methods.contains(exchange.request.method) { return true }
         try exchange.drainBody()
         try exchange.respond(status: 405, headers: [("Allow", methods.joined(separator: ", "))],
-                             text: "method \(exchange.head.method) not allowed on \(exchange.head.path)\n")
+                             text: "method \(exchange.request.method) not allowed on \(exchange.request.path)\n")
         return false
     }
 

@@ -1,7 +1,9 @@
 import Glibc
+import TurnoutPosix
 
 // turnout-demo-backend: a small HTTP/1.1 + WebSocket server used as the backend in demos, tests and benchmarks.
-// Blocking sockets, one thread per connection; see DemoRouter for the endpoints.
+// TurnoutHTTP1 reads its requests, TurnoutPosix carries its sockets and threads; DemoServer accepts, a thread per
+// connection serves (DemoConnection), and DemoRouter has the endpoints.
 
 let options: DemoBackendOptions
 switch DemoBackendOptions.parse(Array(CommandLine.arguments.dropFirst())) {
@@ -11,26 +13,36 @@ case .help:
     print(DemoBackendOptions.usage)
     exit(0)
 case .invalid(let message):
-    writeStandardError("turnout-demo-backend: \(message)\n\(DemoBackendOptions.usage)\n")
+    FileIO.writeStandardError("turnout-demo-backend: \(message)\n\(DemoBackendOptions.usage)\n")
     exit(2)
 }
 
-// Block the stop signals before any thread starts so every thread inherits the mask and only sigwait sees them.
-ShutdownSignals.blockInCurrentThread()
+// Block the stop signals before any thread starts, so every thread inherits the mask and they arrive only on the
+// signalfd. Sockets are written with MSG_NOSIGNAL; standard error may be a pipe whose reader is gone.
+let stopSignalNumbers = [SIGTERM, SIGINT]
+SignalDescriptor.block(stopSignalNumbers)
 signal(SIGPIPE, SIG_IGN)
 
-let listener: ListeningSocket
+let listener: Int32
+let boundAddress: SocketAddress
+let stopSignals: SignalDescriptor
 do {
-    listener = try ListeningSocket(host: options.host, port: options.port, backlog: 1024)
+    stopSignals = try SignalDescriptor(stopSignalNumbers)
+    listener = try Socket.listen(on: SocketAddress.resolve(host: options.host, port: options.port), reusePort: false)
+    // Inherited by every accepted connection: a response's last segment goes out without waiting for an ACK.
+    Socket.setNoDelay(listener)
+    boundAddress = try Socket.localAddress(listener)
 } catch {
-    writeStandardError("turnout-demo-backend: cannot listen on \(options.host):\(options.port): \(error)\n")
+    FileIO.writeStandardError("turnout-demo-backend: cannot listen on \(options.host):\(options.port): \(error)\n")
     exit(1)
 }
 
-let server = DemoServer(listener: listener, router: DemoRouter(name: options.name))
-writeStandardError("demo backend \(options.name) listening on \(listener.boundAddressDescription)\n")
-server.startAcceptingInBackground()
-
-let stopSignal = ShutdownSignals.waitForStopSignal()
-writeStandardError("demo backend \(options.name) stopping (signal \(stopSignal))\n")
-exit(0)
+FileIO.writeStandardError("demo backend \(options.name) listening on \(boundAddress)\n")
+do {
+    let stopSignal = try DemoServer(listener: listener, router: DemoRouter(name: options.name)).run(until: stopSignals)
+    FileIO.writeStandardError("demo backend \(options.name) stopping (signal \(stopSignal))\n")
+    exit(0)
+} catch {
+    FileIO.writeStandardError("turnout-demo-backend: \(error)\n")
+    exit(1)
+}

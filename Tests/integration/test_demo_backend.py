@@ -159,3 +159,58 @@ def test_websocket_echo(demo_backend):
         assert payload[:2] == b"\x03\xe8"
     finally:
         socket.close_socket()
+
+
+def test_chunked_body_then_pipelined_request(demo_backend):
+    blue = demo_backend("blue")
+    with Conn(blue.port) as conn:
+        conn.send(
+            b"POST /upload HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3;name=value\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n"
+            b"GET /health HTTP/1.1\r\nHost: b\r\n\r\n"
+        )
+        upload = conn.read_response()
+        health = conn.read_response()
+    assert upload.status == 200
+    assert upload.header("X-Echo-Body-Length") == "5"
+    assert upload.header("X-Echo-Body-Sha256") == sha256_hex(b"abcde")
+    assert health.status == 200
+    assert health.body == b"Health check status: ok\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "body"),
+    [
+        (b"GET / HTTP/1.1\r\n\r\n", 400, b"Bad Request: missing Host\n"),
+        (b"GET / HTTP/1.1\nHost: b\n\n", 400, b"Bad Request: bare LF in head\n"),
+        (b"GET / HTTP/2.0\r\nHost: b\r\n\r\n", 505, b"HTTP Version Not Supported: unsupported HTTP version\n"),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: gzip\r\n\r\n",
+            501,
+            b"Not Implemented: unsupported transfer coding\n",
+        ),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            400,
+            b"Bad Request: invalid chunk size\n",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nHost: b\r\n" + b"".join(b"X-%d: v\r\n" % index for index in range(200)) + b"\r\n",
+            431,
+            b"Request Header Fields Too Large: too many header fields\n",
+        ),
+    ],
+    ids=["missing-host", "bare-lf", "http-2.0", "gzip-coding", "bad-chunk-size", "201-fields"],
+)
+def test_refuses_what_the_proxy_refuses(demo_backend, raw, status, body):
+    """The backend reads requests with the proxy's own parser and chunked decoder: it answers their verdict
+    (status and reason) and closes."""
+    blue = demo_backend("blue")
+    with Conn(blue.port) as conn:
+        conn.send(raw)
+        response = conn.read_response()
+        assert response.status == status
+        assert response.body == body
+        assert response.header("X-Served-By") == "blue"
+        assert response.header("Connection") == "close"
+        assert conn.is_closed_by_peer()
