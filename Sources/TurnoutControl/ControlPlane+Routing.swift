@@ -12,7 +12,7 @@ extension ControlPlane {
         var changes: [String: [WeightedGroup]] = [:]
         for (name, forward) in listeners {
             try requireListener(name)
-            changes[name] = try parseForward(forward, listener: name)
+            changes[name] = try parseForward(forward, field: "listeners.\(name)")
         }
         return try applyForward(changes, request: request, action: "routing", requestBody: body)
     }
@@ -20,7 +20,7 @@ extension ControlPlane {
     func putListenerForward(_ request: AdminRequest, listener: String) throws(AdminFailure) -> AdminResponse {
         try requireListener(listener)
         let body = try JSONValue.parseBody(request.body)
-        let forward = try parseForward(body, listener: listener)
+        let forward = try parseForward(body, field: "")
         return try applyForward([listener: forward], request: request, action: "weights", requestBody: body)
     }
 
@@ -47,21 +47,23 @@ extension ControlPlane {
         return try applyForward(changes, request: request, action: "switch", requestBody: body)
     }
 
-    /// A forward object `{"blue": 90, "green": 10}` → weights in the table's group order.
-    func parseForward(_ value: JSONValue, listener: String) throws(AdminFailure) -> [WeightedGroup] {
-        let members = try value.members("the forward of '\(listener)'")
-        guard !members.isEmpty else { throw .invalid("the forward of '\(listener)' names no target group") }
+    /// A forward object `{"blue": 90, "green": 10}` → weights in the table's group order. `field` is where the
+    /// object is in the request (`listeners.production`), empty when it is the whole body; a refusal names it.
+    func parseForward(_ value: JSONValue, field: String) throws(AdminFailure) -> [WeightedGroup] {
+        let members = try value.members(field.isEmpty ? "the body" : "'\(field)'")
         var weights: [WeightedGroup] = []
         for (group, weightValue) in members {
-            let weight = try weightValue.integer("the weight of '\(group)' on '\(listener)'")
-            guard table.groupIndex(named: group) != nil else { throw .invalid("unknown target group '\(group)' in the forward of '\(listener)'") }
-            guard WeightedGroup.weightRange.contains(weight) else {
-                throw .invalid("the weight of '\(group)' on '\(listener)' must be in \(WeightedGroup.weightRange.lowerBound)...\(WeightedGroup.weightRange.upperBound), got \(weight)")
-            }
+            let weight = try weightValue.integer("'\(field.isEmpty ? group : "\(field).\(group)")'")
             weights.append(WeightedGroup(group: group, weight: weight))
         }
-        guard weights.contains(where: { $0.weight > 0 }) else { throw .invalid("the forward of '\(listener)' needs at least one weight above 0") }
-        return weights.sorted { (table.groupIndex(named: $0.group) ?? 0) < (table.groupIndex(named: $1.group) ?? 0) }
+        // In the table's order (unknown groups last, by name), so that messages do not depend on hash order.
+        weights.sort { (table.groupIndex(named: $0.group) ?? .max, $0.group) < (table.groupIndex(named: $1.group) ?? .max, $1.group) }
+        do {
+            try WeightedGroup.validate(weights, key: field) { table.groupIndex(named: $0) != nil }
+        } catch {
+            throw .invalid(error.description)
+        }
+        return weights
     }
 
     func requireListener(_ name: String) throws(AdminFailure) {

@@ -90,7 +90,7 @@ enum ConfigSections {
             do {
                 forward.append(WeightedGroup(group: group, weight: try weight.int()))
             } catch {
-                throw weight.error("weight must be an integer 0...999, got \(weight.shape)")
+                throw weight.error("weight must be a whole percentage 0...100, got \(weight.shape)")
             }
         }
         return forward

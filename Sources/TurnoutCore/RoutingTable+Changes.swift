@@ -5,8 +5,8 @@ extension RoutingTable {
     /// - Parameter generation: the new table's generation; `self.generation + 1` when nil. Restoring saved state
     ///   passes the saved generation.
     /// - Throws: `ConfigError` (without a line) for an unknown listener (`listeners.<name>`), an unknown or
-    ///   repeated group or a weight outside 0...999 (`listeners.<name>.forward.<group>`), or no weight above 0
-    ///   (`listeners.<name>.forward`). Nothing changes when it throws.
+    ///   repeated group or a weight outside 0...100 (`listeners.<name>.forward.<group>`), or weights that do not
+    ///   add up to 100 (`listeners.<name>.forward`). Nothing changes when it throws.
     public func replacingForward(_ changes: [String: [WeightedGroup]], generation: UInt64? = nil) throws -> RoutingTable {
         var listeners = self.listeners
         // Sorted so that the error reported for several bad listeners does not depend on hash order.
@@ -14,7 +14,7 @@ extension RoutingTable {
             guard let index = listenerIndex(named: name) else {
                 throw ConfigError(key: "listeners.\(name)", message: "unknown listener '\(name)'")
             }
-            try WeightedGroup.validate(forward, listener: name) { groupIndex(named: $0) != nil }
+            try WeightedGroup.validate(forward, key: "listeners.\(name).forward") { groupIndex(named: $0) != nil }
             let old = listeners[index]
             listeners[index] = ListenerRoute(
                 name: old.name,

@@ -141,7 +141,7 @@ extension TurnoutConfig {
                     message: "bind \(listener.bind) overlaps listener '\(other.name)' (\(other.bind))"
                 )
             }
-            try WeightedGroup.validate(listener.forward, listener: listener.name, groupExists: groupNames.contains)
+            try WeightedGroup.validate(listener.forward, key: "\(key).forward", groupExists: groupNames.contains)
         }
     }
 

@@ -6,7 +6,7 @@ struct WeightsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weights",
         abstract: "Replace a listener's forward weights, e.g. `turnout weights production blue=90 green=10`.",
-        discussion: "Groups not named get no traffic from the listener. Weights are 0...999, not all zero."
+        discussion: "Weights are percentages, 0...100, that add up to 100. Groups not named get no traffic from the listener."
     )
 
     @Argument(help: "The listener whose weights change.")

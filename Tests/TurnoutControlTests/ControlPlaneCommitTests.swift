@@ -57,6 +57,35 @@ final class ControlPlaneCommitTests: XCTestCase {
         XCTAssertEqual(harness.generation, 2)
     }
 
+    /// Weights are percentages: a forward that does not add up to 100 is a 422 naming the field (in
+    /// `PUT /v1/routing`; the body of `PUT /v1/listeners/{name}/forward` is the forward itself) and showing the
+    /// split the weights would make; nothing is journalled, published or audited.
+    func testWeightsThatDoNotAddUpTo100AreRefusedNamingTheField() throws {
+        let refusals: [(path: String, body: String, message: String)] = [
+            ("/v1/listeners/production/forward", #"{"green": 10}"#,
+             "weights are percentages and must add up to 100, not 10 (in proportion, these would send 100 % to green)"),
+            ("/v1/routing", #"{"listeners": {"test": {"blue": 100}, "production": {"green": 1, "blue": 3}}}"#,
+             "listeners.production: weights are percentages and must add up to 100, not 4 (in proportion, these would send 75 % to blue and 25 % to green)"),
+            ("/v1/routing", #"{"listeners": {"production": {"blue": 90, "green": 101}}}"#,
+             "listeners.production.green: weight must be a percentage 0...100, got 101"),
+            ("/v1/listeners/production/forward", #"{"blue": 0, "green": 0}"#,
+             "weights are percentages and must add up to 100, not 0"),
+            ("/v1/listeners/production/forward", #"{"purple": 100}"#, "purple: unknown target group 'purple'"),
+        ]
+        for (path, body, message) in refusals {
+            let answer = harness.send("PUT", path, body)
+            XCTAssertEqual(answer.status, 422, body)
+            XCTAssertEqual(answer.json, ["error": ["code": "invalid", "message": .string(message)]], body)
+        }
+        XCTAssertEqual(publishedGenerations, [1])
+        XCTAssertEqual(try harness.journalRecords(), [])
+        XCTAssertEqual(harness.auditEntries, [])
+
+        let zero = harness.send("PUT", "/v1/listeners/production/forward", #"{"blue": 100, "green": 0}"#)
+        XCTAssertEqual(zero.status, 200, "a group at 0 stays listed")
+        XCTAssertEqual(ControlPlaneHarness.forward(harness.dataPlane.last!.table, "production"), ["blue=100", "green=0"])
+    }
+
     func testARefusedWritePublishesNothingAndChangesNothing() throws {
         harness.files.inject(.fail(ENOSPC), into: .write)
         let refused = harness.send("POST", "/v1/switch", #"{"to": "green"}"#)

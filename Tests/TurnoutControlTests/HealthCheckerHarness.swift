@@ -112,9 +112,11 @@ func fastCheck(
         healthyThreshold: 2, unhealthyThreshold: 2, matcher: StatusMatcher.parse(matcher)!, host: host)
 }
 
-/// The routing table of `groups`, with a `production` listener forwarding to `weights` (default: every group 1).
+/// The routing table of `groups`, with a `production` listener forwarding to `weights` (default: every group an
+/// equal share).
 func routingTable(_ groups: [TargetGroupConfig], weights: [String: Int]? = nil) -> RoutingTable {
-    let forward = groups.map { WeightedGroup(group: $0.name, weight: weights?[$0.name] ?? 1) }
+    let equalShares = WeightedGroup.apportion(groups.map { _ in 1 }) ?? []
+    let forward = groups.enumerated().map { WeightedGroup(group: $1.name, weight: weights?[$1.name] ?? equalShares[$0]) }
     let config = TurnoutConfig(
         listeners: [ListenerConfig(name: "production", bind: HostPort(host: "0.0.0.0", port: 8080), forward: forward)],
         targetGroups: groups)

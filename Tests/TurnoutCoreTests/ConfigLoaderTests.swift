@@ -48,13 +48,13 @@ final class ConfigLoaderTests: XCTestCase {
     func testMinimalConfigTakesEveryDefault() throws {
         let config = try ConfigLoader.parse(yaml: """
             listeners:
-              production: { bind: 0.0.0.0:8080, forward: { blue: 1 } }
+              production: { bind: 0.0.0.0:8080, forward: { blue: 100 } }
             target_groups:
               blue:
             """)
         XCTAssertEqual(config, TurnoutConfig(
             listeners: [ListenerConfig(name: "production", bind: HostPort(host: "0.0.0.0", port: 8080),
-                                       forward: [WeightedGroup(group: "blue", weight: 1)])],
+                                       forward: [WeightedGroup(group: "blue", weight: 100)])],
             targetGroups: [TargetGroupConfig(name: "blue")]
         ))
         XCTAssertEqual(config.admin.bind, HostPort(host: "127.0.0.1", port: 9901))
@@ -66,8 +66,8 @@ final class ConfigLoaderTests: XCTestCase {
         let config = try ConfigLoader.parse(yaml: """
             listeners:
               zeta: { bind: ":9002", forward: { red: 0, green: 10, blue: 90 } }
-              alpha: { bind: ":9001", forward: { blue: 1 } }
-              mid: { bind: ":9003", forward: { red: 1 } }
+              alpha: { bind: ":9001", forward: { blue: 100 } }
+              mid: { bind: ":9003", forward: { red: 100 } }
             target_groups:
               red: {}
               green: { targets: [] }
@@ -89,7 +89,7 @@ final class ConfigLoaderTests: XCTestCase {
             state_dir: /var/lib/turnout
             admin: { bind: 0.0.0.0:9901, token_file: /etc/turnout/token }
             listeners:
-              production: { bind: "[::]:8080", forward: { blue: 900, green: 100 } }
+              production: { bind: "[::]:8080", forward: { blue: 90, green: 10 } }
             target_groups:
               blue:
                 targets: [10.0.0.1:80, 10.0.0.2:80]
@@ -121,7 +121,7 @@ final class ConfigLoaderTests: XCTestCase {
     func testWorkersAutoAndNullMeanAutomatic() throws {
         let rest = """
 
-            listeners: { p: { bind: ":80", forward: { b: 1 } } }
+            listeners: { p: { bind: ":80", forward: { b: 100 } } }
             target_groups: { b: {} }
             """
         XCTAssertNil(try ConfigLoader.parse(yaml: "workers: auto" + rest).workers)
@@ -135,7 +135,7 @@ final class ConfigLoaderTests: XCTestCase {
               blue: { health_check: &check { path: /ping, interval: 10s } }
               green: { health_check: *check }
             listeners:
-              production: { bind: ":8080", forward: { blue: 1 } }
+              production: { bind: ":8080", forward: { blue: 100 } }
             """)
         XCTAssertEqual(config.targetGroups[1].healthCheck.path, "/ping")
         XCTAssertEqual(config.targetGroups[1].healthCheck.interval, .seconds(10))

@@ -104,7 +104,7 @@ final class ConfigReadErrorTests: XCTestCase {
                     forward:
                       blue: \(weight)
                 target_groups: { blue: {} }
-                """, key: "listeners.production.forward.blue", line: 5, message: "weight must be an integer 0...999")
+                """, key: "listeners.production.forward.blue", line: 5, message: "weight must be a whole percentage 0...100")
         }
     }
 

@@ -4,8 +4,8 @@ import XCTest
 /// Errors found by `TurnoutConfig.validate()` after reading: ranges, names, duplicates, references. When the
 /// configuration comes from YAML, the loader adds the line of the offending key.
 final class ConfigValidationTests: XCTestCase {
-    func testWeightsMustBe0To999WithTheLineOfTheWeight() {
-        for weight in ["1000", "-1"] {
+    func testWeightsMustBe0To100WithTheLineOfTheWeight() {
+        for weight in ["101", "1000", "-1"] {
             assertConfigError("""
                 listeners:
                   production:
@@ -15,23 +15,48 @@ final class ConfigValidationTests: XCTestCase {
                       green: \(weight)
                 target_groups: { blue: {}, green: {} }
                 """, key: "listeners.production.forward.green", line: 6,
-                message: "weight must be an integer 0...999, got \(weight)")
+                message: "weight must be a percentage 0...100, got \(weight)")
         }
     }
 
-    func testAtLeastOneWeightAboveZero() {
-        assertConfigError("""
-            listeners:
-              production:
-                bind: 0.0.0.0:8080
-                forward: { blue: 0, green: 0 }
-            target_groups: { blue: {}, green: {} }
-            """, key: "listeners.production.forward", line: 4, message: "at least one weight must be above 0")
+    /// Weights are percentages: anything that does not add up to 100 is refused on the forward's line, with the
+    /// split the weights would make in proportion (what they meant when weights were relative).
+    func testWeightsMustAddUpTo100() {
+        let cases: [(forward: String, message: String)] = [
+            ("{ green: 10 }", "weights are percentages and must add up to 100, not 10 (in proportion, these would send 100 % to green)"),
+            ("{ blue: 3, green: 1 }", "weights are percentages and must add up to 100, not 4 (in proportion, these would send 75 % to blue and 25 % to green)"),
+            ("{ blue: 90, green: 20 }", "weights are percentages and must add up to 100, not 110 (in proportion, these would send 81.8 % to blue and 18.2 % to green)"),
+            ("{ blue: 1, green: 2, red: 0 }", "weights are percentages and must add up to 100, not 3 (in proportion, these would send 33.3 % to blue and 66.7 % to green)"),
+            ("{ blue: 0, green: 0 }", "weights are percentages and must add up to 100, not 0"),
+        ]
+        for (forward, message) in cases {
+            do {
+                let config = try ConfigLoader.parse(yaml: """
+                    listeners:
+                      production:
+                        bind: 0.0.0.0:8080
+                        forward: \(forward)
+                    target_groups: { blue: {}, green: {}, red: {} }
+                    """)
+                XCTFail("\(forward) was accepted: \(config.listeners[0].forward)")
+            } catch {
+                XCTAssertEqual(error as? ConfigError, ConfigError(key: "listeners.production.forward", line: 4, message: message))
+            }
+        }
         assertConfigError("""
             listeners:
               production: { bind: 0.0.0.0:8080, forward: {} }
             target_groups: { blue: {} }
             """, key: "listeners.production.forward", line: 2, message: "expected at least one target group")
+    }
+
+    func testAGroupAtZeroStaysListed() throws {
+        let config = try ConfigLoader.parse(yaml: """
+            listeners:
+              production: { bind: 0.0.0.0:8080, forward: { blue: 100, green: 0 } }
+            target_groups: { blue: {}, green: {} }
+            """)
+        XCTAssertEqual(config.listeners[0].forward, [WeightedGroup(group: "blue", weight: 100), WeightedGroup(group: "green", weight: 0)])
     }
 
     func testForwardMustNameAnExistingGroup() {
@@ -81,10 +106,10 @@ final class ConfigValidationTests: XCTestCase {
     func testDistinctHostsAndEphemeralPortsDoNotOverlap() throws {
         let config = try ConfigLoader.parse(yaml: """
             listeners:
-              a: { bind: 127.0.0.1:8080, forward: { blue: 1 } }
-              b: { bind: 127.0.0.2:8080, forward: { blue: 1 } }
-              c: { bind: 0.0.0.0:0, forward: { blue: 1 } }
-              d: { bind: 0.0.0.0:0, forward: { blue: 1 } }
+              a: { bind: 127.0.0.1:8080, forward: { blue: 100 } }
+              b: { bind: 127.0.0.2:8080, forward: { blue: 100 } }
+              c: { bind: 0.0.0.0:0, forward: { blue: 100 } }
+              d: { bind: 0.0.0.0:0, forward: { blue: 100 } }
             target_groups: { blue: {} }
             """)
         XCTAssertEqual(config.listeners.count, 4)
@@ -246,7 +271,7 @@ final class ConfigValidationTests: XCTestCase {
         let blue = TargetGroupConfig(name: "blue")
         var config = TurnoutConfig(
             listeners: [ListenerConfig(name: "p", bind: HostPort(host: "0.0.0.0", port: 80),
-                                       forward: [WeightedGroup(group: "blue", weight: 1)])],
+                                       forward: [WeightedGroup(group: "blue", weight: 100)])],
             targetGroups: [blue, blue]
         )
         XCTAssertThrowsError(try config.validate()) { error in

@@ -77,7 +77,7 @@ final class RoutingTableTests: XCTestCase {
 
     func testReplacingForwardCanSetTheGeneration() throws {
         let restored = try demoTable(generation: 0).replacingForward(
-            ["production": [WeightedGroup(group: "green", weight: 1)]], generation: 42
+            ["production": [WeightedGroup(group: "green", weight: 100)]], generation: 42
         )
         XCTAssertEqual(restored.generation, 42)
     }
@@ -85,19 +85,23 @@ final class RoutingTableTests: XCTestCase {
     func testReplacingForwardRefusesBadChanges() throws {
         let table = try demoTable()
         let cases: [(changes: [String: [WeightedGroup]], error: ConfigError)] = [
-            (["staging": [WeightedGroup(group: "blue", weight: 1)]],
+            (["staging": [WeightedGroup(group: "blue", weight: 100)]],
              ConfigError(key: "listeners.staging", message: "unknown listener 'staging'")),
-            (["production": [WeightedGroup(group: "purple", weight: 1)]],
+            (["production": [WeightedGroup(group: "purple", weight: 100)]],
              ConfigError(key: "listeners.production.forward.purple", message: "unknown target group 'purple'")),
-            (["production": [WeightedGroup(group: "blue", weight: 1000)]],
-             ConfigError(key: "listeners.production.forward.blue", message: "weight must be an integer 0...999, got 1000")),
+            (["production": [WeightedGroup(group: "blue", weight: 101)]],
+             ConfigError(key: "listeners.production.forward.blue", message: "weight must be a percentage 0...100, got 101")),
             (["production": [WeightedGroup(group: "blue", weight: -1)]],
-             ConfigError(key: "listeners.production.forward.blue", message: "weight must be an integer 0...999, got -1")),
+             ConfigError(key: "listeners.production.forward.blue", message: "weight must be a percentage 0...100, got -1")),
             (["test": [WeightedGroup(group: "blue", weight: 0), WeightedGroup(group: "green", weight: 0)]],
-             ConfigError(key: "listeners.test.forward", message: "at least one weight must be above 0")),
+             ConfigError(key: "listeners.test.forward", message: "weights are percentages and must add up to 100, not 0")),
+            (["production": [WeightedGroup(group: "blue", weight: 90), WeightedGroup(group: "green", weight: 20)]],
+             ConfigError(key: "listeners.production.forward", message: "weights are percentages and must add up to 100, not 110 (in proportion, these would send 81.8 % to blue and 18.2 % to green)")),
+            (["production": [WeightedGroup(group: "green", weight: 10)]],
+             ConfigError(key: "listeners.production.forward", message: "weights are percentages and must add up to 100, not 10 (in proportion, these would send 100 % to green)")),
             (["test": []],
              ConfigError(key: "listeners.test.forward", message: "expected at least one target group, e.g. { blue: 100 }")),
-            (["test": [WeightedGroup(group: "blue", weight: 1), WeightedGroup(group: "blue", weight: 2)]],
+            (["test": [WeightedGroup(group: "blue", weight: 50), WeightedGroup(group: "blue", weight: 50)]],
              ConfigError(key: "listeners.test.forward.blue", message: "target group 'blue' is listed more than once")),
         ]
         for (changes, expected) in cases {

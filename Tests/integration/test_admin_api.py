@@ -353,9 +353,13 @@ def test_method_not_allowed(admin, method, path, allowed):
 
 @pytest.mark.parametrize("change", [
     {"production": {"nope": 100}},
+    {"production": {"blue": 101}},
     {"production": {"blue": 1000}},
     {"production": {"blue": -1}},
     {"production": {"blue": 0, "green": 0}},
+    {"production": {"green": 10}},
+    {"production": {"blue": 3, "green": 1}},
+    {"production": {"blue": 90, "green": 20}},
     {"production": {}},
 ])
 def test_invalid_weights(admin, turnout, change):
@@ -364,11 +368,26 @@ def test_invalid_weights(admin, turnout, change):
     assert_error(admin.set_forward("production", change["production"]), 422, "invalid")
     assert admin.generation() == before
     assert admin.forwards()["production"] == {"blue": 100}
+    assert only_served_by(turnout.port()) == {"blue"}
 
 
 def test_weights_at_the_limit_are_valid(admin):
-    body = ok_json(admin.set_forward("production", {"blue": 999, "green": 0}))
-    assert body["listeners"] == {"production": {"blue": 999, "green": 0}}
+    body = ok_json(admin.set_forward("production", {"blue": 100, "green": 0}))
+    assert body["listeners"] == {"production": {"blue": 100, "green": 0}}
+
+
+def test_weights_are_percentages_and_a_refusal_shows_the_split(admin, turnout):
+    """`{"green": 10}` on a listener at blue=100 is not a 10 % canary: refused, naming the field (in
+    PUT /v1/routing) and saying where the weights would send requests in proportion."""
+    routing = assert_error(admin.put_routing({"production": {"green": 10}}), 422, "invalid")
+    assert routing["message"] == ("listeners.production: weights are percentages and must add up to 100, not 10 "
+                                  "(in proportion, these would send 100 % to green)")
+    forward = assert_error(admin.set_forward("production", {"green": 1, "blue": 3}), 422, "invalid")
+    assert forward["message"] == ("weights are percentages and must add up to 100, not 4 "
+                                  "(in proportion, these would send 75 % to blue and 25 % to green)")
+    out_of_range = assert_error(admin.put_routing({"production": {"blue": 90, "green": 101}}), 422, "invalid")
+    assert out_of_range["message"] == "listeners.production.green: weight must be a percentage 0...100, got 101"
+    assert admin.forwards()["production"] == {"blue": 100}
 
 
 @pytest.mark.parametrize("method, path, body", [

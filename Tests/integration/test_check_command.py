@@ -30,6 +30,20 @@ def test_unknown_group_in_forward_is_refused(proxy_config):
     assert "listeners.production.forward.purple" in output or re.search(r"\bpurple\b", output), output
 
 
+def test_weights_that_do_not_add_up_to_100_are_refused_with_the_split(proxy_config):
+    config, path = proxy_config(
+        listeners={"production": {"blue": 3, "green": 1}, "test": {"green": 100}},
+        groups={"blue": ["127.0.0.1:3000"], "green": ["127.0.0.1:3001"]},
+    )
+    # The forward's line is where its mapping starts: its first entry, in block style.
+    line = path.read_text().splitlines().index("      blue: 3") + 1
+    result = run_check(path)
+    assert result.returncode != 0, result.stdout
+    assert result.stderr.strip() == (
+        f"error: {path}: listeners.production.forward (line {line}): weights are percentages and must add up to "
+        "100, not 4 (in proportion, these would send 75 % to blue and 25 % to green)")
+
+
 def test_yaml_syntax_error_is_refused(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("listeners:\n  production: { bind: 127.0.0.1:1, forward: { blue: 100 }\n")
