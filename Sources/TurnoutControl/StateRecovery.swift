@@ -65,6 +65,7 @@ public enum StateRecovery {
 
 /// Applies a saved state over the configuration file: saved forwards and target lists
 /// win for listeners and groups the file still has; the rest is ignored with a warning.
+/// A saved forward from before weights were percentages is restored in proportion.
 public enum StateRestore {
     public static func apply(_ state: PersistedState, over config: TurnoutConfig, logger: Logger) -> RoutingTable {
         var table = RoutingTable(config: config, generation: max(1, state.generation))
@@ -89,7 +90,8 @@ public enum StateRestore {
                 logger.warning("saved forward of '\(listener)' names target groups the configuration no longer has; ignored")
                 continue
             }
-            forwards[listener] = known.map { WeightedGroup(group: $0.group, weight: $0.weight) }
+            forwards[listener] = inPercentages(known.map { WeightedGroup(group: $0.group, weight: $0.weight) },
+                                               listener: listener, logger: logger)
         }
         if !forwards.isEmpty {
             do {
@@ -99,5 +101,18 @@ public enum StateRestore {
             }
         }
         return table
+    }
+
+    /// A saved forward whose weights do not add up to 100 was written when weights were relative shares: it
+    /// comes back as the percentages it made (rounded, a group that had traffic keeping at least 1), with a
+    /// warning. The snapshot written at start then holds the percentages.
+    private static func inPercentages(_ forward: [WeightedGroup], listener: String, logger: Logger) -> [WeightedGroup] {
+        let sum = forward.reduce(0) { $0 + $1.weight }
+        guard sum != WeightedGroup.total, let percentages = WeightedGroup.inPercentages(forward) else { return forward }
+        logger.warning("""
+            saved forward of '\(listener)' is \(WeightedGroup.describe(forward)), which adds up to \(sum): weights are \
+            percentages now, so it is restored in proportion as \(WeightedGroup.describe(percentages))
+            """)
+        return percentages
     }
 }

@@ -71,4 +71,38 @@ final class ControlPlaneRecoveryTests: XCTestCase {
             $0.level == .warning && $0.message == "saved state names listener 'canary', which the configuration no longer has; ignored"
         })
     }
+
+    /// A journal written when weights were relative shares: each forward comes back as the percentages it
+    /// made, with a warning; the snapshot written at start holds the percentages, so the next start is quiet.
+    func testSavedRelativeWeightsComeBackAsPercentages() throws {
+        let journal = StateJournal(directory: directory.path, logger: CapturedLog().logger)
+        try journal.open()
+        try journal.append(JournalRecord(
+            sequence: 1, generation: 6,
+            listeners: ["production": [PersistedWeight(group: "blue", weight: 3), PersistedWeight(group: "green", weight: 1)],
+                        "test": [PersistedWeight(group: "blue", weight: 1), PersistedWeight(group: "green", weight: 999)]],
+            targetGroups: [:], draining: [], audit: nil, idempotency: nil))
+
+        let restored = try ControlPlaneHarness(yaml: yaml, directory: directory)
+        let table = try XCTUnwrap(restored.dataPlane.last?.table)
+        XCTAssertEqual(table.generation, 6)
+        XCTAssertEqual(ControlPlaneHarness.forward(table, "production"), ["blue=75", "green=25"])
+        XCTAssertEqual(ControlPlaneHarness.forward(table, "test"), ["blue=1", "green=99"], "a group with traffic keeps some")
+        let warnings = restored.log.all.filter { $0.level == .warning }.map(\.message)
+        XCTAssertEqual(warnings, [
+            "saved forward of 'production' is blue=3 green=1, which adds up to 4: weights are percentages now, "
+                + "so it is restored in proportion as blue=75 green=25",
+            "saved forward of 'test' is blue=1 green=999, which adds up to 1000: weights are percentages now, "
+                + "so it is restored in proportion as blue=1 green=99",
+        ])
+        guard case .loaded(let snapshot) = directory.store().load() else { return XCTFail("no snapshot after start") }
+        XCTAssertEqual(snapshot.listeners["production"],
+                       [PersistedWeight(group: "blue", weight: 75), PersistedWeight(group: "green", weight: 25)])
+
+        // Percentages from here on: a change names them, and the next start has nothing to convert.
+        XCTAssertEqual(restored.send("PUT", "/v1/listeners/production/forward", #"{"blue": 50, "green": 50}"#).status, 200)
+        let again = try restored.restarted(yaml: yaml)
+        XCTAssertEqual(ControlPlaneHarness.forward(try XCTUnwrap(again.dataPlane.last?.table), "production"), ["blue=50", "green=50"])
+        XCTAssertEqual(again.log.all.filter { $0.level == .warning }, [])
+    }
 }

@@ -10,6 +10,7 @@ import zlib
 import re
 import stat
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -210,6 +211,39 @@ def test_state_for_listeners_and_groups_no_longer_configured_is_ignored(proxy, r
     admin = AdminClient.of(again)
     assert admin.forwards() == {"production": {"green": 100}, "test": {"green": 100}}
     assert re.search(r"canary", again.log()), "the ignored listener is not mentioned in the log"
+
+
+def test_saved_weights_from_before_percentages_come_back_in_proportion(proxy, restart_proxy, pair):
+    """A journal written when weights were relative shares (blue=3 green=1 made 75 %/25 %) still starts: the
+    forward comes back as the percentages it made, with a warning, and the snapshot then holds percentages."""
+    turnout = proxy(groups=pair, wait_for_admin=True)
+    ok_json(AdminClient.of(turnout).set_forward("production", {"blue": 90, "green": 10}))
+    kill_hard(turnout)
+
+    journal = turnout.state_file.parent / "journal.log"
+    [line] = journal.read_bytes().splitlines()
+    record = json.loads(line.partition(b" ")[2])
+    record["listeners"]["production"] = [{"group": "blue", "weight": 3}, {"group": "green", "weight": 1}]
+    body = json.dumps(record).encode()
+    journal.write_bytes(b"%08x %s\n" % (zlib.crc32(body), body))
+
+    again = restart_proxy(turnout)
+    admin = AdminClient.of(again)
+    assert admin.forwards() == {"production": {"blue": 75, "green": 25}, "test": {"green": 100}}
+    assert admin.generation() == record["generation"]
+    warning = ("saved forward of 'production' is blue=3 green=1, which adds up to 4: weights are percentages now, "
+               "so it is restored in proportion as blue=75 green=25")
+    assert again.process.count_log(re.escape(warning)) == 1, again.log()
+    served = Counter(served_by(again.port("production"), 100))
+    assert set(served) == {"blue", "green"} and 65 <= served["blue"] <= 85, served
+    assert state_document(again)["payload"]["listeners"]["production"] == [
+        {"group": "blue", "weight": 75}, {"group": "green", "weight": 25}]
+
+    # Converted once: the next start finds percentages and says nothing.
+    kill_hard(again)
+    third = restart_proxy(again)
+    assert AdminClient.of(third).forwards()["production"] == {"blue": 75, "green": 25}
+    assert third.process.count_log("saved forward of") == 0, third.log()
 
 
 # --- a full disk ----------------------------------------------------------------------------------
