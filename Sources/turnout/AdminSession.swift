@@ -36,6 +36,16 @@ struct AdminSession {
     /// is, success or error. Failures print `error: ...` on stderr and throw the exit status.
     @discardableResult
     func perform(_ request: AdminClientRequest) throws -> JSONValue {
+        try perform(request, printingJSON: options.json)
+    }
+
+    /// Sends a request the command needs for itself (the status a change is computed from), as `perform`
+    /// but never printing its JSON: with `--json` only the command's own answer is printed.
+    func read(_ request: AdminClientRequest) throws -> JSONValue {
+        try perform(request, printingJSON: false)
+    }
+
+    private func perform(_ request: AdminClientRequest, printingJSON: Bool) throws -> JSONValue {
         let response: AdminClientResponse
         do {
             response = try client.send(request)
@@ -43,7 +53,7 @@ struct AdminSession {
             printError("error: cannot reach the admin API at \(endpoint): \(error)")
             throw Self.unreachableExit
         }
-        if options.json {
+        if printingJSON {
             let text = response.bodyText
             print(text, terminator: text.hasSuffix("\n") || text.isEmpty ? "" : "\n")
         }

@@ -15,10 +15,11 @@ import socket
 import struct
 import subprocess
 import threading
+from collections import Counter
 
 import pytest
 
-from admin_client import AdminClient, group_targets, served_by
+from admin_client import NO_CHECKS, AdminClient, group_targets, served_by
 from harness import LOOPBACK, SOCKET_TIMEOUT, executable, free_port
 
 CLI_TIMEOUT = 30.0
@@ -257,6 +258,91 @@ def test_invalid_weights_are_api_errors(turnout, admin, weights):
     assert admin.forwards()["production"] == {"blue": 100}
 
 
+def test_weights_given_in_part_leave_the_rest_to_the_other_group(turnout, admin):
+    """`weights production green=10` on production at blue=100 is a 10 % canary (the rest stays with blue),
+    not all of production's traffic to green."""
+    before = admin.generation()
+    result = cli(turnout, "weights", "production", "green=10")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert rows(result.stdout) == [
+        ["generation", str(before), "→", str(before + 1)],
+        ["LISTENER", "FORWARD"],
+        ["production", "blue=90", "green=10"],
+    ]
+    assert admin.forwards() == {"production": {"blue": 90, "green": 10}, "test": {"green": 100}}
+    served = Counter(served_by(turnout.port("production"), 100))
+    assert set(served) == {"blue", "green"} and 5 <= served["green"] <= 15, served
+
+    # The other group is the one left out that has traffic now: blue at 90 gives way to green at 30.
+    assert cli(turnout, "weights", "production", "green=30").returncode == 0
+    assert admin.forwards()["production"] == {"blue": 70, "green": 30}
+    # Both named: as given.
+    assert cli(turnout, "weights", "production", "blue=60", "green=40").returncode == 0
+    assert admin.forwards()["production"] == {"blue": 60, "green": 40}
+    # A group at 0 stays listed; the rest goes back to blue.
+    assert cli(turnout, "weights", "production", "green=0").returncode == 0
+    assert admin.forwards()["production"] == {"blue": 100, "green": 0}
+    # After a switch to green, blue=10 takes 10 % from green.
+    assert cli(turnout, "switch", "green").returncode == 0
+    assert cli(turnout, "weights", "production", "blue=10").returncode == 0
+    assert admin.forwards()["production"] == {"blue": 10, "green": 90}
+
+
+def test_weights_given_in_part_with_no_other_group_say_what_to_type(turnout, admin):
+    before = admin.generation()
+    result = cli(turnout, "weights", "production", "blue=10")
+    assert result.returncode == 64, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: blue=10 adds up to 10, not 100, and 'production' sends traffic to no other group that could take "
+        "the other 90. Give every group's percentage, e.g. `turnout weights production blue=10 green=90`"]
+    assert (admin.generation(), admin.forwards()["production"]) == (before, {"blue": 100})
+
+    # The command it shows works as typed.
+    suggested = result.stderr.split("`")[1].split()
+    assert suggested[:2] == ["turnout", "weights"]
+    assert cli(turnout, *suggested[1:]).returncode == 0
+    assert admin.forwards()["production"] == {"blue": 10, "green": 90}
+
+
+def test_weights_given_in_part_on_a_listener_with_three_groups(proxy, pair, demo_backend):
+    canary = demo_backend("canary")
+    groups = {**pair, "canary": {"targets": [canary.address], "health_check": NO_CHECKS}}
+    turnout = proxy(groups=groups, wait_for_admin=True,
+                    listeners={"production": {"blue": 80, "green": 10, "canary": 10}, "test": {"green": 100}})
+    admin = AdminClient.of(turnout)
+    before = admin.generation()
+
+    # Two groups left out have traffic: which one takes the rest is not said.
+    result = cli(turnout, "weights", "production", "green=20")
+    assert result.returncode == 64, (result.stdout, result.stderr)
+    assert result.stderr.splitlines() == [
+        "error: green=20 adds up to 20, not 100, and 'production' also sends traffic to blue (80) and canary (10): "
+        "which of them takes the other 80 is not said. Give every group's percentage, e.g. "
+        "`turnout weights production green=20 blue=71 canary=9`"]
+    assert admin.generation() == before
+    assert admin.forwards()["production"] == {"blue": 80, "green": 10, "canary": 10}
+
+    # One left out: it takes the rest.
+    result = cli(turnout, "weights", "production", "green=20", "canary=5")
+    assert result.returncode == 0, result.stderr
+    assert admin.forwards()["production"] == {"blue": 75, "green": 20, "canary": 5}
+    # All named: as given.
+    assert cli(turnout, "weights", "production", "blue=50", "green=30", "canary=20").returncode == 0
+    assert admin.forwards()["production"] == {"blue": 50, "green": 30, "canary": 20}
+    assert set(served_by(turnout.port("production"), 20)) == {"blue", "green", "canary"}
+
+
+def test_weights_adding_up_to_more_than_100_are_refused_with_the_split(turnout, admin):
+    result = cli(turnout, "weights", "production", "blue=90", "green=20")
+    assert_api_error(result, "invalid")
+    assert result.stderr.strip() == (
+        "error: invalid: weights are percentages and must add up to 100, not 110 "
+        "(in proportion, these would send 81.8 % to blue and 18.2 % to green)")
+    assert admin.forwards()["production"] == {"blue": 100}
+
+
 def test_weights_of_an_unknown_listener_is_not_found(turnout):
     assert_api_error(cli(turnout, "weights", "canary", "blue=10"), "not_found")
 
@@ -485,6 +571,29 @@ def test_a_mutation_is_retried_once_with_the_same_idempotency_key_after_a_reset(
     assert second_headers["idempotency-key"] == key
     assert first_headers["if-match"] == "7"
     assert first_headers["content-type"] == "application/json"
+
+
+def test_weights_given_in_part_are_completed_from_the_status_and_sent_if_match():
+    """The forward in force comes from GET /v1/status; the completed weights go with If-Match: the generation
+    they were completed from, so a change in between is refused (409), not overwritten. With --json only the
+    change's answer is printed."""
+    status = {"generation": 7, "listeners": [{"name": "production", "bind": "127.0.0.1:8080", "port": 8080,
+                                              "forward": {"blue": 100}}],
+              "target_groups": [{"name": "blue"}, {"name": "green"}], "deployment": None}
+    answer = {"generation": 8, "previous_generation": 7, "listeners": {"production": {"blue": 90, "green": 10}}}
+    server = RecordingServer([(200, status), (200, answer)])
+    try:
+        result = run_cli("weights", "production", "green=10", "--json", "--admin", server.url)
+    finally:
+        server.close()
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert json.loads(result.stdout) == answer
+    (status_line, status_headers, _), (put_line, put_headers, put_body) = server.requests
+    assert status_line == "GET /v1/status HTTP/1.1"
+    assert "if-match" not in status_headers
+    assert put_line == "PUT /v1/listeners/production/forward HTTP/1.1"
+    assert json.loads(put_body) == {"blue": 90, "green": 10}
+    assert put_headers["if-match"] == "7"
 
 
 def test_a_mutation_is_not_retried_twice():
