@@ -36,6 +36,13 @@ struct AdminOptions: ParsableArguments {
         adminURL ?? Self.environment("TURNOUT_ADMIN") ?? Self.defaultURL
     }
 
+    /// Where `resolvedURL` came from, for messages.
+    var urlSource: String {
+        if adminURL != nil { return "came from --admin" }
+        if Self.environment("TURNOUT_ADMIN") != nil { return "came from TURNOUT_ADMIN" }
+        return "is the default"
+    }
+
     /// The token file in force: `--token-file`, else `$TURNOUT_TOKEN_FILE`, else none.
     var resolvedTokenFile: String? {
         tokenFile ?? Self.environment("TURNOUT_TOKEN_FILE")

@@ -51,6 +51,7 @@ struct AdminSession {
             response = try client.send(request)
         } catch {
             printError("error: cannot reach the admin API at \(endpoint): \(error)")
+            if case .unreachable = error { printError(unreachableHint) }
             throw Self.unreachableExit
         }
         if printingJSON {
@@ -73,6 +74,15 @@ struct AdminSession {
             throw Self.apiErrorExit
         }
         return json
+    }
+
+    /// What to do when nothing answers at the admin URL: start the proxy, or point at the one running.
+    private var unreachableHint: String {
+        """
+        hint: is the proxy running? Start it with `make run` (the demo) or `turnout serve --config <file>`. \
+        If it runs with another admin address (admin.bind), point at it with --admin http://HOST:PORT or \
+        TURNOUT_ADMIN; \(endpoint) \(options.urlSource).
+        """
     }
 
     /// Prints `text` unless `--json` already printed the API's answer.

@@ -430,13 +430,27 @@ def test_targets_list_json(turnout, admin):
 
 # --- connection, environment, token ----------------------------------------------------------------
 
-def test_unreachable_admin_api_exits_3():
-    url = f"http://{LOOPBACK}:{free_port()}"
-    for arguments in (["status"], ["switch", "green"], ["targets", "list", "blue"]):
+UNREACHABLE_HINT = ("hint: is the proxy running? Start it with `make run` (the demo) or `turnout serve --config <file>`. "
+                    "If it runs with another admin address (admin.bind), point at it with --admin http://HOST:PORT or "
+                    "TURNOUT_ADMIN; ")
+
+
+def test_unreachable_admin_api_exits_3_and_says_what_to_do():
+    port = free_port()
+    url = f"http://{LOOPBACK}:{port}"
+    for arguments in (["status"], ["switch", "green"], ["weights", "production", "green=10"],
+                      ["targets", "list", "blue"]):
         result = run_cli(*arguments, "--admin", url)
         assert result.returncode == 3, (arguments, result.stdout, result.stderr)
         assert result.stdout == ""
-        assert result.stderr.startswith(f"error: cannot reach the admin API at {url}: "), result.stderr
+        assert result.stderr.splitlines() == [
+            f"error: cannot reach the admin API at {url}: connect to {LOOPBACK}:{port}: Connection refused",
+            f"{UNREACHABLE_HINT}{url} came from --admin.",
+        ], arguments
+
+    from_environment = run_cli("status", env={"TURNOUT_ADMIN": url})
+    assert from_environment.returncode == 3, from_environment.stderr
+    assert from_environment.stderr.splitlines()[1] == f"{UNREACHABLE_HINT}{url} came from TURNOUT_ADMIN."
 
 
 def test_admin_url_from_the_environment(turnout):
