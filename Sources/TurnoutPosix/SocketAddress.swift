@@ -22,24 +22,64 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     public var family: Int32 { Int32(storage.ss_family) }
 
     /// Resolves `host` (a literal or a name) and `port` with `getaddrinfo`; blocking, for
-    /// start-up and the control thread only. Returns the first TCP address.
+    /// start-up only (binds). Returns the first TCP address.
     public static func resolve(host: String, port: UInt16) throws(SystemError) -> SocketAddress {
+        let lookupHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        let found: [SocketAddress]
+        do {
+            found = try addresses(host: lookupHost.isEmpty ? "0.0.0.0" : lookupHost, port: port, flags: 0)
+        } catch {
+            throw SystemError("getaddrinfo", errno: error.code == EAI_SYSTEM ? error.systemErrno : ENOENT)
+        }
+        guard let first = found.first else { throw SystemError("getaddrinfo", errno: ENOENT) }
+        return first
+    }
+
+    /// Parses an IP address (`127.0.0.1`, `::1`, `fe80::1%eth0`) without any lookup (`AI_NUMERICHOST`): never
+    /// blocks. Nil for a name or anything malformed.
+    public static func numeric(host: String, port: UInt16) -> SocketAddress? {
+        try? addresses(host: host, port: port, flags: AI_NUMERICHOST).first
+    }
+
+    /// Every TCP address of `host` (a name or an address) on `port`, as `getaddrinfo` orders them, each once:
+    /// IPv6 ones only when the machine has an IPv6 address configured (`AI_ADDRCONFIG`). Blocking for as long
+    /// as the resolver's timeouts allow (`/etc/resolv.conf`): for a thread of its own, never a loop's.
+    public static func lookUp(host: String, port: UInt16) throws(NameLookupError) -> [SocketAddress] {
+        var unique: [SocketAddress] = []
+        for address in try addresses(host: host, port: port, flags: AI_ADDRCONFIG) where !unique.contains(address) {
+            unique.append(address)
+        }
+        return unique
+    }
+
+    private static func addresses(host: String, port: UInt16, flags: Int32) throws(NameLookupError) -> [SocketAddress] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
-        hints.ai_flags = AI_NUMERICSERV
+        hints.ai_flags = AI_NUMERICSERV | flags
         var result: UnsafeMutablePointer<addrinfo>?
-        let lookupHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        let rc = getaddrinfo(lookupHost.isEmpty ? "0.0.0.0" : lookupHost, String(port), &hints, &result)
-        guard rc == 0, let first = result else {
-            throw SystemError("getaddrinfo", errno: rc == EAI_SYSTEM ? errno : ENOENT)
-        }
+        let rc = getaddrinfo(host, String(port), &hints, &result)
+        guard rc == 0 else { throw NameLookupError(code: rc, errno: turnout_errno()) }
         defer { freeaddrinfo(result) }
-        var storage = sockaddr_storage()
-        withUnsafeMutableBytes(of: &storage) { dst in
-            dst.copyMemory(from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen)))
+        var found: [SocketAddress] = []
+        var entry = result
+        while let current = entry {
+            var storage = sockaddr_storage()
+            let length = min(Int(current.pointee.ai_addrlen), MemoryLayout<sockaddr_storage>.size)
+            withUnsafeMutableBytes(of: &storage) { dst in
+                dst.copyMemory(from: UnsafeRawBufferPointer(start: current.pointee.ai_addr, count: length))
+            }
+            found.append(SocketAddress(storage: storage, length: socklen_t(length)))
+            entry = current.pointee.ai_next
         }
-        return SocketAddress(storage: storage, length: first.pointee.ai_addrlen)
+        return found
+    }
+
+    /// The address without its port, as text (`127.0.0.1`, `::1`: no brackets).
+    public var numericHost: String {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let count = bytes.withUnsafeMutableBytes { formatHost(into: $0) }
+        return String(decoding: bytes[0..<count], as: UTF8.self)
     }
 
     /// Runs `body` with the address as a `sockaddr` pointer.
@@ -84,9 +124,26 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        var bytes = [UInt8](repeating: 0, count: 64)
-        let n = bytes.withUnsafeMutableBytes { formatHost(into: $0) }
-        let host = String(decoding: bytes[0..<n], as: UTF8.self)
-        return family == AF_INET6 ? "[\(host)]:\(port)" : "\(host):\(port)"
+        family == AF_INET6 ? "[\(numericHost)]:\(port)" : "\(numericHost):\(port)"
+    }
+}
+
+/// A failed `getaddrinfo`: its `EAI_*` code, and the text people read in the status and the log.
+public struct NameLookupError: Error, Equatable, CustomStringConvertible {
+    /// The `EAI_*` code (`EAI_NONAME` for a name that does not exist, `EAI_AGAIN` for a server that failed or did
+    /// not answer in time).
+    public let code: Int32
+    public let description: String
+    /// `errno` when `code` is `EAI_SYSTEM`.
+    let systemErrno: Int32
+
+    init(code: Int32, errno: Int32) {
+        self.code = code
+        systemErrno = errno
+        if code == EAI_SYSTEM {
+            description = String(cString: strerror(errno)).lowercased()
+        } else {
+            description = String(cString: gai_strerror(code)).lowercased()
+        }
     }
 }

@@ -31,6 +31,21 @@ private struct LoopbackPair {
 }
 
 final class SocketTests: XCTestCase {
+    func testNumericAddressesParseWithoutALookupAndNamesDoNot() throws {
+        XCTAssertEqual(SocketAddress.numeric(host: "127.0.0.1", port: 3000)?.description, "127.0.0.1:3000")
+        XCTAssertEqual(SocketAddress.numeric(host: "::1", port: 3000)?.description, "[::1]:3000")
+        XCTAssertEqual(SocketAddress.numeric(host: "::1", port: 3000)?.numericHost, "::1")
+        XCTAssertNil(SocketAddress.numeric(host: "localhost", port: 3000), "a name is never looked up here")
+        XCTAssertNil(SocketAddress.numeric(host: "127.0.0.300", port: 3000))
+    }
+
+    func testLookUpGivesEveryAddressOnceAndNamesTheFailure() throws {
+        XCTAssertEqual(try SocketAddress.lookUp(host: "127.0.0.1", port: 80).map(\.description), ["127.0.0.1:80"])
+        XCTAssertThrowsError(try SocketAddress.lookUp(host: "", port: 80)) { error in
+            XCTAssertEqual((error as? NameLookupError)?.description, "name or service not known")
+        }
+    }
+
     func testSetBlockingClearsNonBlockingAndAReadWaitsForData() throws {
         let pair = try LoopbackPair()
         defer { pair.close() }
