@@ -77,9 +77,9 @@ extension ControlPlane {
         var groups: [String: JSONValue] = [:]
         var settings: [String: JSONValue] = [:]
         for (before, after) in zip(table.groups, next.groups) {
-            if before.targets != after.targets {
-                groups[before.name] = ["before": .array(before.targets.map { .string($0.description) }),
-                                       "after": .array(after.targets.map { .string($0.description) })]
+            if before.registered != after.registered {
+                groups[before.name] = ["before": .array(before.registered.map { .string($0.description) }),
+                                       "after": .array(after.registered.map { .string($0.description) })]
             }
             let (settingsBefore, settingsAfter) = (settingsJSON(before), settingsJSON(after))
             if settingsBefore != settingsAfter {
@@ -89,24 +89,6 @@ extension ControlPlane {
         if !groups.isEmpty { diff["target_groups"] = .object(groups) }
         if !settings.isEmpty { diff["target_group_settings"] = .object(settings) }
 
-        let nowMs = clock.wallMilliseconds
-        var drains: [(group: String, target: HostPort, untilMs: UInt64)] = []
-        let saved = draining
-        for (before, after) in zip(table.groups, next.groups) where changes.targets[before.name] != nil {
-            let kept = Set(after.targets)
-            let untilMs = nowMs + after.deregistrationDelay.nanoseconds / 1_000_000
-            for target in before.targets where !kept.contains(target) {
-                draining[before.name, default: [:]][target] = untilMs
-                drains.append((before.name, target, untilMs))
-            }
-            for target in kept { draining[before.name]?[target] = nil }
-        }
-        do {
-            try commit(next, action: "reload", caller: "SIGHUP", request: ["file": .string(path)], diff: .object(diff))
-        } catch {
-            draining = saved
-            throw error
-        }
-        for drain in drains { scheduleDrainEnd(group: drain.group, target: drain.target, untilMs: drain.untilMs) }
+        try commitDraining(next, action: "reload", caller: "SIGHUP", request: ["file": .string(path)], diff: .object(diff))
     }
 }

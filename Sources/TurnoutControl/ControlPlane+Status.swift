@@ -17,6 +17,7 @@ extension ControlPlane {
             var members = settingsJSON(group)
             members["name"] = .string(group.name)
             members["targets"] = .array(targetsJSON(group))
+            members["names"] = .array(namesJSON(group))
             groups.append(.object(members))
         }
         return .json(200, [
@@ -44,6 +45,7 @@ extension ControlPlane {
             "algorithm": .string(group.algorithm.rawValue),
             "on_all_unhealthy": .string(group.onAllUnhealthy.rawValue),
             "deregistration_delay": .string(group.deregistrationDelay.description),
+            "dns_refresh": .string(group.dnsRefresh.description),
             "health_check": .object(healthCheck),
             "passive_ejection": [
                 "consecutive_failures": .int(Int64(group.passiveEjection.consecutiveFailures)),

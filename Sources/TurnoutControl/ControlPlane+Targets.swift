@@ -2,11 +2,13 @@ import Foundation
 import TurnoutCore
 
 /// Target registration: `GET|PUT|POST /v1/target-groups/{name}/targets`,
-/// `DELETE /v1/target-groups/{name}/targets/{host:port}`.
+/// `DELETE /v1/target-groups/{name}/targets/{host:port}`. A target is registered as an address or as a name;
+/// the lists these answer are the addresses requests go to (each with the name it came from), and the names
+/// with what their lookups found.
 extension ControlPlane {
     func getTargets(group: String) throws(AdminFailure) -> AdminResponse {
         let route = try requireGroup(group)
-        return .json(200, ["group": .string(group), "targets": .array(targetsJSON(route))])
+        return .json(200, ["group": .string(group), "targets": .array(targetsJSON(route)), "names": .array(namesJSON(route))])
     }
 
     func putTargets(_ request: AdminRequest, group: String) throws(AdminFailure) -> AdminResponse {
@@ -20,7 +22,7 @@ extension ControlPlane {
     func postTargets(_ request: AdminRequest, group: String) throws(AdminFailure) -> AdminResponse {
         let route = try requireGroup(group)
         let (body, added) = try parseTargets(request)
-        var targets = route.targets
+        var targets = route.registered
         for target in added {
             if targets.contains(target) { throw .conflict("target \(target) is already registered in '\(group)'") }
             targets.append(target)
@@ -31,8 +33,13 @@ extension ControlPlane {
     func deleteTarget(_ request: AdminRequest, group: String, target text: String) throws(AdminFailure) -> AdminResponse {
         let route = try requireGroup(group)
         guard let target = HostPort.parse(text) else { throw .invalid("'\(text)' is not host:port") }
-        guard route.targets.contains(target) else { throw .notFound("no target \(target) in '\(group)'") }
-        let targets = route.targets.filter { $0 != target }
+        guard route.registered.contains(target) else {
+            if let index = route.targets.firstIndex(of: target), route.origins[index] != target {
+                throw .notFound("\(target) is an address of \(route.origins[index]) in '\(group)'; deregister the name")
+            }
+            throw .notFound("no target \(target) in '\(group)'")
+        }
+        let targets = route.registered.filter { $0 != target }
         return try applyTargets(group: group, targets: targets, request: request, action: "targets.deregister",
                                 requestBody: ["target": .string(target.description)])
     }
@@ -77,38 +84,26 @@ extension ControlPlane {
             return .json(200, .object(reply))
         }
         if unchanged {
-            return Self.unchangedReply(generation: table.generation, ["group": .string(group), "targets": .array(targetsJSON(route))])
+            return Self.unchangedReply(generation: table.generation, ["group": .string(group), "targets": .array(targetsJSON(route)),
+                                                                      "names": .array(namesJSON(route))])
         }
-        let removed = route.targets.filter { !targets.contains($0) }
-        let nowMs = clock.wallMilliseconds
-        let untilMs = nowMs + route.deregistrationDelay.nanoseconds / 1_000_000
-        var drainsBefore = draining
-        for target in removed { drainsBefore[group, default: [:]][target] = untilMs }
-        for target in targets { drainsBefore[group]?[target] = nil }
         let diff: JSONValue = ["target_groups": [group: [
-            "before": .array(route.targets.map { .string($0.description) }),
+            "before": .array(route.registered.map { .string($0.description) }),
             "after": .array(targets.map { .string($0.description) }),
         ]]]
         let previous = table.generation
         // The reply is built once, before the commit, so that it can be recorded with the change
         // and an idempotent replay returns exactly what the first call did.
-        let saved = draining
-        draining = drainsBefore
-        let response = targetsResponse(next: next, previous: previous, group: group)
-        do {
-            try commit(next, action: action, caller: request.peer, request: requestBody, diff: diff, response: response)
-        } catch {
-            draining = saved
-            throw error
-        }
-        for target in removed { scheduleDrainEnd(group: group, target: target, untilMs: untilMs) }
-        return response
+        return try commitDraining(next, action: action, caller: request.peer, request: requestBody, diff: diff) {
+            targetsResponse(next: next, previous: previous, group: group)
+        }!
     }
 
     private func targetsResponse(next: RoutingTable, previous: UInt64, group: String) -> AdminResponse {
         let route = next.groups[next.groupIndex(named: group)!]
         return .json(200, ["generation": .int(Int64(next.generation)), "previous_generation": .int(Int64(previous)),
-                           "group": .string(group), "targets": .array(targetsJSON(route, in: next))])
+                           "group": .string(group), "targets": .array(targetsJSON(route, in: next)),
+                           "names": .array(namesJSON(route))])
     }
 
     /// Every target of a group with its health, plus targets still draining.
@@ -132,15 +127,18 @@ extension ControlPlane {
                 reason = .string(groupDraining ? "Target.DeregistrationInProgress" : "Target.NotInUse")
                 description = groupDraining ? "target group lost its weight; draining" : "target group receives no traffic"
             }
+            let origin = group.origins[index]
             result.append([
-                "target": .string(target.description), "state": .string(shownState), "reason": reason,
+                "target": .string(target.description), "name": origin.isAddress ? .null : .string(origin.description),
+                "state": .string(shownState), "reason": reason,
                 "description": .string(description), "routable": .bool(weighted && routable[index]),
             ])
         }
         for (target, until) in (draining[group.name] ?? [:]).sorted(by: { $0.key.description < $1.key.description })
             where until > nowMs && !group.targets.contains(target) {
             result.append([
-                "target": .string(target.description), "state": "draining", "reason": "Target.DeregistrationInProgress",
+                "target": .string(target.description), "name": .null, "state": "draining",
+                "reason": "Target.DeregistrationInProgress",
                 "description": .string("deregistered; connections close at the deregistration delay"), "routable": false,
             ])
         }

@@ -8,8 +8,9 @@ import TurnoutMetrics
 /// publishing it to the data plane and replying. Runs on the control loop's thread only.
 ///
 /// Its seams: the `DataPlane` it publishes to, the `ControlClock` its drains and retries
-/// run on, the `HealthProber` its health checker probes with, and the state files'
-/// `FileSystem` (through `StateStore` and `StateJournal`).
+/// run on, the `HealthProber` its health checker probes with, the `NameResolver` that looks
+/// up the targets registered by name, and the state files' `FileSystem` (through
+/// `StateStore` and `StateJournal`).
 public final class ControlPlane {
     /// The configuration last loaded (at start, then by each accepted reload).
     var config: TurnoutConfig
@@ -43,12 +44,14 @@ public final class ControlPlane {
     /// Groups whose weight went to zero: wall-clock deadline (ms) of their drain.
     var groupDrainUntil: [String: UInt64] = [:]
     var health: HealthChecker!
+    /// Looks up the targets registered by name, every group's `dns_refresh`.
+    var names: NameRefresher!
     /// Health-check latency per target group (written on the control thread).
     var healthCheckLatency: [String: Histogram] = [:]
 
     public init(config: TurnoutConfig, table: RoutingTable, recovered: StateRecovery.Outcome, dataPlane: any DataPlane,
-                clock: any ControlClock, prober: any HealthProber, store: StateStore, journal: StateJournal,
-                metrics: MetricsRegistry, token: String?, logger: Logger) {
+                clock: any ControlClock, prober: any HealthProber, resolver: any NameResolver, store: StateStore,
+                journal: StateJournal, metrics: MetricsRegistry, token: String?, logger: Logger) {
         let restored = recovered.state
         recoveryDamage = recovered.damage
         self.journal = journal
@@ -77,13 +80,17 @@ public final class ControlPlane {
             self.healthCheckLatency[group] = histogram
             histogram.observe(seconds: seconds)
         })
+        names = NameRefresher(clock: clock, resolver: resolver, onAnswer: { [weak self] answered in
+            self?.nameAnswered(answered)
+        })
     }
 
-    /// Starts probing and publishes the initial health view. Writes a fresh snapshot
-    /// first, so the journal starts empty.
+    /// Starts probing and looking up names, and publishes the initial health view. Writes a
+    /// fresh snapshot first, so the journal starts empty.
     public func start() {
         compact()
         health.update(groups: table.groups)
+        names.update(groups: table.groups)
         for (group, targets) in draining {
             for (target, until) in targets { scheduleDrainEnd(group: group, target: target, untilMs: until) }
         }
@@ -132,6 +139,7 @@ public final class ControlPlane {
         table = next
         noteGroupDrains(from: previous, to: next)
         health.update(groups: next.groups)
+        names.update(groups: next.groups)
         publish()
         logger.notice("\(action) by \(caller): generation \(before) → \(next.generation) \(diff.jsonText)")
     }
@@ -144,7 +152,8 @@ public final class ControlPlane {
         let routing = routingState(of: table)
         try journal.append(JournalRecord(
             sequence: journalSequence + 1, generation: table.generation, listeners: routing.listeners,
-            targetGroups: routing.groups, draining: routing.drains, audit: entry, idempotency: record))
+            targetGroups: routing.groups, resolvedNames: routing.resolvedNames, draining: routing.drains, audit: entry,
+            idempotency: record))
         journalSequence += 1
         recordsSinceSnapshot += 1
         if recordsSinceSnapshot >= Self.compactionInterval {
@@ -174,25 +183,35 @@ public final class ControlPlane {
     }
 
     func routingState(of table: RoutingTable) -> (listeners: [String: [PersistedWeight]], groups: [String: [String]],
-                                                  drains: [PersistedDrain]) {
+                                                  resolvedNames: [String: [String: [String]]], drains: [PersistedDrain]) {
         var listeners: [String: [PersistedWeight]] = [:]
         for (index, listener) in table.listeners.enumerated() {
             listeners[listener.name] = table.forward(ofListener: index).map { PersistedWeight(group: $0.group, weight: $0.weight) }
         }
         var groups: [String: [String]] = [:]
-        for group in table.groups { groups[group.name] = group.targets.map(\.description) }
+        var resolvedNames: [String: [String: [String]]] = [:]
+        for group in table.groups {
+            // What was registered (names included), so that a restart looks the names up again; their last
+            // addresses beside, so that it serves them meanwhile.
+            groups[group.name] = group.registered.map(\.description)
+            if !group.resolved.isEmpty {
+                resolvedNames[group.name] = Dictionary(uniqueKeysWithValues: group.resolved.map {
+                    ($0.key.description, $0.value.map(\.description))
+                })
+            }
+        }
         var drains: [PersistedDrain] = []
         for (group, targets) in draining {
             for (target, until) in targets { drains.append(PersistedDrain(group: group, target: target.description, until: until)) }
         }
         drains.sort { ($0.group, $0.target) < ($1.group, $1.target) }
-        return (listeners, groups, drains)
+        return (listeners, groups, resolvedNames, drains)
     }
 
     func persistedState(table: RoutingTable, audit: AuditLog) -> PersistedState {
         let routing = routingState(of: table)
         return PersistedState(generation: table.generation, listeners: routing.listeners, targetGroups: routing.groups,
-                              draining: routing.drains, audit: audit.entries(limit: AuditLog.capacity),
+                              resolvedNames: routing.resolvedNames, draining: routing.drains, audit: audit.entries(limit: AuditLog.capacity),
                               idempotency: idempotency.records, deployment: nil)
     }
 
@@ -207,6 +226,38 @@ public final class ControlPlane {
                 groupDrainUntil[group.name] = nil
             }
         }
+    }
+
+    /// Commits `next` with the drains it starts: an address a group no longer routes to (deregistered, dropped
+    /// from the file, or gone from its name's lookup) drains for the group's deregistration delay, and one it
+    /// routes to again stops draining. `reply` builds the answer once the drains are set, so that it lists them,
+    /// and before the commit, so that it is recorded with the change. A refused commit leaves the drains as
+    /// they were.
+    @discardableResult
+    func commitDraining(_ next: RoutingTable, action: String, caller: String, request: JSONValue, diff: JSONValue,
+                        reply: () -> AdminResponse? = { nil }) throws(AdminFailure) -> AdminResponse? {
+        let nowMs = clock.wallMilliseconds
+        let saved = draining
+        var started: [(group: String, target: HostPort, untilMs: UInt64)] = []
+        for (group, targets) in table.targetsLeaving(to: next).sorted(by: { $0.key < $1.key }) {
+            let untilMs = nowMs + next.groups[next.groupIndex(named: group)!].deregistrationDelay.nanoseconds / 1_000_000
+            for target in targets {
+                draining[group, default: [:]][target] = untilMs
+                started.append((group, target, untilMs))
+            }
+        }
+        for group in next.groups {
+            for target in group.targets { draining[group.name]?[target] = nil }
+        }
+        let response = reply()
+        do {
+            try commit(next, action: action, caller: caller, request: request, diff: diff, response: response)
+        } catch {
+            draining = saved
+            throw error
+        }
+        for drain in started { scheduleDrainEnd(group: drain.group, target: drain.target, untilMs: drain.untilMs) }
+        return response
     }
 
     func scheduleDrainEnd(group: String, target: HostPort, untilMs: UInt64) {

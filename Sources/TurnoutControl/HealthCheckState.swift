@@ -17,6 +17,8 @@ struct HealthCheckState {
     /// One registered target of one group.
     struct Entry {
         let target: HostPort
+        /// The registered target `target` comes from: a name it resolved to, or `target` itself.
+        var registered: HostPort
         /// Names the registration, and so the probes made for it: a target registered again, or
         /// started over, gets a new one, and a result for an older one is ignored.
         var registration: UInt64
@@ -35,6 +37,12 @@ struct HealthCheckState {
         var entries: [Entry]
 
         func index(of target: HostPort) -> Int? { entries.firstIndex { $0.target == target } }
+
+        /// The name `entries[index]`'s address came from; nil for a registered address.
+        func name(at index: Int) -> HostPort? {
+            let registered = entries[index].registered
+            return registered.isAddress ? nil : registered
+        }
     }
 
     /// What an update of the groups did: the state changes to report, and the running probes to
@@ -76,7 +84,7 @@ struct HealthCheckState {
                 groups[route.name] = reconcile(group, with: route, inUse: inUse, now: now, into: &update)
             } else {
                 var group = Group(route: route, inUse: inUse, entries: [])
-                group.entries = route.targets.map { register($0, in: group, now: now) }
+                group.entries = zip(route.targets, route.origins).map { register($0, from: $1, in: group, now: now) }
                 groups[route.name] = group
             }
         }
@@ -97,33 +105,35 @@ struct HealthCheckState {
                 update.cancelled.append(entry.registration)
             }
         }
-        for target in route.targets {
+        for (target, origin) in zip(route.targets, route.origins) {
             guard var entry = kept[target] else {
-                next.entries.append(register(target, in: next, now: now))
+                next.entries.append(register(target, from: origin, in: next, now: now))
                 continue
             }
             let previous = entry.health.state
             if restart {
                 if entry.probing { update.cancelled.append(entry.registration) }
-                entry = register(target, in: next, now: now)
+                entry = register(target, from: origin, in: next, now: now)
             } else if reschedule {
                 entry.nextProbe = firstProbe(route.healthCheck, now: now)
             }
+            entry.registered = origin
             entry.health.setInUse(inUse)
-            if entry.health.state != previous {
-                update.changes.append(HealthChange(group: route.name, target: target, previous: previous, health: entry.health))
-            }
             next.entries.append(entry)
+            if entry.health.state != previous {
+                update.changes.append(HealthChange(group: route.name, target: target, previous: previous, health: entry.health,
+                                                   name: next.name(at: next.entries.count - 1)))
+            }
         }
         return next
     }
 
     /// A newly registered target (or one started over), its first probe scheduled when the group checks.
-    private mutating func register(_ target: HostPort, in group: Group, now: UInt64) -> Entry {
+    private mutating func register(_ target: HostPort, from registered: HostPort, in group: Group, now: UInt64) -> Entry {
         var health = TargetHealth(checkEnabled: group.route.healthCheck.enabled)
         health.setInUse(group.inUse)
         lastRegistration += 1
-        return Entry(target: target, registration: lastRegistration, health: health,
+        return Entry(target: target, registered: registered, registration: lastRegistration, health: health,
                      nextProbe: firstProbe(group.route.healthCheck, now: now))
     }
 
@@ -164,7 +174,8 @@ struct HealthCheckState {
                 guard !group.entries[index].probing else { continue }
                 group.entries[index].probing = true
                 orders.append(HealthProbeOrder(registration: group.entries[index].registration, group: name,
-                                               target: group.entries[index].target, check: check))
+                                               target: group.entries[index].target,
+                                               registered: group.entries[index].registered, check: check))
             }
             groups[name] = group
         }
@@ -186,7 +197,8 @@ struct HealthCheckState {
             result, healthyThreshold: check.healthyThreshold, unhealthyThreshold: check.unhealthyThreshold)
         groups[probe.group] = group
         guard changed else { return nil }
-        return HealthChange(group: probe.group, target: probe.target, previous: previous, health: group.entries[index].health)
+        return HealthChange(group: probe.group, target: probe.target, previous: previous, health: group.entries[index].health,
+                            name: group.name(at: index))
     }
 
     /// The data plane saw `passive_ejection.consecutive_failures` failed requests in a row to
@@ -199,7 +211,8 @@ struct HealthCheckState {
         let previous = group.entries[index].health.state
         guard group.entries[index].health.eject() else { return nil }
         groups[name] = group
-        return HealthChange(group: name, target: target, previous: previous, health: group.entries[index].health)
+        return HealthChange(group: name, target: target, previous: previous, health: group.entries[index].health,
+                            name: group.name(at: index))
     }
 
     // MARK: - Reading
@@ -227,15 +240,18 @@ struct HealthCheckState {
 public struct HealthProbeOrder: Equatable, Sendable {
     public let registration: UInt64
     public let group: String
-    /// The registered target.
+    /// The target: an address.
     public let target: HostPort
+    /// The registered target `target` comes from: the name it resolved to, or `target` itself.
+    public let registered: HostPort
     public let check: HealthCheckConfig
 
-    /// What is probed: the target's host, on the check's port when it names one.
+    /// What is probed: the target's address, on the check's port when it names one.
     public var address: HostPort { HostPort(host: target.host, port: check.port ?? target.port) }
 
-    /// The probe's `Host` header: the check's, else the address probed.
-    public var hostHeader: String { check.host ?? address.description }
+    /// The probe's `Host` header: the check's, else the target as registered (its name, for an address a name
+    /// resolved to) on the port probed.
+    public var hostHeader: String { check.host ?? HostPort(host: registered.host, port: address.port).description }
 }
 
 /// A target's health changed state (reported once per transition, never per check).
@@ -246,18 +262,23 @@ public struct HealthChange: Sendable, Equatable, CustomStringConvertible {
     public let previous: TargetHealthState
     /// The health after the change.
     public let health: TargetHealth
+    /// The name the target's address came from; nil for a target registered as an address.
+    public let name: HostPort?
 
-    public init(group: String, target: HostPort, previous: TargetHealthState, health: TargetHealth) {
+    public init(group: String, target: HostPort, previous: TargetHealthState, health: TargetHealth, name: HostPort? = nil) {
         self.group = group
         self.target = target
         self.previous = previous
         self.health = health
+        self.name = name
     }
 
-    /// The log line: `target 127.0.0.1:3000 in blue: healthy → unhealthy (Target.Timeout)`. Reasons whose
-    /// description carries a detail (the refused connection, the status code) add it after a colon.
+    /// The log line: `target 127.0.0.1:3000 in blue: healthy → unhealthy (Target.Timeout)`, the name after the
+    /// address for an address a name resolved to (`target 172.18.0.5:3000 (app-green:3000) in green: ...`).
+    /// Reasons whose description carries a detail (the refused connection, the status code) add it after a colon.
     public var description: String {
-        var line = "target \(target) in \(group): \(previous.rawValue) → \(health.state.rawValue)"
+        let shown = name.map { "\(target) (\($0))" } ?? target.description
+        var line = "target \(shown) in \(group): \(previous.rawValue) → \(health.state.rawValue)"
         if let reason = health.reason {
             switch reason {
             case .failedHealthChecks, .responseCodeMismatch: line += " (\(reason.rawValue): \(health.description))"

@@ -4,11 +4,10 @@ import TurnoutHTTP1
 import TurnoutPosix
 
 /// Runs the health checker's probes over real sockets on the control loop, one `HealthProbe` each.
-/// Probed addresses are resolved once and kept until a connection to them fails (a name may have
-/// moved to another address).
+/// Targets are IP addresses (names are resolved by the control plane, off this thread), so starting a
+/// probe never blocks on a lookup.
 public final class SocketHealthProber: HealthProber {
     private let loop: ControlLoop
-    private var addresses: [HostPort: SocketAddress] = [:]
     private var running: [UInt64: HealthProbe] = [:]
 
     public init(loop: ControlLoop) {
@@ -16,27 +15,15 @@ public final class SocketHealthProber: HealthProber {
     }
 
     public func start(_ order: HealthProbeOrder, completion: @escaping (ProbeResult) -> Void) {
-        let probed = order.address
-        let finished: (ProbeResult) -> Void = { [weak self] result in
-            guard let self else { return }
-            running[order.registration] = nil
-            if case .connectionFailed = result { addresses[probed] = nil }
-            completion(result)
-        }
-        let address: SocketAddress
-        if let cached = addresses[probed] {
-            address = cached
-        } else {
-            do {
-                address = try SocketAddress.resolve(host: probed.host, port: probed.port)
-                addresses[probed] = address
-            } catch {
-                return finished(.connectionFailed("cannot resolve \(probed.host)"))
-            }
-        }
         let probe = HealthProbe(
             loop: loop, request: HealthProbe.request(path: order.check.path, host: order.hostHeader),
-            matcher: order.check.matcher, completion: finished)
+            matcher: order.check.matcher, completion: { [weak self] result in
+                self?.running[order.registration] = nil
+                completion(result)
+            })
+        guard let address = SocketAddress.numeric(host: order.address.host, port: order.address.port) else {
+            return probe.refuse(.notSent("\(order.address.host) is not an IP address"))
+        }
         running[order.registration] = probe
         probe.start(address: address, timeout: order.check.timeout.nanoseconds)
     }
@@ -101,6 +88,13 @@ final class HealthProbe {
             phase = .done
             loop.schedule(after: 0) { [weak self] in self?.report(.notSent("cannot watch the probe socket")) }
         }
+    }
+
+    /// Reports `result` without connecting (from the loop, never from within this call).
+    func refuse(_ result: ProbeResult) {
+        guard phase == .idle else { return }
+        phase = .done
+        loop.schedule(after: 0) { [self] in report(result) }
     }
 
     /// Stops the probe without reporting.

@@ -6,7 +6,7 @@
 extension PersistedState {
     var jsonValue: JSONValue {
         var members = routingMembers(generation: generation, listeners: listeners, targetGroups: targetGroups,
-                                     draining: draining)
+                                     resolvedNames: resolvedNames, draining: draining)
         members[Key.audit.rawValue] = .array(audit.map(\.jsonValue))
         members[Key.idempotency.rawValue] = .array(idempotency.map(\.jsonValue))
         members[Key.deployment.rawValue] = deployment ?? .null  // explicit null, as `encode(to:)` writes it
@@ -17,19 +17,26 @@ extension PersistedState {
 
 /// The routing members a snapshot and a journal record share (same keys in both).
 private func routingMembers(generation: UInt64, listeners: [String: [PersistedWeight]], targetGroups: [String: [String]],
-                            draining: [PersistedDrain]) -> [String: JSONValue] {
-    [
+                            resolvedNames: [String: [String: [String]]], draining: [PersistedDrain]) -> [String: JSONValue] {
+    var members: [String: JSONValue] = [
         "generation": .int(Int64(clamping: generation)),
         "listeners": .object(listeners.mapValues { .array($0.map(\.jsonValue)) }),
         "target_groups": .object(targetGroups.mapValues { .array($0.map(JSONValue.string)) }),
         "draining": .array(draining.map(\.jsonValue)),
     ]
+    // Absent while no name is registered, so that files without names read as they were written before.
+    if !resolvedNames.isEmpty {
+        members["resolved_names"] = .object(resolvedNames.mapValues { names in
+            .object(names.mapValues { .array($0.map(JSONValue.string)) })
+        })
+    }
+    return members
 }
 
 extension JournalRecord {
     var jsonValue: JSONValue {
         var members = routingMembers(generation: generation, listeners: listeners, targetGroups: targetGroups,
-                                     draining: draining)
+                                     resolvedNames: resolvedNames, draining: draining)
         members[Key.sequence.rawValue] = .int(Int64(clamping: sequence))
         // Absent rather than null, as the synthesized encoding leaves them.
         if let audit { members[Key.audit.rawValue] = audit.jsonValue }
@@ -153,9 +160,18 @@ struct JSONMembers {
     func dictionary<Element>(_ key: String, _ element: (JSONValue, String) throws(JSONShapeError) -> Element)
         throws(JSONShapeError) -> [String: Element]
     {
-        guard case .object(let values)? = members[key] else { throw mismatch(key, "an object") }
+        guard let value = members[key], case .object = value else { throw mismatch(key, "an object") }
+        return try Self.entries(of: value, path: place(key), element)
+    }
+
+    /// Each member of the object `value` read by `element` (given its value and its path).
+    static func entries<Element>(of value: JSONValue, path: String,
+                                 _ element: (JSONValue, String) throws(JSONShapeError) -> Element)
+        throws(JSONShapeError) -> [String: Element]
+    {
+        guard case .object(let values) = value else { throw JSONShapeError(description: "\(path): expected an object") }
         var elements: [String: Element] = [:]
-        for (name, value) in values { elements[name] = try element(value, "\(place(key)).\(name)") }
+        for (name, value) in values { elements[name] = try element(value, "\(path).\(name)") }
         return elements
     }
 }
@@ -167,6 +183,7 @@ extension PersistedState {
             generation: try members.unsigned(Key.generation.rawValue),
             listeners: try members.dictionary(Key.listeners.rawValue, JSONValue.weights),
             targetGroups: try members.dictionary(Key.targetGroups.rawValue, JSONValue.strings),
+            resolvedNames: try members.resolvedNames(Key.resolvedNames.rawValue),
             draining: try members.array(Key.draining.rawValue, PersistedDrain.init(json:path:)),
             audit: try members.array(Key.audit.rawValue, AuditEntry.init(json:path:)),
             idempotency: try members.array(Key.idempotency.rawValue, IdempotencyRecord.init(json:path:)),
@@ -191,6 +208,7 @@ extension JournalRecord {
             generation: try members.unsigned(Key.generation.rawValue),
             listeners: try members.dictionary(Key.listeners.rawValue, JSONValue.weights),
             targetGroups: try members.dictionary(Key.targetGroups.rawValue, JSONValue.strings),
+            resolvedNames: try members.resolvedNames(Key.resolvedNames.rawValue),
             draining: try members.array(Key.draining.rawValue, PersistedDrain.init(json:path:)),
             audit: audit, idempotency: idempotency)
     }
@@ -229,6 +247,16 @@ extension PersistedDrain {
     init(json: JSONValue, path: String) throws(JSONShapeError) {
         let members = try JSONMembers(json, path: path)
         self.init(group: try members.string("group"), target: try members.string("target"), until: try members.unsigned("until"))
+    }
+}
+
+extension JSONMembers {
+    /// group → name → addresses; empty when the member is absent (a file written before names were kept).
+    fileprivate func resolvedNames(_ key: String) throws(JSONShapeError) -> [String: [String: [String]]] {
+        guard optional(key) != nil else { return [:] }
+        return try dictionary(key) { (value, path) throws(JSONShapeError) in
+            try JSONMembers.entries(of: value, path: path, JSONValue.strings)
+        }
     }
 }
 

@@ -7,8 +7,10 @@ public struct PersistedState: Equatable, Sendable {
     public var generation: UInt64
     /// Each listener's forward, in its configured order.
     public var listeners: [String: [PersistedWeight]]
-    /// Each target group's registered targets as "host:port".
+    /// Each target group's registered targets as "host:port" (addresses and names, as registered).
     public var targetGroups: [String: [String]]
+    /// group → registered name → the "host:port" addresses it last resolved to.
+    public var resolvedNames: [String: [String: [String]]]
     /// Deregistered targets still finishing their in-flight requests.
     public var draining: [PersistedDrain]
     /// The most recent audit entries, oldest first.
@@ -24,6 +26,7 @@ public struct PersistedState: Equatable, Sendable {
         generation: UInt64,
         listeners: [String: [PersistedWeight]] = [:],
         targetGroups: [String: [String]] = [:],
+        resolvedNames: [String: [String: [String]]] = [:],
         draining: [PersistedDrain] = [],
         audit: [AuditEntry] = [],
         idempotency: [IdempotencyRecord] = [],
@@ -32,6 +35,7 @@ public struct PersistedState: Equatable, Sendable {
         self.generation = generation
         self.listeners = listeners
         self.targetGroups = targetGroups
+        self.resolvedNames = resolvedNames
         self.draining = draining
         self.audit = audit
         self.idempotency = idempotency
@@ -42,6 +46,7 @@ public struct PersistedState: Equatable, Sendable {
     enum Key: String {
         case generation, listeners, draining, audit, idempotency, deployment
         case targetGroups = "target_groups"
+        case resolvedNames = "resolved_names"
         case journalSequence = "journal_sequence"
     }
 }
@@ -54,17 +59,19 @@ public struct JournalRecord: Equatable, Sendable {
     public var generation: UInt64
     public var listeners: [String: [PersistedWeight]]
     public var targetGroups: [String: [String]]
+    public var resolvedNames: [String: [String: [String]]]
     public var draining: [PersistedDrain]
     public var audit: AuditEntry?
     public var idempotency: IdempotencyRecord?
 
     public init(sequence: UInt64, generation: UInt64, listeners: [String: [PersistedWeight]],
-                targetGroups: [String: [String]], draining: [PersistedDrain], audit: AuditEntry?,
-                idempotency: IdempotencyRecord?) {
+                targetGroups: [String: [String]], resolvedNames: [String: [String: [String]]] = [:],
+                draining: [PersistedDrain], audit: AuditEntry?, idempotency: IdempotencyRecord?) {
         self.sequence = sequence
         self.generation = generation
         self.listeners = listeners
         self.targetGroups = targetGroups
+        self.resolvedNames = resolvedNames
         self.draining = draining
         self.audit = audit
         self.idempotency = idempotency
@@ -74,6 +81,7 @@ public struct JournalRecord: Equatable, Sendable {
     enum Key: String {
         case sequence, generation, listeners, draining, audit, idempotency
         case targetGroups = "target_groups"
+        case resolvedNames = "resolved_names"
     }
 
     /// `state` with this record applied.
@@ -82,6 +90,7 @@ public struct JournalRecord: Equatable, Sendable {
         next.generation = generation
         next.listeners = listeners
         next.targetGroups = targetGroups
+        next.resolvedNames = resolvedNames
         next.draining = draining
         next.journalSequence = sequence
         if let audit {

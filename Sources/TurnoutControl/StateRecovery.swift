@@ -66,10 +66,13 @@ public enum StateRecovery {
 /// Applies a saved state over the configuration file: saved forwards and target lists
 /// win for listeners and groups the file still has; the rest is ignored with a warning.
 /// A saved forward from before weights were percentages is restored in proportion.
+/// Registered names come back with the addresses they last resolved to, so that they are
+/// served at once while they are looked up again.
 public enum StateRestore {
     public static func apply(_ state: PersistedState, over config: TurnoutConfig, logger: Logger) -> RoutingTable {
         var table = RoutingTable(config: config, generation: max(1, state.generation))
         var targets: [String: [HostPort]] = [:]
+        var resolved: [String: [HostPort: [HostPort]]] = [:]
         for (group, list) in state.targetGroups.sorted(by: { $0.key < $1.key }) {
             guard table.groupIndex(named: group) != nil else {
                 logger.warning("saved state names target group '\(group)', which the configuration no longer has; ignored")
@@ -77,8 +80,14 @@ public enum StateRestore {
             }
             let parsed = list.compactMap(HostPort.parse)
             if parsed.count == list.count { targets[group] = parsed }
+            for (name, addresses) in state.resolvedNames[group] ?? [:] {
+                guard let name = HostPort.parse(name) else { continue }
+                resolved[group, default: [:]][name] = addresses.compactMap(HostPort.parse).filter(\.isAddress)
+            }
         }
-        if !targets.isEmpty, let next = try? table.replacingTargets(targets, generation: table.generation) { table = next }
+        if !targets.isEmpty, let next = try? table.replacingTargets(targets, resolved: resolved, generation: table.generation) {
+            table = next
+        }
         var forwards: [String: [WeightedGroup]] = [:]
         for (listener, weights) in state.listeners.sorted(by: { $0.key < $1.key }) {
             guard table.listenerIndex(named: listener) != nil else {

@@ -3,7 +3,7 @@
 ///
 /// A reload applies what the file changed since it was last read: a listener's forward, a group's
 /// target list, a group's settings (algorithm, health check, deregistration delay, all-unhealthy
-/// policy, passive ejection, its timeouts: they travel in the routing table), the top-level
+/// policy, passive ejection, its timeouts, its DNS refresh: they travel in the routing table), the top-level
 /// `timeouts.upstream_response` (the default of every group's, so it travels there too), and the
 /// admin API's token file and allowed hosts. Settings the file did not change keep their running
 /// values, including changes made through the admin API since. Keys that only a restart can change
@@ -149,6 +149,7 @@ public struct ConfigChanges: Sendable, Equatable {
         if before.onAllUnhealthy != after.onAllUnhealthy { keys.append("on_all_unhealthy") }
         if before.passiveEjection != after.passiveEjection { keys.append("passive_ejection") }
         if before.timeouts != after.timeouts { keys.append("timeouts") }
+        if before.dnsRefresh != after.dnsRefresh { keys.append("dns_refresh") }
         // A setting added to groups later and not named above still counts as changed.
         return keys.isEmpty ? ["settings"] : keys
     }

@@ -6,7 +6,7 @@ enum ConfigSections {
     static let listenerKeys = ["bind", "forward"]
     static let targetGroupKeys = [
         "targets", "algorithm", "health_check", "deregistration_delay", "on_all_unhealthy", "passive_ejection",
-        "timeouts",
+        "timeouts", "dns_refresh",
     ]
     static let groupTimeoutKeys = ["upstream_response"]
     static let healthCheckKeys = [
@@ -113,6 +113,7 @@ enum ConfigSections {
                 case "on_all_unhealthy": group.onAllUnhealthy = try allUnhealthyPolicy(value)
                 case "passive_ejection": group.passiveEjection = try passiveEjection(value)
                 case "timeouts": group.timeouts = try groupTimeouts(value)
+                case "dns_refresh": group.dnsRefresh = try value.duration()
                 default: preconditionFailure("key '\(key)' is allowed but not read")
                 }
             }

@@ -16,6 +16,18 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
+    /// True when the host is an IP address, false when it is a name to resolve (`app-green`, `localhost`).
+    public var isAddress: Bool { Self.isIPAddress(Substring(host)) }
+
+    /// The order a name's addresses are kept in, whatever order a lookup returned them in (DNS servers rotate
+    /// them): IPv4 first, then by text, then by port.
+    public static func addressOrder(_ a: HostPort, _ b: HostPort) -> Bool {
+        let (aIsV6, bIsV6) = (a.host.contains(":"), b.host.contains(":"))
+        if aIsV6 != bIsV6 { return !aIsV6 }
+        if a.host != b.host { return a.host < b.host }
+        return a.port < b.port
+    }
+
     /// True for the addresses that accept on every interface (`0.0.0.0`, `::`).
     public var isWildcard: Bool { host == "0.0.0.0" || host == "::" }
 

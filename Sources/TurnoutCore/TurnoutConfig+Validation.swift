@@ -85,6 +85,13 @@ extension TurnoutConfig {
             if let upstreamResponse = group.timeouts.upstreamResponse, upstreamResponse.nanoseconds == 0 {
                 throw ConfigError(key: "\(key).timeouts.upstream_response", message: "must be above 0")
             }
+            let refresh = TargetGroupConfig.dnsRefreshRange
+            if !refresh.contains(group.dnsRefresh) {
+                throw ConfigError(
+                    key: "\(key).dns_refresh",
+                    message: "expected \(refresh.lowerBound)...\(refresh.upperBound), got \(group.dnsRefresh)"
+                )
+            }
         }
     }
 

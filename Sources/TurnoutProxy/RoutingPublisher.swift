@@ -2,13 +2,14 @@ import Synchronization
 import TurnoutCore
 import TurnoutPosix
 
-/// A routing table with its targets' addresses resolved and their health applied,
+/// A routing table with its targets' addresses parsed and their health applied,
 /// ready for workers. Immutable; shared by every worker until the next publish.
 public final class PublishedRouting: Sendable {
     public let table: RoutingTable
     /// Bumped by every publish (routing or health); what workers compare.
     let version: UInt64
-    /// `addresses[group][target]`; `nil` where a name did not resolve (the target is skipped).
+    /// `addresses[group][target]`; `nil` where a target is not an IP address (the target is skipped: the
+    /// control plane resolves names and publishes their addresses, the data plane never looks anything up).
     let addresses: [[SocketAddress?]]
     /// `routable[group][target]`: whether the target may get new requests (health, fail open/closed).
     let routable: [[Bool]]
@@ -38,22 +39,9 @@ public final class PublishedRouting: Sendable {
         }
     }
 
-    /// Resolves every target of `table` (blocking `getaddrinfo` for names not already
-    /// known to `previous`): call off the data path.
-    static func resolveAddresses(of table: RoutingTable, reusing previous: PublishedRouting?) -> [[SocketAddress?]] {
-        table.groups.map { group in
-            group.targets.map { target in
-                if let known = previous?.address(of: target) { return known }
-                return try? SocketAddress.resolve(host: target.host, port: target.port)
-            }
-        }
-    }
-
-    private func address(of target: HostPort) -> SocketAddress? {
-        for (g, group) in table.groups.enumerated() {
-            if let i = group.targets.firstIndex(of: target) { return addresses[g][i] }
-        }
-        return nil
+    /// Parses every target of `table`: IP addresses, never a lookup, so a publish never blocks.
+    static func addresses(of table: RoutingTable) -> [[SocketAddress?]] {
+        table.groups.map { group in group.targets.map { SocketAddress.numeric(host: $0.host, port: $0.port) } }
     }
 }
 
@@ -70,7 +58,7 @@ public final class RoutingPublisher: Sendable {
 
     public init(_ table: RoutingTable) {
         let routing = PublishedRouting(table: table, routable: nil, version: 1,
-                                       addresses: PublishedRouting.resolveAddresses(of: table, reusing: nil), previous: nil)
+                                       addresses: PublishedRouting.addresses(of: table), previous: nil)
         current = Mutex(routing)
         versionValue = Atomic(1)
     }
@@ -89,7 +77,7 @@ public final class RoutingPublisher: Sendable {
     /// later routing decision uses. Table generations must not go backwards; a health
     /// change republishes the same generation.
     public func publish(_ table: RoutingTable, routable: [[Bool]]? = nil) {
-        let addresses = PublishedRouting.resolveAddresses(of: table, reusing: routing)
+        let addresses = PublishedRouting.addresses(of: table)
         current.withLock { stored in
             precondition(table.generation >= stored.table.generation, "routing generations must not go backwards")
             let next = PublishedRouting(table: table, routable: routable, version: stored.version + 1, addresses: addresses,

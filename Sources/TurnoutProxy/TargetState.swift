@@ -7,7 +7,8 @@ import TurnoutPosix
 final class TargetState {
     let key: HostPort
     let address: SocketAddress
-    /// `key` as text (`127.0.0.1:3000`, `[::1]:3000`), made once: the Host of a request that has none.
+    /// The target as registered, as text (`127.0.0.1:3000`, `[::1]:3000`, `app-green:3000` for an address a
+    /// name resolved to), made once: the Host of a request that has none.
     let authority: UnsafeRawBufferPointer
     /// Idle keep-alive connections, most recently used last.
     var idle: [UpstreamConnection] = []
@@ -42,11 +43,11 @@ final class TargetState {
         return drainDeadline > now
     }
 
-    init(key: HostPort, address: SocketAddress, failureRun: TargetFailureRun) {
+    init(key: HostPort, address: SocketAddress, authority registered: HostPort, failureRun: TargetFailureRun) {
         self.key = key
         self.address = address
         self.failureRun = failureRun
-        let text = Array(key.description.utf8)
+        let text = Array(registered.description.utf8)
         let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: text.count, alignment: 1)
         bytes.copyBytes(from: text)
         authority = UnsafeRawBufferPointer(bytes)

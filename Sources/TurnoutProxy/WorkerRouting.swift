@@ -13,7 +13,7 @@ struct WorkerRouting {
     /// `groupResponseTimeouts[group]`: the group's `upstream_response` limit in nanoseconds.
     var groupResponseTimeouts: [UInt64] = []
     /// `groupTargets[group]`: the target states in table order; nil where the target is
-    /// unresolved or not routable (unhealthy), so pickers skip it.
+    /// not an address or not routable (unhealthy), so pickers skip it.
     var groupTargets: [[TargetState?]] = []
     /// Every target this worker knows, by address, kept across snapshots (pools survive).
     var targetsByKey: [HostPort: TargetState] = [:]
@@ -68,7 +68,8 @@ struct WorkerRouting {
                     state = known
                     state.failureRun = failureRun  // a new run if the target left the table meanwhile
                 } else {
-                    state = TargetState(key: key, address: address, failureRun: failureRun)
+                    state = TargetState(key: key, address: address, authority: group.origins[targetIndex],
+                                        failureRun: failureRun)
                     targetsByKey[key] = state
                 }
                 state.groupName = group.name

@@ -57,6 +57,7 @@ enum StatusTable {
         let groups = status["target_groups"]?.arrayValue ?? []
         var groupTable = AdminTextTable("GROUP", "ALGORITHM", "ALL UNHEALTHY", "HEALTH CHECK", "TARGETS")
         var targetTable = AdminTextTable("GROUP", "TARGET", "STATE", "ROUTABLE", "REASON")
+        var nameTable = AdminTextTable("GROUP", "NAME", "STATE", "ADDRESSES", "RESOLVED AT", "ERROR")
         var targetCount = 0
         for group in groups {
             let name = group["name"]?.stringValue ?? "?"
@@ -69,21 +70,35 @@ enum StatusTable {
                 targetTable.add([name] + targetCells(target))
                 targetCount += 1
             }
+            for entry in group["names"]?.arrayValue ?? [] {
+                nameTable.add([name] + nameCells(entry))
+            }
         }
         sections.append(groupTable.rendered)
         if targetCount > 0 { sections.append(targetTable.rendered) }
+        if !nameTable.rows.isEmpty { sections.append(nameTable.rendered) }
         sections.append("deployment: \(deployment(status["deployment"]))")
         return sections.joined(separator: "\n\n")
     }
 
-    /// The targets of one group (`targets list`, and after `targets add|remove`).
-    static func render(targets: [JSONValue]) -> String {
-        guard !targets.isEmpty else { return "no targets" }
-        var table = AdminTextTable("TARGET", "STATE", "ROUTABLE", "REASON")
-        for target in targets {
-            table.add(targetCells(target))
+    /// The targets of one group (`targets list`, and after `targets add|remove`), and its names.
+    static func render(targets: [JSONValue], names: [JSONValue] = []) -> String {
+        var sections: [String] = []
+        if targets.isEmpty {
+            sections.append("no targets")
+        } else {
+            var table = AdminTextTable("TARGET", "STATE", "ROUTABLE", "REASON")
+            for target in targets {
+                table.add(targetCells(target))
+            }
+            sections.append(table.rendered)
         }
-        return table.rendered
+        if !names.isEmpty {
+            var table = AdminTextTable("NAME", "STATE", "ADDRESSES", "RESOLVED AT", "ERROR")
+            for entry in names { table.add(nameCells(entry)) }
+            sections.append(table.rendered)
+        }
+        return sections.joined(separator: "\n\n")
     }
 
     /// `blue=100 green=0`, by group name (the order the API writes them in); `-` for an empty forward.
@@ -105,7 +120,17 @@ enum StatusTable {
         case false?: routable = "no"
         case nil: routable = "?"
         }
-        return [target["target"]?.stringValue ?? "?", target["state"]?.stringValue ?? "?", routable, reason]
+        var shown = target["target"]?.stringValue ?? "?"
+        if let name = target["name"]?.stringValue { shown += " (\(name))" }
+        return [shown, target["state"]?.stringValue ?? "?", routable, reason]
+    }
+
+    /// Name, state, addresses in force, time of the last lookup that found them, and the latest error.
+    private static func nameCells(_ entry: JSONValue) -> [String] {
+        let addresses = entry["addresses"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        return [entry["name"]?.stringValue ?? "?", entry["state"]?.stringValue ?? "?",
+                addresses.isEmpty ? "-" : addresses.joined(separator: " "), entry["resolved_at"]?.stringValue ?? "-",
+                entry["error"]?.stringValue ?? "-"]
     }
 
     private static func healthCheck(_ check: JSONValue?) -> String {
@@ -149,7 +174,7 @@ enum AdminChangeReport {
     static func targets(_ answer: JSONValue) -> String {
         let group = answer["group"]?.stringValue ?? "?"
         return "\(generations(answer)): target group \(group)\n"
-            + StatusTable.render(targets: answer["targets"]?.arrayValue ?? [])
+            + StatusTable.render(targets: answer["targets"]?.arrayValue ?? [], names: answer["names"]?.arrayValue ?? [])
     }
 
     /// `generation 3 → 4`, or `generation 3 (unchanged)` when nothing was published.

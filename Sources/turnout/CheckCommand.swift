@@ -1,7 +1,9 @@
 import ArgumentParser
 import TurnoutCore
 
-/// `turnout check`: validate a configuration without starting anything.
+/// `turnout check`: validate a configuration without starting anything. Targets named by host name are
+/// accepted without being looked up: a container's name often resolves only inside its network, and
+/// `serve` does not need it to resolve at start either (the target waits for its first address).
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -13,7 +15,9 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         _ = try options.checkFiles(of: config, creatingStateDir: false)
-        let targets = config.targetGroups.reduce(0) { $0 + $1.targets.count }
-        print("\(options.config): OK (\(config.listeners.count) listeners, \(config.targetGroups.count) target groups, \(targets) targets)")
+        let targets = config.targetGroups.flatMap(\.targets)
+        let names = targets.filter { !$0.isAddress }.count
+        let byName = names == 0 ? "" : ", \(names) by name, looked up when serving"
+        print("\(options.config): OK (\(config.listeners.count) listeners, \(config.targetGroups.count) target groups, \(targets.count) targets\(byName))")
     }
 }

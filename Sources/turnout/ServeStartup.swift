@@ -7,7 +7,8 @@ import TurnoutPosix
 import TurnoutProxy
 
 /// Everything `serve` sets up, in the order that keeps a bad start harmless: state
-/// restored, every socket bound (data plane and admin), then workers and probes start.
+/// restored, every socket bound (data plane and admin), then probes and lookups start,
+/// and the workers once every target name has had its first answer.
 struct ServeStartup {
     let config: TurnoutConfig
     let configPath: String
@@ -45,8 +46,8 @@ struct ServeStartup {
                           events: ProxyEvents(targetEjected: { group, target in handle.targetEjected(group: group, target: target) }),
                           logger: logger)
         plane = ControlPlane(config: config, table: table, recovered: recovered, dataPlane: proxy, clock: loop,
-                             prober: SocketHealthProber(loop: loop), store: store, journal: journal, metrics: metrics,
-                             token: token, logger: logger)
+                             prober: SocketHealthProber(loop: loop), resolver: ThreadedNameResolver(loop: loop), store: store,
+                             journal: journal, metrics: metrics, token: token, logger: logger)
         handle.attach(plane)
         let adminAddress: SocketAddress
         do {
@@ -63,19 +64,38 @@ struct ServeStartup {
         signals = try SignalDescriptor([SIGTERM, SIGINT, SIGHUP])
     }
 
-    /// Runs until SIGTERM/SIGINT, then drains. Throws when the workers cannot start (none serves then).
-    func run() throws {
-        try proxy.start()
-        plane.start()
-        for listener in config.listeners {
-            let port = proxy.boundPorts[listener.name].map(String.init) ?? "?"
-            logger.notice("listener \(listener.name) on \(listener.bind.host):\(port)")
-        }
-        logger.notice("admin API on \(config.admin.bind.host):\(admin.port)")
-        logger.notice("turnout \(TurnoutVersion.string) serving with \(proxy.workerCount) workers; routing table generation \(plane.generation)")
+    /// How long the workers wait for the first answers of the target names before they take connections anyway.
+    static let firstLookupWait: UInt64 = 5_000_000_000
 
+    /// Runs until SIGTERM/SIGINT, then drains. Throws when the workers cannot start (none serves then).
+    ///
+    /// The listening sockets are bound already, so connections that come while the first lookups run wait in
+    /// the backlog rather than meet a group without its addresses (as Envoy waits for its DNS clusters' first
+    /// resolution before its listeners take traffic). A name that does not resolve (yet) does not stop the
+    /// start: after `firstLookupWait`, or its failed answer, the workers start and the name is looked up again
+    /// every `dns_refresh`.
+    func run() throws {
+        plane.start()
         let plane = self.plane, loop = self.loop, signals = self.signals, logger = self.logger, proxy = self.proxy
         let configPath = self.configPath, admin = self.admin, config = self.config
+        let startFailure = StartFailure()
+        plane.whenEveryNameAnswered(within: Self.firstLookupWait) {
+            do {
+                try proxy.start()
+            } catch {
+                startFailure.error = error
+                admin.close()
+                loop.stop()
+                return
+            }
+            for listener in config.listeners {
+                let port = proxy.boundPorts[listener.name].map(String.init) ?? "?"
+                logger.notice("listener \(listener.name) on \(listener.bind.host):\(port)")
+            }
+            logger.notice("admin API on \(config.admin.bind.host):\(admin.port)")
+            logger.notice("turnout \(TurnoutVersion.string) serving with \(proxy.workerCount) workers; routing table generation \(plane.generation)")
+        }
+
         loop.register(fd: signals.fd, events: [.readable]) { _ in
             guard let signal = signals.take() else { return }
             if signal == SIGHUP {
@@ -89,8 +109,14 @@ struct ServeStartup {
         }
         loop.run()
         proxy.wait()
+        if let error = startFailure.error { throw error }
         logger.notice("stopped")
     }
+}
+
+/// Why the workers could not start, set on the control loop and read once it stopped.
+private final class StartFailure {
+    var error: (any Error)?
 }
 
 /// The proxy is the data plane the control plane publishes to (`publish` and `boundPorts` are its own).

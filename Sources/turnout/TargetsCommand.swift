@@ -22,7 +22,7 @@ struct TargetsCommand: ParsableCommand {
         func run() throws {
             let session = try AdminSession(admin)
             let answer = try session.perform(AdminClientRequest(.get, TargetsCommand.path(group)))
-            session.show(StatusTable.render(targets: answer["targets"]?.arrayValue ?? []))
+            session.show(StatusTable.render(targets: answer["targets"]?.arrayValue ?? [], names: answer["names"]?.arrayValue ?? []))
         }
     }
 

@@ -23,7 +23,7 @@ final class ControlPlaneDrainTests: XCTestCase {
         XCTAssertEqual(answer.json["generation"], 2)
         XCTAssertEqual(ControlPlaneHarness.targets(harness.dataPlane.last!.table, "blue"), [a], "no new request goes to it")
         XCTAssertEqual(harness.targets("blue")[b], [
-            "target": .string(b), "state": "draining", "reason": "Target.DeregistrationInProgress",
+            "target": .string(b), "name": .null, "state": "draining", "reason": "Target.DeregistrationInProgress",
             "description": "deregistered; connections close at the deregistration delay", "routable": false,
         ])
         XCTAssertEqual(try harness.journalRecords().map(\.draining), [[PersistedDrain(group: "blue", target: b, until: deadline)]])

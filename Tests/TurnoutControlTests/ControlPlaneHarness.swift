@@ -6,12 +6,14 @@ import TurnoutMetrics
 /// A control plane started as `serve` starts it (the saved state recovered and applied over the
 /// configuration file, the journal opened, `start()`), on a temporary state directory whose files
 /// go through a `FaultyFileSystem`, publishing to a `RecordingDataPlane`, on a `ManualClock`, its
-/// probes answered by a `ScriptedProber`. No socket, no thread, no sleep.
+/// probes answered by a `ScriptedProber` and its lookups by a `ScriptedResolver`. No socket, no
+/// thread, no sleep.
 final class ControlPlaneHarness {
     let directory: StateTestDirectory
     let clock: ManualClock
     let files = FaultyFileSystem()
     let prober = ScriptedProber()
+    let resolver = ScriptedResolver()
     let dataPlane = RecordingDataPlane()
     let log = CapturedLog()
     let recovered: StateRecovery.Outcome
@@ -32,7 +34,7 @@ final class ControlPlaneHarness {
             ?? RoutingTable(config: config, generation: 1)
         try journal.open()
         plane = ControlPlane(config: config, table: table, recovered: recovered, dataPlane: dataPlane, clock: clock,
-                             prober: prober, store: store, journal: journal, metrics: MetricsRegistry(), token: nil,
+                             prober: prober, resolver: resolver, store: store, journal: journal, metrics: MetricsRegistry(), token: nil,
                              logger: logger)
         plane.start()
     }

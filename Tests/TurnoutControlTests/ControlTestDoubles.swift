@@ -92,6 +92,36 @@ final class ScriptedProber: HealthProber {
     }
 }
 
+/// A `NameResolver` whose lookups the test answers: it keeps every lookup and answers one only when told.
+final class ScriptedResolver: NameResolver {
+    private var pending: [(name: HostPort, completion: (NameAnswer) -> Void)] = []
+    /// Every name looked up, in order.
+    private(set) var lookups: [HostPort] = []
+
+    func lookUp(_ name: HostPort, completion: @escaping (NameAnswer) -> Void) {
+        lookups.append(name)
+        pending.append((name, completion))
+    }
+
+    /// The names with a lookup not answered yet, in the order asked.
+    var running: [HostPort] { pending.map(\.name) }
+
+    /// Answers every running lookup of `name` with `answer`; returns how many there were.
+    @discardableResult
+    func answer(_ name: HostPort, with answer: NameAnswer) -> Int {
+        let matching = pending.filter { $0.name == name }
+        pending.removeAll { $0.name == name }
+        for lookup in matching { lookup.completion(answer) }
+        return matching.count
+    }
+
+    /// Answers every running lookup of `name` with `addresses` (`"10.0.0.5:3000"`...).
+    @discardableResult
+    func answer(_ name: HostPort, addresses: [String]) -> Int {
+        answer(name, with: .addresses(addresses.map { HostPort.parse($0)! }))
+    }
+}
+
 /// A `DataPlane` that records what is published, and runs `onPublish` at the moment of each publish
 /// (to look at what is on disk then).
 final class RecordingDataPlane: DataPlane {

@@ -196,12 +196,29 @@ final class HealthCheckerTests: XCTestCase {
 
     func testHostHeaderNamesTheProbedPortWhenOverridden() throws {
         let backend = try server(.status(200))
-        let target = HostPort(host: "localhost", port: 1)
+        let target = HostPort(host: "127.0.0.1", port: 1)
         let checker = try harness([group("blue", [target], check: fastCheck(port: backend.port))])
 
         assertChange(checker.waitForChanges(1).first, "blue", target, .initial, .healthy, nil)
         XCTAssertEqual(backend.requests.first,
-                       "GET /health HTTP/1.1\r\nHost: localhost:\(backend.port)\r\nUser-Agent: turnout-health-check\r\nConnection: close\r\n\r\n")
+                       "GET /health HTTP/1.1\r\nHost: 127.0.0.1:\(backend.port)\r\nUser-Agent: turnout-health-check\r\nConnection: close\r\n\r\n")
+    }
+
+    func testAnAddressOfANameIsProbedWithTheNameAsHost() throws {
+        let backend = try server(.status(200))
+        let name = HostPort(host: "app-blue", port: backend.port)
+        let table = try routingTable([group("blue", [name])])
+            .replacingAddresses([loopback(backend.port)], of: name, in: "blue")
+        let checker = try HealthCheckerHarness(groups: table.groups)
+        harnesses.append(checker)
+
+        let change = checker.waitForChanges(1).first
+        assertChange(change, "blue", loopback(backend.port), .initial, .healthy, nil)
+        XCTAssertEqual(change?.name, name)
+        XCTAssertEqual(change?.description, "target 127.0.0.1:\(backend.port) (app-blue:\(backend.port)) in blue: initial → healthy")
+        XCTAssertEqual(backend.requests.first,
+                       "GET /health HTTP/1.1\r\nHost: app-blue:\(backend.port)\r\nUser-Agent: turnout-health-check\r\nConnection: close\r\n\r\n",
+                       "the address probed, the name in Host as before names were resolved apart")
     }
 
     func testSameTargetIsProbedPerGroupWithEachGroupsSettings() throws {
