@@ -23,7 +23,6 @@ public final class NameRefresher {
     public func update(groups: [GroupRoute]) {
         state.update(groups: groups, now: clock.monotonicNanoseconds)
         rearm()
-        settleWaiting()
     }
 
     /// What is known of `name` in `group`; nil when it is not registered there.
@@ -32,7 +31,8 @@ public final class NameRefresher {
     }
 
     /// Runs `action` once every registered name has had its first answer, or once `nanoseconds` have passed,
-    /// whichever comes first (at once when no name waits for one).
+    /// whichever comes first (at once when no name waits for one). It runs after `onAnswer` has handled the
+    /// last answer, so what that answer changed is published by then.
     public func whenEveryNameAnswered(within nanoseconds: UInt64, _ action: @escaping () -> Void) {
         var done = false
         let once = { if !done { done = true; action() } }

@@ -71,6 +71,24 @@ final class ControlPlaneNamesTests: XCTestCase {
             #"turnout_target_health{target_group="blue",target="10.0.0.6:3000",name="app-blue:3000",state="initial"} 1"#), metrics)
     }
 
+    func testTheWaitForTheFirstAnswersEndsOnceTheirAddressesArePublished() throws {
+        var published: [String]?
+        harness.plane.whenEveryNameAnswered(within: 5 * second) { published = self.blueTargets }
+        XCTAssertNil(published, "the name has no answer yet")
+        lookUp(addresses("10.0.0.6:3000"))
+        XCTAssertEqual(published, ["10.0.0.6:3000", literal], "serve starts its workers on a table that has them")
+    }
+
+    func testTheWaitForTheFirstAnswersEndsAfterItsBoundWhenANameHangs() throws {
+        var ended = false
+        harness.plane.whenEveryNameAnswered(within: 5 * second) { ended = true }
+        harness.clock.advance(by: 5 * second - 1)
+        XCTAssertFalse(ended)
+        harness.clock.advance(by: 1)
+        XCTAssertTrue(ended)
+        XCTAssertEqual(harness.resolver.running, [app], "its lookup goes on")
+    }
+
     func testTheSameAddressesAgainInAnyOrderChangeNothing() throws {
         lookUp(addresses("10.0.0.6:3000", "10.0.0.7:3000"))
         harness.clock.advance(by: 2 * second)
