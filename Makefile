@@ -8,8 +8,9 @@ GREEN_PORT ?= 3001
 .PHONY: run test deps build release unit-test integration-test sanitize-thread sanitize-address fuzz bench \
 	docker-check clean
 
-# Debian packages the build and the tests need; installed only when missing.
-APT_PACKAGES := libssl-dev pkg-config curl
+# Debian packages the build and the tests need; installed only when missing (unshare and mount run the proxy
+# with a resolv.conf of the tests' own in the tests of targets by name).
+APT_PACKAGES := libssl-dev pkg-config curl util-linux mount
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -17,7 +18,7 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	@$(PYTHON) -c "import pytest, requests, schemathesis, prometheus_client, yaml" 2>/dev/null || \
+	@$(PYTHON) -c "import pytest, requests, schemathesis, prometheus_client, yaml, dnslib" 2>/dev/null || \
 		$(PYTHON) -m pip install --quiet -r Tests/integration/requirements.txt || \
 		$(PYTHON) -m pip install --quiet --break-system-packages -r Tests/integration/requirements.txt
 

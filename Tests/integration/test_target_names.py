@@ -1,0 +1,290 @@
+"""Targets registered by name (a container's, ``app-green:PORT``), on the real binary with a real resolver:
+``getaddrinfo`` in the proxy asks a DNS server the test runs and changes (see dns_zone.py), so a name moves,
+gains an address, stops resolving, exactly as a recreated container's would.
+
+Backends listen on loopback addresses of their own (127.x.y.10, .11) on one port, so that the name's
+addresses are what tells them apart."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import socket
+import time
+
+import pytest
+
+from admin_client import NO_CHECKS, AdminClient, assert_error, ok_json, served_by, statuses, wait_for_admin_api
+from conftest import Backend
+from dns_zone import NameServer, can_unshare_mounts
+from harness import Proxy, can_connect, executable, run_check, wait_until
+from keepalive_load import KeepAliveLoad
+
+REFRESH = "1s"
+FAST_CHECK = {"interval": "300ms", "timeout": "200ms", "healthy_threshold": 2, "unhealthy_threshold": 2}
+# How long a change may take to show (a refresh, a probe or two, scheduling on a shared machine): a bound
+# for waiting, never an assertion on time.
+PATIENCE = 15.0
+
+
+@pytest.fixture
+def names(tmp_path):
+    reason = can_unshare_mounts()
+    if reason is not None:
+        pytest.skip(reason)
+    server = NameServer(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def loopback_pair():
+    """Two loopback addresses of their own and one port free on both: where a name's addresses listen."""
+    for _ in range(50):
+        base = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}"
+        hosts = (f"{base}.10", f"{base}.11")
+        with socket.socket() as first, socket.socket() as second:
+            try:
+                first.bind((hosts[0], 0))
+                port = first.getsockname()[1]
+                second.bind((hosts[1], port))
+            except OSError:
+                continue
+        return hosts, port
+    raise RuntimeError("no free port on two loopback addresses")
+
+
+@pytest.fixture
+def backend_at(start_process):
+    """Factory: ``backend_at(host, port, name)`` → a demo backend listening on ``host:port``."""
+    binary = str(executable("turnout-demo-backend"))
+
+    def start(host: str, port: int, name: str) -> Backend:
+        process = start_process(f"backend-{name}", [binary, "--port", str(port), "--name", name, "--host", host])
+        assert wait_until(lambda: can_connect(port, host), timeout=10), process.log_tail()
+        return Backend(name=name, port=port, process=process)
+
+    return start
+
+
+@pytest.fixture
+def named_proxy(proxy_config, start_process, names):
+    """Factory: ``turnout serve`` asking the test's name server; ``restart(old)`` starts it again on the same
+    configuration and state."""
+    binary = str(executable("turnout"))
+    starts = 0
+
+    def run(config, path) -> Proxy:
+        nonlocal starts
+        starts += 1
+        process = start_process(f"turnout-{starts}", names.wrap([binary, "serve", "--config", str(path)]))
+        process.wait_until_listening([*config.listener_ports.values(), config.admin_port])
+        turnout = Proxy(process, config, path)
+        wait_for_admin_api(turnout)
+        return turnout
+
+    def start(**overrides) -> Proxy:
+        return run(*proxy_config(**overrides))
+
+    def restart(old: Proxy) -> Proxy:
+        old.process.exit_expected = True
+        return run(old.config, old.config_path)
+
+    start.restart = restart
+    return start
+
+
+def name_entry(admin: AdminClient, group: str, name: str) -> dict | None:
+    for entry in admin.status()["target_groups"]:
+        if entry["name"] == group:
+            return next((item for item in entry["names"] if item["name"] == name), None)
+    raise AssertionError(f"no group {group}")
+
+
+def wait_for_name(admin: AdminClient, group: str, name: str, predicate, what: str) -> dict:
+    seen = []
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        entry = name_entry(admin, group, name)
+        if not seen or seen[-1] != entry:
+            seen.append(entry)
+        if entry is not None and predicate(entry):
+            return entry
+        assert time.monotonic() < deadline, f"{name} in {group} did not become {what}; seen: {seen}"
+        time.sleep(0.05)
+
+
+def addresses_of(admin: AdminClient, group: str) -> dict[str, dict]:
+    return {target["target"]: target for target in admin.targets(group)}
+
+
+def green(name: str, **settings) -> dict:
+    return {"green": {"targets": [name], "dns_refresh": REFRESH, "deregistration_delay": "2s", **settings}}
+
+
+def test_a_name_that_moves_gets_traffic_at_its_new_address_and_the_old_one_drains(
+        names, named_proxy, backend_at, loopback_pair):
+    (host_a, host_b), port = loopback_pair
+    a, b = backend_at(host_a, port, "green-a"), backend_at(host_b, port, "green-b")
+    app = f"app-green:{port}"
+    names.zone.set("app-green", [host_a])
+    turnout = named_proxy(groups=green(app, health_check=NO_CHECKS), listeners={"production": {"green": 100}})
+    admin = AdminClient.of(turnout)
+    assert name_entry(admin, "green", app)["addresses"] == [f"{host_a}:{port}"], "resolved before the workers started"
+    assert addresses_of(admin, "green")[f"{host_a}:{port}"]["name"] == app
+    assert set(served_by(turnout.port(), 4)) == {a.name}
+
+    load = KeepAliveLoad(turnout.port(), clients=4)
+    try:
+        assert wait_until(lambda: load.count() > 100, timeout=PATIENCE)
+        moved = time.monotonic()
+        names.zone.set("app-green", [host_b])
+        assert wait_until(lambda: any(o.served_by == b.name for o in load.outcomes() if o.started > moved),
+                          timeout=PATIENCE), f"no request reached {b.name} after the name moved"
+        first_at_b = min(o.started for o in load.outcomes() if o.served_by == b.name)
+        draining = addresses_of(admin, "green")[f"{host_a}:{port}"]
+        assert (draining["state"], draining["routable"]) == ("draining", False), draining
+        assert addresses_of(admin, "green")[f"{host_b}:{port}"]["name"] == app
+        settled = time.monotonic()
+        assert wait_until(lambda: load.count(started_after=settled + 0.5) > 100, timeout=PATIENCE)
+    finally:
+        load.stop()
+    outcomes = load.outcomes()
+    failed = [o for o in outcomes if o.failed]
+    assert failed == [], f"{len(failed)} of {len(outcomes)} requests failed: {failed[:5]}"
+    assert {o.served_by for o in outcomes if o.started > settled} == {b.name}, "the old address still got requests"
+    entry = admin.audit()[-1]
+    assert (entry["action"], entry["caller"]) == ("targets.resolve", "dns"), entry
+    assert entry["request"] == {"group": "green", "name": app, "addresses": [f"{host_b}:{port}"]}
+    print(f"\nfirst request at the new address {first_at_b - moved:.2f}s after the name moved "
+          f"(dns_refresh {REFRESH}); {len(outcomes)} requests, 0 failed")
+
+    admin.wait_for_target("green", f"{host_a}:{port}", lambda t: t is None, timeout=PATIENCE, what="drained")
+
+
+def test_a_name_with_two_addresses_spreads_over_both_once_the_new_one_is_healthy(
+        names, named_proxy, backend_at, loopback_pair):
+    (host_a, host_b), port = loopback_pair
+    a, b = backend_at(host_a, port, "green-a"), backend_at(host_b, port, "green-b")
+    app = f"app-green:{port}"
+    names.zone.set("app-green", [host_a])
+    turnout = named_proxy(groups=green(app, health_check=FAST_CHECK), listeners={"production": {"green": 100}})
+    admin = AdminClient.of(turnout)
+    admin.wait_for_target("green", f"{host_a}:{port}", lambda t: t and t["state"] == "healthy", timeout=PATIENCE,
+                          what="healthy")
+
+    # The new address fails its checks at first: it must get no request until it passes them.
+    with socket.create_connection((host_b, port)) as control:
+        control.sendall(b"POST /control/health HTTP/1.1\r\nHost: b\r\nContent-Length: 4\r\nConnection: close\r\n\r\nfail")
+        assert control.recv(100).startswith(b"HTTP/1.1 200")
+    names.zone.set("app-green", [host_b, host_a])
+    admin.wait_for_target("green", f"{host_b}:{port}", lambda t: t and t["state"] == "unhealthy", timeout=PATIENCE,
+                          what="unhealthy")
+    assert set(served_by(turnout.port(), 20)) == {a.name}, "an address that fails its checks got traffic"
+    assert name_entry(admin, "green", app)["addresses"] == [f"{host_a}:{port}", f"{host_b}:{port}"]
+
+    with socket.create_connection((host_b, port)) as control:
+        control.sendall(b"POST /control/health HTTP/1.1\r\nHost: b\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        assert control.recv(100).startswith(b"HTTP/1.1 200")
+    admin.wait_for_target("green", f"{host_b}:{port}", lambda t: t and t["state"] == "healthy", timeout=PATIENCE,
+                          what="healthy")
+    spread = [name for _, name in statuses(turnout.port(), 40)]
+    assert set(spread) == {a.name, b.name}, spread
+    assert min(spread.count(a.name), spread.count(b.name)) >= 10, spread
+
+
+def test_a_name_that_stops_resolving_keeps_serving_its_last_addresses_and_says_why(
+        names, named_proxy, backend_at, loopback_pair):
+    (host_a, _), port = loopback_pair
+    a = backend_at(host_a, port, "green-a")
+    app = f"app-green:{port}"
+    names.zone.set("app-green", [host_a])
+    turnout = named_proxy(groups=green(app, health_check=NO_CHECKS), listeners={"production": {"green": 100}})
+    admin = AdminClient.of(turnout)
+    resolved_at = name_entry(admin, "green", app)["resolved_at"]
+    generation = admin.generation()
+
+    names.zone.remove("app-green")
+    failed = wait_for_name(admin, "green", app, lambda e: e["state"] == "failed", "failed")
+    assert failed["addresses"] == [f"{host_a}:{port}"], failed
+    assert failed["error"] == "name or service not known", failed
+    assert failed["resolved_at"] >= resolved_at
+    queries = len(names.zone.queries)
+    assert wait_until(lambda: len(names.zone.queries) >= queries + 4, timeout=PATIENCE), "no lookup after the failure"
+    assert set(served_by(turnout.port(), 10)) == {a.name}, "the last address keeps serving"
+    assert admin.generation() == generation, "a failed lookup changes no route"
+    assert turnout.process.count_log(rf"name {app} in green: lookup failed") == 1, turnout.log()
+    metrics = admin.metrics_text()
+    assert f'turnout_target_name_resolved{{target_group="green",name="{app}"}} 0' in metrics
+
+    names.zone.set("app-green", [host_a])
+    wait_for_name(admin, "green", app, lambda e: e["state"] == "resolved", "resolved again")
+    assert turnout.process.count_log(rf"name {app} in green resolves again") == 1
+    assert admin.generation() == generation
+
+
+def test_a_restart_looks_the_names_up_again(names, named_proxy, backend_at, loopback_pair):
+    (host_a, host_b), port = loopback_pair
+    a, b = backend_at(host_a, port, "green-a"), backend_at(host_b, port, "green-b")
+    app = f"app-green:{port}"
+    names.zone.set("app-green", [host_a])
+    turnout = named_proxy(groups=green(app, health_check=NO_CHECKS), listeners={"production": {"green": 100}})
+    assert set(served_by(turnout.port(), 4)) == {a.name}
+
+    turnout.process.send_signal(signal.SIGKILL)
+    turnout.process.popen.wait(timeout=10)
+    names.zone.set("app-green", [host_b])
+    again = named_proxy.restart(turnout)
+    admin = AdminClient.of(again)
+    assert set(served_by(again.port(), 6)) == {b.name}
+    assert name_entry(admin, "green", app)["addresses"] == [f"{host_b}:{port}"]
+    assert addresses_of(admin, "green")[f"{host_a}:{port}"]["state"] == "draining"
+    assert admin.audit()[-1]["caller"] == "dns"
+    # The snapshot the restart wrote before its first lookup: what was registered, and the addresses saved.
+    saved = json.loads(again.state_file.read_text())["payload"]
+    assert saved["target_groups"]["green"] == [app]
+    assert saved["resolved_names"]["green"] == {app: [f"{host_a}:{port}"]}
+
+
+def test_a_name_registered_through_the_admin_api_follows_the_same_rules(
+        names, named_proxy, backend_at, loopback_pair):
+    (host_a, _), port = loopback_pair
+    a = backend_at(host_a, port, "green-a")
+    app = f"app-canary:{port}"
+    names.zone.set("app-canary", [host_a])
+    turnout = named_proxy(groups={"green": {"targets": [], "health_check": NO_CHECKS, "dns_refresh": REFRESH}},
+                          listeners={"production": {"green": 100}})
+    admin = AdminClient.of(turnout)
+    body = ok_json(admin.post("/v1/target-groups/green/targets", {"targets": [app]}))
+    assert body["names"] == [{"name": app, "state": "resolving", "addresses": [], "resolved_at": None, "error": None}]
+    wait_for_name(admin, "green", app, lambda e: e["state"] == "resolved", "resolved")
+    assert set(served_by(turnout.port(), 4)) == {a.name}
+    assert_error(admin.delete(f"/v1/target-groups/green/targets/{host_a}:{port}"), 404, "not_found")
+
+    ok_json(admin.delete(f"/v1/target-groups/green/targets/{app}"))
+    assert addresses_of(admin, "green")[f"{host_a}:{port}"]["state"] == "draining"
+    assert name_entry(admin, "green", app) is None
+
+
+def test_a_name_that_does_not_resolve_at_start_waits_and_the_start_goes_on(
+        names, named_proxy, backend_at, loopback_pair):
+    (host_a, _), port = loopback_pair
+    a = backend_at(host_a, port, "green-a")
+    app = f"app-later:{port}"
+    turnout = named_proxy(groups=green(app, health_check=NO_CHECKS), listeners={"production": {"green": 100}})
+    admin = AdminClient.of(turnout)
+    entry = wait_for_name(admin, "green", app, lambda e: e["state"] == "failed", "failed")
+    assert (entry["addresses"], entry["error"]) == ([], "name or service not known"), entry
+    assert {status for status, _ in statuses(turnout.port(), 3)} == {503}, "no address yet: no target"
+
+    names.zone.set("app-later", [host_a])
+    wait_for_name(admin, "green", app, lambda e: e["state"] == "resolved", "resolved")
+    assert set(served_by(turnout.port(), 4)) == {a.name}
+
+
+def test_check_accepts_names_without_looking_them_up(proxy_config):
+    _, path = proxy_config(groups={"blue": ["app-nowhere:3000", "127.0.0.1:3001"], "green": ["127.0.0.1:3002"]})
+    result = run_check(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 targets, 1 by name, looked up when serving" in result.stdout, result.stdout
