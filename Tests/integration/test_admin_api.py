@@ -306,7 +306,7 @@ def test_targets_list_register_replace_deregister(admin, turnout, backends, demo
     # deregistration_delay is 1 s: both drained targets leave the list.
     admin.wait_for_target("blue", extra.address, lambda t: t is None, timeout=1 + 3, what="gone")
     admin.wait_for_target("blue", backends.blue.address, lambda t: t is None, timeout=1 + 3, what="gone")
-    assert ok_json(admin.get("/v1/target-groups/blue/targets")) == {"group": "blue", "targets": []}
+    assert ok_json(admin.get("/v1/target-groups/blue/targets")) == {"group": "blue", "targets": [], "names": []}
 
 
 @pytest.mark.parametrize("bad", ["not-an-address", "127.0.0.1", "127.0.0.1:70000", "127.0.0.1:0", ":8080", ""])

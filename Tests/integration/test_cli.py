@@ -425,7 +425,7 @@ def test_targets_errors(turnout):
 def test_targets_list_json(turnout, admin):
     result = cli(turnout, "targets", "list", "green", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"group": "green", "targets": group_targets(admin.status(), "green")}
+    assert json.loads(result.stdout) == {"group": "green", "targets": group_targets(admin.status(), "green"), "names": []}
 
 
 # --- connection, environment, token ----------------------------------------------------------------
