@@ -16,8 +16,8 @@ public final class HealthChecker {
     private let logger: Logger
     private let onChange: (HealthChange) -> Void
     private let onProbe: (_ group: String, _ target: HostPort, _ seconds: Double) -> Void
-    /// The timer set for the earliest probe due, and when that is.
-    private var wake: (timer: TimerID, deadline: UInt64)?
+    /// Set for the earliest probe due.
+    private lazy var wake = DeadlineTimer(clock: clock) { [weak self] in self?.startDueProbes() }
     /// Probes that could not be sent for lack of descriptors, for a log line per interval rather than per probe.
     private var unsentProbes = IntervalReport(intervalNanoseconds: 10_000_000_000)
 
@@ -56,7 +56,7 @@ public final class HealthChecker {
     public func update(groups routes: [GroupRoute], unusedGroups: Set<String> = []) {
         let update = state.update(groups: routes, unusedGroups: unusedGroups, now: clock.monotonicNanoseconds)
         for registration in update.cancelled { prober.cancel(registration) }
-        rearm()
+        wake.set(state.nextDeadline)
         for change in update.changes { report(change) }
     }
 
@@ -88,23 +88,7 @@ public final class HealthChecker {
     /// Stops every probe and timer and forgets all groups (before stopping the loop).
     public func shutdown() {
         for registration in state.removeAll() { prober.cancel(registration) }
-        rearm()
-    }
-
-    /// Sets the one timer for the earliest probe due (none when nothing is checked).
-    private func rearm() {
-        let deadline = state.nextDeadline
-        guard deadline != wake?.deadline else { return }
-        if let wake { clock.cancel(wake.timer) }
-        wake = nil
-        guard let deadline else { return }
-        let now = clock.monotonicNanoseconds
-        let timer = clock.schedule(after: deadline > now ? deadline - now : 0) { [weak self] in
-            guard let self else { return }
-            wake = nil
-            startDueProbes()
-        }
-        wake = (timer, deadline)
+        wake.set(state.nextDeadline)
     }
 
     private func startDueProbes() {
@@ -119,7 +103,7 @@ public final class HealthChecker {
                 if let change = state.record(result, of: order) { report(change) }
             }
         }
-        rearm()
+        wake.set(state.nextDeadline)
     }
 
     /// A probe this process could not send (no descriptor) is logged once per interval with a count,

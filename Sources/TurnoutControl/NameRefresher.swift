@@ -8,8 +8,8 @@ public final class NameRefresher {
     private let clock: any ControlClock
     private let resolver: any NameResolver
     private let onAnswer: (NameAnswered) -> Void
-    /// The timer set for the earliest lookup due, and when that is.
-    private var wake: (timer: TimerID, deadline: UInt64)?
+    /// Set for the earliest lookup due.
+    private lazy var wake = DeadlineTimer(clock: clock) { [weak self] in self?.startDueLookups() }
     /// Waiting for every name's first answer (`whenEveryNameAnswered`).
     private var waiting: [() -> Void] = []
 
@@ -22,7 +22,7 @@ public final class NameRefresher {
     /// Takes the current groups (see `NameRefreshState.update`); a new name is looked up at once.
     public func update(groups: [GroupRoute]) {
         state.update(groups: groups, now: clock.monotonicNanoseconds)
-        rearm()
+        wake.set(state.nextDeadline)
     }
 
     /// What is known of `name` in `group`; nil when it is not registered there.
@@ -44,7 +44,7 @@ public final class NameRefresher {
     /// Stops the lookups' timer and forgets every name (answers still to come are ignored).
     public func shutdown() {
         state.update(groups: [], now: clock.monotonicNanoseconds)
-        rearm()
+        wake.set(state.nextDeadline)
     }
 
     private func settleWaiting() {
@@ -52,22 +52,6 @@ public final class NameRefresher {
         let ready = waiting
         waiting = []
         for action in ready { action() }
-    }
-
-    /// Sets the one timer for the earliest lookup due (none when no group has a name).
-    private func rearm() {
-        let deadline = state.nextDeadline
-        guard deadline != wake?.deadline else { return }
-        if let wake { clock.cancel(wake.timer) }
-        wake = nil
-        guard let deadline else { return }
-        let now = clock.monotonicNanoseconds
-        let timer = clock.schedule(after: deadline > now ? deadline - now : 0) { [weak self] in
-            guard let self else { return }
-            wake = nil
-            startDueLookups()
-        }
-        wake = (timer, deadline)
     }
 
     private func startDueLookups() {
@@ -79,6 +63,6 @@ public final class NameRefresher {
                 settleWaiting()
             }
         }
-        rearm()
+        wake.set(state.nextDeadline)
     }
 }

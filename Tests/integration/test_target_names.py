@@ -12,6 +12,7 @@ import random
 import signal
 import socket
 import time
+from dataclasses import dataclass
 
 import pytest
 
@@ -123,29 +124,69 @@ def green(name: str, **settings) -> dict:
     return {"green": {"targets": [name], "dns_refresh": REFRESH, "deregistration_delay": "2s", **settings}}
 
 
-def test_a_name_that_moves_gets_traffic_at_its_new_address_and_the_old_one_drains(
-        names, named_proxy, backend_at, loopback_pair):
+def set_health(host: str, port: int, verdict: bytes) -> None:
+    """The demo backend at host:port answers its health checks with 200 (``ok``) or 503 (``fail``)."""
+    with socket.create_connection((host, port)) as control:
+        control.sendall(b"POST /control/health HTTP/1.1\r\nHost: b\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                        % (len(verdict), verdict))
+        assert control.recv(100).startswith(b"HTTP/1.1 200")
+
+
+@dataclass
+class Scene:
+    """Backends ``a`` and ``b`` on one port of two loopback addresses, and the name ``app-green:PORT``,
+    which resolves to ``a``'s at first; production forwards to the group ``green`` holding that name."""
+    names: NameServer
+    named_proxy: object
+    a: Backend
+    b: Backend
+    host_a: str
+    host_b: str
+    port: int
+
+    @property
+    def app(self) -> str:
+        return f"app-green:{self.port}"
+
+    @property
+    def at_a(self) -> str:
+        return f"{self.host_a}:{self.port}"
+
+    @property
+    def at_b(self) -> str:
+        return f"{self.host_b}:{self.port}"
+
+    def start(self, health_check: dict) -> tuple[Proxy, AdminClient]:
+        turnout = self.named_proxy(groups=green(self.app, health_check=health_check),
+                                   listeners={"production": {"green": 100}})
+        return turnout, AdminClient.of(turnout)
+
+
+@pytest.fixture
+def scene(names, named_proxy, backend_at, loopback_pair) -> Scene:
     (host_a, host_b), port = loopback_pair
-    a, b = backend_at(host_a, port, "green-a"), backend_at(host_b, port, "green-b")
-    app = f"app-green:{port}"
     names.zone.set("app-green", [host_a])
-    turnout = named_proxy(groups=green(app, health_check=NO_CHECKS), listeners={"production": {"green": 100}})
-    admin = AdminClient.of(turnout)
-    assert name_entry(admin, "green", app)["addresses"] == [f"{host_a}:{port}"], "resolved before the workers started"
-    assert addresses_of(admin, "green")[f"{host_a}:{port}"]["name"] == app
-    assert set(served_by(turnout.port(), 4)) == {a.name}
+    return Scene(names, named_proxy, backend_at(host_a, port, "green-a"), backend_at(host_b, port, "green-b"),
+                 host_a, host_b, port)
+
+
+def test_a_name_that_moves_gets_traffic_at_its_new_address_and_the_old_one_drains(scene):
+    turnout, admin = scene.start(NO_CHECKS)
+    assert name_entry(admin, "green", scene.app)["addresses"] == [scene.at_a], "resolved before the workers started"
+    assert addresses_of(admin, "green")[scene.at_a]["name"] == scene.app
+    assert set(served_by(turnout.port(), 4)) == {scene.a.name}
 
     load = KeepAliveLoad(turnout.port(), clients=4)
     try:
         assert wait_until(lambda: load.count() > 100, timeout=PATIENCE)
         moved = time.monotonic()
-        names.zone.set("app-green", [host_b])
-        assert wait_until(lambda: any(o.served_by == b.name for o in load.outcomes() if o.started > moved),
-                          timeout=PATIENCE), f"no request reached {b.name} after the name moved"
-        first_at_b = min(o.started for o in load.outcomes() if o.served_by == b.name)
-        draining = addresses_of(admin, "green")[f"{host_a}:{port}"]
+        scene.names.zone.set("app-green", [scene.host_b])
+        assert wait_until(lambda: any(o.served_by == scene.b.name for o in load.outcomes() if o.started > moved),
+                          timeout=PATIENCE), f"no request reached {scene.b.name} after the name moved"
+        first_at_b = min(o.started for o in load.outcomes() if o.served_by == scene.b.name)
+        draining = addresses_of(admin, "green")[scene.at_a]
         assert (draining["state"], draining["routable"]) == ("draining", False), draining
-        assert addresses_of(admin, "green")[f"{host_b}:{port}"]["name"] == app
+        assert addresses_of(admin, "green")[scene.at_b]["name"] == scene.app
         settled = time.monotonic()
         assert wait_until(lambda: load.count(started_after=settled + 0.5) > 100, timeout=PATIENCE)
     finally:
@@ -153,98 +194,76 @@ def test_a_name_that_moves_gets_traffic_at_its_new_address_and_the_old_one_drain
     outcomes = load.outcomes()
     failed = [o for o in outcomes if o.failed]
     assert failed == [], f"{len(failed)} of {len(outcomes)} requests failed: {failed[:5]}"
-    assert {o.served_by for o in outcomes if o.started > settled} == {b.name}, "the old address still got requests"
+    assert {o.served_by for o in outcomes if o.started > settled} == {scene.b.name}, "the old address still got requests"
     entry = admin.audit()[-1]
     assert (entry["action"], entry["caller"]) == ("targets.resolve", "dns"), entry
-    assert entry["request"] == {"group": "green", "name": app, "addresses": [f"{host_b}:{port}"]}
+    assert entry["request"] == {"group": "green", "name": scene.app, "addresses": [scene.at_b]}
     print(f"\nfirst request at the new address {first_at_b - moved:.2f}s after the name moved "
           f"(dns_refresh {REFRESH}); {len(outcomes)} requests, 0 failed")
 
-    admin.wait_for_target("green", f"{host_a}:{port}", lambda t: t is None, timeout=PATIENCE, what="drained")
+    admin.wait_for_target("green", scene.at_a, lambda t: t is None, timeout=PATIENCE, what="drained")
 
 
-def test_a_name_with_two_addresses_spreads_over_both_once_the_new_one_is_healthy(
-        names, named_proxy, backend_at, loopback_pair):
-    (host_a, host_b), port = loopback_pair
-    a, b = backend_at(host_a, port, "green-a"), backend_at(host_b, port, "green-b")
-    app = f"app-green:{port}"
-    names.zone.set("app-green", [host_a])
-    turnout = named_proxy(groups=green(app, health_check=FAST_CHECK), listeners={"production": {"green": 100}})
-    admin = AdminClient.of(turnout)
-    admin.wait_for_target("green", f"{host_a}:{port}", lambda t: t and t["state"] == "healthy", timeout=PATIENCE,
-                          what="healthy")
+def test_a_name_with_two_addresses_spreads_over_both_once_the_new_one_is_healthy(scene):
+    turnout, admin = scene.start(FAST_CHECK)
+    admin.wait_for_target("green", scene.at_a, lambda t: t and t["state"] == "healthy", timeout=PATIENCE, what="healthy")
 
     # The new address fails its checks at first: it must get no request until it passes them.
-    with socket.create_connection((host_b, port)) as control:
-        control.sendall(b"POST /control/health HTTP/1.1\r\nHost: b\r\nContent-Length: 4\r\nConnection: close\r\n\r\nfail")
-        assert control.recv(100).startswith(b"HTTP/1.1 200")
-    names.zone.set("app-green", [host_b, host_a])
-    admin.wait_for_target("green", f"{host_b}:{port}", lambda t: t and t["state"] == "unhealthy", timeout=PATIENCE,
+    set_health(scene.host_b, scene.port, b"fail")
+    scene.names.zone.set("app-green", [scene.host_b, scene.host_a])
+    admin.wait_for_target("green", scene.at_b, lambda t: t and t["state"] == "unhealthy", timeout=PATIENCE,
                           what="unhealthy")
-    assert set(served_by(turnout.port(), 20)) == {a.name}, "an address that fails its checks got traffic"
-    assert name_entry(admin, "green", app)["addresses"] == [f"{host_a}:{port}", f"{host_b}:{port}"]
+    assert set(served_by(turnout.port(), 20)) == {scene.a.name}, "an address that fails its checks got traffic"
+    assert name_entry(admin, "green", scene.app)["addresses"] == [scene.at_a, scene.at_b]
 
-    with socket.create_connection((host_b, port)) as control:
-        control.sendall(b"POST /control/health HTTP/1.1\r\nHost: b\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-        assert control.recv(100).startswith(b"HTTP/1.1 200")
-    admin.wait_for_target("green", f"{host_b}:{port}", lambda t: t and t["state"] == "healthy", timeout=PATIENCE,
-                          what="healthy")
+    set_health(scene.host_b, scene.port, b"ok")
+    admin.wait_for_target("green", scene.at_b, lambda t: t and t["state"] == "healthy", timeout=PATIENCE, what="healthy")
     spread = [name for _, name in statuses(turnout.port(), 40)]
-    assert set(spread) == {a.name, b.name}, spread
-    assert min(spread.count(a.name), spread.count(b.name)) >= 10, spread
+    assert set(spread) == {scene.a.name, scene.b.name}, spread
+    assert min(spread.count(scene.a.name), spread.count(scene.b.name)) >= 10, spread
 
 
-def test_a_name_that_stops_resolving_keeps_serving_its_last_addresses_and_says_why(
-        names, named_proxy, backend_at, loopback_pair):
-    (host_a, _), port = loopback_pair
-    a = backend_at(host_a, port, "green-a")
-    app = f"app-green:{port}"
-    names.zone.set("app-green", [host_a])
-    turnout = named_proxy(groups=green(app, health_check=NO_CHECKS), listeners={"production": {"green": 100}})
-    admin = AdminClient.of(turnout)
-    resolved_at = name_entry(admin, "green", app)["resolved_at"]
+def test_a_name_that_stops_resolving_keeps_serving_its_last_addresses_and_says_why(scene):
+    turnout, admin = scene.start(NO_CHECKS)
+    resolved_at = name_entry(admin, "green", scene.app)["resolved_at"]
     generation = admin.generation()
 
-    names.zone.remove("app-green")
-    failed = wait_for_name(admin, "green", app, lambda e: e["state"] == "failed", "failed")
-    assert failed["addresses"] == [f"{host_a}:{port}"], failed
+    scene.names.zone.remove("app-green")
+    failed = wait_for_name(admin, "green", scene.app, lambda e: e["state"] == "failed", "failed")
+    assert failed["addresses"] == [scene.at_a], failed
     assert failed["error"] == "name or service not known", failed
-    assert failed["resolved_at"] >= resolved_at
-    queries = len(names.zone.queries)
-    assert wait_until(lambda: len(names.zone.queries) >= queries + 4, timeout=PATIENCE), "no lookup after the failure"
-    assert set(served_by(turnout.port(), 10)) == {a.name}, "the last address keeps serving"
+    assert failed["resolved_at"] == resolved_at, "still the time of the last lookup that found it"
+    queries = len(scene.names.zone.queries)
+    assert wait_until(lambda: len(scene.names.zone.queries) >= queries + 4, timeout=PATIENCE), "no lookup after the failure"
+    assert set(served_by(turnout.port(), 10)) == {scene.a.name}, "the last address keeps serving"
     assert admin.generation() == generation, "a failed lookup changes no route"
-    assert turnout.process.count_log(rf"name {app} in green: lookup failed") == 1, turnout.log()
+    assert turnout.process.count_log(rf"name {scene.app} in green: lookup failed") == 1, turnout.log()
     metrics = admin.metrics_text()
-    assert f'turnout_target_name_resolved{{target_group="green",name="{app}"}} 0' in metrics
+    assert f'turnout_target_name_resolved{{target_group="green",name="{scene.app}"}} 0' in metrics
 
-    names.zone.set("app-green", [host_a])
-    wait_for_name(admin, "green", app, lambda e: e["state"] == "resolved", "resolved again")
-    assert turnout.process.count_log(rf"name {app} in green resolves again") == 1
+    scene.names.zone.set("app-green", [scene.host_a])
+    wait_for_name(admin, "green", scene.app, lambda e: e["state"] == "resolved", "resolved again")
+    assert turnout.process.count_log(rf"name {scene.app} in green resolves again") == 1
     assert admin.generation() == generation
 
 
-def test_a_restart_looks_the_names_up_again(names, named_proxy, backend_at, loopback_pair):
-    (host_a, host_b), port = loopback_pair
-    a, b = backend_at(host_a, port, "green-a"), backend_at(host_b, port, "green-b")
-    app = f"app-green:{port}"
-    names.zone.set("app-green", [host_a])
-    turnout = named_proxy(groups=green(app, health_check=NO_CHECKS), listeners={"production": {"green": 100}})
-    assert set(served_by(turnout.port(), 4)) == {a.name}
+def test_a_restart_looks_the_names_up_again(scene):
+    turnout, _ = scene.start(NO_CHECKS)
+    assert set(served_by(turnout.port(), 4)) == {scene.a.name}
 
     turnout.process.send_signal(signal.SIGKILL)
     turnout.process.popen.wait(timeout=10)
-    names.zone.set("app-green", [host_b])
-    again = named_proxy.restart(turnout)
+    scene.names.zone.set("app-green", [scene.host_b])
+    again = scene.named_proxy.restart(turnout)
     admin = AdminClient.of(again)
-    assert set(served_by(again.port(), 6)) == {b.name}
-    assert name_entry(admin, "green", app)["addresses"] == [f"{host_b}:{port}"]
-    assert addresses_of(admin, "green")[f"{host_a}:{port}"]["state"] == "draining"
+    assert set(served_by(again.port(), 6)) == {scene.b.name}
+    assert name_entry(admin, "green", scene.app)["addresses"] == [scene.at_b]
+    assert addresses_of(admin, "green")[scene.at_a]["state"] == "draining"
     assert admin.audit()[-1]["caller"] == "dns"
     # The snapshot the restart wrote before its first lookup: what was registered, and the addresses saved.
     saved = json.loads(again.state_file.read_text())["payload"]
-    assert saved["target_groups"]["green"] == [app]
-    assert saved["resolved_names"]["green"] == {app: [f"{host_a}:{port}"]}
+    assert saved["target_groups"]["green"] == [scene.app]
+    assert saved["resolved_names"]["green"] == {scene.app: [scene.at_a]}
 
 
 def test_a_name_registered_through_the_admin_api_follows_the_same_rules(
