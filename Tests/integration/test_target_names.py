@@ -21,6 +21,7 @@ from conftest import Backend
 from dns_zone import NameServer, can_unshare_mounts
 from harness import Proxy, can_connect, executable, run_check, wait_until
 from keepalive_load import KeepAliveLoad
+from raw_http import exchange, header_values, parse_echoed_head
 
 REFRESH = "1s"
 FAST_CHECK = {"interval": "300ms", "timeout": "200ms", "healthy_threshold": 2, "unhealthy_threshold": 2}
@@ -264,6 +265,16 @@ def test_a_restart_looks_the_names_up_again(scene):
     saved = json.loads(again.state_file.read_text())["payload"]
     assert saved["target_groups"]["green"] == [scene.app]
     assert saved["resolved_names"]["green"] == {scene.app: [scene.at_a]}
+
+
+def test_a_request_without_host_gets_the_name_the_address_came_from(scene):
+    """An HTTP/1.0 request without Host gets the target as registered: the name, as nginx's ``$proxy_host``
+    gives, not the address it resolved to (an application behind a name may serve that name only)."""
+    turnout, _ = scene.start(NO_CHECKS)
+    response = exchange(turnout.port(), b"GET /echo HTTP/1.0\r\n\r\n")
+    assert response.status == 200
+    _, headers = parse_echoed_head(response.body)
+    assert header_values(headers, "host") == [scene.app]
 
 
 def test_a_name_registered_through_the_admin_api_follows_the_same_rules(
