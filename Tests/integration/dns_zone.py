@@ -72,8 +72,9 @@ class NameServer:
         self.address = address
         self._server.start_thread()
         self.resolv_conf = directory / "resolv.conf"
-        # One try of one second: a test that waits for a failure does not wait for glibc's defaults (5 s, twice).
-        self.resolv_conf.write_text(f"nameserver {address}\noptions timeout:1 attempts:1\n")
+        # A removed name is answered NXDOMAIN at once, so no test waits for a timeout; the retries are for a
+        # loaded machine, where this Python server can take longer than glibc's one-second try to answer.
+        self.resolv_conf.write_text(f"nameserver {address}\noptions timeout:2 attempts:3\n")
 
     def wrap(self, argv: list[str]) -> list[str]:
         """``argv`` run in a mount namespace of its own whose ``/etc/resolv.conf`` names this server."""

@@ -7,6 +7,7 @@ import http.client
 
 import pytest
 
+from admin_client import NO_CHECKS
 from harness import LOOPBACK, SOCKET_TIMEOUT, wait_until
 from raw_http import Conn, pattern_bytes, sha256_hex
 
@@ -143,7 +144,9 @@ def test_no_content_loses_its_content_length_and_not_modified_keeps_it(proxy, ra
     and the connections on both sides stay usable."""
     no_content = raw_upstream(response=b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n")
     not_modified = raw_upstream(response=b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 12\r\n\r\n')
-    turnout = proxy(groups={"blue": [no_content.address], "green": [not_modified.address]})
+    # No health checks: a probe would be a connection of its own to the upstreams counted below.
+    turnout = proxy(groups={"blue": {"targets": [no_content.address], "health_check": NO_CHECKS},
+                            "green": {"targets": [not_modified.address], "health_check": NO_CHECKS}})
     with Conn(turnout.port("production")) as conn:
         for _ in range(2):
             conn.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
