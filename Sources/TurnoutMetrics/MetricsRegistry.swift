@@ -60,6 +60,17 @@ public final class MetricsRegistry: Sendable {
         return snapshot
     }
 
+    /// Requests in flight now from `listener` to `group`: started minus finished, summed over workers
+    /// and targets. Lighter than a snapshot (two loads per block of the pair), for watching a drain.
+    public func requestsInFlight(listener: String, group: String) -> UInt64 {
+        let routes = blocks.withLock { $0.routes }
+        var total: UInt64 = 0
+        for counters in routes where counters.group == group && counters.listener == listener {
+            total += counters.inFlight()
+        }
+        return total
+    }
+
     /// Appends the Prometheus text exposition (version 0.0.4) of every data-plane family, summed over
     /// workers, followed by `extra` (the families the control plane computes at scrape time).
     public func render(into out: inout String, extra: [MetricFamily] = []) {

@@ -11,6 +11,7 @@ extension MetricsSnapshot {
         return [
             requestsTotal(routes),
             requestDurations(routes),
+            requestsInFlight(routes),
             connectErrors(routes),
             .counter("turnout_upstream_retries_total",
                      help: "Requests sent again to another target after a failed attempt, by listener.",
@@ -50,15 +51,28 @@ extension MetricsSnapshot {
                           series: groups.map { HistogramSeries(labels: [("target_group", $0)], counts: duration(group: $0)) })
     }
 
-    private func connectErrors(_ routes: [(key: RouteKey, value: RouteTotals)]) -> MetricFamily {
-        var byTarget: [TargetKey: UInt64] = [:]
+    private func requestsInFlight(_ routes: [(key: RouteKey, value: RouteTotals)]) -> MetricFamily {
+        var byPair: [PairKey: UInt64] = [:]
         for (key, totals) in routes {
-            byTarget[TargetKey(group: key.group, target: key.target), default: 0] += totals.connectErrors
+            byPair[PairKey(first: key.listener, second: key.group), default: 0] += totals.inFlight
+        }
+        return .gauge("turnout_requests_in_flight",
+                      help: "Requests routed to a target group and not finished, by listener and target group.",
+                      samples: byPair.map {
+                          MetricSample(labels: [("listener", $0.key.first), ("target_group", $0.key.second)],
+                                       value: Double($0.value))
+                      })
+    }
+
+    private func connectErrors(_ routes: [(key: RouteKey, value: RouteTotals)]) -> MetricFamily {
+        var byTarget: [PairKey: UInt64] = [:]
+        for (key, totals) in routes {
+            byTarget[PairKey(first: key.group, second: key.target), default: 0] += totals.connectErrors
         }
         return .counter("turnout_upstream_connect_errors_total",
                         help: "Failed connection attempts to targets.",
                         samples: byTarget.map {
-                            MetricSample(labels: [("target_group", $0.key.group), ("target", $0.key.target)],
+                            MetricSample(labels: [("target_group", $0.key.first), ("target", $0.key.second)],
                                          value: Double($0.value))
                         })
     }
@@ -90,7 +104,8 @@ extension MetricsSnapshot {
     }
 }
 
-private struct TargetKey: Hashable {
-    var group: String
-    var target: String
+/// Two labels' values: (group, target) or (listener, group).
+private struct PairKey: Hashable {
+    var first: String
+    var second: String
 }

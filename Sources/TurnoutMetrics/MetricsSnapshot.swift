@@ -23,6 +23,12 @@ public struct MetricsSnapshot: Sendable, Equatable {
         public internal(set) var responsesByClass: [UInt64]
         /// Failed connection attempts to the target.
         public internal(set) var connectErrors: UInt64
+        /// Requests routed to the target (every attempt).
+        public internal(set) var requestsStarted: UInt64
+        /// Attempts ended, however they ended.
+        public internal(set) var requestsFinished: UInt64
+        /// Error responses of 500 and above the proxy answered itself for requests routed here.
+        public internal(set) var proxyErrors: UInt64
         var durationSumNanoseconds: UInt64
         var durationBucketCounts: [UInt64]
 
@@ -31,11 +37,24 @@ public struct MetricsSnapshot: Sendable, Equatable {
             responsesByClass[statusClass - 1]
         }
 
+        /// Requests started and not finished.
+        public var inFlight: UInt64 {
+            requestsStarted >= requestsFinished ? requestsStarted - requestsFinished : 0
+        }
+
+        /// Per-bucket duration counts (not cumulative, one more than the bounds) and their sum.
+        public var durationCounts: (bucketCounts: [UInt64], sumNanoseconds: UInt64) {
+            (durationBucketCounts, durationSumNanoseconds)
+        }
+
         mutating func add(_ other: RouteTotals) {
             for index in responsesByClass.indices {
                 responsesByClass[index] += other.responsesByClass[index]
             }
             connectErrors += other.connectErrors
+            requestsStarted += other.requestsStarted
+            requestsFinished += other.requestsFinished
+            proxyErrors += other.proxyErrors
             durationSumNanoseconds += other.durationSumNanoseconds
             for index in durationBucketCounts.indices {
                 durationBucketCounts[index] += other.durationBucketCounts[index]

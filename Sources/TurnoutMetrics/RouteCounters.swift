@@ -3,11 +3,15 @@
 /// Written by the worker that created it only (no lock, no allocation, no locked instruction per
 /// call); read by the scrape through the registry that owns it.
 public final class RouteCounters: @unchecked Sendable {
-    /// Slot layout: five status classes (1xx…5xx), connect errors, then the duration histogram.
+    /// Slot layout: five status classes (1xx…5xx), connect errors, requests started and finished, proxy
+    /// errors, then the duration histogram.
     private enum Slot {
         static let firstStatusClass = 0
         static let connectErrors = 5
-        static let durationHistogram = 6
+        static let started = 6
+        static let finished = 7
+        static let proxyErrors = 8
+        static let durationHistogram = 9
     }
 
     public let listener: String
@@ -45,12 +49,46 @@ public final class RouteCounters: @unchecked Sendable {
         slots.add(1, at: Slot.connectErrors)
     }
 
+    /// Counts a request routed to the target (each attempt: a retry on another target starts again there).
+    /// Started minus finished is what is in flight.
+    @inline(__always)
+    public func recordStarted() {
+        slots.add(1, at: Slot.started)
+    }
+
+    /// Counts the end of an attempt counted by `recordStarted`, however it ended (a response, a connect
+    /// error, a timeout, the client gone); call it on the same block.
+    @inline(__always)
+    public func recordFinished() {
+        slots.add(1, at: Slot.finished)
+    }
+
+    /// Counts an error response the proxy answered itself for a request routed to the target (a reset
+    /// before the response, a timeout). Only statuses of 500 and above count: they are the route's
+    /// failures; the listener's counters keep every status.
+    @inline(__always)
+    public func recordProxyError(status: Int) {
+        if status >= 500 { slots.add(1, at: Slot.proxyErrors) }
+    }
+
+    /// Requests started and not finished now (relaxed loads, from any thread).
+    func inFlight() -> UInt64 {
+        let finished = slots.load(Slot.finished)
+        let started = slots.load(Slot.started)
+        return started >= finished ? started - finished : 0
+    }
+
     /// Current values, read from any thread.
     func load() -> MetricsSnapshot.RouteTotals {
         let (sumNanoseconds, bucketCounts) = duration.load()
+        // Finished before started: both only grow, so started read later is never below finished.
+        let finished = slots.load(Slot.finished)
         return MetricsSnapshot.RouteTotals(
             responsesByClass: (0..<5).map { slots.load(Slot.firstStatusClass + $0) },
             connectErrors: slots.load(Slot.connectErrors),
+            requestsStarted: slots.load(Slot.started),
+            requestsFinished: finished,
+            proxyErrors: slots.load(Slot.proxyErrors),
             durationSumNanoseconds: sumNanoseconds,
             durationBucketCounts: bucketCounts
         )

@@ -9,11 +9,13 @@ extension Worker {
     /// out go first: one of them may be partly written, and a final response may follow them.
     func respondWithError(_ client: ClientConnection, status: UInt16) {
         listenerCounters[client.listenerIndex].recordProxyError(status: Int(status))
+        client.routeCounters?.recordProxyError(status: Int(status))
         if let upstream = client.upstream {
             detach(upstream, from: client)
             closeUpstream(upstream)
         } else if let target = client.target {
             target.outstanding -= 1
+            client.routeCounters?.recordFinished()
             client.target = nil
         }
         if client.responseStarted {

@@ -121,6 +121,7 @@ extension Worker {
         client.target = target
         client.upstreamResponseTimeout = routing.groupResponseTimeouts[group]
         client.routeCounters = counters
+        counters.recordStarted()
         target.outstanding += 1
         client.deadline = now &+ settings.connectTimeout
         // Most recent idle connection first: the least likely to have been closed by the target.
@@ -198,6 +199,7 @@ extension Worker {
             closeUpstream(upstream)
         } else if let target = client.target {
             target.outstanding -= 1
+            client.routeCounters?.recordFinished()
             client.target = nil
         }
         if client.attempts < 2 {

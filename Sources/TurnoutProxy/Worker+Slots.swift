@@ -117,6 +117,7 @@ extension Worker {
         client.upstream = nil
         if let target = client.target {
             target.outstanding -= 1
+            client.routeCounters?.recordFinished()
             client.target = nil
         }
     }

@@ -32,6 +32,9 @@ final class AllocationTests: XCTestCase {
         for iteration in 0..<times {
             route.recordResponse(status: 200 + iteration % 400, durationNanoseconds: UInt64(iteration) * 1_000)
             route.recordConnectError()
+            route.recordStarted()
+            route.recordProxyError(status: 500 + iteration % 100)
+            route.recordFinished()
             listener.connectionOpened()
             listener.recordProxyError(status: 400 + iteration % 200)
             listener.recordRetry()

@@ -16,6 +16,11 @@ final class ExpositionTests: XCTestCase {
         blueOnWorker2.recordResponse(status: 204, durationNanoseconds: 100_000_000)
         blueOnWorker2.recordResponse(status: 503, durationNanoseconds: 2_000_000_000)
         blueOnWorker1.recordConnectError()
+        for _ in 0..<3 { blueOnWorker1.recordStarted() }
+        blueOnWorker2.recordStarted()
+        blueOnWorker1.recordFinished()
+        testRoute.recordStarted()
+        testRoute.recordFinished()
         testRoute.recordResponse(status: 101, durationNanoseconds: 250_000_000)
         productionOnWorker1.connectionOpened()
         productionOnWorker1.connectionOpened()
@@ -69,6 +74,10 @@ final class ExpositionTests: XCTestCase {
             turnout_request_duration_seconds_bucket{target_group="green",le="+Inf"} 1
             turnout_request_duration_seconds_sum{target_group="green"} 0.25
             turnout_request_duration_seconds_count{target_group="green"} 1
+            # HELP turnout_requests_in_flight Requests routed to a target group and not finished, by listener and target group.
+            # TYPE turnout_requests_in_flight gauge
+            turnout_requests_in_flight{listener="production",target_group="blue"} 3
+            turnout_requests_in_flight{listener="test",target_group="green"} 0
             # HELP turnout_upstream_connect_errors_total Failed connection attempts to targets.
             # TYPE turnout_upstream_connect_errors_total counter
             turnout_upstream_connect_errors_total{target_group="blue",target="127.0.0.1:3000"} 1
@@ -115,6 +124,8 @@ final class ExpositionTests: XCTestCase {
             # TYPE turnout_requests_total counter
             # HELP turnout_request_duration_seconds Durations of forwarded requests, by target group.
             # TYPE turnout_request_duration_seconds histogram
+            # HELP turnout_requests_in_flight Requests routed to a target group and not finished, by listener and target group.
+            # TYPE turnout_requests_in_flight gauge
             # HELP turnout_upstream_connect_errors_total Failed connection attempts to targets.
             # TYPE turnout_upstream_connect_errors_total counter
             # HELP turnout_upstream_retries_total Requests sent again to another target after a failed attempt, by listener.

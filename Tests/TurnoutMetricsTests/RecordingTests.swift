@@ -83,6 +83,35 @@ final class RecordingTests: XCTestCase {
         XCTAssertEqual(totals?.retries, 2)
     }
 
+    func testInFlightIsStartedMinusFinishedOverWorkersAndTargetsOfOneListenerAndGroup() {
+        let registry = MetricsRegistry()
+        let worker1 = registry.routeCounters(listener: "production", group: "blue", target: "a:1")
+        let worker2 = registry.routeCounters(listener: "production", group: "blue", target: "a:1")
+        let otherTarget = registry.routeCounters(listener: "production", group: "blue", target: "b:1")
+        let otherListener = registry.routeCounters(listener: "test", group: "blue", target: "a:1")
+        for _ in 0..<4 { worker1.recordStarted() }
+        worker1.recordFinished()
+        worker2.recordStarted()
+        for _ in 0..<2 { otherTarget.recordStarted() }
+        for _ in 0..<2 { otherTarget.recordFinished() }
+        otherListener.recordStarted()
+
+        XCTAssertEqual(registry.requestsInFlight(listener: "production", group: "blue"), 4)
+        XCTAssertEqual(registry.requestsInFlight(listener: "test", group: "blue"), 1)
+        XCTAssertEqual(registry.requestsInFlight(listener: "production", group: "green"), 0)
+        let totals = registry.snapshot().routes[MetricsSnapshot.RouteKey(listener: "production", group: "blue", target: "a:1")]
+        XCTAssertEqual(totals?.requestsStarted, 5)
+        XCTAssertEqual(totals?.requestsFinished, 1)
+        XCTAssertEqual(totals?.inFlight, 4)
+    }
+
+    func testARoutesProxyErrorsCountOnlyServerErrors() {
+        let registry = MetricsRegistry()
+        let counters = registry.routeCounters(listener: route.listener, group: route.group, target: route.target)
+        for status in [400, 431, 499, 500, 502, 504, 599] { counters.recordProxyError(status: status) }
+        XCTAssertEqual(registry.snapshot().routes[route]?.proxyErrors, 4)
+    }
+
     func testConnectErrorsSumOverListeners() {
         let registry = MetricsRegistry()
         registry.routeCounters(listener: "production", group: "blue", target: "a:1").recordConnectError()

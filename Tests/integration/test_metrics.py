@@ -173,3 +173,49 @@ def test_active_connections_gauge(setup):
             connection.close()
     assert wait_until(lambda: metric_sum(scrape(admin), "turnout_active_connections", listener="production") == 0,
                       timeout=3, interval=0.05), scrape(admin)
+
+
+def test_requests_in_flight_count_every_attempt_until_it_ends_however_it_ends(proxy, backends):
+    """The in-flight gauge (started minus finished per listener and group) shows requests while they run and
+    comes back to 0 after every way an attempt can end: a response, a refused connect retried elsewhere, a
+    timeout answered 504, and a client that goes away mid-request."""
+    refused = f"{LOOPBACK}:{free_port()}"
+    turnout = proxy(
+        listeners={"production": {"blue": 100}, "test": {"green": 100}, "retry": {"mixed": 100},
+                   "hasty": {"impatient": 100}},
+        groups={
+            "blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS},
+            "green": {"targets": [backends.green.address], "health_check": NO_CHECKS},
+            "mixed": {"targets": [refused, backends.green.address], "health_check": NO_CHECKS},
+            "impatient": {"targets": [backends.blue.address], "health_check": NO_CHECKS,
+                          "timeouts": {"upstream_response": "200ms"}},
+        },
+        wait_for_admin=True,
+    )
+    admin = AdminClient.of(turnout)
+
+    def in_flight(listener: str, group: str) -> float:
+        return metric_sum(scrape(admin), "turnout_requests_in_flight", listener=listener, target_group=group)
+
+    slow = [http.client.HTTPConnection(LOOPBACK, turnout.port(), timeout=SOCKET_TIMEOUT) for _ in range(3)]
+    for connection in slow:
+        connection.request("GET", "/slow?ms=1500")
+    assert wait_until(lambda: in_flight("production", "blue") == 3, timeout=3, interval=0.02), scrape(admin)
+    for connection in slow:
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+        connection.close()
+
+    assert served_by(turnout.port("retry"), 6) == ["green"] * 6
+    assert statuses(turnout.port("hasty"), 2, path="/slow?ms=1000") == [(504, None)] * 2
+    abandoned = http.client.HTTPConnection(LOOPBACK, turnout.port("test"), timeout=SOCKET_TIMEOUT)
+    abandoned.request("GET", "/slow?ms=300")
+    assert wait_until(lambda: in_flight("test", "green") == 1, timeout=3, interval=0.02), scrape(admin)
+    abandoned.close()
+
+    pairs = [("production", "blue"), ("retry", "mixed"), ("hasty", "impatient"), ("test", "green")]
+    assert wait_until(lambda: all(in_flight(*pair) == 0 for pair in pairs), timeout=3, interval=0.05), scrape(admin)
+    exposition = scrape(admin)
+    assert metric_sum(exposition, "turnout_upstream_connect_errors_total", target_group="mixed", target=refused) >= 1
+    assert metric_sum(exposition, "turnout_proxy_errors_total", listener="hasty", code="504") == 2
