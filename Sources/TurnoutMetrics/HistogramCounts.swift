@@ -33,4 +33,28 @@ public struct HistogramCounts: Sendable, Equatable {
         }
         sum += other.sum
     }
+
+    /// The `q`-quantile (0 < q ≤ 1) of the observations, interpolated linearly within the bucket that
+    /// holds it, as Prometheus's `histogram_quantile` does: the first bucket starts at 0, and a quantile
+    /// that falls above the highest bound is that bound. Nil without observations. So the answer is as
+    /// fine as the bounds around it: with the default bounds a p99 between 100 ms and 250 ms is
+    /// interpolated between them.
+    public func quantile(_ q: Double) -> Double? {
+        precondition(q > 0 && q <= 1, "a quantile lies in (0, 1]")
+        let total = count
+        guard total > 0 else { return nil }
+        let rank = q * Double(total)
+        var below: UInt64 = 0
+        for (index, inBucket) in bucketCounts.enumerated() {
+            let through = below + inBucket
+            if Double(through) >= rank && inBucket > 0 {
+                guard index < upperBounds.count else { return upperBounds.last ?? 0 }
+                let lower = index == 0 ? 0 : upperBounds[index - 1]
+                let upper = upperBounds[index]
+                return lower + (upper - lower) * (rank - Double(below)) / Double(inBucket)
+            }
+            below = through
+        }
+        return upperBounds.last ?? 0
+    }
 }
