@@ -62,6 +62,7 @@ extension ControlPlane {
             case "GET":
                 if match("metrics") != nil { return .text(200, renderMetrics(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
                 if match("v1/status") != nil { return status() }
+                if match("v1/figures") != nil { return try getFigures(request) }
                 if match("v1/audit") != nil { return try auditLog(request) }
                 if let c = match("v1/target-groups/*/targets") { return try getTargets(group: c[0]) }
             case "PUT":
@@ -99,7 +100,9 @@ extension ControlPlane {
     /// The methods a known path accepts; nil for an unknown path.
     private func allowedMethods(_ segments: [String]) -> [String]? {
         let s = segments
-        if s == ["healthz"] || s == ["metrics"] || s == ["v1", "status"] || s == ["v1", "audit"] { return ["GET", "HEAD"] }
+        if s == ["healthz"] || s == ["metrics"] || s == ["v1", "status"] || s == ["v1", "audit"] || s == ["v1", "figures"] {
+            return ["GET", "HEAD"]
+        }
         if s == ["v1", "routing"] { return ["PUT"] }
         if s == ["v1", "switch"] { return ["POST"] }
         if s.count == 4 && s[0] == "v1" && s[1] == "listeners" && s[3] == "forward" { return ["PUT"] }

@@ -10,6 +10,7 @@ extension ControlPlane {
                 "bind": .string(listener.bind.description),
                 "port": .int(Int64(dataPlane.boundPorts[listener.name] ?? listener.bind.port)),
                 "forward": forwardJSON(table, listener: listener.name),
+                "figures": statusFiguresJSON(.listener(listener.name)),
             ])
         }
         var groups: [JSONValue] = []
@@ -18,6 +19,7 @@ extension ControlPlane {
             members["name"] = .string(group.name)
             members["targets"] = .array(targetsJSON(group))
             members["names"] = .array(namesJSON(group))
+            members["figures"] = statusFiguresJSON(.group(group.name))
             groups.append(.object(members))
         }
         return .json(200, [

@@ -48,6 +48,10 @@ public final class ControlPlane {
     var names: NameRefresher!
     /// Health-check latency per target group (written on the control thread).
     var healthCheckLatency: [String: Histogram] = [:]
+    /// The last fifteen minutes of per-second figures, sampled from `metrics` (`ControlPlane+Figures`).
+    var figures: RecentFigures
+    /// The wall-clock time of the figures' latest sample, in milliseconds.
+    var figuresWallMilliseconds: UInt64 = 0
 
     public init(config: TurnoutConfig, table: RoutingTable, recovered: StateRecovery.Outcome, dataPlane: any DataPlane,
                 clock: any ControlClock, prober: any HealthProber, resolver: any NameResolver, store: StateStore,
@@ -62,6 +66,7 @@ public final class ControlPlane {
         self.clock = clock
         self.store = store
         self.metrics = metrics
+        figures = RecentFigures(durationBuckets: metrics.durationBuckets)
         self.logger = logger
         self.token = token.map { Array($0.utf8) }
         requestGuard = AdminRequestGuard(admin: config.admin)
@@ -88,6 +93,7 @@ public final class ControlPlane {
     /// Starts probing and looking up names, and publishes the initial health view. Writes a
     /// fresh snapshot first, so the journal starts empty.
     public func start() {
+        sampleFigures()
         compact()
         health.update(groups: table.groups)
         names.update(groups: table.groups)

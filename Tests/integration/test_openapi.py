@@ -43,6 +43,7 @@ CONTRACT_OPERATIONS = {
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/v1/status"),
+    ("get", "/v1/figures"),
     ("put", "/v1/routing"),
     ("post", "/v1/switch"),
     ("put", "/v1/listeners/{name}/forward"),
@@ -237,6 +238,7 @@ def conformance(proxy, backends, tmp_path):
     requests_by_operation = {
         ("/metrics", "GET"): {},
         ("/v1/status", "GET"): {},
+        ("/v1/figures", "GET"): {"query": {"group": "blue", "seconds": 60}},
         ("/v1/audit", "GET"): {},
         ("/v1/routing", "PUT"): {"body": {"listeners": {"production": {"blue": 100}}}},
         ("/v1/switch", "POST"): {"body": {"to": "blue"}},
