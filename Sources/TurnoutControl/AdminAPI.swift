@@ -63,6 +63,7 @@ extension ControlPlane {
                 if match("metrics") != nil { return .text(200, renderMetrics(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
                 if match("v1/status") != nil { return status() }
                 if match("v1/figures") != nil { return try getFigures(request) }
+                if match("v1/events") != nil { return try getEvents(request) }
                 if match("v1/audit") != nil { return try auditLog(request) }
                 if let c = match("v1/target-groups/*/targets") { return try getTargets(group: c[0]) }
             case "PUT":
@@ -100,7 +101,8 @@ extension ControlPlane {
     /// The methods a known path accepts; nil for an unknown path.
     private func allowedMethods(_ segments: [String]) -> [String]? {
         let s = segments
-        if s == ["healthz"] || s == ["metrics"] || s == ["v1", "status"] || s == ["v1", "audit"] || s == ["v1", "figures"] {
+        if s == ["healthz"] || s == ["metrics"] || s == ["v1", "status"] || s == ["v1", "audit"] || s == ["v1", "figures"]
+            || s == ["v1", "events"] {
             return ["GET", "HEAD"]
         }
         if s == ["v1", "routing"] { return ["PUT"] }

@@ -34,6 +34,8 @@ public enum AdminErrorCode: String, CaseIterable, Sendable {
     /// 503: a failed write could not be undone, so no change can be saved until the journal is
     /// repaired (`/healthz` answers 503 meanwhile).
     case stateUnsound = "state_unsound"
+    /// 503: as many clients as the server allows are streaming `GET /v1/events` already.
+    case tooManyStreams = "too_many_streams"
 }
 
 /// A request the API refuses, carrying the status and the error code of the contract.
@@ -51,6 +53,8 @@ struct AdminFailure: Error {
     static func storage(_ message: String) -> AdminFailure { AdminFailure(status: 503, code: .stateNotSaved, message: message) }
     /// No change can be saved until the journal is repaired.
     static func unsound(_ message: String) -> AdminFailure { AdminFailure(status: 503, code: .stateUnsound, message: message) }
+    /// The event stream has as many clients as it takes.
+    static func tooManyStreams(_ message: String) -> AdminFailure { AdminFailure(status: 503, code: .tooManyStreams, message: message) }
 
     var response: AdminResponse { .error(status, code, message) }
 }

@@ -23,6 +23,9 @@ public final class AdminServer {
     static let inputLimit = maxBodyBytes + 65536
     /// Reads per readiness event while discarding, so a fast sender cannot hold the control loop.
     static let discardReadsPerEvent = 16
+    /// The kernel's send buffer of a streamed response's connection: fixed, so what waits for a client that
+    /// does not read stays bounded in the kernel too (the producer bounds its own side).
+    static let streamSendBuffer: Int32 = 64 * 1024
     private let loop: ControlLoop
     private let listener: Int32
     private let handler: (AdminRequest) -> AdminResponse
@@ -83,7 +86,9 @@ public final class AdminServer {
     private func service(_ connection: AdminConnection, events: EpollEvents) {
         if events.contains(.writable) { flush(connection) }
         if connection.closed { return }
-        if connection.afterReply == .linger { return discardInput(connection) }
+        // A refused client's input, and anything a streamed response's client sends, is read only to see
+        // the connection's end.
+        if connection.afterReply == .linger || connection.afterReply == .stream { return discardInput(connection) }
         if !connection.output.isEmpty { return }
         if events.contains(.readable) || events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) {
             var chunk = [UInt8](repeating: 0, count: 16384)
@@ -188,15 +193,29 @@ public final class AdminServer {
         return (String(target[..<mark]), query)
     }
 
-    private func reply(_ connection: AdminConnection, _ response: AdminResponse, then: AdminConnection.AfterReply,
+    private func reply(_ connection: AdminConnection, _ response: AdminResponse, then requested: AdminConnection.AfterReply,
                        method: String = "GET") {
+        // A streamed body ends when the connection closes: no Content-Length, and nothing after it.
+        let stream = method == "HEAD" ? nil : response.stream
+        let then: AdminConnection.AfterReply = stream == nil ? requested : .stream
         var head = "HTTP/1.1 \(response.status) \(ReasonPhrase.of(response.status))\r\n"
         for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
-        head += "Content-Length: \(response.body.count)\r\n"
+        if stream == nil { head += "Content-Length: \(response.body.count)\r\n" }
         if then != .keepAlive { head += "Connection: close\r\n" }
         head += "\r\n"
         connection.output = Array(head.utf8) + (method == "HEAD" ? [] : response.body)
         connection.afterReply = then
+        if let stream {
+            connection.input = []
+            if let timer = connection.timer { loop.cancel(timer) }
+            connection.timer = nil
+            Socket.setSendBuffer(connection.fd, bytes: AdminServer.streamSendBuffer)
+            let sink = AdminStreamConnection(server: self, connection: connection)
+            connection.stream = sink
+            flush(connection, notifying: false)
+            if !connection.closed { stream.start(sink) }
+            return
+        }
         if then == .linger {
             // The bound covers writing the reply too: a client that neither reads nor closes is dropped.
             connection.input = []
@@ -220,7 +239,9 @@ public final class AdminServer {
         }
     }
 
-    private func flush(_ connection: AdminConnection) {
+    /// Writes what the socket takes. Once everything is out, a streamed response's producer hears of it
+    /// (`onWritable`) when `notifying`: not while it is itself writing, so a fast socket cannot make it recurse.
+    fileprivate func flush(_ connection: AdminConnection, notifying: Bool = true) {
         while !connection.output.isEmpty {
             let result = connection.output.withUnsafeBytes { FileIO.write(connection.fd, from: $0.baseAddress!, count: $0.count) }
             switch result {
@@ -229,7 +250,8 @@ public final class AdminServer {
             case .wouldBlock:
                 // Only a refused client's input is read meanwhile (to discard it); other input waits,
                 // and a level-triggered readable event for it would only spin the loop.
-                loop.modify(fd: connection.fd, events: connection.afterReply == .linger ? [.readable, .writable] : [.writable])
+                let discarding = connection.afterReply == .linger || connection.afterReply == .stream
+                loop.modify(fd: connection.fd, events: discarding ? [.readable, .writable] : [.writable])
                 return
             case .endOfFile, .failed:
                 return drop(connection)
@@ -247,16 +269,55 @@ public final class AdminServer {
             if connection.peerClosed { return drop(connection) }
             // A pipelined request may already be buffered.
             if !connection.input.isEmpty { processInput(connection) }
+        case .stream:
+            if notifying { connection.stream?.onWritable?() }
         }
     }
 
-    private func drop(_ connection: AdminConnection) {
+    fileprivate func drop(_ connection: AdminConnection) {
         guard !connection.closed else { return }
         connection.closed = true
         if let timer = connection.timer { loop.cancel(timer) }
         loop.unregister(fd: connection.fd)
         FileIO.close(connection.fd)
         connections[connection.fd] = nil
+        if let stream = connection.stream {
+            connection.stream = nil
+            stream.closed()
+        }
+    }
+}
+
+/// A streamed response's connection, as its producer writes to it.
+final class AdminStreamConnection: AdminStreamSink {
+    private weak var server: AdminServer?
+    private let connection: AdminConnection
+    var onWritable: (() -> Void)?
+    var onClose: (() -> Void)?
+
+    init(server: AdminServer, connection: AdminConnection) {
+        self.server = server
+        self.connection = connection
+    }
+
+    var unsentBytes: Int { connection.output.count }
+
+    var isClosed: Bool { connection.closed }
+
+    func send(_ bytes: [UInt8]) {
+        guard !connection.closed, let server else { return }
+        connection.output += bytes
+        server.flush(connection, notifying: false)
+    }
+
+    func close() { server?.drop(connection) }
+
+    /// The connection is gone: tell the producer, once.
+    func closed() {
+        let onClose = self.onClose
+        self.onClose = nil
+        onWritable = nil
+        onClose?()
     }
 }
 
@@ -272,6 +333,8 @@ final class AdminConnection {
     var afterReply = AfterReply.keepAlive
     var closed = false
     var timer: TimerID?
+    /// The producer's side of a streamed response, once one started.
+    var stream: AdminStreamConnection?
 
     enum AfterReply {
         /// Read the next request.
@@ -280,6 +343,8 @@ final class AdminConnection {
         case close
         /// Refused: shut down our side, discard input until the client closes (or the linger timeout).
         case linger
+        /// A streamed response: its producer writes until either side closes; input is discarded.
+        case stream
     }
 
     init(fd: Int32, peer: SocketAddress) {

@@ -52,6 +52,8 @@ public final class ControlPlane {
     var figures: RecentFigures
     /// The wall-clock time of the figures' latest sample, in milliseconds.
     var figuresWallMilliseconds: UInt64 = 0
+    /// Routing changes, health transitions and drains as they happen, for `GET /v1/events`.
+    let events: EventStream
 
     public init(config: TurnoutConfig, table: RoutingTable, recovered: StateRecovery.Outcome, dataPlane: any DataPlane,
                 clock: any ControlClock, prober: any HealthProber, resolver: any NameResolver, store: StateStore,
@@ -67,6 +69,7 @@ public final class ControlPlane {
         self.store = store
         self.metrics = metrics
         figures = RecentFigures(durationBuckets: metrics.durationBuckets)
+        events = EventStream(clock: clock, firstID: max(1, clock.wallMilliseconds * 1000))
         self.logger = logger
         self.token = token.map { Array($0.utf8) }
         requestGuard = AdminRequestGuard(admin: config.admin)
@@ -77,8 +80,9 @@ public final class ControlPlane {
             if let target = HostPort.parse(drain.target) { draining[drain.group, default: [:]][target] = drain.until }
         }
         // A health change reaches the data plane as a republish of the same generation.
-        health = HealthChecker(clock: clock, prober: prober, logger: logger, onChange: { [weak self] _ in
+        health = HealthChecker(clock: clock, prober: prober, logger: logger, onChange: { [weak self] change in
             self?.publish()
+            self?.publishHealthEvent(change)
         }, onProbe: { [weak self] group, _, seconds in
             guard let self else { return }
             let histogram = self.healthCheckLatency[group] ?? Histogram()
@@ -147,6 +151,7 @@ public final class ControlPlane {
         health.update(groups: next.groups)
         names.update(groups: next.groups)
         publish()
+        publishCommitEvents(previous: previous, entry: entry)
         logger.notice("\(action) by \(caller): generation \(before) → \(next.generation) \(diff.jsonText)")
     }
 
@@ -275,6 +280,7 @@ public final class ControlPlane {
             if self.draining[group]?.isEmpty == true { self.draining[group] = nil }
             self.logger.notice("target \(target) in \(group): draining done")
             self.recordDrainChange()
+            self.publishDrainEnd(group: group, target: target)
         }
     }
 }

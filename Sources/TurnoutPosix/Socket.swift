@@ -80,6 +80,13 @@ public enum Socket {
         _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
     }
 
+    /// Fixes the kernel's send buffer at `bytes` (`SO_SNDBUF`, which Linux doubles for its bookkeeping) and so
+    /// ends its autotuning, which would otherwise let megabytes wait for a peer that does not read.
+    public static func setSendBuffer(_ fd: Int32, bytes: Int32) {
+        var value = bytes
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     public static func shutdownWrite(_ fd: Int32) {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
     }

@@ -17,6 +17,7 @@ import hashlib
 import re
 
 import pytest
+import requests
 import schemathesis
 import yaml
 from hypothesis import HealthCheck, settings
@@ -44,6 +45,7 @@ CONTRACT_OPERATIONS = {
     ("get", "/metrics"),
     ("get", "/v1/status"),
     ("get", "/v1/figures"),
+    ("get", "/v1/events"),
     ("put", "/v1/routing"),
     ("post", "/v1/switch"),
     ("put", "/v1/listeners/{name}/forward"),
@@ -53,6 +55,7 @@ CONTRACT_OPERATIONS = {
     ("delete", "/v1/target-groups/{name}/targets/{target}"),
     ("get", "/v1/audit"),
 }
+STREAMING_PATH = "/v1/events"
 ERROR_STATUSES = {"400", "401", "403", "404", "405", "409", "413", "415", "422", "503"}
 
 CHECKS = [
@@ -187,6 +190,8 @@ def admin_schema(proxy, backends, tmp_path):
     turnout = proxy(groups=groups, token_file=token_file, wait_for_admin=True)
     schema = schemathesis.openapi.from_path(SPEC_PATH)
     schema.config.update(base_url=turnout.admin_url, request_timeout=10)
+    # The event stream never ends by itself: read its first event (`open` or `reset`, at once), then hang up.
+    schema.config.max_stream_events = 1
     return schema
 
 
@@ -239,6 +244,7 @@ def conformance(proxy, backends, tmp_path):
         ("/metrics", "GET"): {},
         ("/v1/status", "GET"): {},
         ("/v1/figures", "GET"): {"query": {"group": "blue", "seconds": 60}},
+        ("/v1/events", "GET"): {},
         ("/v1/audit", "GET"): {},
         ("/v1/routing", "PUT"): {"body": {"listeners": {"production": {"blue": 100}}}},
         ("/v1/switch", "POST"): {"body": {"to": "blue"}},
@@ -291,6 +297,22 @@ def test_a_body_that_is_not_json_is_refused_as_described(conformance):
         response = conformance(path, method, {}, media_type="text/plain")
         assert response.request.headers["Content-Type"].startswith("text/plain"), (method, path)
         assert (response.status_code, _error_code(response)) == (415, "unsupported_media_type"), (method, path)
+
+
+def test_the_event_stream_answers_as_described(conformance):
+    """The stream the generated tests leave out: its head as described, its first line, and its refusals."""
+    operation = resolve(load_spec()["paths"][STREAMING_PATH]["get"], load_spec())
+    with requests.get(conformance.turnout.admin_url + STREAMING_PATH, headers={"Authorization": f"Bearer {TOKEN}"},
+                      stream=True, timeout=10) as response:
+        assert response.status_code == 200
+        assert list(operation["responses"]["200"]["content"]) == [response.headers["Content-Type"]]
+        assert "Content-Length" not in response.headers
+        assert next(response.iter_lines(chunk_size=1)) == b"retry: 1000"
+    for headers, status in [({"Authorization": "Bearer wrong"}, 401), ({"Host": "evil.example"}, 403)]:
+        assert conformance(STREAMING_PATH, "GET", headers).status_code == status
+    response = requests.post(conformance.turnout.admin_url + STREAMING_PATH, headers={"Authorization": f"Bearer {TOKEN}"},
+                             timeout=10)
+    assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD"
 
 
 def test_the_checks_catch_answers_the_description_does_not_allow(conformance):
