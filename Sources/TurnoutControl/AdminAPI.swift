@@ -64,6 +64,8 @@ extension ControlPlane {
                 if match("v1/status") != nil { return status() }
                 if match("v1/figures") != nil { return try getFigures(request) }
                 if match("v1/events") != nil { return try getEvents(request) }
+                if match("v1/reports") != nil { return try getReports(request) }
+                if let c = match("v1/reports/*") { return try getReport(c[0]) }
                 if match("v1/audit") != nil { return try auditLog(request) }
                 if let c = match("v1/target-groups/*/targets") { return try getTargets(group: c[0]) }
             case "PUT":
@@ -102,7 +104,7 @@ extension ControlPlane {
     private func allowedMethods(_ segments: [String]) -> [String]? {
         let s = segments
         if s == ["healthz"] || s == ["metrics"] || s == ["v1", "status"] || s == ["v1", "audit"] || s == ["v1", "figures"]
-            || s == ["v1", "events"] {
+            || s == ["v1", "events"] || s == ["v1", "reports"] || (s.count == 3 && s[0] == "v1" && s[1] == "reports") {
             return ["GET", "HEAD"]
         }
         if s == ["v1", "routing"] { return ["PUT"] }

@@ -54,6 +54,8 @@ public final class ControlPlane {
     var figuresWallMilliseconds: UInt64 = 0
     /// Routing changes, health transitions and drains as they happen, for `GET /v1/events`.
     let events: EventStream
+    /// What each acknowledged change that moved traffic did to it (`ControlPlane+Reports`).
+    public internal(set) var reports: SwitchReports!
 
     public init(config: TurnoutConfig, table: RoutingTable, recovered: StateRecovery.Outcome, dataPlane: any DataPlane,
                 clock: any ControlClock, prober: any HealthProber, resolver: any NameResolver, store: StateStore,
@@ -92,6 +94,8 @@ public final class ControlPlane {
         names = NameRefresher(clock: clock, resolver: resolver, onAnswer: { [weak self] answered in
             self?.nameAnswered(answered)
         })
+        reports = SwitchReports(clock: clock, sources: reportSources())
+        reports.onSettled = { [weak self] report in self?.publishReportSettled(report) }
     }
 
     /// Starts probing and looking up names, and publishes the initial health view. Writes a
@@ -151,6 +155,7 @@ public final class ControlPlane {
         health.update(groups: next.groups)
         names.update(groups: next.groups)
         publish()
+        reports.record(from: previous, to: next, entry: entry)
         publishCommitEvents(previous: previous, entry: entry)
         logger.notice("\(action) by \(caller): generation \(before) → \(next.generation) \(diff.jsonText)")
     }

@@ -53,6 +53,7 @@ final class ControlPlaneCommitTests: XCTestCase {
         XCTAssertEqual(harness.auditEntries, [[
             "id": 1, "time": "2026-11-26T14:00:00.000Z", "action": "switch", "caller": "127.0.0.1",
             "generation_before": 1, "generation_after": 2, "request": entry.request, "diff": entry.diff,
+            "report": "/v1/reports/2",
         ]])
         XCTAssertEqual(harness.generation, 2)
     }

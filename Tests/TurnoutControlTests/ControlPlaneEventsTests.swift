@@ -35,17 +35,24 @@ final class ControlPlaneEventsTests: XCTestCase {
         harness.send("POST", "/v1/switch", #"{"to": "green"}"#)
         XCTAssertEqual(events(), [
             ["kind": "routing", "generation": 2, "generation_before": 1, "generation_after": 2, "action": "switch",
-             "caller": "127.0.0.1", "audit_id": 1,
+             "caller": "127.0.0.1", "audit_id": 1, "report": "/v1/reports/2",
              "diff": ["listeners": ["production": ["before": ["blue": 100], "after": ["green": 100]]]]],
             ["kind": "target.drain_started", "generation": 2, "group": "blue", "target": .string(a),
              "cause": "group_unweighted", "until": "2026-11-26T14:00:30.000Z"],
             ["kind": "target.drain_started", "generation": 2, "group": "blue", "target": .string(b),
              "cause": "group_unweighted", "until": "2026-11-26T14:00:30.000Z"],
         ])
-        harness.clock.advance(milliseconds: 29_999)
-        XCTAssertEqual(events(after: 3), [])
-        harness.clock.advance(milliseconds: 1)
+        harness.clock.advance(milliseconds: 1_000)
         XCTAssertEqual(events(after: 3), [
+            ["kind": "report.settled", "generation": 2, "report_generation": 2, "report": "/v1/reports/2", "totals": [
+                "departing_in_flight_at_cutover": 0, "responses_5xx": 0, "proxy_errors": 0, "connect_errors": 0,
+                "longest_drain_ms": 0.0, "undrained_moves": 0, "unsettled_moves": 0,
+            ]],
+        ], "the switch's report settles after a second: nothing was in flight")
+        harness.clock.advance(milliseconds: 28_999)
+        XCTAssertEqual(events(after: 4), [])
+        harness.clock.advance(milliseconds: 1)
+        XCTAssertEqual(events(after: 4), [
             ["kind": "target.drain_ended", "generation": 2, "group": "blue", "target": .string(a), "cause": "group_unweighted"],
             ["kind": "target.drain_ended", "generation": 2, "group": "blue", "target": .string(b), "cause": "group_unweighted"],
         ])
@@ -56,7 +63,7 @@ final class ControlPlaneEventsTests: XCTestCase {
         harness.send("POST", "/v1/switch", #"{"to": "blue"}"#)
         harness.clock.advance(milliseconds: 60_000)
         XCTAssertEqual(events().compactMap { $0["kind"]?.stringValue },
-                       ["routing", "target.drain_started", "target.drain_started", "routing"],
+                       ["routing", "target.drain_started", "target.drain_started", "report.settled", "routing", "report.settled"],
                        "blue got its weight back within its drain; green keeps the test listener's weight")
     }
 
