@@ -155,7 +155,9 @@ struct TimerHeap {
 
     private var entries: [Entry] = []
 
-    var nextDeadline: UInt64? { entries.first?.deadline }
+    // Subscripts rather than `first`: unspecialised (debug builds), `first` allocates a coroutine frame on
+    // every call, and the figures' timer pops once a second.
+    var nextDeadline: UInt64? { entries.isEmpty ? nil : entries[0].deadline }
 
     mutating func push(deadline: UInt64, id: UInt64, action: @escaping () -> Void) {
         entries.append(Entry(deadline: deadline, id: id, action: action))
@@ -169,7 +171,8 @@ struct TimerHeap {
     }
 
     mutating func popExpired(now: UInt64) -> Entry? {
-        guard let first = entries.first, first.deadline <= now else { return nil }
+        guard !entries.isEmpty, entries[0].deadline <= now else { return nil }
+        let first = entries[0]
         let last = entries.removeLast()
         if !entries.isEmpty {
             entries[0] = last

@@ -11,14 +11,15 @@ extension ControlPlane {
     /// The windows the status shows, in seconds.
     static let statusWindows = [10, 60]
 
-    /// Takes a sample of the registry into the figures, then sets the timer for the next whole second.
+    /// Takes a sample of the registry into the figures, then sets the timer for the next whole second. In
+    /// steady state this allocates nothing (the timer's action is made once), as the workers do not.
     func sampleFigures() {
         let now = clock.monotonicNanoseconds
         let second = now / 1_000_000_000
-        figures.record(metrics.snapshot(), second: second)
+        figures.record(metrics, second: second)
         figuresWallMilliseconds = clock.wallMilliseconds
         let next = (second + 1) * 1_000_000_000 + Self.figureSampleOffset
-        clock.schedule(after: next > now ? next - now : 0) { [weak self] in self?.sampleFigures() }
+        clock.schedule(after: next > now ? next - now : 0, nextFigureSample)
     }
 
     /// `{"10s": {...}, "60s": {...}}` for the status.

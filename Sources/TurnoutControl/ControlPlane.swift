@@ -49,9 +49,11 @@ public final class ControlPlane {
     /// Health-check latency per target group (written on the control thread).
     var healthCheckLatency: [String: Histogram] = [:]
     /// The last fifteen minutes of per-second figures, sampled from `metrics` (`ControlPlane+Figures`).
-    var figures: RecentFigures
+    let figures: RecentFigures
     /// The wall-clock time of the figures' latest sample, in milliseconds.
     var figuresWallMilliseconds: UInt64 = 0
+    /// The figures' timer action, made once.
+    lazy var nextFigureSample: () -> Void = { [weak self] in self?.sampleFigures() }
     /// Routing changes, health transitions and drains as they happen, for `GET /v1/events`.
     let events: EventStream
     /// What each acknowledged change that moved traffic did to it (`ControlPlane+Reports`).
@@ -101,6 +103,7 @@ public final class ControlPlane {
     /// Starts probing and looking up names, and publishes the initial health view. Writes a
     /// fresh snapshot first, so the journal starts empty.
     public func start() {
+        figures.prepare(listeners: table.listeners.map(\.name), groups: table.groups.map(\.name))
         sampleFigures()
         compact()
         health.update(groups: table.groups)

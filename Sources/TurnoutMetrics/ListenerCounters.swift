@@ -70,6 +70,17 @@ public final class ListenerCounters: @unchecked Sendable {
         slots.add(count, at: Slot.splicedResponseBytes)
     }
 
+    /// Error responses of 500 and above the proxy generated, read from any thread without allocating.
+    func serverErrors() -> UInt64 {
+        var total: UInt64 = 0
+        var status = 500
+        while status <= Self.proxyErrorStatuses.upperBound {
+            total += slots.load(Slot.firstProxyError + (status - Self.proxyErrorStatuses.lowerBound))
+            status += 1
+        }
+        return total
+    }
+
     /// Current values, read from any thread.
     func load() -> MetricsSnapshot.ListenerTotals {
         // Closed before opened: both only grow, so opened read later is never below closed.

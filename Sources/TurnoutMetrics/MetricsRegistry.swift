@@ -60,6 +60,12 @@ public final class MetricsRegistry: Sendable {
         return snapshot
     }
 
+    /// Every block registered so far. Blocks are only ever appended, so an index names the same block for
+    /// the registry's life. Takes the lock; copies no block and allocates nothing.
+    func registeredBlocks() -> (routes: [RouteCounters], listeners: [ListenerCounters]) {
+        blocks.withLock { ($0.routes, $0.listeners) }
+    }
+
     /// Requests in flight now from `listener` to `group`: started minus finished, summed over workers
     /// and targets. Lighter than a snapshot (two loads per block of the pair), for watching a drain.
     public func requestsInFlight(listener: String, group: String) -> UInt64 {

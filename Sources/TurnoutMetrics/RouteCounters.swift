@@ -4,8 +4,8 @@
 /// call); read by the scrape through the registry that owns it.
 public final class RouteCounters: @unchecked Sendable {
     /// Slot layout: five status classes (1xx…5xx), connect errors, requests started and finished, proxy
-    /// errors, then the duration histogram.
-    private enum Slot {
+    /// errors, then the duration histogram (its sum in nanoseconds, then one count per bucket).
+    enum Slot {
         static let firstStatusClass = 0
         static let connectErrors = 5
         static let started = 6
@@ -17,6 +17,8 @@ public final class RouteCounters: @unchecked Sendable {
     public let listener: String
     public let group: String
     public let target: String
+    /// Slots in the block: what `copySlots(into:)` copies.
+    let slotCount: Int
 
     private let slots: OwnedSlots
     private let duration: HistogramSlots
@@ -27,7 +29,8 @@ public final class RouteCounters: @unchecked Sendable {
         self.group = group
         self.target = target
         self.bounds = bounds
-        slots = .allocate(count: Slot.durationHistogram + HistogramSlots.slotCount(boundCount: bounds.count))
+        slotCount = Slot.durationHistogram + HistogramSlots.slotCount(boundCount: bounds.count)
+        slots = .allocate(count: slotCount)
         duration = HistogramSlots(slots: slots, first: Slot.durationHistogram, bounds: bounds)
     }
 
@@ -69,6 +72,18 @@ public final class RouteCounters: @unchecked Sendable {
     @inline(__always)
     public func recordProxyError(status: Int) {
         if status >= 500 { slots.add(1, at: Slot.proxyErrors) }
+    }
+
+    /// Copies every slot into `buffer` (`slotCount` of them) with relaxed loads, from any thread, without
+    /// allocating: the figures' once-a-second sample. Finished is read before started, so that started is
+    /// never below it.
+    func copySlots(into buffer: UnsafeMutablePointer<UInt64>) {
+        buffer[Slot.finished] = slots.load(Slot.finished)
+        var index = 0
+        while index < slotCount {
+            if index != Slot.finished { buffer[index] = slots.load(index) }
+            index += 1
+        }
     }
 
     /// Requests started and not finished now (relaxed loads, from any thread).

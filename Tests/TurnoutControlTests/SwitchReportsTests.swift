@@ -9,7 +9,7 @@ import XCTest
 final class SwitchReportsTests: XCTestCase {
     private let clock = ManualClock()
     private let registry = MetricsRegistry(durationBuckets: [0.001, 0.01, 0.1, 1])
-    private var figures = RecentFigures(durationBuckets: [0.001, 0.01, 0.1, 1])
+    private let figures = RecentFigures(durationBuckets: [0.001, 0.01, 0.1, 1])
     private var reports: SwitchReports!
     private var settled: [UInt64] = []
     private var table: RoutingTable!
@@ -36,7 +36,7 @@ final class SwitchReportsTests: XCTestCase {
             inFlight: { route, group in registry.requestsInFlight(listener: route.listener, group: group) },
             window: { [unowned self] key, seconds in figures.window(key, seconds: seconds) }))
         reports.onSettled = { [unowned self] report in settled.append(report.generation) }
-        figures.record(registry.snapshot(), second: clock.monotonicNanoseconds / 1_000_000_000)
+        figures.record(registry, second: clock.monotonicNanoseconds / 1_000_000_000)
     }
 
     /// Replaces production's forward (and test's, when given) and records the change's report.
@@ -63,7 +63,7 @@ final class SwitchReportsTests: XCTestCase {
     /// One second passes, and the recent figures take their sample at its end.
     private func nextSecond() {
         clock.advance(milliseconds: 1_000)
-        figures.record(registry.snapshot(), second: clock.monotonicNanoseconds / 1_000_000_000)
+        figures.record(registry, second: clock.monotonicNanoseconds / 1_000_000_000)
     }
 
     private func move(_ generation: UInt64) throws -> TrafficMove {

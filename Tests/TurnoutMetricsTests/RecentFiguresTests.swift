@@ -100,7 +100,7 @@ final class RecentFiguresTests: XCTestCase {
         let registry: MetricsRegistry
         let blue: RouteCounters
         let green: RouteCounters
-        var figures: RecentFigures
+        let figures: RecentFigures
 
         init(capacity: Int, bounds: [Double]) {
             registry = MetricsRegistry(durationBuckets: bounds)
@@ -110,16 +110,16 @@ final class RecentFiguresTests: XCTestCase {
         }
 
         /// `ok` 200s of 0.5 ms and `failed` 500s of 50 ms on blue, then a sample at `second`.
-        mutating func second(_ second: UInt64, ok: Int = 0, failed: Int = 0, green greenCount: Int = 0) {
+        func second(_ second: UInt64, ok: Int = 0, failed: Int = 0, green greenCount: Int = 0) {
             for _ in 0..<ok { blue.recordResponse(status: 200, durationNanoseconds: 500_000) }
             for _ in 0..<failed { blue.recordResponse(status: 500, durationNanoseconds: 50_000_000) }
             for _ in 0..<greenCount { green.recordResponse(status: 200, durationNanoseconds: 5_000_000) }
-            figures.record(registry.snapshot(), second: second)
+            figures.record(registry, second: second)
         }
     }
 
     func testTheFirstSampleIsTheBaselineAndEachLaterOneFillsItsSecond() {
-        var feed = Feed(capacity: 900, bounds: bounds)
+        let feed = Feed(capacity: 900, bounds: bounds)
         feed.second(100, ok: 7)  // before the baseline: not in any second
         XCTAssertEqual(feed.figures.window(.group("blue"), seconds: 10).seconds, 0)
         feed.second(101, ok: 3)
@@ -140,7 +140,7 @@ final class RecentFiguresTests: XCTestCase {
     }
 
     func testASkippedSecondReadsEmptyAndALateSampleKeepsWhatItCarries() {
-        var feed = Feed(capacity: 900, bounds: bounds)
+        let feed = Feed(capacity: 900, bounds: bounds)
         feed.second(100)
         feed.second(101, ok: 2)
         feed.second(103, ok: 6)  // the sample of 102 never came: its requests land in 103
@@ -154,7 +154,7 @@ final class RecentFiguresTests: XCTestCase {
     }
 
     func testTheRingKeepsItsCapacityOfSecondsAndOverwritesTheOldest() {
-        var feed = Feed(capacity: 3, bounds: bounds)
+        let feed = Feed(capacity: 3, bounds: bounds)
         feed.second(10)
         for (offset, count) in [1, 2, 3, 4, 5].enumerated() { feed.second(11 + UInt64(offset), ok: count) }
         XCTAssertEqual(feed.figures.series(.group("blue"), seconds: 10).map(\.counts.responses), [3, 4, 5])
@@ -165,7 +165,7 @@ final class RecentFiguresTests: XCTestCase {
     }
 
     func testAWindowsPercentilesAndRatesComeFromItsSecondsSummed() {
-        var feed = Feed(capacity: 900, bounds: bounds)
+        let feed = Feed(capacity: 900, bounds: bounds)
         feed.second(0)
         feed.second(1, ok: 98)
         feed.second(2, failed: 2, green: 10)
@@ -183,7 +183,7 @@ final class RecentFiguresTests: XCTestCase {
     }
 
     func testInFlightIsTheLatestSamplesGauge() {
-        var feed = Feed(capacity: 900, bounds: bounds)
+        let feed = Feed(capacity: 900, bounds: bounds)
         feed.second(0)
         for _ in 0..<5 { feed.blue.recordStarted() }
         feed.second(1)
