@@ -22,7 +22,7 @@ extension ControlPlane {
         publishEvent(.routing, [
             "generation_before": .int(Int64(entry.generationBefore)), "generation_after": .int(Int64(entry.generationAfter)),
             "action": .string(entry.action), "caller": .string(entry.caller), "audit_id": .int(Int64(entry.id)),
-            "diff": entry.diff, "report": reportLink(generation: entry.generationAfter),
+            "diff": entry.diff, "report": Self.reportLink(of: entry),
         ])
         for group in table.groups {
             let before = previous.groupIndex(named: group.name).map { previous.groups[$0].targets } ?? []

@@ -9,29 +9,29 @@ extension ControlPlane {
 
     /// The sources of the reports: the registry, and the recent figures this plane samples.
     func reportSources() -> SwitchReports.Sources {
-        let metrics = self.metrics
-        let buckets = metrics.durationBuckets
+        let metrics = self.metrics, figures = self.figures
         return SwitchReports.Sources(
             snapshot: { metrics.snapshot() },
             inFlight: { route, group in metrics.requestsInFlight(listener: route.listener, group: group) },
-            window: { [weak self] key, seconds in
-                self?.figures.window(key, seconds: seconds)
-                    ?? WindowFigures(seconds: 0, counts: FigureCounts(durationBuckets: buckets), inFlight: 0)
-            })
+            window: { key, seconds in figures.window(key, seconds: seconds) })
     }
 
     /// A settled report is an event.
     func publishReportSettled(_ report: SwitchReport) {
         publishEvent(.reportSettled, [
-            "report_generation": .int(Int64(report.generation)), "report": reportLink(generation: report.generation),
+            "report_generation": .int(Int64(report.generation)), "report": Self.reportPath(report.generation),
             "totals": report.totals.json,
         ])
     }
 
-    /// `/v1/reports/{generation}` when that generation has a report, null otherwise.
-    func reportLink(generation: UInt64) -> JSONValue {
-        reports.contains(generation) ? .string("/v1/reports/\(generation)") : .null
+    /// The report of `entry`'s change: `/v1/reports/{generation}` when the change moved traffic, null
+    /// otherwise. Read from the entry itself, so the link is the same after a restart or once the report
+    /// is no longer kept (reports live in memory; the link then answers 404).
+    static func reportLink(of entry: AuditEntry) -> JSONValue {
+        entry.movedTraffic ? reportPath(entry.generationAfter) : .null
     }
+
+    static func reportPath(_ generation: UInt64) -> JSONValue { .string("/v1/reports/\(generation)") }
 
     /// `GET /v1/reports[?limit=N]`: the newest reports first.
     func getReports(_ request: AdminRequest) throws(AdminFailure) -> AdminResponse {
@@ -55,5 +55,20 @@ extension ControlPlane {
                 + "\(SwitchReports.capacity) reports")
         }
         return .json(200, report.json)
+    }
+}
+
+extension AuditEntry {
+    /// Whether the change moved traffic: its diff names a listener whose groups' shares differ before and
+    /// after (`{"listeners": {"production": {"before": {"blue": 100}, "after": {"green": 100}}}}`), the rule
+    /// `SwitchReports` makes reports by.
+    var movedTraffic: Bool {
+        guard let listeners = diff["listeners"]?.objectValue else { return false }
+        return listeners.values.contains { change in
+            func forward(_ side: String) -> [WeightedGroup] {
+                (change[side]?.objectValue ?? [:]).map { WeightedGroup(group: $0.key, weight: Int($0.value.intValue ?? 0)) }
+            }
+            return TrafficMove.movesTraffic(from: forward("before"), to: forward("after"))
+        }
     }
 }

@@ -69,7 +69,7 @@ extension ControlPlane {
                 "id": .int(Int64(entry.id)), "time": .string(entry.time), "action": .string(entry.action),
                 "caller": .string(entry.caller), "generation_before": .int(Int64(entry.generationBefore)),
                 "generation_after": .int(Int64(entry.generationAfter)), "request": entry.request, "diff": entry.diff,
-                "report": reportLink(generation: entry.generationAfter),
+                "report": Self.reportLink(of: entry),
             ]
         }
         return .json(200, ["entries": .array(entries)])

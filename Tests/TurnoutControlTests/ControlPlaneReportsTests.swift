@@ -65,4 +65,13 @@ final class ControlPlaneReportsTests: XCTestCase {
         XCTAssertEqual(harness.send("GET", "/v1/reports/latest").errorCode, "bad_request")
         XCTAssertEqual(harness.send("GET", "/v1/reports?limit=101").errorCode, "bad_request")
     }
+
+    func testTheAuditsLinkSurvivesARestartThoughReportsLiveInMemory() throws {
+        harness.send("POST", "/v1/switch", #"{"to": "green"}"#)
+        let yaml = ControlPlaneHarness.yaml(stateDir: harness.directory.path)
+        let restarted = try harness.restarted(yaml: yaml)
+        XCTAssertEqual(restarted.auditEntries, harness.auditEntries)
+        XCTAssertEqual(restarted.auditEntries.map { $0["report"] }, ["/v1/reports/2"])
+        XCTAssertEqual(restarted.send("GET", "/v1/reports/2").status, 404)
+    }
 }
