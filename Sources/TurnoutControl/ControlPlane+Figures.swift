@@ -22,13 +22,18 @@ extension ControlPlane {
         clock.schedule(after: next > now ? next - now : 0, nextFigureSample)
     }
 
-    /// `{"10s": {...}, "60s": {...}}` for the status.
-    func statusFiguresJSON(_ key: FigureKey) -> JSONValue {
-        var windows: [String: JSONValue] = [:]
-        for seconds in Self.statusWindows {
-            windows["\(seconds)s"] = figures.window(key, seconds: seconds).json
+    /// The status's `figures`: `{"listeners": {name: {"10s": {...}, "60s": {...}}}, "target_groups": {...}}`.
+    func statusFiguresJSON() -> JSONValue {
+        func windows(_ key: FigureKey) -> JSONValue {
+            var windows: [String: JSONValue] = [:]
+            for seconds in Self.statusWindows { windows["\(seconds)s"] = figures.window(key, seconds: seconds).json }
+            return .object(windows)
         }
-        return .object(windows)
+        var listeners: [String: JSONValue] = [:]
+        for listener in table.listeners { listeners[listener.name] = windows(.listener(listener.name)) }
+        var groups: [String: JSONValue] = [:]
+        for group in table.groups { groups[group.name] = windows(.group(group.name)) }
+        return ["listeners": .object(listeners), "target_groups": .object(groups)]
     }
 
     /// `GET /v1/figures?group=G|listener=L[&seconds=N]`: a key's figures second by second, oldest first, as

@@ -10,7 +10,6 @@ extension ControlPlane {
                 "bind": .string(listener.bind.description),
                 "port": .int(Int64(dataPlane.boundPorts[listener.name] ?? listener.bind.port)),
                 "forward": forwardJSON(table, listener: listener.name),
-                "figures": statusFiguresJSON(.listener(listener.name)),
             ])
         }
         var groups: [JSONValue] = []
@@ -19,7 +18,6 @@ extension ControlPlane {
             members["name"] = .string(group.name)
             members["targets"] = .array(targetsJSON(group))
             members["names"] = .array(namesJSON(group))
-            members["figures"] = statusFiguresJSON(.group(group.name))
             groups.append(.object(members))
         }
         return .json(200, [
@@ -28,6 +26,7 @@ extension ControlPlane {
             "target_groups": .array(groups),
             "deployment": .null,
             "state_store": stateStoreJSON,
+            "figures": statusFiguresJSON(),
         ])
     }
 

@@ -33,7 +33,7 @@ final class ControlPlaneFiguresTests: XCTestCase {
     }
 
     private func figures(of kind: String, _ name: String) -> JSONValue? {
-        harness.send("GET", "/v1/status").json[kind]?.arrayValue?.first { $0["name"]?.stringValue == name }?["figures"]
+        harness.send("GET", "/v1/status").json["figures"]?[kind]?[name]
     }
 
     func testTheStatusShowsTheLastTenAndSixtySecondsOfEachListenerAndGroup() throws {
