@@ -52,29 +52,30 @@ extension MetricsSnapshot {
     }
 
     private func requestsInFlight(_ routes: [(key: RouteKey, value: RouteTotals)]) -> MetricFamily {
-        var byPair: [PairKey: UInt64] = [:]
-        for (key, totals) in routes {
-            byPair[PairKey(first: key.listener, second: key.group), default: 0] += totals.inFlight
-        }
-        return .gauge("turnout_requests_in_flight",
-                      help: "Requests routed to a target group and not finished, by listener and target group.",
-                      samples: byPair.map {
-                          MetricSample(labels: [("listener", $0.key.first), ("target_group", $0.key.second)],
-                                       value: Double($0.value))
-                      })
+        .gauge("turnout_requests_in_flight",
+               help: "Requests routed to a target group and not finished, by listener and target group.",
+               samples: samplesByPair(routes, labels: ("listener", "target_group"), pair: { ($0.listener, $0.group) },
+                                      value: \.inFlight))
     }
 
     private func connectErrors(_ routes: [(key: RouteKey, value: RouteTotals)]) -> MetricFamily {
-        var byTarget: [PairKey: UInt64] = [:]
+        .counter("turnout_upstream_connect_errors_total",
+                 help: "Failed connection attempts to targets.",
+                 samples: samplesByPair(routes, labels: ("target_group", "target"), pair: { ($0.group, $0.target) },
+                                        value: \.connectErrors))
+    }
+
+    /// One sample per pair of label values, summing `value` over the routes that share them.
+    private func samplesByPair(_ routes: [(key: RouteKey, value: RouteTotals)], labels: (String, String),
+                               pair: (RouteKey) -> (String, String), value: (RouteTotals) -> UInt64) -> [MetricSample] {
+        var sums: [PairKey: UInt64] = [:]
         for (key, totals) in routes {
-            byTarget[PairKey(first: key.group, second: key.target), default: 0] += totals.connectErrors
+            let (first, second) = pair(key)
+            sums[PairKey(first: first, second: second), default: 0] += value(totals)
         }
-        return .counter("turnout_upstream_connect_errors_total",
-                        help: "Failed connection attempts to targets.",
-                        samples: byTarget.map {
-                            MetricSample(labels: [("target_group", $0.key.first), ("target", $0.key.second)],
-                                         value: Double($0.value))
-                        })
+        return sums.map {
+            MetricSample(labels: [(labels.0, $0.key.first), (labels.1, $0.key.second)], value: Double($0.value))
+        }
     }
 
     private func splicedBytes(_ listeners: [(key: String, value: ListenerTotals)]) -> MetricFamily {
