@@ -57,7 +57,7 @@ final class ControlPlaneReportsTests: XCTestCase {
     func testTheListIsNewestFirstAndChangesThatMoveNoTrafficHaveNone() {
         harness.send("POST", "/v1/switch", #"{"to": "green"}"#)
         harness.send("POST", "/v1/target-groups/green/targets", #"{"targets": ["127.0.0.1:3009"]}"#)
-        harness.send("PUT", "/v1/listeners/production/forward", #"{"blue": 1, "green": 1}"#)
+        harness.send("PUT", "/v1/listeners/production/forward", #"{"blue": 50, "green": 50}"#)
         XCTAssertEqual(harness.send("GET", "/v1/reports").json["reports"]?.arrayValue?.map { $0["generation"] }, [4, 2])
         XCTAssertEqual(harness.send("GET", "/v1/reports?limit=1").json["reports"]?.arrayValue?.count, 1)
         XCTAssertEqual(harness.auditEntries.map { $0["report"] }, ["/v1/reports/2", .null, "/v1/reports/4"])

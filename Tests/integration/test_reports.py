@@ -141,7 +141,7 @@ def test_the_next_change_ends_a_split_and_a_change_that_moves_nothing_has_no_rep
     full = ok_json(admin.set_forward("production", {"green": 100}))["generation"]
     move = ok_json(admin.get(f"/v1/reports/{canary}"))["moves"][0]
     assert move["figures_after"]["ended_by"] == full
-    same_split = ok_json(admin.set_forward("production", {"green": 5, "blue": 0}))["generation"]
+    same_split = ok_json(admin.set_forward("production", {"green": 100, "blue": 0}))["generation"]
     targets = ok_json(admin.post("/v1/target-groups/blue/targets", {"targets": [f"{LOOPBACK}:1"]}))["generation"]
     for generation in (same_split, targets):
         assert_error(admin.get(f"/v1/reports/{generation}"), 404, "not_found")
