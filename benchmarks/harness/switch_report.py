@@ -109,10 +109,12 @@ def _scenario_section(w, scenario, timeline, result):
       f"last {tenth}.")
     w(f"Stragglers: {len(result['stragglers'])} of {result['eligible']} requests that started after an "
       f"acknowledgement and completed before the next switch was sent.")
-    if timeline.baseline:
-        description, times = timeline.baseline
+    for description, times in timeline.baselines:
         w(f"For comparison, {description}: p50 {ms(percentile(times, 50), 3)} ms, "
-          f"p99 {ms(percentile(times, 99), 3)} ms.")
+          f"p99 {ms(percentile(times, 99), 3)} ms ({len(times)} times).")
+    record_bytes = getattr(scenario, "journal_record_bytes", lambda: None)()
+    if record_bytes is not None:
+        w(f"The journal's records after the run: {record_bytes:.0f} bytes on average.")
     if result["stragglers"]:
         latest = max(r.started - s.acknowledged for s, r in result["stragglers"])
         affected = len({s.index for s, _ in result["stragglers"]})

@@ -19,6 +19,9 @@ from .processes import StartFailure, stop_daemons, wait_listening
 from .proxies import nginx_command
 
 GROUPS = ("blue", "green")
+# About the length of the journal line a `POST /v1/switch {"to": ...}` appends with this benchmark's configuration
+# (the report gives the run's own mean beside the measured appends).
+JOURNAL_RECORD_BYTES = 426
 
 
 @dataclass
@@ -95,9 +98,10 @@ class Scenario:
         """Switches production to `to`; returns (sent_ns, acknowledged_ns, error or None)."""
         raise NotImplementedError
 
-    def baseline(self):
-        """(description, sorted round trips in ns) of the switch channel without a change, or None."""
-        return None
+    def baselines(self):
+        """What an acknowledgement costs besides the switch itself: (description, sorted times in ns) pairs,
+        measured during the warm-up."""
+        return []
 
     def stop(self):
         if self.service is not None:
@@ -113,9 +117,9 @@ class TurnoutScenario(Scenario):
         self.admin_port = self.run.ports["admin"]
         self.admin = None
         config = self.dir / "turnout.yaml"
-        state_dir = Path(self.run.state_dir) if self.run.state_dir else self.dir / "state"
-        state_dir.mkdir(parents=True, exist_ok=True)
-        config.write_text(configs.turnout(state_dir, self.port, self.admin_port,
+        self.state_dir = Path(self.run.state_dir) if self.run.state_dir else self.dir / "state"
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        config.write_text(configs.turnout(self.state_dir, self.port, self.admin_port,
                                           {group: self.backend_port(group) for group in GROUPS}, self.run.workers))
         self.configs.append(("turnout.yaml", config))
         self.start_service([self.run.turnout_bin, "serve", "--config", config])
@@ -159,14 +163,44 @@ class TurnoutScenario(Scenario):
             self.admin = None
         return sent, acknowledged, status, body_bytes
 
-    def baseline(self):
-        """Round trips of `GET /healthz` on the same connection: the part of an ack that is not the switch."""
+    def baselines(self):
+        """The admin API's round trip without a change (`GET /healthz` on the same connection), and the
+        fdatasync'ed append that makes a switch durable, timed on the state directory's file system."""
         times = []
         for _ in range(50):
             sent, acknowledged, _, _ = self._admin_request("GET", "/healthz", None)
             times.append(acknowledged - sent)
             time.sleep(0.002)
-        return "admin round trip without a change (`GET /healthz`, same connection)", sorted(times)
+        return [("admin round trip without a change (`GET /healthz`, same connection)", sorted(times)),
+                self._journal_appends()]
+
+    def _journal_appends(self):
+        """Appends of a switch's journal record's size, each fdatasync'ed as `StateJournal.append` does, to a
+        scratch file beside the journal (removed after)."""
+        line = b"x" * (JOURNAL_RECORD_BYTES - 1) + b"\n"
+        probe = self.state_dir / "fdatasync-probe"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        times = []
+        try:
+            for _ in range(100):
+                start = now_ns()
+                os.write(fd, line)
+                os.fdatasync(fd)
+                times.append(now_ns() - start)
+                time.sleep(0.002)
+        finally:
+            os.close(fd)
+            probe.unlink()
+        return (f"an append of {len(line)} bytes fdatasync'ed in the state directory (what a switch's journal "
+                "record costs on this disk)", sorted(times))
+
+    def journal_record_bytes(self):
+        """The mean length of the journal's lines (None when it holds none: compacted, or no switch made)."""
+        try:
+            lines = (self.state_dir / "journal.log").read_bytes().splitlines(keepends=True)
+        except OSError:
+            return None
+        return sum(map(len, lines)) / len(lines) if lines else None
 
     def switch(self, to, previous):
         sent, acknowledged, status, body = self._admin_request("POST", "/v1/switch", {"to": to})
@@ -340,7 +374,7 @@ class Request:
 class Timeline:
     """What one scenario's run recorded."""
 
-    baseline: object  # Scenario.baseline()
+    baselines: list  # Scenario.baselines()
     measure_from: int  # the end of the warm-up
     stop: int  # when the client was told to stop
     switches: list = field(default_factory=list)  # switch_analysis.Switch, in the order sent
@@ -361,7 +395,7 @@ def measure(run, scenario):
     scenario.commands.append(("client", client_command))
     client = run.services.start(f"{scenario.name}-client", client_command, run.work, pipe_stdout=True)
     t0 = int(client.process.stdout.readline().split()[1])
-    baseline = scenario.baseline()  # during the warm-up, which is not measured
+    baselines = scenario.baselines()  # during the warm-up, which is not measured
     time.sleep(max(0.0, t0 / 1e9 + run.warmup + run.steady - now_ns() / 1e9))
 
     switches = []
@@ -386,4 +420,4 @@ def measure(run, scenario):
     (run.work / f"{scenario.name}-switches.json").write_text(json.dumps([asdict(s) for s in switches], indent=1))
     with open(output) as lines:
         requests = [Request(line) for line in lines if line.strip()]
-    return Timeline(baseline, t0 + int(run.warmup * 1e9), stop_sent, switches, requests)
+    return Timeline(baselines, t0 + int(run.warmup * 1e9), stop_sent, switches, requests)
