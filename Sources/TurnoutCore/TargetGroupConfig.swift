@@ -45,3 +45,48 @@ public struct TargetGroupConfig: Sendable, Hashable {
         self.dnsRefresh = dnsRefresh
     }
 }
+
+extension TargetGroupConfig {
+    /// Checks a group's target list: every target has a port, none is listed twice. Shared by configuration
+    /// validation and runtime target changes.
+    static func validateTargets(_ targets: [HostPort], group: String) throws(ConfigError) {
+        for (index, target) in targets.enumerated() {
+            let key = "target_groups.\(group).targets[\(index)]"
+            if target.port == 0 {
+                throw ConfigError(key: key, message: "a target needs a port 1...65535, got \(target)")
+            }
+            if let first = targets[..<index].firstIndex(of: target) {
+                throw ConfigError(key: key, message: "duplicate target \(target) (also targets[\(first)])")
+            }
+        }
+    }
+}
+
+/// How a target group chooses one of its targets for a request (ALB's `load_balancing.algorithm.type`).
+public enum TargetAlgorithm: String, Sendable, CaseIterable {
+    /// Each target in turn.
+    case roundRobin = "round_robin"
+    /// The target with the fewest requests in flight on this worker; ties go round-robin.
+    case leastOutstandingRequests = "least_outstanding_requests"
+}
+
+/// What a target group does when none of its targets is routable (YAML `on_all_unhealthy`).
+public enum AllUnhealthyPolicy: String, Sendable, CaseIterable {
+    /// Send traffic to every target that is not draining, as ALB does: a health check that fails everywhere
+    /// is more often wrong than every target at once.
+    case failOpen = "fail_open"
+    /// Send nothing: requests for the group get 503.
+    case failClosed = "fail_closed"
+}
+
+/// A target group's own time limits (YAML `target_groups.<name>.timeouts`). A limit left nil takes the value of
+/// the top-level `timeouts` section.
+public struct GroupTimeouts: Sendable, Hashable {
+    /// From the end of the request to the response head, and between response body reads, for requests routed
+    /// to this group. Set it for a group whose application is slower (or must fail faster) than the rest.
+    public var upstreamResponse: ConfigDuration?
+
+    public init(upstreamResponse: ConfigDuration? = nil) {
+        self.upstreamResponse = upstreamResponse
+    }
+}
