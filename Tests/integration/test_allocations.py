@@ -49,6 +49,8 @@ SEQUENCE_OFFSET = 48
 # allocation per request or per hundred.
 REQUESTS_PER_ALLOWED_ALLOCATION = 100
 ALLOWED_ALLOCATIONS_PER_WINDOW = 50
+# How long the warm-up is followed by a pause, so the control thread's once-a-second turns have run.
+CONTROL_TURNS_SECONDS = 2.5
 # Trace lines kept per window when something does allocate.
 TRACE_LIMIT = 400
 
@@ -410,6 +412,9 @@ def measure(proxy: CountedProxy, scenario: Scenario, *, warm_up: int, window: in
     load = Load(proxy.ports[scenario.listener], scenario)
     try:
         load.run(warm_up)
+        # The control thread samples the figures once a second; a quick warm-up can end before its
+        # first turns have run (and instantiated what they use once), so let a few pass first.
+        time.sleep(CONTROL_TURNS_SECONDS)
         snapshots = [proxy.counters.snapshot()]
         proxy.counters.trace_every_allocation()
         try:
