@@ -5,22 +5,37 @@ CONFIG ?= config/turnout.yaml
 BLUE_PORT ?= 3000
 GREEN_PORT ?= 3001
 
-.PHONY: run test deps build release unit-test integration-test sanitize-thread sanitize-address fuzz bench \
-	docker-check clean
+.PHONY: run test deps test-deps build release unit-test integration-test sanitize-thread sanitize-address fuzz \
+	bench docker-check clean
 
-# Debian packages the build and the tests need; installed only when missing (unshare and mount run the proxy
-# with a resolv.conf of the tests' own in the tests of targets by name).
-APT_PACKAGES := libssl-dev pkg-config curl util-linux mount
+# Debian packages the build needs, and those only the tests need; installed only when missing (unshare and mount
+# run the proxy with a resolv.conf of the tests' own in the tests of targets by name).
+APT_PACKAGES := libssl-dev pkg-config curl
+APT_TEST_PACKAGES := python3-venv util-linux mount
 
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# The test tools (Tests/integration/requirements.txt) live in a virtual environment of the project's own, never in
+# the system's Python; running the proxy needs none of them.
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+
+# Installs the Debian packages named in $(1) that are missing.
+apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	@$(PYTHON) -c "import pytest, requests, schemathesis, prometheus_client, yaml, dnslib" 2>/dev/null || \
-		$(PYTHON) -m pip install --quiet -r Tests/integration/requirements.txt || \
-		$(PYTHON) -m pip install --quiet --break-system-packages -r Tests/integration/requirements.txt
+
+deps:
+	@$(call apt_install,$(APT_PACKAGES))
+
+test-deps: deps $(VENV)/.requirements
+
+# Made again when the requirements change (the stamp is older than the file).
+$(VENV)/.requirements: Tests/integration/requirements.txt
+	@$(call apt_install,$(APT_TEST_PACKAGES))
+	@[ -x $(VENV_PYTHON) ] || $(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/integration/requirements.txt
+	@touch $@
 
 build: deps
 	$(SWIFT) build
@@ -35,8 +50,8 @@ run: release
 unit-test: build
 	$(SWIFT) test
 
-integration-test: build
-	TURNOUT_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest Tests/integration -q
+integration-test: build test-deps
+	TURNOUT_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(VENV_PYTHON) -m pytest Tests/integration -q
 
 test: unit-test integration-test
 

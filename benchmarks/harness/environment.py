@@ -22,7 +22,7 @@ def log(message):
 
 def ensure_packages(tools=tuple(APT_PACKAGES), python_modules=("matplotlib",)):
     """Installs the `tools` (load tools, the other proxies, gcc) that are missing with apt-get, and the
-    `python_modules` with pip."""
+    `python_modules` that are missing into the project's `.venv` (the script then goes on under its Python)."""
     missing = [APT_PACKAGES[tool] for tool in tools if shutil.which(tool) is None]
     if missing:
         log(f"installing {' '.join(missing)} (apt-get)")
@@ -43,10 +43,28 @@ def ensure_packages(tools=tuple(APT_PACKAGES), python_modules=("matplotlib",)):
         finally:
             if created_policy:
                 subprocess.run(sudo + ["rm", "-f", str(policy)], check=False)
-    for module in python_modules:
-        if importlib.util.find_spec(module) is None:
-            log(f"installing {module} (pip)")
-            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", module], check=True)
+    missing_modules = [module for module in python_modules if importlib.util.find_spec(module) is None]
+    if missing_modules:
+        use_project_venv(missing_modules)
+
+
+# The project's virtual environment (the Makefile's `test-deps` makes it too): Python packages go there, never into
+# the system's Python.
+VENV = Path(__file__).resolve().parents[2] / ".venv"
+
+
+def use_project_venv(modules):
+    """Installs `modules` into the project's `.venv` (made when missing) and runs this script again with its Python,
+    so that the packages are never installed into the system's Python. Does not return."""
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        log(f"making the virtual environment {VENV}")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    log(f"installing {' '.join(modules)} into {VENV} (pip)")
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *modules], check=True)
+    if Path(sys.prefix).resolve() == VENV.resolve():
+        sys.exit(f"{Path(sys.argv[0]).name}: {' '.join(modules)} installed into {VENV} but still not importable")
+    os.execv(str(python), [str(python), *sys.argv])
 
 
 def build_release(repo_root, scratch, products=("turnout",)):
