@@ -34,6 +34,8 @@ public final class ControlPlane {
     var token: [UInt8]?
     /// Host, cross-site and content-type checks every request passes first.
     var requestGuard: AdminRequestGuard
+    /// The configuration file `POST /v1/reload` reads; nil when none was given (unit tests).
+    public var configSource: ConfigSource?
 
     /// The routing table in force (the one last published).
     var table: RoutingTable

@@ -77,7 +77,13 @@ struct ServeStartup {
     func run() throws {
         plane.start()
         let plane = self.plane, loop = self.loop, signals = self.signals, logger = self.logger, proxy = self.proxy
-        let configPath = self.configPath, admin = self.admin, config = self.config
+        let admin = self.admin, config = self.config
+        // systemd (Type=notify) hears that the workers serve, with every listener bound and the table published,
+        // of each reload and of the drain; without NOTIFY_SOCKET nothing is sent.
+        let notifier = ServiceNotification(logger: logger)
+        let source = ConfigSource(path: configPath, readToken: { path in try path.map(AdminTokenFile.read) },
+                                  willReload: notifier.reloading, didReload: notifier.reloaded)
+        plane.configSource = source
         let startFailure = StartFailure()
         plane.whenEveryNameAnswered(within: Self.firstLookupWait) {
             do {
@@ -94,15 +100,18 @@ struct ServeStartup {
             }
             logger.notice("admin API on \(config.admin.bind.host):\(admin.port)")
             logger.notice("turnout \(TurnoutVersion.string) serving with \(proxy.workerCount) workers; routing table generation \(plane.generation)")
+            notifier.ready(listeners: config.listeners.count, generation: plane.generation)
         }
 
         loop.register(fd: signals.fd, events: [.readable]) { _ in
             guard let signal = signals.take() else { return }
             if signal == SIGHUP {
-                plane.reload(from: configPath, readToken: { path in try path.map(AdminTokenFile.read) })
+                source.willReload()
+                source.didReload(plane.reload(from: source.path, caller: "SIGHUP", readToken: source.readToken))
                 return
             }
             logger.notice("signal \(signal): draining (grace \(config.timeouts.shutdownGrace.milliseconds) ms)")
+            notifier.stopping(grace: config.timeouts.shutdownGrace)
             admin.close()
             proxy.shutdown()
             loop.stop()
@@ -121,3 +130,46 @@ private final class StartFailure {
 
 /// The proxy is the data plane the control plane publishes to (`publish` and `boundPorts` are its own).
 extension Proxy: DataPlane {}
+
+/// What `serve` tells the service manager (`ServiceNotifier`, when `NOTIFY_SOCKET` is set): ready, reloading and
+/// reloaded, stopping. A notification that cannot be sent is logged, never fatal: the proxy serves either way.
+struct ServiceNotification {
+    let notifier: ServiceNotifier?
+    let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+        do {
+            notifier = try ServiceNotifier.fromEnvironment()
+        } catch {
+            logger.warning("NOTIFY_SOCKET: \(error); the service manager will not be told when turnout is ready")
+            notifier = nil
+        }
+        if let notifier { logger.info("notifying the service manager at \(notifier.socketPath)") }
+    }
+
+    func ready(listeners: Int, generation: UInt64) {
+        send { (notifier) throws(SystemError) in try notifier.ready(status: "serving \(listeners) listeners; routing table generation \(generation)") }
+    }
+
+    func reloading() {
+        send { (notifier) throws(SystemError) in try notifier.reloading() }
+    }
+
+    func reloaded(_ outcome: ReloadOutcome) {
+        send { (notifier) throws(SystemError) in try notifier.ready(status: outcome.summary) }
+    }
+
+    func stopping(grace: ConfigDuration) {
+        send { (notifier) throws(SystemError) in try notifier.stopping(status: "draining (grace \(grace.milliseconds) ms)") }
+    }
+
+    private func send(_ notification: (ServiceNotifier) throws(SystemError) -> Void) {
+        guard let notifier else { return }
+        do {
+            try notification(notifier)
+        } catch {
+            logger.warning("could not notify the service manager at \(notifier.socketPath): \(error)")
+        }
+    }
+}

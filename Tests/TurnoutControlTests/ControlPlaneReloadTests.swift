@@ -78,4 +78,44 @@ final class ControlPlaneReloadTests: XCTestCase {
         XCTAssertEqual(harness.dataPlane.publications.map(\.table.generation), [1, 2], "the file is compared with what is in force")
         XCTAssertEqual(ControlPlaneHarness.forward(harness.dataPlane.last!.table, "production"), ["green=100"])
     }
+
+    func testPostReloadDoesWhatSIGHUPDoesAndTellsTheSourceAroundIt() throws {
+        var heard: [String] = []
+        harness.plane.configSource = ConfigSource(path: harness.configPath, readToken: { _ in nil },
+                                                  willReload: { heard.append("will") },
+                                                  didReload: { heard.append($0.summary) })
+        try harness.directory.write(ControlPlaneHarness.yaml(stateDir: stateDir, production: "{ green: 100 }"),
+                                    to: harness.configPath)
+
+        let answer = harness.send("POST", "/v1/reload", nil, headers: ["Idempotency-Key": "reload-1"])
+        XCTAssertEqual(answer.status, 200)
+        XCTAssertEqual(answer.json, ["outcome": "applied", "applied": ["listeners.production.forward"],
+                                     "generation": 2, "previous_generation": 1])
+        XCTAssertEqual(heard, ["will", "reload applied (listeners.production.forward): published routing table generation 2"])
+        let entry = try XCTUnwrap(harness.auditEntries.last)
+        XCTAssertEqual(entry["caller"], "127.0.0.1")
+        XCTAssertEqual(try harness.journalRecords().last?.idempotency?.key, "reload-1")
+
+        // The same key again is the first answer, replayed; nothing is read or applied.
+        let replay = harness.send("POST", "/v1/reload", nil, headers: ["Idempotency-Key": "reload-1"])
+        XCTAssertEqual(replay.json, answer.json)
+        XCTAssertEqual(replay.header("Idempotent-Replayed"), "true")
+        XCTAssertEqual(heard.count, 2)
+    }
+
+    func testPostReloadRefusalNamesTheKeys() throws {
+        harness.plane.configSource = ConfigSource(path: harness.configPath, readToken: { _ in nil })
+        try harness.directory.write(ControlPlaneHarness.yaml(stateDir: stateDir, production: "{ green: 100 }",
+                                                             extraListener: "  canary: { bind: 127.0.0.1:8082, forward: { green: 100 } }"),
+                                    to: harness.configPath)
+        let answer = harness.send("POST", "/v1/reload")
+        XCTAssertEqual(answer.status, 422)
+        XCTAssertEqual(answer.errorCode, "reload_refused")
+        XCTAssertEqual(answer.json["error"]?["keys"], ["listeners.canary"])
+        XCTAssertEqual(harness.generation, 1)
+    }
+
+    func testPostReloadWithoutAConfigurationFileIsAConflict() {
+        XCTAssertEqual(harness.send("POST", "/v1/reload").errorCode, "conflict")
+    }
 }

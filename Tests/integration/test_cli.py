@@ -428,6 +428,33 @@ def test_targets_list_json(turnout, admin):
     assert json.loads(result.stdout) == {"group": "green", "targets": group_targets(admin.status(), "green"), "names": []}
 
 
+# --- reload ----------------------------------------------------------------------------------------
+
+def test_reload_says_what_it_applied_or_that_nothing_changed(turnout, admin):
+    before = admin.generation()
+    unchanged = cli(turnout, "reload")
+    assert (unchanged.returncode, unchanged.stdout) == (0, f"reload: nothing to change; generation {before} kept\n")
+
+    turnout.config.listeners["production"] = {"blue": 90, "green": 10}
+    turnout.config.write(turnout.config_path)
+    applied = cli(turnout, "reload")
+    assert (applied.returncode, applied.stdout) == \
+        (0, f"reload applied (listeners.production.forward): generation {before} → {before + 1}\n"), applied.stderr
+    assert admin.forwards()["production"] == {"blue": 90, "green": 10}
+
+    as_json = cli(turnout, "reload", "--json")
+    assert json.loads(as_json.stdout)["outcome"] == "nothing_to_change"
+
+
+def test_reload_refused_names_the_keys_and_exits_1(turnout, admin):
+    turnout.config.workers = 1
+    turnout.config.write(turnout.config_path)
+    result = cli(turnout, "reload")
+    assert_api_error(result, "reload_refused")
+    assert result.stderr.endswith("workers (2 → 1): this changes only at a restart\n"), result.stderr
+    assert admin.generation() == 1
+
+
 # --- connection, environment, token ----------------------------------------------------------------
 
 UNREACHABLE_HINT = ("hint: is the proxy running? Start it with `make run` (the demo) or `turnout serve --config <file>`. "

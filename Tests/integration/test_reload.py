@@ -265,3 +265,59 @@ def test_a_reload_keeps_admin_api_changes_the_file_did_not_touch(turnout):
     turnout.config.listeners["production"] = {"green": 100}
     assert turnout.reload() == ("reload: nothing to change (listeners.production.forward already in force); "
                                 f"routing table generation {generation + 1} kept")
+
+
+# --- POST /v1/reload: the same reload, through the admin API ------------------------------------------------
+
+def test_post_reload_answers_with_what_was_applied_and_is_audited(turnout):
+    admin = AdminClient.of(turnout)
+    generation = admin.generation()
+    turnout.config.listeners["production"] = {"blue": 90, "green": 10}
+    turnout.config.write(turnout.config_path)
+
+    answer = ok_json(admin.post("/v1/reload"))
+    assert answer == {"outcome": "applied", "applied": ["listeners.production.forward"],
+                      "generation": generation + 1, "previous_generation": generation}
+    assert admin.forwards()["production"] == {"blue": 90, "green": 10}
+    [entry] = admin.audit(limit=1)
+    assert (entry["action"], entry["caller"], entry["request"]) == ("reload", LOOPBACK, {"file": str(turnout.config_path)})
+    assert entry["diff"] == {"listeners": {"production": {"before": {"blue": 100}, "after": {"blue": 90, "green": 10}}}}
+    # One log line per reload, whoever asked.
+    turnout.process.wait_for_log(r"reload applied \(listeners\.production\.forward\): published routing table "
+                                 rf"generation {generation + 1}")
+
+    # A file that changes nothing: 200, unchanged, no generation.
+    answer = ok_json(admin.post("/v1/reload", {}))
+    assert answer == {"outcome": "nothing_to_change", "applied": [], "already_in_force": [], "unchanged": True,
+                      "generation": generation + 1, "previous_generation": generation + 1}
+    assert len(admin.audit()) == 1
+
+
+def test_post_reload_refuses_naming_the_keys_and_changes_nothing(turnout):
+    admin = AdminClient.of(turnout)
+    generation, journal = admin.generation(), journal_bytes(turnout)
+    turnout.config.listeners["production"] = {"green": 100}
+    turnout.config.workers = 1
+    turnout.config.timeouts["connect"] = "1s"
+    turnout.config.write(turnout.config_path)
+
+    error = assert_error(admin.post("/v1/reload"), 422, "reload_refused")
+    assert error["keys"] == ["workers", "timeouts.connect"], error
+    assert error["message"] == ("reload refused, nothing changed: workers (2 → 1), timeouts.connect (2s → 1s): "
+                                "these change only at a restart"), error
+    assert admin.generation() == generation and admin.forwards()["production"] == {"blue": 100}
+    assert journal_bytes(turnout) == journal
+
+    # An invalid file is refused naming its key and line.
+    turnout.config_path.write_text(turnout.config_path.read_text().replace("workers: 1", "workers: many"))
+    error = assert_error(admin.post("/v1/reload"), 422, "reload_refused")
+    assert error["keys"] == ["workers"], error
+    assert error["message"].startswith("reload refused, nothing changed: workers (line 1): "), error
+
+
+def test_post_reload_takes_no_body_and_only_post(turnout):
+    admin = AdminClient.of(turnout)
+    assert_error(admin.post("/v1/reload", {"file": "/etc/passwd"}), 400, "bad_request")
+    response = admin.get("/v1/reload")
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "POST"
