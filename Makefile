@@ -6,12 +6,12 @@ BLUE_PORT ?= 3000
 GREEN_PORT ?= 3001
 
 .PHONY: run test deps test-deps build release unit-test integration-test sanitize-thread sanitize-address fuzz \
-	bench docker-check clean
+	bench docker-check install uninstall clean
 
 # Debian packages the build needs, and those only the tests need; installed only when missing (unshare and mount
 # run the proxy with a resolv.conf of the tests' own in the tests of targets by name).
 APT_PACKAGES := libssl-dev pkg-config curl
-APT_TEST_PACKAGES := python3-venv util-linux mount
+APT_TEST_PACKAGES := python3-venv util-linux mount strace systemd
 
 # The test tools (Tests/integration/requirements.txt) live in a virtual environment of the project's own, never in
 # the system's Python; running the proxy needs none of them.
@@ -78,6 +78,34 @@ bench:
 
 docker-check:
 	scripts/dockerfile-check.sh
+
+# `make install`: the release binary, the systemd unit and a default configuration (kept when one is there already),
+# under DESTDIR (for packaging; empty installs for real). BIN_DIR=<dir> installs binaries built elsewhere instead of
+# building the release first.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+STATEDIR ?= /var/lib/turnout
+CONFIG_INSTALLED := $(SYSCONFDIR)/turnout/turnout.yaml
+BIN_DIR ?=
+
+install: $(if $(BIN_DIR),,release)
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(SYSCONFDIR)/turnout"
+	install -m 0755 "$(or $(BIN_DIR),$$($(SWIFT) build -c release --show-bin-path))/turnout" "$(DESTDIR)$(BINDIR)/turnout"
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@CONFIG@|$(CONFIG_INSTALLED)|g' dist/systemd/turnout.service.in \
+		> "$(DESTDIR)$(UNITDIR)/turnout.service"
+	chmod 0644 "$(DESTDIR)$(UNITDIR)/turnout.service"
+	@if [ -e "$(DESTDIR)$(CONFIG_INSTALLED)" ]; then \
+		echo "kept $(DESTDIR)$(CONFIG_INSTALLED)"; \
+	else \
+		sed -e 's|^state_dir: .*|state_dir: $(STATEDIR)|' config/turnout.yaml > "$(DESTDIR)$(CONFIG_INSTALLED)" && \
+		chmod 0644 "$(DESTDIR)$(CONFIG_INSTALLED)" && echo "installed $(DESTDIR)$(CONFIG_INSTALLED)"; \
+	fi
+
+# Removes the binary and the unit; the configuration and the state stay.
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/turnout" "$(DESTDIR)$(UNITDIR)/turnout.service"
 
 clean:
 	rm -rf .build .build-*
