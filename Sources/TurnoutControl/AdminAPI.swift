@@ -75,6 +75,7 @@ extension ControlPlane {
             case "POST":
                 if match("v1/switch") != nil { return try postSwitch(request) }
                 if match("v1/reload") != nil { return try postReload(request) }
+                if match("v1/reset") != nil { return try postReset(request) }
                 if let c = match("v1/target-groups/*/targets") { return try postTargets(request, group: c[0]) }
             case "DELETE":
                 if let c = match("v1/target-groups/*/targets/*") { return try deleteTarget(request, group: c[0], target: c[1]) }
@@ -109,7 +110,7 @@ extension ControlPlane {
             return ["GET", "HEAD"]
         }
         if s == ["v1", "routing"] { return ["PUT"] }
-        if s == ["v1", "switch"] || s == ["v1", "reload"] { return ["POST"] }
+        if s == ["v1", "switch"] || s == ["v1", "reload"] || s == ["v1", "reset"] { return ["POST"] }
         if s.count == 4 && s[0] == "v1" && s[1] == "listeners" && s[3] == "forward" { return ["PUT"] }
         if s.count == 4 && s[0] == "v1" && s[1] == "target-groups" && s[3] == "targets" { return ["GET", "HEAD", "PUT", "POST"] }
         if s.count == 5 && s[0] == "v1" && s[1] == "target-groups" && s[3] == "targets" { return ["DELETE"] }

@@ -125,3 +125,11 @@ public enum AuditTimestamp {
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }
+
+extension AuditLog {
+    /// The newest entry whose diff changed `name` in `section` (`listeners` or `target_groups`): when the
+    /// value in force was set, for the status. Nil when the log no longer holds it.
+    public func lastChange(of name: String, in section: String) -> AuditEntry? {
+        stored.last { $0.diff[section]?[name] != nil }
+    }
+}

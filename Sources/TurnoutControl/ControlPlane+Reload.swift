@@ -62,7 +62,8 @@ extension ControlPlane {
         if routingChanged {
             let outcome = ReloadOutcome.applied(keys: applied, previousGeneration: previous, generation: next.generation)
             do {
-                try commitReload(next, changes: changes, path: path, caller: caller, response: outcome.response)
+                try commitFromFile(next, action: "reload", caller: caller, request: ["file": .string(path)],
+                                   response: outcome.response)
             } catch {
                 return .refused(reason: error.message, keys: [], status: error.status, code: error.code)
             }
@@ -87,13 +88,16 @@ extension ControlPlane {
         return outcome.response
     }
 
-    /// Commits the routing part of a reload; targets the file no longer lists drain like deregistered ones.
-    private func commitReload(_ next: RoutingTable, changes: ConfigChanges, path: String, caller: String,
-                              response: AdminResponse) throws(AdminFailure) {
+    /// Commits a table that takes values from the configuration file (a reload, or a reset to the file): the
+    /// audit entry's diff holds every forward, target list and group settings that changed, and targets that
+    /// left a group drain like deregistered ones.
+    func commitFromFile(_ next: RoutingTable, action: String, caller: String, request: JSONValue,
+                        response: AdminResponse) throws(AdminFailure) {
         var diff: [String: JSONValue] = [:]
         var listeners: [String: JSONValue] = [:]
-        for name in changes.forwards.keys.sorted() where forwardJSON(table, listener: name) != forwardJSON(next, listener: name) {
-            listeners[name] = ["before": forwardJSON(table, listener: name), "after": forwardJSON(next, listener: name)]
+        for listener in table.listeners where forwardJSON(table, listener: listener.name) != forwardJSON(next, listener: listener.name) {
+            listeners[listener.name] = ["before": forwardJSON(table, listener: listener.name),
+                                        "after": forwardJSON(next, listener: listener.name)]
         }
         if !listeners.isEmpty { diff["listeners"] = .object(listeners) }
         var groups: [String: JSONValue] = [:]
@@ -111,8 +115,8 @@ extension ControlPlane {
         if !groups.isEmpty { diff["target_groups"] = .object(groups) }
         if !settings.isEmpty { diff["target_group_settings"] = .object(settings) }
 
-        try commitDraining(next, action: "reload", caller: caller, request: ["file": .string(path)], diff: .object(diff),
-                           reply: { response })
+        _ = try commitDraining(next, action: action, caller: caller, request: request, diff: .object(diff),
+                               reply: { response })
     }
 }
 

@@ -3,6 +3,8 @@ import TurnoutCore
 /// `GET /v1/status` and `GET /v1/audit`.
 extension ControlPlane {
     func status() -> AdminResponse {
+        let differences = configDifferences
+        func difference(_ key: String) -> ConfigDifference? { differences.first { $0.key == key } }
         var listeners: [JSONValue] = []
         for listener in table.listeners {
             listeners.append([
@@ -10,6 +12,8 @@ extension ControlPlane {
                 "bind": .string(listener.bind.description),
                 "port": .int(Int64(dataPlane.boundPorts[listener.name] ?? listener.bind.port)),
                 "forward": forwardJSON(table, listener: listener.name),
+                "forward_source": sourceJSON(of: difference("listeners.\(listener.name).forward"), name: listener.name,
+                                             section: "listeners"),
             ])
         }
         var groups: [JSONValue] = []
@@ -18,10 +22,13 @@ extension ControlPlane {
             members["name"] = .string(group.name)
             members["targets"] = .array(targetsJSON(group))
             members["names"] = .array(namesJSON(group))
+            members["targets_source"] = sourceJSON(of: difference("target_groups.\(group.name).targets"), name: group.name,
+                                                   section: "target_groups")
             groups.append(.object(members))
         }
         return .json(200, [
             "generation": .int(Int64(table.generation)),
+            "differs_from_config": .array(differences.map { .string($0.key) }),
             "listeners": .array(listeners),
             "target_groups": .array(groups),
             "deployment": .null,

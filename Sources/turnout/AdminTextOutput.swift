@@ -77,8 +77,41 @@ enum StatusTable {
         sections.append(groupTable.rendered)
         if targetCount > 0 { sections.append(targetTable.rendered) }
         if !nameTable.rows.isEmpty { sections.append(nameTable.rendered) }
+        sections.append(configSources(listeners: status["listeners"]?.arrayValue ?? [], groups: groups))
         sections.append("deployment: \(deployment(status["deployment"]))")
         return sections.joined(separator: "\n\n")
+    }
+
+    /// Which forwards and target lists are not the configuration file's: a table of runtime changes (value, since
+    /// when and by what, the file's value), or one line saying everything is the file's.
+    static func configSources(listeners: [JSONValue], groups: [JSONValue]) -> String {
+        var table = AdminTextTable("FROM RUNTIME", "IN FORCE", "SINCE", "BY", "THE FILE SAYS")
+        for listener in listeners {
+            guard let source = listener["forward_source"], source["from"]?.stringValue == "runtime" else { continue }
+            table.add(["listeners.\(listener["name"]?.stringValue ?? "?").forward", forward(listener["forward"])]
+                      + changeCells(source) + [forward(source["config"])])
+        }
+        for group in groups {
+            guard let source = group["targets_source"], source["from"]?.stringValue == "runtime" else { continue }
+            let running = (source["in_force"]?.arrayValue ?? []).map { $0.stringValue ?? "?" }
+            let file = (source["config"]?.arrayValue ?? []).map { $0.stringValue ?? "?" }
+            table.add(["target_groups.\(group["name"]?.stringValue ?? "?").targets", targetList(running)]
+                      + changeCells(source) + [targetList(file)])
+        }
+        guard !table.rows.isEmpty else { return "every forward and target list is the configuration file's" }
+        return table.rendered + "\n(runtime changes are saved and kept across restarts; "
+            + "`turnout reset --to-config` puts back the file's)"
+    }
+
+    /// `2026-11-27T12:00:00.000Z` and `switch (127.0.0.1:40112)`; `?` once the audit log no longer holds the change.
+    private static func changeCells(_ source: JSONValue) -> [String] {
+        let since = source["since"]?.stringValue ?? "?"
+        guard let action = source["action"]?.stringValue else { return [since, "?"] }
+        return [since, "\(action) (\(source["caller"]?.stringValue ?? "?"))"]
+    }
+
+    private static func targetList(_ targets: [String]) -> String {
+        targets.isEmpty ? "-" : targets.joined(separator: ",")
     }
 
     /// The targets of one group (`targets list`, and after `targets add|remove`), and its names.
@@ -168,6 +201,27 @@ enum AdminChangeReport {
             heading = generations(answer) + (changed ? "" : ": no listener changed")
         }
         return changed ? heading + "\n" + table.rendered : heading
+    }
+
+    /// `{"generation", "previous_generation", "reset", "listeners", "target_groups"}` of `POST /v1/reset`, or its
+    /// dry run: what was put back, and the forwards in force after it.
+    static func reset(_ answer: JSONValue) -> String {
+        let keys = (answer["reset"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let heading: String
+        if answer["dry_run"]?.boolValue == true {
+            heading = "dry run at generation \(number(answer["generation"])): nothing applied"
+                + (keys.isEmpty ? "; the routing is the configuration file's already"
+                                : "; a reset would put back \(keys.joined(separator: ", "))")
+        } else if keys.isEmpty {
+            heading = "\(generations(answer)): the routing is the configuration file's already"
+        } else {
+            heading = "\(generations(answer)): put back the configuration file's \(keys.joined(separator: ", "))"
+        }
+        guard !keys.isEmpty else { return heading }
+        var table = AdminTextTable("LISTENER", "FORWARD")
+        let listeners = answer["listeners"]?.objectValue ?? [:]
+        for name in listeners.keys.sorted() { table.add(name, StatusTable.forward(listeners[name])) }
+        return heading + "\n" + table.rendered
     }
 
     /// `{"generation", "previous_generation", "group", "targets"}`.

@@ -30,6 +30,13 @@ struct ServeStartup {
         if let state = recovered.state {
             table = StateRestore.apply(state, over: config, logger: logger)
             logger.notice("restored state from \(config.stateDir) (\(recovered.replayed) journal records replayed): routing table generation \(table.generation)")
+            let differences = table.differences(from: config)
+            if !differences.isEmpty {
+                logger.warning("""
+                    saved runtime changes differ from \(configPath) and stay in force: \
+                    \(differences.map(\.description).joined(separator: "; ")); `turnout reset --to-config` puts back the file's
+                    """)
+            }
         } else {
             logger.notice("no saved state in \(config.stateDir); starting from \(configPath)")
         }

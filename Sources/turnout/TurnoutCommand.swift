@@ -11,7 +11,7 @@ struct TurnoutCommand: ParsableCommand {
         version: TurnoutVersion.string,
         subcommands: [
             ServeCommand.self, CheckCommand.self, StatusCommand.self, SwitchCommand.self, WeightsCommand.self,
-            TargetsCommand.self, ReloadCommand.self,
+            TargetsCommand.self, ReloadCommand.self, ResetCommand.self,
         ]
     )
 }

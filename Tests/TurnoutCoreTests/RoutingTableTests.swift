@@ -168,3 +168,41 @@ private final class Totals: @unchecked Sendable {
         return total
     }
 }
+
+/// Where a table differs from the configuration file, and the table with the file's values put back.
+final class RoutingTableConfigDifferencesTests: XCTestCase {
+    private let config = try! ConfigLoader.parse(yaml: """
+        listeners:
+          production: { bind: 0.0.0.0:8080, forward: { blue: 100 } }
+          test: { bind: 0.0.0.0:8081, forward: { green: 60, blue: 40 } }
+        target_groups:
+          blue: { targets: [127.0.0.1:3000] }
+          green: { targets: [127.0.0.1:3001, 127.0.0.1:3002] }
+        """)
+
+    func testTheFileItselfDiffersInNothingWhateverOrderItsGroupsAreWrittenIn() throws {
+        let table = RoutingTable(config: config, generation: 1)
+        XCTAssertEqual(table.differences(from: config), [])
+        let reordered = try table.replacingForward(["test": [WeightedGroup(group: "blue", weight: 40),
+                                                             WeightedGroup(group: "green", weight: 60)]])
+        XCTAssertEqual(reordered.differences(from: config), [])
+    }
+
+    func testForwardsAndTargetListsThatDifferAreListedWithBothValues() throws {
+        let changed = try RoutingTable(config: config, generation: 1)
+            .replacingForward(["production": [WeightedGroup(group: "blue", weight: 100),
+                                              WeightedGroup(group: "green", weight: 0)]])
+            .replacingTargets(["green": [HostPort.parse("127.0.0.1:3002")!]])
+        let differences = changed.differences(from: config)
+        XCTAssertEqual(differences.map(\.key), ["listeners.production.forward", "target_groups.green.targets"])
+        XCTAssertEqual(differences.map(\.description), [
+            "listeners.production.forward is blue=100 green=0 (the file: blue=100)",
+            "target_groups.green.targets is [127.0.0.1:3002] (the file: [127.0.0.1:3001, 127.0.0.1:3002])",
+        ])
+
+        let reset = try changed.withForwardsAndTargets(of: config, generation: 9)
+        XCTAssertEqual(reset.generation, 9)
+        XCTAssertEqual(reset.differences(from: config), [])
+        XCTAssertTrue(reset.routesLike(RoutingTable(config: config, generation: 1)))
+    }
+}

@@ -91,8 +91,8 @@ def test_status_prints_listeners_groups_and_targets(turnout, admin, backends):
     assert result.stderr == ""
 
     blocks = sections(result.stdout)
-    assert [len(block) for block in blocks] == [1, 3, 3, 3, 1], result.stdout
-    heading, listeners, groups, targets, deployment = blocks
+    assert [len(block) for block in blocks] == [1, 3, 3, 3, 1, 1], result.stdout
+    heading, listeners, groups, targets, sources, deployment = blocks
 
     assert heading == [f"generation {generation}"]
     assert rows("\n".join(listeners)) == [
@@ -113,6 +113,7 @@ def test_status_prints_listeners_groups_and_targets(turnout, admin, backends):
         ["blue", backends.blue.address, "initial", "yes", reason_cell(blue)],
         ["green", backends.green.address, "initial", "yes", reason_cell(green)],
     ]
+    assert sources == ["every forward and target list is the configuration file's"]
     assert deployment == ["deployment: none"]
     for table in (listeners, groups, targets):
         assert_aligned(table)
