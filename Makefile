@@ -4,14 +4,16 @@ PYTHON ?= python3
 CONFIG ?= config/turnout.yaml
 BLUE_PORT ?= 3000
 GREEN_PORT ?= 3001
+SPARE_PORT ?= 3002
 
 .PHONY: run test deps test-deps build release unit-test integration-test sanitize-thread sanitize-address fuzz \
 	bench docker-check install uninstall clean
 
 # Debian packages the build needs, and those only the tests need; installed only when missing (unshare and mount
-# run the proxy with a resolv.conf of the tests' own in the tests of targets by name).
+# run the proxy with a resolv.conf of the tests' own in the tests of targets by name, and the README's tour in a
+# network namespace; strace and systemd-analyze check the systemd unit's sandbox).
 APT_PACKAGES := libssl-dev pkg-config curl
-APT_TEST_PACKAGES := python3-venv util-linux mount strace systemd
+APT_TEST_PACKAGES := python3-venv util-linux mount strace systemd iproute2
 
 # The test tools (Tests/integration/requirements.txt) live in a virtual environment of the project's own, never in
 # the system's Python; running the proxy needs none of them.
@@ -43,9 +45,10 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Builds release, starts the blue and green demo backends and the proxy in the foreground.
+# Builds release, starts the blue and green demo backends, a spare one in no group (blue-2) and the proxy in the
+# foreground.
 run: release
-	@scripts/run-demo.sh "$(CONFIG)" $(BLUE_PORT) $(GREEN_PORT)
+	@scripts/run-demo.sh "$(CONFIG)" $(BLUE_PORT) $(GREEN_PORT) $(SPARE_PORT)
 
 unit-test: build
 	$(SWIFT) test
