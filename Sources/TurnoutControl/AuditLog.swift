@@ -127,9 +127,9 @@ public enum AuditTimestamp {
 }
 
 extension AuditLog {
-    /// The newest entry whose diff changed `name` in `section` (`listeners` or `target_groups`): when the
-    /// value in force was set, for the status. Nil when the log no longer holds it.
-    public func lastChange(of name: String, in section: String) -> AuditEntry? {
-        stored.last { $0.diff[section]?[name] != nil }
+    /// The newest entry whose diff changed `name` in `section` (`listeners` or `target_groups`), actions in
+    /// `excluding` aside: when the value in force was set, for the status. Nil when the log no longer holds it.
+    public func lastChange(of name: String, in section: String, excluding: Set<String> = []) -> AuditEntry? {
+        stored.last { $0.diff[section]?[name] != nil && !excluding.contains($0.action) }
     }
 }

@@ -25,7 +25,9 @@ extension ControlPlane {
         case .targets(_, let inForce, let targets):
             (running, file) = (.array(inForce.map { .string($0.description) }), .array(targets.map { .string($0.description) }))
         }
-        let change = audit.lastChange(of: name, in: section)
+        // A lookup's new addresses (`targets.resolve`) change no registered list: the registration that did is
+        // what the status names.
+        let change = audit.lastChange(of: name, in: section, excluding: [Self.lookupAction])
         return [
             "from": "runtime", "in_force": running, "config": file,
             "since": change.map { .string($0.time) } ?? .null,

@@ -8,6 +8,8 @@ import TurnoutCore
 extension ControlPlane {
     /// The caller of the changes lookups make, in the audit log.
     static let lookupCaller = "dns"
+    /// The audit action of a lookup's new addresses.
+    static let lookupAction = "targets.resolve"
 
     /// Runs `action` once every registered name has had its first answer (found or failed), or once
     /// `nanoseconds` have passed: `serve` starts the workers then.
@@ -39,7 +41,7 @@ extension ControlPlane {
             "after": .array(after.targets.map { .string($0.description) }),
         ]]]
         do {
-            try commitDraining(next, action: "targets.resolve", caller: Self.lookupCaller, request: request, diff: diff)
+            try commitDraining(next, action: Self.lookupAction, caller: Self.lookupCaller, request: request, diff: diff)
         } catch {
             // Nothing changed; the next lookup tries again. `commit` logged why.
         }

@@ -47,4 +47,22 @@ final class AuditLogTests: XCTestCase {
         XCTAssertEqual(AuditTimestamp.iso8601(milliseconds: 1_795_962_192_123), "2026-11-29T14:23:12.123Z")
         XCTAssertEqual(AuditTimestamp.iso8601(milliseconds: 951_782_400_007), "2000-02-29T00:00:00.007Z")
     }
+
+    func testLastChangeIsTheNewestEntryThatChangedTheValueLeavingOutExcludedActions() {
+        var log = AuditLog()
+        func change(_ action: String, _ diff: JSONValue, generation: UInt64) -> AuditEntry {
+            log.append(action: action, caller: "127.0.0.1", generationBefore: generation, generationAfter: generation + 1,
+                       request: [:], diff: diff)
+        }
+        let weights = change("weights", ["listeners": ["production": ["before": [:], "after": [:]]]], generation: 1)
+        let register = change("targets.register", ["target_groups": ["blue": ["before": [], "after": []]]], generation: 2)
+        _ = change("targets.resolve", ["target_groups": ["blue": ["before": [], "after": []]]], generation: 3)
+        _ = change("weights", ["listeners": ["test": ["before": [:], "after": [:]]]], generation: 4)
+
+        XCTAssertEqual(log.lastChange(of: "production", in: "listeners"), weights)
+        XCTAssertEqual(log.lastChange(of: "blue", in: "target_groups")?.action, "targets.resolve")
+        XCTAssertEqual(log.lastChange(of: "blue", in: "target_groups", excluding: ["targets.resolve"]), register)
+        XCTAssertNil(log.lastChange(of: "green", in: "target_groups"))
+        XCTAssertNil(log.lastChange(of: "production", in: "target_groups"))
+    }
 }
