@@ -4,7 +4,7 @@ import XCTest
 
 /// The active health checker against real loopback sockets: 50 ms interval, 30 ms timeout, thresholds 2.
 final class HealthCheckerTests: XCTestCase {
-    private var servers: [HealthTestServer] = []
+    private var servers: [LoopbackHTTPServer] = []
     private var harnesses: [HealthCheckerHarness] = []
 
     override func tearDown() {
@@ -16,8 +16,8 @@ final class HealthCheckerTests: XCTestCase {
         super.tearDown()
     }
 
-    private func server(_ behavior: HealthTestServer.Behavior) throws -> HealthTestServer {
-        let server = try HealthTestServer(behavior)
+    private func server(_ behavior: LoopbackHTTPServer.Behavior) throws -> LoopbackHTTPServer {
+        let server = try LoopbackHTTPServer(behavior)
         servers.append(server)
         return server
     }
@@ -104,7 +104,7 @@ final class HealthCheckerTests: XCTestCase {
     }
 
     func testClosedPortIsAFailedConnection() throws {
-        let target = loopback(try HealthTestServer.closedPort())
+        let target = loopback(try LoopbackHTTPServer.closedPort())
         let checker = try harness([group("blue", [target])])
 
         let changes = checker.waitForChanges(1)
@@ -182,7 +182,7 @@ final class HealthCheckerTests: XCTestCase {
 
     func testProbePathHostAndPortComeFromTheCheck() throws {
         let backend = try server(.status(200))
-        let closed = try HealthTestServer.closedPort()
+        let closed = try LoopbackHTTPServer.closedPort()
         let target = loopback(closed)
         let checker = try harness([
             group("blue", [target], check: fastCheck(path: "/ready?full=1", port: backend.port, host: "app.internal")),

@@ -1,18 +1,30 @@
+import Foundation
 import Glibc
 import Synchronization
 import TurnoutPosix
 
-/// A blocking HTTP server on a loopback port for health-check tests, on its own thread. It answers every
-/// request with the current status, or accepts and never answers (`silent`), and records what it received.
-final class HealthTestServer: Sendable {
+/// A blocking HTTP server on a loopback port for the health checks' and the hooks' tests, on its own thread. It
+/// answers every request with the current status, or with the next of a list of whole responses (the last one
+/// repeating), or accepts and never answers (`silent`); it records what it received and when.
+final class LoopbackHTTPServer: Sendable {
     enum Behavior: Sendable, Equatable {
         case status(Int)
+        /// Raw responses, one per request in order; the last one answers every request after it.
+        case responses([String])
         case silent
+    }
+
+    /// A request as received: the head (through its blank line), the body as text, and when it was complete.
+    struct Request: Sendable {
+        var head: String
+        var body: String
+        var receivedAt: UInt64
     }
 
     private struct State {
         var behavior: Behavior
-        var requests: [String] = []
+        var received: [Request] = []
+        var answered = 0
         var connections = 0
         /// Connections accepted in `silent` mode, kept open until `stop`.
         var held: [Int32] = []
@@ -36,7 +48,10 @@ final class HealthTestServer: Sendable {
     }
 
     /// Request heads received, in order.
-    var requests: [String] { state.withLock { $0.requests } }
+    var requests: [String] { state.withLock { $0.received.map(\.head) } }
+
+    /// Requests received, in order, with their bodies and times.
+    var received: [Request] { state.withLock { $0.received } }
 
     /// Connections accepted so far.
     var connections: Int { state.withLock { $0.connections } }
@@ -57,25 +72,48 @@ final class HealthTestServer: Sendable {
                 if state.behavior == .silent { state.held.append(fd) }
                 return state.behavior
             }
-            guard case .status(let status) = behavior else { continue }
-            answer(fd, status: status)
+            if behavior != .silent { answer(fd) }
         }
     }
 
-    private func answer(_ fd: Int32, status: Int) {
+    private func answer(_ fd: Int32) {
         defer { close(fd) }
         var timeout = timeval(tv_sec: 1, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1024)
         while !received.ends(with: Array("\r\n\r\n".utf8)) {
-            let count = read(fd, &buffer, buffer.count)
+            let count = read(fd, &buffer, 1)
             if count <= 0 { return }
             received += buffer[0..<count]
         }
-        state.withLock { $0.requests.append(String(decoding: received, as: UTF8.self)) }
-        let response = Array("HTTP/1.1 \(status) Status\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".utf8)
-        _ = response.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let head = String(decoding: received, as: UTF8.self)
+        var body: [UInt8] = []
+        while body.count < Self.contentLength(head) {
+            let count = read(fd, &buffer, min(buffer.count, Self.contentLength(head) - body.count))
+            if count <= 0 { return }
+            body += buffer[0..<count]
+        }
+        let response = state.withLock { state -> String in
+            state.received.append(Request(head: head, body: String(decoding: body, as: UTF8.self),
+                                          receivedAt: MonotonicClock.now()))
+            switch state.behavior {
+            case .status(let status): return "HTTP/1.1 \(status) Status\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            case .responses(let responses):
+                state.answered += 1
+                return responses[min(state.answered, responses.count) - 1]
+            case .silent: return ""
+            }
+        }
+        let bytes = Array(response.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    private static func contentLength(_ head: String) -> Int {
+        for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
+            return Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+        return 0
     }
 
     private static func listen() throws -> (Int32, UInt16) {

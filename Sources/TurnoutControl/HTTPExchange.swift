@@ -1,0 +1,262 @@
+import Glibc
+import TurnoutHTTP1
+import TurnoutPosix
+
+/// One HTTP/1.1 exchange on the control loop over a non-blocking connection: the control plane's client, for
+/// health probes and `http` hooks. It sends a request that asks for `Connection: close`, reads the response
+/// head and at most `bodyLimit` bytes of the body, and reports exactly once through `completion` (never from
+/// within `start`), unless cancelled, having closed its descriptor by then.
+final class HTTPExchange {
+    /// A response: its status, its header fields as sent, and the start of its body (decoded from chunked).
+    struct Response: Sendable, Equatable {
+        var status: Int
+        var fields: [HTTPField]
+        var bodyStart: [UInt8]
+
+        /// The value of the first field named `name` (ASCII case ignored).
+        func field(_ name: String) -> String? {
+            let wanted = name.lowercased()
+            return fields.first { $0.name.lowercased() == wanted }?.value
+        }
+    }
+
+    struct HTTPField: Sendable, Equatable {
+        var name: String
+        var value: String
+    }
+
+    enum Outcome: Sendable, Equatable {
+        case response(Response)
+        /// No complete response (head, and the body up to the limit) within the timeout, connecting included.
+        case timedOut
+        /// The connection failed or broke: "connection refused", "connection reset", "malformed response: ...".
+        case connectionFailed(String)
+        /// The exchange could not start here (out of descriptors or memory): it says nothing about the peer.
+        case notSent(String)
+    }
+
+    private enum Phase { case idle, connecting, writing, readingHead, readingBody, done }
+
+    /// The most response-head bytes read; a longer head fails the exchange.
+    static let maxHeadBytes = 8192
+
+    private let loop: ControlLoop
+    private let request: [UInt8]
+    private let requestMethod: HTTPMethod
+    private let bodyLimit: Int
+    private var completion: ((Outcome) -> Void)?
+    private var phase = Phase.idle
+    private var fd: Int32 = -1
+    private var written = 0
+    private var received: [UInt8] = []
+    private var response: Response?
+    private var framing = BodyFraming.none
+    private var bodyReceived: UInt64 = 0
+    private var chunked = ChunkedDecoder()
+    private var timeoutTimer: TimerID?
+    private let fields = HeaderFieldTable(capacity: 100)
+
+    init(loop: ControlLoop, request: [UInt8], requestMethod: HTTPMethod, bodyLimit: Int,
+         completion: @escaping (Outcome) -> Void) {
+        self.loop = loop
+        self.request = request
+        self.requestMethod = requestMethod
+        self.bodyLimit = bodyLimit
+        self.completion = completion
+    }
+
+    /// Connects to `address`; the whole exchange must fit in `timeout` ns.
+    func start(address: SocketAddress, timeout: UInt64) {
+        guard phase == .idle else { return }
+        timeoutTimer = loop.schedule(after: timeout) { [weak self] in self?.finish(.timedOut) }
+        let (socket, result) = Socket.connect(to: address)
+        if case .failed(let error) = result {
+            // Reported from the loop rather than from here, so that callers never see the outcome inside `start`.
+            // A socket this process could not make says nothing about the peer.
+            let outcome: Outcome = SystemError.isLocalResourceShortage(error)
+                ? .notSent(Self.describe(errno: error)) : .connectionFailed(Self.describe(errno: error))
+            phase = .done
+            loop.schedule(after: 0) { [weak self] in self?.report(outcome) }
+            return
+        }
+        fd = socket
+        phase = result == .connected ? .writing : .connecting
+        let registered = loop.register(fd: fd, events: [.writable]) { [weak self] events in self?.handle(events) }
+        if !registered {
+            FileIO.close(fd)
+            fd = -1
+            phase = .done
+            loop.schedule(after: 0) { [weak self] in self?.report(.notSent("cannot watch the socket")) }
+        }
+    }
+
+    /// Reports `outcome` without connecting (from the loop, never from within this call).
+    func refuse(_ outcome: Outcome) {
+        guard phase == .idle else { return }
+        phase = .done
+        loop.schedule(after: 0) { [self] in report(outcome) }
+    }
+
+    /// Stops the exchange without reporting.
+    func cancel() {
+        completion = nil
+        finish(nil)
+    }
+
+    private func handle(_ events: EpollEvents) {
+        switch phase {
+        case .connecting:
+            let error = Socket.pendingError(fd)
+            if error != 0 { return finish(.connectionFailed(Self.describe(errno: error))) }
+            guard events.contains(.writable) else { return finish(.connectionFailed("connection closed")) }
+            phase = .writing
+            writeRequest()
+        case .writing: writeRequest()
+        case .readingHead, .readingBody: readResponse()
+        case .idle, .done: return
+        }
+    }
+
+    private func writeRequest() {
+        while written < request.count {
+            let result = request.withUnsafeBytes { FileIO.write(fd, from: $0.baseAddress! + written, count: $0.count - written) }
+            switch result {
+            case .bytes(let count): written += count
+            case .wouldBlock: return
+            case .endOfFile: return finish(.connectionFailed("connection closed"))
+            case .failed(let error): return finish(.connectionFailed(Self.describe(errno: error)))
+            }
+        }
+        phase = .readingHead
+        loop.modify(fd: fd, events: [.readable])
+    }
+
+    private func readResponse() {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let room = phase == .readingHead ? min(chunk.count, Self.maxHeadBytes + 1 - received.count) : chunk.count
+            let result = chunk.withUnsafeMutableBytes { FileIO.read(fd, into: $0.baseAddress!, count: room) }
+            switch result {
+            case .bytes(let count):
+                if phase == .readingHead {
+                    received += chunk[0..<count]
+                    if let outcome = parseHead(complete: false) { return finish(outcome) }
+                } else if takeBody(chunk[0..<count]) {
+                    return finishWithResponse()
+                }
+            case .wouldBlock: return
+            case .endOfFile:
+                if phase == .readingBody { return finishWithResponse() }
+                return finish(parseHead(complete: true) ?? .connectionFailed("connection closed before a complete response head"))
+            case .failed(let error): return finish(.connectionFailed(Self.describe(errno: error)))
+            }
+        }
+    }
+
+    /// The outcome once the bytes so far hold a complete head (and no body is wanted) or can never make one; nil
+    /// to read on. A complete head with a body wanted moves on to the body, with what followed the head.
+    private func parseHead(complete: Bool) -> Outcome? {
+        let parsed = received.withUnsafeBytes { bytes -> (HeadParseResult<ResponseHead>, Response?) in
+            let result = ResponseHeadParser.parse(
+                bytes, requestMethod: requestMethod,
+                limits: HeadLimits(maxHeaderBytes: Self.maxHeadBytes, maxHeaders: fields.capacity), fields: fields)
+            guard case .complete(let head) = result else { return (result, nil) }
+            let copied = (0..<fields.count).map { index in
+                HTTPField(name: String(decoding: bytes.slice(fields[index].name), as: UTF8.self),
+                          value: String(decoding: bytes.slice(fields[index].value), as: UTF8.self))
+            }
+            return (result, Response(status: Int(head.status), fields: copied, bodyStart: []))
+        }
+        switch parsed.0 {
+        case .complete(let head):
+            response = parsed.1
+            framing = head.framing
+            if bodyLimit == 0 || framing == .none || framing == .contentLength(0) { return .response(response!) }
+            phase = .readingBody
+            let rest = received[head.headLength...]
+            received = []
+            return takeBody(rest) ? .response(response!) : nil
+        case .failed(let error):
+            return .connectionFailed("malformed response: \(error.reason)")
+        case .incomplete:
+            if received.count > Self.maxHeadBytes { return .connectionFailed("response head too large") }
+            return complete ? .connectionFailed("connection closed before a complete response head") : nil
+        }
+    }
+
+    /// Keeps body bytes up to the limit; true once the body is complete or the limit reached.
+    private func takeBody(_ bytes: ArraySlice<UInt8>) -> Bool {
+        switch framing {
+        case .none: return true
+        case .contentLength(let length):
+            let wanted = Int(min(length - bodyReceived, UInt64(bytes.count)))
+            bodyReceived += UInt64(wanted)
+            keep(bytes.prefix(wanted))
+            return bodyReceived == length || response!.bodyStart.count >= bodyLimit
+        case .untilClose:
+            keep(bytes)
+            return response!.bodyStart.count >= bodyLimit
+        case .chunked:
+            return takeChunked(Array(bytes))
+        }
+    }
+
+    private func takeChunked(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let step = bytes.withUnsafeBytes { chunked.decode(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+            switch step {
+            case .needMore(let consumed): offset += consumed
+            case .chunkStart(let consumed, _): offset += consumed
+            case .data(let count):
+                keep(bytes[offset..<offset + count])
+                chunked.consumeData(count)
+                offset += count
+                if response!.bodyStart.count >= bodyLimit { return true }
+            case .end, .failed: return true
+            }
+        }
+        return response!.bodyStart.count >= bodyLimit
+    }
+
+    private func keep(_ bytes: ArraySlice<UInt8>) {
+        response!.bodyStart += bytes.prefix(bodyLimit - response!.bodyStart.count)
+    }
+
+    private func finishWithResponse() {
+        finish(.response(response!))
+    }
+
+    /// Releases the socket and the timer, then reports `outcome` (nil: nothing to report).
+    private func finish(_ outcome: Outcome?) {
+        if fd >= 0 {
+            loop.unregister(fd: fd)
+            FileIO.close(fd)
+            fd = -1
+        }
+        phase = .done
+        report(outcome)
+    }
+
+    private func report(_ outcome: Outcome?) {
+        if let timeoutTimer { loop.cancel(timeoutTimer) }
+        timeoutTimer = nil
+        guard let outcome, let completion else { return }
+        self.completion = nil
+        completion(outcome)
+    }
+}
+
+extension HTTPExchange {
+    /// How a failed connection shows in a target's health description or a hook's reason.
+    static func describe(errno error: Int32) -> String {
+        switch error {
+        case ECONNREFUSED: return "connection refused"
+        case ECONNRESET, EPIPE: return "connection reset"
+        case ETIMEDOUT: return "connection timed out"
+        case EHOSTUNREACH: return "host unreachable"
+        case ENETUNREACH: return "network unreachable"
+        default: return String(cString: strerror(error)).lowercased()
+        }
+    }
+}
