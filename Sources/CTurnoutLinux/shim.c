@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <sys/random.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 
 const int turnout_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
@@ -118,6 +120,50 @@ int turnout_signalfd_read(int fd) {
     if (n != (ssize_t)sizeof info) return -1;
     return (int)info.ssi_signo;
 }
+
+int turnout_spawn(const char *file, char *const argv[], char *const envp[], pid_t *pid, int *output_fd) {
+    int fds[2];
+    // The write end stays blocking: it becomes the child's standard output, which programs expect to block.
+    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
+        int error = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return error;
+    }
+    posix_spawnattr_t attributes;
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_init(&attributes);
+    posix_spawn_file_actions_init(&actions);
+    // Its own process group, so that a timeout can signal everything it started; the signals this process
+    // blocks (for its signalfd) or ignores (SIGPIPE) are the child's to handle as usual.
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigemptyset(&all);
+    for (int signal = 1; signal < 32; signal++) {
+        if (signal != SIGKILL && signal != SIGSTOP) sigaddset(&all, signal);
+    }
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    int error = posix_spawnp(pid, file, &actions, &attributes, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    close(fds[1]);
+    if (error != 0) {
+        close(fds[0]);
+        return error;
+    }
+    *output_fd = fds[0];
+    return 0;
+}
+
+int turnout_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 int turnout_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }
 

@@ -54,6 +54,15 @@ int turnout_block_signals(const int *signals, int count);
 int turnout_signalfd(const int *signals, int count);
 int turnout_signalfd_read(int fd);
 
+// child processes
+/// Starts `file` (looked up in PATH when it has no '/') with `argv` and `envp` in a process group of its own,
+/// with an empty signal mask and default dispositions, standard input from /dev/null and standard output and
+/// error into a new pipe, and no other descriptor of this process. Returns 0 with `*pid` and `*output_fd` (the
+/// pipe's non-blocking, close-on-exec read end), or the error number (ENOENT, EACCES, ...).
+int turnout_spawn(const char *file, char *const argv[], char *const envp[], pid_t *pid, int *output_fd);
+/// A descriptor that becomes readable when process `pid` ends (pidfd_open(2), close-on-exec); -1 and errno.
+int turnout_pidfd_open(pid_t pid);
+
 #include <pthread.h>
 int turnout_set_thread_name(pthread_t thread, const char *name);
 
