@@ -53,12 +53,7 @@ final class HealthCheckerHarness: @unchecked Sendable {
     /// Polls `condition` every 5 ms for at most `seconds`.
     @discardableResult
     func waitUntil(within seconds: Double = 2, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !condition() {
-            if Date() > deadline { return false }
-            usleep(5_000)
-        }
-        return true
+        pollUntil(within: seconds, condition)
     }
 
     func stop() {
@@ -121,6 +116,16 @@ func routingTable(_ groups: [TargetGroupConfig], weights: [String: Int]? = nil) 
         listeners: [ListenerConfig(name: "production", bind: HostPort(host: "0.0.0.0", port: 8080), forward: forward)],
         targetGroups: groups)
     return RoutingTable(config: config, generation: 1)
+}
+
+/// Polls `condition` every 5 ms for at most `seconds`; whether it became true.
+func pollUntil(within seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        if Date() > deadline { return false }
+        usleep(5_000)
+    }
+    return true
 }
 
 func loopback(_ port: UInt16) -> HostPort { HostPort(host: "127.0.0.1", port: port) }
