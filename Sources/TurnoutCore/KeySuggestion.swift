@@ -1,6 +1,6 @@
 /// "Did you mean" for misspelled keys: the closest allowed key within a small edit distance.
-enum KeySuggestion {
-    static func closest(to key: String, among candidates: [String]) -> String? {
+public enum KeySuggestion {
+    public static func closest(to key: String, among candidates: [String]) -> String? {
         let limit = max(1, min(3, key.count / 3))
         var best: (candidate: String, distance: Int)?
         for candidate in candidates {

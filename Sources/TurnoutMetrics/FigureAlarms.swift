@@ -7,7 +7,7 @@
 /// the ratio also needs that many in the live group's window. Connect errors are judged whatever the
 /// count: a replacement that refuses connections answers nothing (its requests are retried on the live
 /// group), so its request count stays low exactly when it is broken.
-public struct FigureAlarms: Sendable, Equatable {
+public struct FigureAlarms: Sendable, Hashable {
     /// The highest share of requests answered 500 or above.
     public var max5xxRate: Double?
     /// The highest p99 response duration, in seconds.
