@@ -68,6 +68,9 @@ extension ControlPlane {
                 if let c = match("v1/reports/*") { return try getReport(c[0]) }
                 if match("v1/audit") != nil { return try auditLog(request) }
                 if let c = match("v1/target-groups/*/targets") { return try getTargets(group: c[0]) }
+                if match("v1/deployments") != nil { return try getDeployments(request) }
+                if let c = match("v1/deployments/*") { return try getDeployment(c[0]) }
+                if let c = match("v1/deployments/*/report") { return try getDeploymentReport(c[0]) }
             case "PUT":
                 if match("v1/routing") != nil { return try putRouting(request) }
                 if let c = match("v1/listeners/*/forward") { return try putListenerForward(request, listener: c[0]) }
@@ -77,6 +80,8 @@ extension ControlPlane {
                 if match("v1/reload") != nil { return try postReload(request) }
                 if match("v1/reset") != nil { return try postReset(request) }
                 if let c = match("v1/target-groups/*/targets") { return try postTargets(request, group: c[0]) }
+                if match("v1/deployments") != nil { return try postDeployment(request) }
+                if let c = match("v1/deployments/*/*") { return try postDeploymentAction(request, id: c[0], action: c[1]) }
             case "DELETE":
                 if let c = match("v1/target-groups/*/targets/*") { return try deleteTarget(request, group: c[0], target: c[1]) }
             default:
@@ -109,6 +114,9 @@ extension ControlPlane {
             || s == ["v1", "events"] || s == ["v1", "reports"] || (s.count == 3 && s[0] == "v1" && s[1] == "reports") {
             return ["GET", "HEAD"]
         }
+        if s == ["v1", "deployments"] { return ["GET", "HEAD", "POST"] }
+        if s.count == 3 && s[0] == "v1" && s[1] == "deployments" { return ["GET", "HEAD"] }
+        if s.count == 4 && s[0] == "v1" && s[1] == "deployments" { return s[3] == "report" ? ["GET", "HEAD"] : ["POST"] }
         if s == ["v1", "routing"] { return ["PUT"] }
         if s == ["v1", "switch"] || s == ["v1", "reload"] || s == ["v1", "reset"] { return ["POST"] }
         if s.count == 4 && s[0] == "v1" && s[1] == "listeners" && s[3] == "forward" { return ["PUT"] }

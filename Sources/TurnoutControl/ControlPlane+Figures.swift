@@ -18,6 +18,7 @@ extension ControlPlane {
         let second = now / 1_000_000_000
         figures.record(metrics, second: second)
         figuresWallMilliseconds = clock.wallMilliseconds
+        deployments.figuresSampled(second: second)
         let next = (second + 1) * 1_000_000_000 + Self.figureSampleOffset
         clock.schedule(after: next > now ? next - now : 0, nextFigureSample)
     }

@@ -31,7 +31,7 @@ extension ControlPlane {
             "differs_from_config": .array(differences.map { .string($0.key) }),
             "listeners": .array(listeners),
             "target_groups": .array(groups),
-            "deployment": .null,
+            "deployment": deployments.all.first { !$0.status.isFinal }?.json ?? .null,
             "state_store": stateStoreJSON,
             "figures": statusFiguresJSON(),
         ])

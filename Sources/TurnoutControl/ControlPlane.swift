@@ -60,6 +60,8 @@ public final class ControlPlane {
     let events: EventStream
     /// What each acknowledged change that moved traffic did to it (`ControlPlane+Reports`).
     public internal(set) var reports: SwitchReports!
+    /// The deployments in progress and the last finished ones (`ControlPlane+Deployments`).
+    var deployments: DeploymentRunner!
 
     public init(config: TurnoutConfig, table: RoutingTable, recovered: StateRecovery.Outcome, dataPlane: any DataPlane,
                 clock: any ControlClock, prober: any HealthProber, resolver: any NameResolver, store: StateStore,
@@ -100,6 +102,14 @@ public final class ControlPlane {
         })
         reports = SwitchReports(clock: clock, sources: reportSources())
         reports.onSettled = { [weak self] report in self?.publishReportSettled(report) }
+        deployments = DeploymentRunner(plane: self)
+    }
+
+    /// What runs deployments' hooks, `install` and `terminate` commands; until one is set, specs with any
+    /// are refused.
+    public var hookRunner: (any HookRunning)? {
+        get { deployments.hooks }
+        set { deployments.hooks = newValue }
     }
 
     /// Starts probing and looking up names, and publishes the initial health view. Writes a

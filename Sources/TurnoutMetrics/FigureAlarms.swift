@@ -59,6 +59,8 @@ public struct FigureAlarmBreach: Sendable, Equatable {
         case p99 = "max_p99"
         case p99Ratio = "max_p99_ratio"
         case connectErrors = "max_connect_errors"
+        /// Judged by the deployment from the targets' health, not from the figures.
+        case unhealthyTargets = "max_unhealthy_targets"
     }
 
     public let alarm: Alarm

@@ -84,6 +84,8 @@ public struct DeploymentState: Sendable {
     public private(set) var held = false
     /// `promote` skips every remaining wait, approval and intermediate step.
     public private(set) var promoted = false
+    /// The generations its routing changes made, in order (registration, test traffic, steps, rollback).
+    public private(set) var generations: [UInt64] = []
     /// The alarm breaches that rolled the deployment back.
     public private(set) var alarms: [FigureAlarmBreach] = []
     /// The routing change being made, while one is.
@@ -174,6 +176,7 @@ public struct DeploymentState: Sendable {
         guard let change = routing else { return [] }
         routing = nil
         updated = now
+        if let generation { generations.append(generation) }
         if let weight = change.replacementWeight { replacementWeight = weight }
         if let test = change.test { testOnReplacement = test == .replacement }
         if status == .rollingBack {

@@ -1,0 +1,232 @@
+import TurnoutCore
+import TurnoutMetrics
+
+/// Runs deployments on the control thread: carries out each `DeploymentState`'s actions (a routing change is
+/// one acknowledged commit, with its journal record, audit entry and generation; a hook goes to the
+/// `HookRunning`), sets one timer per deployment for its deadline or its next readiness look, judges the
+/// alarms after every sample of the recent figures, and publishes every change on the event stream. Nothing
+/// here blocks: a hook's outcome and the time come back as events.
+final class DeploymentRunner {
+    /// Finished deployments kept for `GET /v1/deployments`.
+    static let historyCapacity = 50
+    /// How often the replacement's readiness is looked at while the gate is closed.
+    static let readinessPoll: UInt64 = 100_000_000
+
+    /// A deployment in progress and what the runner keeps beside its state.
+    final class Running {
+        var state: DeploymentState
+        var timer: TimerID?
+        /// The hook run in progress, if any.
+        var hookRun: UInt64?
+        /// The monotonic second from which the alarms judge the replacement (when it first got traffic).
+        var watchedSince: UInt64?
+
+        init(_ state: DeploymentState) { self.state = state }
+    }
+
+    private unowned let plane: ControlPlane
+    /// Runs hooks, `install` and `terminate`; nil: specs that need one are refused.
+    var hooks: (any HookRunning)?
+    /// In progress, by id.
+    private(set) var active: [String: Running] = [:]
+    /// Finished, oldest first.
+    private(set) var history: [DeploymentState] = []
+    private var lastRunID: UInt64 = 0
+
+    init(plane: ControlPlane) {
+        self.plane = plane
+    }
+
+    /// Every deployment kept, newest first.
+    var all: [DeploymentState] {
+        (active.values.map(\.state) + history).sorted { ($0.created, $0.id) > ($1.created, $1.id) }
+    }
+
+    func deployment(_ id: String) -> DeploymentState? {
+        active[id]?.state ?? history.last { $0.id == id }
+    }
+
+    /// The deployment in progress on `listener`, if any.
+    func active(on listener: String) -> DeploymentState? {
+        active.values.first { $0.state.spec.listener == listener }?.state
+    }
+
+    /// Starts a deployment of `spec` from `liveGroup`.
+    func start(spec: DeploymentSpec, liveGroup: String) -> DeploymentState {
+        let now = plane.clock.wallMilliseconds
+        var id = "d-\(now)"
+        var suffix = 1
+        while deployment(id) != nil {
+            suffix += 1
+            id = "d-\(now)-\(suffix)"
+        }
+        let running = Running(DeploymentState(id: id, spec: spec, liveGroup: liveGroup, now: now))
+        active[id] = running
+        plane.logger.notice("deployment \(id): \(spec.listener) from \(liveGroup) to \(spec.targetGroup), \(spec.strategy.name)")
+        transition(running) { state, now in state.start(now: now) }
+        return running.state
+    }
+
+    /// A caller's action on deployment `id`.
+    func act(_ id: String, _ action: String) throws(AdminFailure) -> DeploymentState {
+        guard let running = active[id] else {
+            guard let done = deployment(id) else { throw .notFound("no deployment '\(id)'") }
+            throw .conflict("cannot \(action) deployment \(id): it is \(done.status.rawValue)")
+        }
+        var refusal: DeploymentRefusal?
+        transition(running) { state, now in
+            do throws(DeploymentRefusal) {
+                switch action {
+                case "promote": return try state.promote(now: now)
+                case "rollback": return try state.rollback(now: now)
+                case "pause": return try state.pause(now: now)
+                case "resume": return try state.resume(now: now)
+                case "approve": return try state.approve(now: now)
+                default: return try state.stop(now: now)
+                }
+            } catch {
+                refusal = error
+                return []
+            }
+        }
+        if let refusal { throw .conflict(refusal.message) }
+        plane.logger.notice("deployment \(id): \(action) → \(running.state.status.rawValue)")
+        return running.state
+    }
+
+    /// After each sample of the recent figures: every watched deployment's alarms.
+    func figuresSampled(second: UInt64) {
+        guard !active.isEmpty else { return }  // the sample allocates nothing while no deployment runs
+        for running in Array(active.values) where running.state.isWatched {
+            let since = running.watchedSince ?? second
+            running.watchedSince = since
+            guard let alarms = running.state.spec.alarms else { continue }
+            let breaches = self.breaches(of: running.state, alarms: alarms, seconds: min(alarms.windowSeconds, Int(second - since)))
+            guard !breaches.isEmpty else { continue }
+            transition(running) { state, now in state.alarmBreached(breaches, now: now) }
+        }
+    }
+
+    /// What the replacement's last `seconds` (and its targets' health) go over.
+    private func breaches(of state: DeploymentState, alarms: DeploymentAlarms, seconds: Int) -> [FigureAlarmBreach] {
+        var found: [FigureAlarmBreach] = []
+        if seconds > 0 {
+            let candidate = plane.figures.window(.group(state.spec.targetGroup), seconds: seconds)
+            let baseline = plane.figures.window(.group(state.liveGroup), seconds: seconds)
+            found = alarms.figures.breaches(candidate: candidate, baseline: baseline)
+        }
+        if let limit = alarms.maxUnhealthyTargets, let index = plane.table.groupIndex(named: state.spec.targetGroup) {
+            let unhealthy = plane.table.groups[index].targets.filter {
+                plane.health.health(group: state.spec.targetGroup, target: $0)?.state == .unhealthy
+            }.count
+            if unhealthy > limit {
+                found.append(FigureAlarmBreach(alarm: .unhealthyTargets, value: Double(unhealthy), threshold: Double(limit)))
+            }
+        }
+        return found
+    }
+
+    // MARK: - Carrying out
+
+    /// Applies one input to `running`'s state, carries out the actions it asks for (feeding back what
+    /// happens at once: routing changes are synchronous), then publishes the change, sets the timer and
+    /// retires a finished deployment.
+    private func transition(_ running: Running,
+                            _ input: (inout DeploymentState, UInt64) -> [DeploymentAction]) {
+        let before = running.state
+        var actions = input(&running.state, plane.clock.wallMilliseconds)
+        while !actions.isEmpty {
+            let action = actions.removeFirst()
+            actions += carryOut(action, running)
+        }
+        publishChange(from: before, to: running.state)
+        if let timer = running.timer { plane.clock.cancel(timer) }
+        running.timer = nil
+        if running.state.status.isFinal {
+            finish(running)
+        } else {
+            schedule(running)
+        }
+    }
+
+    private func carryOut(_ action: DeploymentAction, _ running: Running) -> [DeploymentAction] {
+        let now = { self.plane.clock.wallMilliseconds }
+        switch action {
+        case .route(let change):
+            do throws(AdminFailure) {
+                let generation = try plane.commitDeploymentRouting(change, of: running.state)
+                return running.state.routingApplied(generation: generation, now: now())
+            } catch {
+                plane.logger.error("deployment \(running.state.id): routing change not saved: \(error.message)")
+                return running.state.routingFailed(error.message, now: now())
+            }
+        case .runHook(let phase, let hook):
+            lastRunID += 1
+            let run = lastRunID
+            running.hookRun = run
+            let id = running.state.id
+            guard let hooks else {
+                return running.state.hookFinished(.failed(reason: "this proxy runs no hooks", outputTail: ""), now: now())
+            }
+            hooks.start(hook, context: plane.hookContext(run: run, phase: phase, of: running.state)) { [weak self] outcome in
+                guard let self, let running = self.active[id], running.hookRun == run else { return }
+                running.hookRun = nil
+                self.transition(running) { state, now in state.hookFinished(outcome, now: now) }
+            }
+            return []
+        case .cancelHook:
+            if let run = running.hookRun { hooks?.cancel(runID: run) }
+            running.hookRun = nil
+            return []
+        case .checkReadiness:
+            let (healthy, total) = plane.readiness(of: running.state.spec.targetGroup)
+            return running.state.readinessObserved(healthy: healthy, total: total, now: now())
+        }
+    }
+
+    /// One timer: the deadline, or the next readiness look if sooner.
+    private func schedule(_ running: Running) {
+        let nowMs = plane.clock.wallMilliseconds
+        var delay: UInt64?
+        if let deadline = running.state.deadline {
+            delay = deadline > nowMs ? (deadline - nowMs) * 1_000_000 : 0
+        }
+        let gate = running.state.position?.stage == .readiness && running.state.status == .inProgress
+        if gate { delay = min(delay ?? .max, Self.readinessPoll) }
+        guard let delay else { return }
+        let id = running.state.id
+        running.timer = plane.clock.schedule(after: delay) { [weak self] in
+            guard let self, let running = self.active[id] else { return }
+            running.timer = nil
+            self.transition(running) { state, now in
+                if gate {
+                    let (healthy, total) = self.plane.readiness(of: state.spec.targetGroup)
+                    let actions = state.readinessObserved(healthy: healthy, total: total, now: now)
+                    if !actions.isEmpty || state.position?.stage != .readiness { return actions }
+                }
+                return state.timeElapsed(now: now)
+            }
+        }
+    }
+
+    private func finish(_ running: Running) {
+        if let run = running.hookRun { hooks?.cancel(runID: run) }
+        active[running.state.id] = nil
+        history.append(running.state)
+        if history.count > Self.historyCapacity { history.removeFirst(history.count - Self.historyCapacity) }
+        plane.logger.notice("deployment \(running.state.id): \(running.state.status.rawValue): \(running.state.reason)")
+    }
+
+    /// A `deployment` event whenever the status, phase, step or reason changed.
+    private func publishChange(from before: DeploymentState, to after: DeploymentState) {
+        guard before.status != after.status || before.phase != after.phase || before.stepsDone != after.stepsDone
+            || before.reason != after.reason || before.cursor != after.cursor
+        else { return }
+        plane.publishEvent(.deployment, after.eventJSON)
+    }
+}
+
+extension EventKind {
+    /// A deployment started, or its status, phase, step or reason changed.
+    public static let deployment: EventKind = "deployment"
+}

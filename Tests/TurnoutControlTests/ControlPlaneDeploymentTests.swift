@@ -1,0 +1,188 @@
+import TurnoutCore
+import XCTest
+
+@testable import TurnoutControl
+
+/// A `HookRunning` whose runs the test ends: it keeps each run and answers only when told.
+final class ScriptedHookRunner: HookRunning {
+    private(set) var started: [(hook: HookSpec, context: HookContext)] = []
+    private(set) var cancelled: [UInt64] = []
+    private var completions: [UInt64: (HookOutcome) -> Void] = [:]
+
+    func start(_ hook: HookSpec, context: HookContext, completion: @escaping (HookOutcome) -> Void) {
+        started.append((hook, context))
+        completions[context.runID] = completion
+    }
+
+    func cancel(runID: UInt64) {
+        cancelled.append(runID)
+        completions[runID] = nil
+    }
+
+    /// Ends the latest run with `outcome`.
+    func finishLatest(_ outcome: HookOutcome) {
+        guard let run = started.last?.context.runID, let completion = completions.removeValue(forKey: run) else {
+            return XCTFail("no hook running")
+        }
+        completion(outcome)
+    }
+}
+
+/// The deployment runner on the control plane: the API, each step one acknowledged commit, the timers on the
+/// manual clock, hooks through a scripted runner.
+final class ControlPlaneDeploymentTests: XCTestCase {
+    private var harness: ControlPlaneHarness!
+    private var hooks: ScriptedHookRunner!
+
+    override func setUpWithError() throws {
+        let directory = StateTestDirectory()
+        harness = try ControlPlaneHarness(yaml: ControlPlaneHarness.yaml(stateDir: directory.path, test: "{ blue: 100 }"),
+                                          directory: directory)
+        hooks = ScriptedHookRunner()
+    }
+
+    private func forward(_ listener: String) -> [String] {
+        ControlPlaneHarness.forward(harness.dataPlane.last!.table, listener).filter { !$0.hasSuffix("=0") }
+    }
+
+    private func deploy(_ spec: String) throws -> String {
+        let answer = harness.send("POST", "/v1/deployments", spec)
+        XCTAssertEqual(answer.status, 201, "\(answer.json)")
+        return try XCTUnwrap(answer.json["id"]?.stringValue)
+    }
+
+    private func deployment(_ id: String) -> JSONValue { harness.send("GET", "/v1/deployments/\(id)").json }
+
+    func testCanaryMovesProductionInAcknowledgedStepsOnTheClock() throws {
+        let id = try deploy(#"{"target_group": "green", "strategy": "Canary10Percent5Minutes"}"#)
+        XCTAssertEqual(forward("test"), ["green=100"])
+        XCTAssertEqual(forward("production"), ["blue=90", "green=10"])
+        var record = deployment(id)
+        XCTAssertEqual(record["status"]?.stringValue, "InProgress")
+        XCTAssertEqual(record["phase"]?.stringValue, "AllowTraffic")
+        XCTAssertEqual(record["step"]?.intValue, 1)
+        XCTAssertEqual(record["steps_total"]?.intValue, 2)
+        XCTAssertEqual(record["reason"]?.stringValue, "step 1 of 2: baking at 10%")
+        harness.clock.advance(milliseconds: 299_999)
+        XCTAssertEqual(forward("production"), ["blue=90", "green=10"])
+        harness.clock.advance(milliseconds: 1)
+        XCTAssertEqual(forward("production"), ["green=100"])
+        record = deployment(id)
+        XCTAssertEqual(record["status"]?.stringValue, "Succeeded")
+        XCTAssertEqual(record["steps"]?.arrayValue?.map { $0["weight"]?.intValue }, [10, 100])
+        // Each change is in the audit log and the journal, made by the deployment.
+        let entries = harness.auditEntries.filter { $0["action"]?.stringValue == "deployment" }
+        XCTAssertEqual(entries.count, 3)
+        XCTAssertEqual(Set(entries.compactMap { $0["caller"]?.stringValue }), ["deployment \(id)"])
+        XCTAssertEqual(try harness.journalRecords().compactMap { $0.audit?.action }.suffix(3), ["deployment", "deployment", "deployment"])
+        let report = harness.send("GET", "/v1/deployments/\(id)/report")
+        XCTAssertEqual(report.status, 200)
+        XCTAssertEqual(report.json["steps"]?.arrayValue?.count, 3)
+        XCTAssertEqual(report.json["summary"]?["status"]?.stringValue, "Succeeded")
+        // The roles swap: green is the live group for the next deployment.
+        let back = harness.send("POST", "/v1/deployments", #"{"target_group": "green"}"#)
+        XCTAssertEqual(back.status, 400)
+        XCTAssertEqual(back.json["error"]?["message"]?.stringValue,
+                       "deployment spec: 'target_group': 'green' is the live group of 'production': name the replacement")
+        let log = harness.plane.events.log
+        let kinds = (log.oldestID!...log.newestID).compactMap { log.event($0) }.filter { $0.kind == .deployment }
+            .map { $0.data["phase"]?.stringValue }
+        XCTAssertTrue(kinds.contains("AllowTraffic") && kinds.last == "Retire", "\(kinds)")
+    }
+
+    func testOneDeploymentPerListenerAndActionsByStatus() throws {
+        let id = try deploy(#"{"target_group": "green", "strategy": {"steps": [{"weight": 20, "approval": true}, {"weight": 100}]}}"#)
+        let busy = harness.send("POST", "/v1/deployments", #"{"target_group": "green"}"#)
+        XCTAssertEqual(busy.status, 409)
+        XCTAssertEqual(busy.errorCode, "conflict")
+        XCTAssertEqual(busy.json["error"]?["message"]?.stringValue,
+                       "deployment \(id) is in progress on 'production' (WaitingForApproval)")
+        let pause = harness.send("POST", "/v1/deployments/\(id)/pause")
+        XCTAssertEqual(pause.status, 409)
+        XCTAssertEqual(pause.json["error"]?["message"]?.stringValue,
+                       "cannot pause deployment \(id): it is WaitingForApproval in AllowTraffic")
+        XCTAssertEqual(harness.send("POST", "/v1/deployments/\(id)/dance").status, 404)
+        XCTAssertEqual(harness.send("POST", "/v1/deployments/nope/approve").status, 404)
+        XCTAssertEqual(harness.send("GET", "/v1/deployments/\(id)/approve").status, 405)
+        let approved = harness.send("POST", "/v1/deployments/\(id)/approve")
+        XCTAssertEqual(approved.status, 200)
+        XCTAssertEqual(approved.json["status"]?.stringValue, "Succeeded")
+        XCTAssertEqual(forward("production"), ["green=100"])
+        XCTAssertEqual(harness.send("POST", "/v1/deployments/\(id)/rollback").status, 409)
+        let list = harness.send("GET", "/v1/deployments").json["deployments"]?.arrayValue ?? []
+        XCTAssertEqual(list.map { $0["id"]?.stringValue }, [id])
+    }
+
+    func testPauseFreezesTheBakeAndRollbackMidCanaryPutsEverythingBack() throws {
+        let id = try deploy(#"{"target_group": "green", "strategy": {"canary": {"percent": 25, "wait": "10s"}}}"#)
+        harness.clock.advance(milliseconds: 4000)
+        XCTAssertEqual(harness.send("POST", "/v1/deployments/\(id)/pause").json["status"]?.stringValue, "Paused")
+        harness.clock.advance(milliseconds: 60_000)
+        XCTAssertEqual(forward("production"), ["blue=75", "green=25"])
+        XCTAssertEqual(harness.send("POST", "/v1/deployments/\(id)/resume").json["status"]?.stringValue, "InProgress")
+        harness.clock.advance(milliseconds: 5999)
+        XCTAssertEqual(forward("production"), ["blue=75", "green=25"], "6 s were left")
+        let rolled = harness.send("POST", "/v1/deployments/\(id)/rollback")
+        XCTAssertEqual(rolled.json["status"]?.stringValue, "RolledBack")
+        XCTAssertEqual(forward("production"), ["blue=100"])
+        XCTAssertEqual(forward("test"), ["blue=100"])
+        harness.clock.advance(milliseconds: 60_000)
+        XCTAssertEqual(forward("production"), ["blue=100"])
+    }
+
+    func testHooksRunThroughTheRunnerAndAFailureRollsBack() throws {
+        let spec = #"{"target_group": "green", "hooks": {"AfterAllowTestTraffic": {"http": "http://127.0.0.1:7000/validate"}}}"#
+        let refused = harness.send("POST", "/v1/deployments", spec)
+        XCTAssertEqual(refused.status, 422)
+        harness.plane.hookRunner = hooks
+        let id = try deploy(spec)
+        XCTAssertEqual(hooks.started.count, 1)
+        let context = try XCTUnwrap(hooks.started.first?.context)
+        XCTAssertEqual(context.deploymentID, id)
+        XCTAssertEqual(context.phase, "AfterAllowTestTraffic")
+        XCTAssertEqual(context.productionURL, "http://127.0.0.1:8080")
+        XCTAssertEqual(context.testURL, "http://127.0.0.1:8081")
+        XCTAssertEqual(context.targetGroup, "green")
+        XCTAssertEqual(context.liveGroup, "blue")
+        XCTAssertEqual(forward("test"), ["green=100"])
+        XCTAssertEqual(deployment(id)["reason"]?.stringValue, "running hook AfterAllowTestTraffic")
+        hooks.finishLatest(.failed(reason: "HTTP 500", outputTail: "validation failed"))
+        let record = deployment(id)
+        XCTAssertEqual(record["status"]?.stringValue, "RolledBack")
+        XCTAssertEqual(record["reason"]?.stringValue, "hook AfterAllowTestTraffic failed: HTTP 500")
+        let phase = record["phases"]?.arrayValue?.first { $0["phase"]?.stringValue == "AfterAllowTestTraffic" }
+        XCTAssertEqual(phase?["outcome"]?.stringValue, "failed")
+        XCTAssertEqual(phase?["output_tail"]?.stringValue, "validation failed")
+        XCTAssertEqual(forward("test"), ["blue=100"])
+        XCTAssertEqual(forward("production"), ["blue=100"])
+    }
+
+    func testStopDuringAHookCancelsItAndLeavesRouting() throws {
+        harness.plane.hookRunner = hooks
+        let id = try deploy(#"{"target_group": "green", "hooks": {"BeforeAllowTraffic": {"exec": "./smoke.sh"}}}"#)
+        XCTAssertEqual(hooks.started.first?.hook.action, .exec(arguments: ["./smoke.sh"]))
+        XCTAssertEqual(harness.send("POST", "/v1/deployments/\(id)/stop").json["status"]?.stringValue, "Stopped")
+        XCTAssertEqual(hooks.cancelled, [hooks.started[0].context.runID])
+        XCTAssertEqual(forward("test"), ["green=100"])
+        XCTAssertEqual(forward("production"), ["blue=100"])
+    }
+
+    func testReadinessGateWaitsForRoutableTargetsThenTimesOut() throws {
+        let directory = StateTestDirectory()
+        harness = try ControlPlaneHarness(yaml: ControlPlaneHarness.yaml(
+            stateDir: directory.path, greenTargets: "[]"), directory: directory)
+        let id = try deploy(#"{"target_group": "green", "readiness": {"timeout": "2s"}}"#)
+        XCTAssertEqual(deployment(id)["phase"]?.stringValue, "Readiness")
+        harness.clock.advance(milliseconds: 1900)
+        XCTAssertEqual(deployment(id)["status"]?.stringValue, "InProgress")
+        harness.clock.advance(milliseconds: 200)
+        let record = deployment(id)
+        XCTAssertEqual(record["status"]?.stringValue, "RolledBack")
+        XCTAssertEqual(record["reason"]?.stringValue, "readiness timed out after 2s: 0 of 0 targets healthy")
+        XCTAssertEqual(forward("production"), ["blue=100"])
+        // Registering targets is the deployment's first routing change.
+        let second = try deploy(#"{"target_group": "green", "targets": ["127.0.0.1:3005"]}"#)
+        XCTAssertEqual(deployment(second)["status"]?.stringValue, "Succeeded")
+        XCTAssertEqual(ControlPlaneHarness.targets(harness.dataPlane.last!.table, "green"), ["127.0.0.1:3005"])
+    }
+}
