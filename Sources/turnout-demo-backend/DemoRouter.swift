@@ -1,13 +1,14 @@
 import Synchronization
 
 /// The demo backend's endpoints. One instance is shared by all connection threads; its only mutable state is
-/// the health switch.
+/// the health and root switches.
 ///
 /// | path | methods | answer |
 /// |---|---|---|
-/// | `/` | GET, HEAD | 200 `Hello World! from <name>\n` |
+/// | `/` | GET, HEAD | 200 `Hello World! from <name>\n`, or 500 `Internal Server Error from <name>\n` |
 /// | `/health` | GET, HEAD | 200 `Health check status: ok\n`, or 503 `Health check status: failing\n` |
 /// | `/control/health` | POST | body `fail` / `ok` flips `/health`; 200 with the new state |
+/// | `/control/root` | POST | body `fail` / `ok` makes `/` answer 500 / 200 |
 /// | `/bytes?n=N[&chunked=1]` | GET, HEAD | N bytes, byte i = i % 251; chunked in 16 KiB chunks on request |
 /// | `/echo` | any | the raw request head followed by the body (the body only up to 1 MiB) |
 /// | `/upload` | POST | body length and SHA-256 only |
@@ -28,6 +29,8 @@ final class DemoRouter: Sendable {
     let name: String
     /// True after `POST /control/health` with `fail`.
     let healthFailing = Atomic<Bool>(false)
+    /// True after `POST /control/root` with `fail`.
+    let rootFailing = Atomic<Bool>(false)
 
     init(name: String) {
         self.name = name
@@ -38,13 +41,20 @@ final class DemoRouter: Sendable {
         case "/":
             guard try allow(["GET", "HEAD"], exchange) else { return .finished }
             try exchange.drainBody()
-            try exchange.respond(status: 200, text: "Hello World! from \(name)\n")
+            if rootFailing.load(ordering: .relaxed) {
+                try exchange.respond(status: 500, text: "Internal Server Error from \(name)\n")
+            } else {
+                try exchange.respond(status: 200, text: "Hello World! from \(name)\n")
+            }
         case "/health":
             guard try allow(["GET", "HEAD"], exchange) else { return .finished }
             try handleHealth(exchange)
         case "/control/health":
             guard try allow(["POST"], exchange) else { return .finished }
             try handleHealthControl(exchange)
+        case "/control/root":
+            guard try allow(["POST"], exchange) else { return .finished }
+            try handleRootControl(exchange)
         case "/bytes":
             guard try allow(["GET", "HEAD"], exchange) else { return .finished }
             try handleBytes(exchange)

@@ -85,7 +85,7 @@ final class ControlPlaneDeploymentTests: XCTestCase {
         XCTAssertEqual(back.json["error"]?["message"]?.stringValue,
                        "deployment spec: 'target_group': 'green' is the live group of 'production': name the replacement")
         let log = harness.plane.events.log
-        let kinds = (log.oldestID!...log.newestID).compactMap { log.event($0) }.filter { $0.kind == .deployment }
+        let kinds = (log.oldestID!...log.newestID).compactMap { log.event($0) }.filter { $0.kind == .deployment && $0.data["deployment"]?.stringValue == id }
             .map { $0.data["phase"]?.stringValue }
         XCTAssertTrue(kinds.contains("AllowTraffic") && kinds.last == "Retire", "\(kinds)")
     }

@@ -142,6 +142,18 @@ def test_health_can_be_failed_and_restored(demo_backend):
     assert requests.get(url(blue, "/health"), timeout=SOCKET_TIMEOUT).status_code == 200
 
 
+def test_root_can_be_made_to_answer_500_and_restored(demo_backend):
+    blue = demo_backend("blue")
+    assert requests.post(url(blue, "/control/root"), data=b"fail", timeout=SOCKET_TIMEOUT).text == "/ answers 500\n"
+    failing = requests.get(url(blue, "/"), timeout=SOCKET_TIMEOUT)
+    assert (failing.status_code, failing.text, failing.headers["X-Served-By"]) == \
+        (500, "Internal Server Error from blue\n", "blue")
+    assert requests.get(url(blue, "/health"), timeout=SOCKET_TIMEOUT).status_code == 200, "health is its own switch"
+    assert requests.post(url(blue, "/control/root"), data=b"maybe", timeout=SOCKET_TIMEOUT).status_code == 400
+    assert requests.post(url(blue, "/control/root"), data=b"ok", timeout=SOCKET_TIMEOUT).status_code == 200
+    assert requests.get(url(blue, "/"), timeout=SOCKET_TIMEOUT).text == "Hello World! from blue\n"
+
+
 def test_websocket_echo(demo_backend):
     blue = demo_backend("blue")
     socket = WebSocket(blue.port)

@@ -18,7 +18,7 @@ final class DeploymentRunner {
         var timer: TimerID?
         /// The hook run in progress, if any.
         var hookRun: UInt64?
-        /// The monotonic second from which the alarms judge the replacement (when it first got traffic).
+        /// The monotonic second in which the replacement first got traffic: the alarms judge it from then.
         var watchedSince: UInt64?
 
         init(_ state: DeploymentState) { self.state = state }
@@ -98,10 +98,10 @@ final class DeploymentRunner {
     func figuresSampled(second: UInt64) {
         guard !active.isEmpty else { return }  // the sample allocates nothing while no deployment runs
         for running in Array(active.values) where running.state.isWatched {
-            let since = running.watchedSince ?? second
-            running.watchedSince = since
-            guard let alarms = running.state.spec.alarms else { continue }
-            let breaches = self.breaches(of: running.state, alarms: alarms, seconds: min(alarms.windowSeconds, Int(second - since)))
+            guard let alarms = running.state.spec.alarms, let since = running.watchedSince, second >= since else { continue }
+            // The seconds since the replacement got traffic, the one it began in included (it had none before).
+            let seconds = min(alarms.windowSeconds, Int(second - since) + 1)
+            let breaches = self.breaches(of: running.state, alarms: alarms, seconds: seconds)
             guard !breaches.isEmpty else { continue }
             transition(running) { state, now in state.alarmBreached(breaches, now: now) }
         }
@@ -138,6 +138,9 @@ final class DeploymentRunner {
         while !actions.isEmpty {
             let action = actions.removeFirst()
             actions += carryOut(action, running)
+        }
+        if running.state.isWatched, running.watchedSince == nil {
+            running.watchedSince = plane.clock.monotonicNanoseconds / 1_000_000_000
         }
         publishChange(from: before, to: running.state)
         if let timer = running.timer { plane.clock.cancel(timer) }
@@ -222,7 +225,9 @@ final class DeploymentRunner {
         guard before.status != after.status || before.phase != after.phase || before.stepsDone != after.stepsDone
             || before.reason != after.reason || before.cursor != after.cursor
         else { return }
-        plane.publishEvent(.deployment, after.eventJSON)
+        var members = after.eventJSON
+        members["deployment"] = .string(after.id)  // an event's own `id` is its number in the stream
+        plane.publishEvent(.deployment, members)
     }
 }
 

@@ -16,6 +16,7 @@ extension DeploymentState {
             ]
         })
         members["alarms"] = .array(alarms.map(\.json))
+        members["generations"] = .array(generations.map { .int(Int64($0)) })
         members["strategy"] = [
             "name": .string(spec.strategy.name),
             "steps": .array(spec.strategy.steps.map { step in

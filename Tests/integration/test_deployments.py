@@ -1,0 +1,169 @@
+"""Deployments on the real binary with the demo backends, durations in milliseconds through the spec: a
+canary under keep-alive load (every step one acknowledged change, no failed request, no straggler after the
+last step, the final split exact), an automatic rollback when the replacement starts answering 500, a manual
+rollback mid-canary, and the API's refusals. The test follows each deployment on ``GET /v1/events``."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from admin_client import NO_CHECKS, AdminClient, assert_error, ok_json
+from harness import SOCKET_TIMEOUT, wait_until
+from keepalive_load import KeepAliveLoad
+from sse_client import SSEStream
+
+CLIENTS = 4
+
+
+@pytest.fixture
+def setup(proxy, backends):
+    groups = {
+        "blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
+        "green": {"targets": [backends.green.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
+    }
+    turnout = proxy(groups=groups, listeners={"production": {"blue": 100}, "test": {"blue": 100}}, wait_for_admin=True)
+    return turnout, AdminClient.of(turnout), backends
+
+
+def deployment_events(events: SSEStream, deployment: str, until_status: set[str], timeout: float = 20.0):
+    """The deployment's events until one with a status in ``until_status``, each with when it was read."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        event = events.next(timeout=max(0.1, deadline - time.monotonic()))
+        if event.event == "deployment" and event.data["deployment"] == deployment:
+            seen.append((time.monotonic(), event.data))
+            if event.data["status"] in until_status:
+                return seen
+    raise AssertionError(f"deployment {deployment} did not reach {until_status}: {[d['status'] for _, d in seen]}")
+
+
+def created(response: requests.Response) -> str:
+    """The id of the deployment a ``POST /v1/deployments`` created."""
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_a_canary_under_keepalive_load_fails_no_request_and_ends_exactly_on_the_replacement(setup):
+    turnout, admin, _ = setup
+    load = KeepAliveLoad(turnout.port(), CLIENTS)
+    try:
+        assert wait_until(lambda: load.count() >= 200, timeout=10), "load did not get going"
+        with SSEStream(f"{turnout.admin_url}/v1/events") as events:
+            events.next()
+            spec = {
+                "target_group": "green",
+                "strategy": {"steps": [{"weight": 10, "pause": "500ms"}, {"weight": 50, "pause": "500ms"}, {"weight": 100}]},
+                "termination_wait": "300ms",
+            }
+            created = admin.post("/v1/deployments", spec)
+            assert created.status_code == 201, created.text
+            deployment = created.json()["id"]
+            assert created.headers["Location"] == f"/v1/deployments/{deployment}"
+            seen = deployment_events(events, deployment, {"Succeeded", "RolledBack", "Failed", "Stopped"})
+        finished = time.monotonic()
+        assert wait_until(lambda: load.count(started_after=finished) >= 100, timeout=10)
+    finally:
+        load.stop()
+
+    record = ok_json(admin.get(f"/v1/deployments/{deployment}"))
+    assert record["status"] == "Succeeded", record
+    assert [step["weight"] for step in record["steps"]] == [10, 50, 100]
+    assert admin.forwards()["production"] == {"green": 100}
+    assert admin.forwards()["test"] == {"green": 100}
+    # The phases in CodeDeploy's order, each ended.
+    assert [p["phase"] for p in record["phases"]] == [
+        "BeforeInstall", "Install", "AfterInstall", "Readiness", "AllowTestTraffic", "AfterAllowTestTraffic",
+        "BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic", "TerminationWait", "Retire"]
+    assert all(p["ended"] is not None for p in record["phases"])
+    # Every routing change is an audit entry of the deployment, with its generation.
+    entries = [e for e in admin.audit() if e["action"] == "deployment"]
+    assert sorted(e["generation_after"] for e in entries) == record["generations"]
+    assert {e["caller"] for e in entries} == {f"deployment {deployment}"}
+
+    outcomes = load.outcomes()
+    failed = [o for o in outcomes if o.failed]
+    assert failed == [], f"{len(failed)} of {len(outcomes)} requests failed, first: {failed[:5]}"
+    # The events arrive after each change is acknowledged: a request started after the last step's event went to
+    # green, and both groups served while the split held.
+    steps = {data["step"]: at for at, data in seen if data["status"] == "InProgress"}
+    last_step = min(at for at, data in seen if data["step"] == 3)
+    stragglers = [o for o in outcomes if o.started > last_step and o.served_by != "green"]
+    assert stragglers == [], f"{len(stragglers)} requests reached blue after the last step, first: {stragglers[:5]}"
+    during_canary = [o.served_by for o in outcomes if steps[1] < o.started and o.finished < steps.get(2, steps[1])]
+    assert {"blue", "green"} <= set(during_canary), "the 10 % step did not split production"
+
+    report = ok_json(admin.get(f"/v1/deployments/{deployment}/report"))
+    assert report["summary"]["status"] == "Succeeded"
+    assert len(report["steps"]) == 4  # test traffic, then three production steps
+    assert (report["totals"]["responses_5xx"], report["totals"]["proxy_errors"]) == (0, 0)
+
+
+def test_the_replacement_answering_500_rolls_back_by_itself(setup):
+    turnout, admin, backends = setup
+    assert requests.post(f"http://{backends.green.address}/control/root", data=b"fail", timeout=SOCKET_TIMEOUT).ok
+    load = KeepAliveLoad(turnout.port(), CLIENTS)
+    try:
+        assert wait_until(lambda: load.count() >= 200, timeout=10), "load did not get going"
+        with SSEStream(f"{turnout.admin_url}/v1/events") as events:
+            events.next()
+            spec = {
+                "target_group": "green", "test_listener": None,
+                "strategy": {"canary": {"percent": 50, "wait": "60s"}},
+                "alarms": {"max_5xx_rate": 0.1, "window": "2s", "min_requests": 5},
+            }
+            deployment = created(admin.post("/v1/deployments", spec))
+            seen = deployment_events(events, deployment, {"RolledBack", "Succeeded", "Failed", "Stopped"})
+        rolled_back = seen[-1][0]
+        assert wait_until(lambda: load.count(started_after=rolled_back) >= 100, timeout=10)
+    finally:
+        load.stop()
+
+    record = ok_json(admin.get(f"/v1/deployments/{deployment}"))
+    assert record["status"] == "RolledBack", record
+    [alarm] = record["alarms"]
+    assert alarm["alarm"] == "max_5xx_rate" and alarm["threshold"] == 0.1 and alarm["value"] > 0.1, alarm
+    assert record["reason"].startswith("alarm: max_5xx_rate "), record["reason"]
+    assert admin.forwards()["production"] == {"blue": 100}
+    outcomes = load.outcomes()
+    # Only green's own 500s failed; after the rollback's event every request went to blue and succeeded.
+    assert {(o.served_by, o.error) for o in outcomes if o.failed} == {("green", "status 500")}
+    after = [o for o in outcomes if o.started > rolled_back]
+    assert after and all(o.served_by == "blue" and not o.failed for o in after)
+
+
+def test_rollback_mid_canary_and_the_apis_refusals(setup):
+    turnout, admin, _ = setup
+    bad = admin.post("/v1/deployments", {"target_group": "blue"})
+    assert assert_error(bad, 400, "bad_request")["message"] == \
+        "deployment spec: 'target_group': 'blue' is the live group of 'production': name the replacement"
+    unknown = admin.post("/v1/deployments", {"target_group": "green", "strategy": {"canary": {"percent": 10, "wiat": "1s"}}})
+    assert assert_error(unknown, 400, "bad_request")["message"] == \
+        "deployment spec: 'strategy.canary.wiat': unknown key (did you mean 'wait'?)"
+
+    load = KeepAliveLoad(turnout.port(), CLIENTS)
+    try:
+        assert wait_until(lambda: load.count() >= 200, timeout=10)
+        spec = {"target_group": "green", "strategy": "Canary10Percent15Minutes"}
+        deployment = created(admin.post("/v1/deployments", spec))
+        busy = admin.post("/v1/deployments", {"target_group": "green"})
+        assert deployment in assert_error(busy, 409, "conflict")["message"]
+        assert admin.forwards()["production"] == {"blue": 90, "green": 10}
+        paused = ok_json(admin.post(f"/v1/deployments/{deployment}/pause"))
+        assert paused["status"] == "Paused" and paused["deadline"] is None and paused["paused_remaining_ms"] > 800_000
+        assert_error(admin.post(f"/v1/deployments/{deployment}/approve"), 409, "conflict")
+        rolled = ok_json(admin.post(f"/v1/deployments/{deployment}/rollback"))
+        acknowledged = time.monotonic()
+        assert rolled["status"] == "RolledBack" and rolled["reason"] == "rolled back by request"
+        assert admin.forwards() == {"production": {"blue": 100}, "test": {"blue": 100}}
+        assert wait_until(lambda: load.count(started_after=acknowledged) >= 100, timeout=10)
+    finally:
+        load.stop()
+    outcomes = load.outcomes()
+    assert [o for o in outcomes if o.failed] == []
+    assert [o for o in outcomes if o.started > acknowledged and o.served_by != "blue"] == []
+    listed = ok_json(admin.get("/v1/deployments"))["deployments"]
+    assert [d["id"] for d in listed] == [deployment]
