@@ -25,7 +25,7 @@ extension ControlPlane {
         if deployments.hooks == nil, spec.install != nil || spec.terminate != nil || !spec.hooks.isEmpty {
             throw .invalid("this proxy runs no hooks: the spec's install, terminate and hooks cannot run")
         }
-        let state = deployments.start(spec: spec, liveGroup: live)
+        let state = deployments.start(spec: spec, source: body, liveGroup: live)
         return .json(201, state.json, headers: [("Location", "/v1/deployments/\(state.id)")])
     }
 

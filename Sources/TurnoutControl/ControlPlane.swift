@@ -103,6 +103,7 @@ public final class ControlPlane {
         reports = SwitchReports(clock: clock, sources: reportSources())
         reports.onSettled = { [weak self] report in self?.publishReportSettled(report) }
         deployments = DeploymentRunner(plane: self)
+        deployments.restore(restored?.deployment, table: table)
     }
 
     /// What runs deployments' hooks, `install` and `terminate` commands; until one is set, specs with any
@@ -124,6 +125,7 @@ public final class ControlPlane {
             for (target, until) in targets { scheduleDrainEnd(group: group, target: target, untilMs: until) }
         }
         publish()
+        deployments.resume()
     }
 
     /// Publishes the current table with the current health to the data plane.
@@ -181,10 +183,12 @@ public final class ControlPlane {
         throws(StateStoreError)
     {
         let routing = routingState(of: table)
+        let deployment = deployments?.persisted
         try journal.append(JournalRecord(
             sequence: journalSequence + 1, generation: table.generation, listeners: routing.listeners,
             targetGroups: routing.groups, resolvedNames: routing.resolvedNames, draining: routing.drains, audit: entry,
-            idempotency: record))
+            idempotency: record, deployment: deployment))
+        deployments?.written = deployment
         journalSequence += 1
         recordsSinceSnapshot += 1
         if recordsSinceSnapshot >= Self.compactionInterval {
@@ -193,8 +197,8 @@ public final class ControlPlane {
         }
     }
 
-    /// Records a state change that is not a routing change (a drain ending).
-    func recordDrainChange() {
+    /// Records a state change that is not a routing change (a drain ending, a deployment's phase or pause).
+    func recordStateChange() {
         do { try appendRecord(for: table, audit: nil, idempotency: nil) } catch { stateNotSaved(error) }
     }
 
@@ -243,7 +247,7 @@ public final class ControlPlane {
         let routing = routingState(of: table)
         return PersistedState(generation: table.generation, listeners: routing.listeners, targetGroups: routing.groups,
                               resolvedNames: routing.resolvedNames, draining: routing.drains, audit: audit.entries(limit: AuditLog.capacity),
-                              idempotency: idempotency.records, deployment: nil)
+                              idempotency: idempotency.records, deployment: deployments?.persisted)
     }
 
     /// Groups that just lost all weight drain for their deregistration delay.
@@ -299,7 +303,7 @@ public final class ControlPlane {
             self.draining[group]?[target] = nil
             if self.draining[group]?.isEmpty == true { self.draining[group] = nil }
             self.logger.notice("target \(target) in \(group): draining done")
-            self.recordDrainChange()
+            self.recordStateChange()
             self.publishDrainEnd(group: group, target: target)
         }
     }

@@ -41,6 +41,7 @@ extension JournalRecord {
         // Absent rather than null, as the synthesized encoding leaves them.
         if let audit { members[Key.audit.rawValue] = audit.jsonValue }
         if let idempotency { members[Key.idempotency.rawValue] = idempotency.jsonValue }
+        if let deployment { members[Key.deployment.rawValue] = deployment }
         return .object(members)
     }
 }
@@ -210,7 +211,7 @@ extension JournalRecord {
             targetGroups: try members.dictionary(Key.targetGroups.rawValue, JSONValue.strings),
             resolvedNames: try members.resolvedNames(Key.resolvedNames.rawValue),
             draining: try members.array(Key.draining.rawValue, PersistedDrain.init(json:path:)),
-            audit: audit, idempotency: idempotency)
+            audit: audit, idempotency: idempotency, deployment: members.optional(Key.deployment.rawValue))
     }
 }
 

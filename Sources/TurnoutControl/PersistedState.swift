@@ -17,7 +17,8 @@ public struct PersistedState: Equatable, Sendable {
     public var audit: [AuditEntry]
     /// The most recent idempotency records, oldest first.
     public var idempotency: [IdempotencyRecord]
-    /// The running deployment; `nil` (JSON `null`) until deployments exist.
+    /// The deployments in progress and the last finished ones (`DeploymentRunner.persisted`); `nil` (JSON
+    /// `null`) when there are none.
     public var deployment: JSONValue?
     /// The last journal record this snapshot includes (records after it are replayed on load).
     public var journalSequence: UInt64 = 0
@@ -63,10 +64,13 @@ public struct JournalRecord: Equatable, Sendable {
     public var draining: [PersistedDrain]
     public var audit: AuditEntry?
     public var idempotency: IdempotencyRecord?
+    /// The deployments as they were when the record was written (as `PersistedState.deployment`).
+    public var deployment: JSONValue?
 
     public init(sequence: UInt64, generation: UInt64, listeners: [String: [PersistedWeight]],
                 targetGroups: [String: [String]], resolvedNames: [String: [String: [String]]] = [:],
-                draining: [PersistedDrain], audit: AuditEntry?, idempotency: IdempotencyRecord?) {
+                draining: [PersistedDrain], audit: AuditEntry?, idempotency: IdempotencyRecord?,
+                deployment: JSONValue? = nil) {
         self.sequence = sequence
         self.generation = generation
         self.listeners = listeners
@@ -75,11 +79,12 @@ public struct JournalRecord: Equatable, Sendable {
         self.draining = draining
         self.audit = audit
         self.idempotency = idempotency
+        self.deployment = deployment
     }
 
     /// The JSON member names.
     enum Key: String {
-        case sequence, generation, listeners, draining, audit, idempotency
+        case sequence, generation, listeners, draining, audit, idempotency, deployment
         case targetGroups = "target_groups"
         case resolvedNames = "resolved_names"
     }
@@ -92,6 +97,7 @@ public struct JournalRecord: Equatable, Sendable {
         next.targetGroups = targetGroups
         next.resolvedNames = resolvedNames
         next.draining = draining
+        next.deployment = deployment
         next.journalSequence = sequence
         if let audit {
             next.audit.append(audit)

@@ -185,4 +185,57 @@ final class ControlPlaneDeploymentTests: XCTestCase {
         XCTAssertEqual(deployment(second)["status"]?.stringValue, "Succeeded")
         XCTAssertEqual(ControlPlaneHarness.targets(harness.dataPlane.last!.table, "green"), ["127.0.0.1:3005"])
     }
+
+    // MARK: - Restarts
+
+    private var yaml: String { ControlPlaneHarness.yaml(stateDir: harness.directory.path, test: "{ blue: 100 }") }
+
+    func testARestartMidBakeResumesWithTheWaitFromTheStoredTimes() throws {
+        let id = try deploy(#"{"target_group": "green", "strategy": "Canary10Percent5Minutes", "test_listener": null}"#)
+        harness.clock.advance(milliseconds: 120_000)
+        let deadline = deployment(id)["deadline"]
+        harness.clock.stepWallClock(by: 60_000)  // the proxy is down for a minute
+        harness = try harness.restarted(yaml: yaml)
+        XCTAssertEqual(forward("production"), ["blue=90", "green=10"])
+        var record = deployment(id)
+        XCTAssertEqual(record["status"]?.stringValue, "InProgress")
+        XCTAssertEqual(record["deadline"], deadline)
+        XCTAssertEqual(record["restarts"]?.arrayValue?.map { $0["outcome"]?.stringValue }, ["resumed"])
+        harness.clock.advance(milliseconds: 119_000)
+        XCTAssertEqual(forward("production"), ["blue=90", "green=10"])
+        harness.clock.advance(milliseconds: 1000)
+        XCTAssertEqual(forward("production"), ["green=100"])
+        record = deployment(id)
+        XCTAssertEqual(record["status"]?.stringValue, "Succeeded")
+        XCTAssertEqual(record["steps"]?.arrayValue?.map { $0["weight"]?.intValue }, [10, 100])
+        // Finished, it is still there after another restart, and nothing resumes.
+        harness = try harness.restarted(yaml: yaml)
+        XCTAssertEqual(deployment(id)["status"]?.stringValue, "Succeeded")
+        XCTAssertEqual(forward("production"), ["green=100"])
+    }
+
+    func testARestartWhileAHookRunsRollsBack() throws {
+        harness.plane.hookRunner = hooks
+        let id = try deploy(#"{"target_group": "green", "hooks": {"AfterAllowTestTraffic": {"exec": "./validate.sh"}}}"#)
+        XCTAssertEqual(forward("test"), ["green=100"])
+        harness = try harness.restarted(yaml: yaml)
+        let record = deployment(id)
+        XCTAssertEqual(record["status"]?.stringValue, "RolledBack")
+        XCTAssertEqual(record["reason"]?.stringValue, "the proxy restarted while hook AfterAllowTestTraffic was running")
+        XCTAssertEqual(record["restarts"]?.arrayValue?.map { $0["outcome"]?.stringValue }, ["rolled back"])
+        XCTAssertEqual(forward("test"), ["blue=100"])
+        XCTAssertEqual(forward("production"), ["blue=100"])
+    }
+
+    func testAPausedDeploymentStaysPausedWithWhatWasLeft() throws {
+        let id = try deploy(#"{"target_group": "green", "strategy": {"canary": {"percent": 30, "wait": "10s"}}}"#)
+        harness.clock.advance(milliseconds: 3000)
+        harness.send("POST", "/v1/deployments/\(id)/pause")
+        harness = try harness.restarted(yaml: yaml)
+        XCTAssertEqual(deployment(id)["status"]?.stringValue, "Paused")
+        XCTAssertEqual(deployment(id)["paused_remaining_ms"]?.intValue, 7000)
+        XCTAssertEqual(harness.send("POST", "/v1/deployments/\(id)/resume").status, 200)
+        harness.clock.advance(milliseconds: 7000)
+        XCTAssertEqual(deployment(id)["status"]?.stringValue, "Succeeded")
+    }
 }

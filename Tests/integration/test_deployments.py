@@ -167,3 +167,23 @@ def test_rollback_mid_canary_and_the_apis_refusals(setup):
     assert [o for o in outcomes if o.started > acknowledged and o.served_by != "blue"] == []
     listed = ok_json(admin.get("/v1/deployments"))["deployments"]
     assert [d["id"] for d in listed] == [deployment]
+
+
+def test_a_deployment_killed_mid_bake_resumes_after_the_restart(setup, restart_proxy):
+    turnout, admin, _ = setup
+    spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 20, "wait": "3s"}}}
+    deployment = created(admin.post("/v1/deployments", spec))
+    before = ok_json(admin.get(f"/v1/deployments/{deployment}"))
+    assert before["stage"] == "bake"
+    turnout.process.kill()  # SIGKILL mid-bake
+    again = restart_proxy(turnout)
+    admin = AdminClient.of(again)
+    record = ok_json(admin.get(f"/v1/deployments/{deployment}"))
+    assert [r["outcome"] for r in record["restarts"]] == ["resumed"]
+    assert record["deadline"] == before["deadline"], "the wait goes on from the stored time"
+    if record["status"] == "InProgress":
+        assert admin.forwards()["production"] == {"blue": 80, "green": 20}
+    assert wait_until(lambda: ok_json(admin.get(f"/v1/deployments/{deployment}"))["status"] == "Succeeded", timeout=10)
+    assert admin.forwards()["production"] == {"green": 100}
+    steps = ok_json(admin.get(f"/v1/deployments/{deployment}"))["steps"]
+    assert [s["weight"] for s in steps] == [20, 100]

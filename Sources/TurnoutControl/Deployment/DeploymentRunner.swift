@@ -32,6 +32,10 @@ final class DeploymentRunner {
     /// Finished, oldest first.
     private(set) var history: [DeploymentState] = []
     private var lastRunID: UInt64 = 0
+    /// Finished deployments kept in the state files, beside those in progress.
+    static let persistedHistory = 5
+    /// What the last journal record written holds of the deployments.
+    var written: JSONValue?
 
     init(plane: ControlPlane) {
         self.plane = plane
@@ -51,8 +55,8 @@ final class DeploymentRunner {
         active.values.first { $0.state.spec.listener == listener }?.state
     }
 
-    /// Starts a deployment of `spec` from `liveGroup`.
-    func start(spec: DeploymentSpec, liveGroup: String) -> DeploymentState {
+    /// Starts a deployment of `spec` (given as `source`) from `liveGroup`.
+    func start(spec: DeploymentSpec, source: JSONValue, liveGroup: String) -> DeploymentState {
         let now = plane.clock.wallMilliseconds
         var id = "d-\(now)"
         var suffix = 1
@@ -60,7 +64,7 @@ final class DeploymentRunner {
             suffix += 1
             id = "d-\(now)-\(suffix)"
         }
-        let running = Running(DeploymentState(id: id, spec: spec, liveGroup: liveGroup, now: now))
+        let running = Running(DeploymentState(id: id, spec: spec, source: source, liveGroup: liveGroup, now: now))
         active[id] = running
         plane.logger.notice("deployment \(id): \(spec.listener) from \(liveGroup) to \(spec.targetGroup), \(spec.strategy.name)")
         transition(running) { state, now in state.start(now: now) }
@@ -126,6 +130,44 @@ final class DeploymentRunner {
         return found
     }
 
+    // MARK: - State files
+
+    /// The deployments in progress and the last finished ones as the state files keep them; nil when none.
+    var persisted: JSONValue? {
+        let kept = active.values.map(\.state).sorted { $0.created < $1.created } + history.suffix(Self.persistedHistory)
+        return kept.isEmpty ? nil : .array(kept.map(\.persisted))
+    }
+
+    /// Takes back the deployments of the state files (at start, before `resume`). One that no longer fits the
+    /// configuration is kept as failed.
+    func restore(_ json: JSONValue?, table: RoutingTable) {
+        for (index, record) in (json?.arrayValue ?? []).enumerated() {
+            do {
+                let state = try DeploymentState(persisted: record, table: table)
+                if state.status.isFinal { history.append(state) } else { active[state.id] = Running(state) }
+            } catch {
+                plane.logger.error("deployment \(index) of the state files not restored: \(error)")
+            }
+        }
+        written = json
+    }
+
+    /// Goes on with every deployment in progress after a restart: a hook that was running rolls it back.
+    func resume() {
+        for running in active.values.sorted(by: { $0.state.created < $1.state.created }) {
+            transition(running) { state, now in state.restarted(now: now) }
+            let restart = running.state.restarts.last?.outcome ?? "resumed"
+            plane.logger.notice("deployment \(running.state.id): \(restart) after the restart")
+        }
+    }
+
+    /// Journals the deployments when they changed since the last record (a routing change wrote them already).
+    private func save() {
+        let now = persisted
+        guard now != written else { return }
+        plane.recordStateChange()
+    }
+
     // MARK: - Carrying out
 
     /// Applies one input to `running`'s state, carries out the actions it asks for (feeding back what
@@ -150,6 +192,7 @@ final class DeploymentRunner {
         } else {
             schedule(running)
         }
+        save()
     }
 
     private func carryOut(_ action: DeploymentAction, _ running: Running) -> [DeploymentAction] {

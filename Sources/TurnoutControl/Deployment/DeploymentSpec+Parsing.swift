@@ -9,8 +9,11 @@ extension DeploymentSpec {
     ]
 
     /// The spec `json` describes, checked against `table`: unknown keys, listeners and groups, a replacement
-    /// that is the listener's live group, steps that do not end at 100 %.
-    public static func parse(_ json: JSONValue, table: RoutingTable) throws(DeploymentSpecError) -> DeploymentSpec {
+    /// that is the listener's live group (unless `checkingLiveGroup` is false: a deployment read back after a
+    /// restart has moved traffic already), steps that do not end at 100 %.
+    public static func parse(_ json: JSONValue, table: RoutingTable, checkingLiveGroup: Bool = true)
+        throws(DeploymentSpecError) -> DeploymentSpec
+    {
         let members = try json.specMembers("", allowed: keys)
         let listener = try members["listener"].map { v throws(DeploymentSpecError) in try v.specString("listener") } ?? "production"
         guard table.listenerIndex(named: listener) != nil else {
@@ -37,8 +40,7 @@ extension DeploymentSpec {
         guard table.groupIndex(named: targetGroup) != nil else {
             throw DeploymentSpecError(field: "target_group", message: "no target group named '\(targetGroup)'")
         }
-        let live = try liveGroup(of: listener, in: table)
-        guard live != targetGroup else {
+        if checkingLiveGroup, try liveGroup(of: listener, in: table) == targetGroup {
             throw DeploymentSpecError(field: "target_group",
                                       message: "'\(targetGroup)' is the live group of '\(listener)': name the replacement")
         }

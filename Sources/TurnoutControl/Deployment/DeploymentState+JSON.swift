@@ -28,6 +28,9 @@ extension DeploymentState {
         ]
         members["termination_wait"] = .string(spec.terminationWait.description)
         members["report"] = .string("/v1/deployments/\(id)/report")
+        members["restarts"] = .array(restarts.map {
+            ["time": .string(AuditTimestamp.iso8601(milliseconds: $0.time)), "outcome": .string($0.outcome)]
+        })
         return .object(members)
     }
 

@@ -61,43 +61,49 @@ public struct DeploymentState: Sendable {
 
     public let id: String
     public let spec: DeploymentSpec
+    /// The spec as it was given (`POST /v1/deployments`'s body), kept for the state files.
+    public let source: JSONValue
     /// The group that had the listener's traffic when the deployment started.
     public let liveGroup: String
     public let created: UInt64
     public let plan: [Position]
     /// Index into `plan` of the position in progress (`plan.count` once past the end).
-    public private(set) var cursor = 0
-    public private(set) var status = DeploymentStatus.inProgress
+    public internal(set) var cursor = 0
+    public internal(set) var status = DeploymentStatus.inProgress
     /// Why the deployment is in its status (for a final status, why it ended).
-    public private(set) var reason = "starting"
-    public private(set) var phases: [PhaseRecord] = []
-    public private(set) var steps: [StepRecord] = []
+    public internal(set) var reason = "starting"
+    public internal(set) var phases: [PhaseRecord] = []
+    public internal(set) var steps: [StepRecord] = []
     /// The replacement's share of production as last acknowledged.
-    public private(set) var replacementWeight = 0
+    public internal(set) var replacementWeight = 0
     /// Whether the test listener points at the replacement.
-    public private(set) var testOnReplacement = false
+    public internal(set) var testOnReplacement = false
     /// When the position in progress ends by itself (a bake, a wait, an approval's or readiness's timeout).
-    public private(set) var deadline: UInt64?
+    public internal(set) var deadline: UInt64?
     /// A deadline frozen by `pause`: the milliseconds that were left.
-    public private(set) var frozenRemaining: UInt64?
+    public internal(set) var frozenRemaining: UInt64?
     /// Whether the position in progress has finished while paused (the next one starts on `resume`).
-    public private(set) var held = false
+    public internal(set) var held = false
     /// `promote` skips every remaining wait, approval and intermediate step.
-    public private(set) var promoted = false
+    public internal(set) var promoted = false
     /// The generations its routing changes made, in order (registration, test traffic, steps, rollback).
-    public private(set) var generations: [UInt64] = []
+    public internal(set) var generations: [UInt64] = []
     /// The alarm breaches that rolled the deployment back.
-    public private(set) var alarms: [FigureAlarmBreach] = []
+    public internal(set) var alarms: [FigureAlarmBreach] = []
     /// The routing change being made, while one is.
-    public private(set) var routing: DeploymentRouting?
+    public internal(set) var routing: DeploymentRouting?
     /// The latest readiness seen: routable and registered replacement targets.
-    public private(set) var readinessSeen: (healthy: Int, total: Int)?
-    public private(set) var updated: UInt64
-    public private(set) var ended: UInt64?
+    public internal(set) var readinessSeen: (healthy: Int, total: Int)?
+    public internal(set) var updated: UInt64
+    public internal(set) var ended: UInt64?
 
-    public init(id: String, spec: DeploymentSpec, liveGroup: String, now: UInt64) {
+    /// When the proxy restarted in the middle of it, and what it did then (`resumed`, `rolled back`).
+    public internal(set) var restarts: [(time: UInt64, outcome: String)] = []
+
+    public init(id: String, spec: DeploymentSpec, source: JSONValue = .null, liveGroup: String, now: UInt64) {
         self.id = id
         self.spec = spec
+        self.source = source
         self.liveGroup = liveGroup
         created = now
         updated = now
@@ -237,6 +243,22 @@ public struct DeploymentState: Sendable {
         alarms = breaches
         let what = breaches.map { "\($0.alarm.rawValue) \(Self.figure($0.value)) > \(Self.figure($0.threshold))" }
         return rollBack("alarm: " + what.joined(separator: ", "), now: now)
+    }
+
+    /// The proxy restarted: a hook that was running is lost, so the deployment rolls back; otherwise it goes on
+    /// where it was (a deadline is a wall-clock time, so the waits go on from the stored times), repeating a
+    /// routing change that may not have been saved.
+    public mutating func restarted(now: UInt64) -> [DeploymentAction] {
+        guard !status.isFinal, let position else { return [] }
+        updated = now
+        if status != .rollingBack, position.stage == .hook, !held {
+            restarts.append((now, "rolled back"))
+            return rollBack("the proxy restarted while \(hookName(position.phase)) was running", cancellingHook: false, now: now)
+        }
+        restarts.append((now, "resumed"))
+        if let routing { return [.route(routing)] }
+        if position.stage == .readiness, status == .inProgress { return [.checkReadiness] }
+        return []
     }
 
     // MARK: - Actions of a caller
