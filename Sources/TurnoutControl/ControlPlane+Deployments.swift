@@ -49,6 +49,7 @@ extension ControlPlane {
     func postDeploymentAction(_ request: AdminRequest, id: String, action: String) throws(AdminFailure) -> AdminResponse {
         try request.allowOnlyQuery([])
         guard Self.deploymentActions.contains(action) else { throw .notFound("no deployment action '\(action)'") }
+        _ = try JSONValue.parseBody(request.body).members("the body", allowed: [])
         return .json(200, try deployments.act(id, action).json)
     }
 

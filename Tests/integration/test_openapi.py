@@ -58,6 +58,11 @@ CONTRACT_OPERATIONS = {
     ("post", "/v1/target-groups/{name}/targets"),
     ("delete", "/v1/target-groups/{name}/targets/{target}"),
     ("get", "/v1/audit"),
+    ("get", "/v1/deployments"),
+    ("post", "/v1/deployments"),
+    ("get", "/v1/deployments/{id}"),
+    ("get", "/v1/deployments/{id}/report"),
+    ("post", "/v1/deployments/{id}/{action}"),
 }
 STREAMING_PATH = "/v1/events"
 ERROR_STATUSES = {"400", "401", "403", "404", "405", "409", "413", "415", "422", "503"}

@@ -11,6 +11,8 @@ final class DeploymentRunner {
     static let historyCapacity = 50
     /// How often the replacement's readiness is looked at while the gate is closed.
     static let readinessPoll: UInt64 = 100_000_000
+    /// The furthest ahead a timer is set, in milliseconds.
+    static let longestTimer: UInt64 = 3_600_000
 
     /// A deployment in progress and what the runner keeps beside its state.
     final class Running {
@@ -235,7 +237,8 @@ final class DeploymentRunner {
         let nowMs = plane.clock.wallMilliseconds
         var delay: UInt64?
         if let deadline = running.state.deadline {
-            delay = deadline > nowMs ? (deadline - nowMs) * 1_000_000 : 0
+            // At most an hour ahead: a later deadline is looked at again then (`timeElapsed` waits for it).
+            delay = deadline > nowMs ? min(deadline - nowMs, Self.longestTimer) * 1_000_000 : 0
         }
         let gate = running.state.position?.stage == .readiness && running.state.status == .inProgress
         if gate { delay = min(delay ?? .max, Self.readinessPoll) }
