@@ -9,9 +9,10 @@ import time
 
 import pytest
 import requests
+import yaml
 
 from admin_client import NO_CHECKS, AdminClient, assert_error, ok_json
-from harness import SOCKET_TIMEOUT, wait_until
+from harness import REPO_ROOT, SOCKET_TIMEOUT, wait_until
 from keepalive_load import KeepAliveLoad
 from sse_client import SSEStream
 
@@ -187,3 +188,14 @@ def test_a_deployment_killed_mid_bake_resumes_after_the_restart(setup, restart_p
     assert admin.forwards()["production"] == {"green": 100}
     steps = ok_json(admin.get(f"/v1/deployments/{deployment}"))["steps"]
     assert [s["weight"] for s in steps] == [20, 100]
+
+
+def test_the_example_spec_is_accepted_as_it_stands(setup):
+    turnout, admin, _ = setup
+    spec = yaml.safe_load((REPO_ROOT / "config" / "deployment.example.yaml").read_text())
+    deployment = created(admin.post("/v1/deployments", spec))
+    record = ok_json(admin.get(f"/v1/deployments/{deployment}"))
+    assert [(s["weight"], s["pause"], s["approval"]) for s in record["strategy"]["steps"]] == \
+        [(10, "2m", False), (50, None, True), (100, None, False)]
+    assert record["termination_wait"] == "10m"
+    assert ok_json(admin.post(f"/v1/deployments/{deployment}/stop"))["status"] == "Stopped"
