@@ -48,27 +48,34 @@ def created(response: requests.Response) -> str:
     return response.json()["id"]
 
 
-def test_a_canary_under_keepalive_load_fails_no_request_and_ends_exactly_on_the_replacement(setup):
-    turnout, admin, _ = setup
+def deploy_under_load(turnout, admin: AdminClient, spec: dict) -> tuple[str, list, KeepAliveLoad]:
+    """Starts a deployment of ``spec`` under keep-alive load and follows it on the event stream until it ends,
+    then lets 100 more requests start; returns its id, its events (with when each was read) and the stopped
+    load."""
     load = KeepAliveLoad(turnout.port(), CLIENTS)
     try:
         assert wait_until(lambda: load.count() >= 200, timeout=10), "load did not get going"
         with SSEStream(f"{turnout.admin_url}/v1/events") as events:
             events.next()
-            spec = {
-                "target_group": "green",
-                "strategy": {"steps": [{"weight": 10, "pause": "500ms"}, {"weight": 50, "pause": "500ms"}, {"weight": 100}]},
-                "termination_wait": "300ms",
-            }
-            created = admin.post("/v1/deployments", spec)
-            assert created.status_code == 201, created.text
-            deployment = created.json()["id"]
-            assert created.headers["Location"] == f"/v1/deployments/{deployment}"
+            response = admin.post("/v1/deployments", spec)
+            deployment = created(response)
+            assert response.headers["Location"] == f"/v1/deployments/{deployment}"
             seen = deployment_events(events, deployment, {"Succeeded", "RolledBack", "Failed", "Stopped"})
-        finished = time.monotonic()
-        assert wait_until(lambda: load.count(started_after=finished) >= 100, timeout=10)
+        ended = seen[-1][0]
+        assert wait_until(lambda: load.count(started_after=ended) >= 100, timeout=10)
     finally:
         load.stop()
+    return deployment, seen, load
+
+
+def test_a_canary_under_keepalive_load_fails_no_request_and_ends_exactly_on_the_replacement(setup):
+    turnout, admin, _ = setup
+    spec = {
+        "target_group": "green",
+        "strategy": {"steps": [{"weight": 10, "pause": "500ms"}, {"weight": 50, "pause": "500ms"}, {"weight": 100}]},
+        "termination_wait": "300ms",
+    }
+    deployment, seen, load = deploy_under_load(turnout, admin, spec)
 
     record = ok_json(admin.get(f"/v1/deployments/{deployment}"))
     assert record["status"] == "Succeeded", record
@@ -106,22 +113,13 @@ def test_a_canary_under_keepalive_load_fails_no_request_and_ends_exactly_on_the_
 def test_the_replacement_answering_500_rolls_back_by_itself(setup):
     turnout, admin, backends = setup
     assert requests.post(f"http://{backends.green.address}/control/root", data=b"fail", timeout=SOCKET_TIMEOUT).ok
-    load = KeepAliveLoad(turnout.port(), CLIENTS)
-    try:
-        assert wait_until(lambda: load.count() >= 200, timeout=10), "load did not get going"
-        with SSEStream(f"{turnout.admin_url}/v1/events") as events:
-            events.next()
-            spec = {
-                "target_group": "green", "test_listener": None,
-                "strategy": {"canary": {"percent": 50, "wait": "60s"}},
-                "alarms": {"max_5xx_rate": 0.1, "window": "2s", "min_requests": 5},
-            }
-            deployment = created(admin.post("/v1/deployments", spec))
-            seen = deployment_events(events, deployment, {"RolledBack", "Succeeded", "Failed", "Stopped"})
-        rolled_back = seen[-1][0]
-        assert wait_until(lambda: load.count(started_after=rolled_back) >= 100, timeout=10)
-    finally:
-        load.stop()
+    spec = {
+        "target_group": "green", "test_listener": None,
+        "strategy": {"canary": {"percent": 50, "wait": "60s"}},
+        "alarms": {"max_5xx_rate": 0.1, "window": "2s", "min_requests": 5},
+    }
+    deployment, seen, load = deploy_under_load(turnout, admin, spec)
+    rolled_back = seen[-1][0]
 
     record = ok_json(admin.get(f"/v1/deployments/{deployment}"))
     assert record["status"] == "RolledBack", record
