@@ -97,6 +97,12 @@ extension ControlPlane {
     private func applyForward(_ changes: [String: [WeightedGroup]], request: AdminRequest, action: String,
                               requestBody: JSONValue) throws(AdminFailure) -> AdminResponse {
         try checkIfMatch(request)
+        // A deployment's steps would undo a change made beside it, and its rollback would undo them.
+        for name in changes.keys.sorted() {
+            if let active = deployments.active(on: name) {
+                throw .conflict("deployment \(active.id) is in progress on '\(name)': promote, roll back or stop it first")
+            }
+        }
         let next: RoutingTable
         do {
             next = try table.replacingForward(changes)

@@ -101,6 +101,11 @@ final class ControlPlaneDeploymentTests: XCTestCase {
         XCTAssertEqual(pause.status, 409)
         XCTAssertEqual(pause.json["error"]?["message"]?.stringValue,
                        "cannot pause deployment \(id): it is WaitingForApproval in AllowTraffic")
+        let beside = harness.send("POST", "/v1/switch", #"{"to": "green"}"#)
+        XCTAssertEqual(beside.status, 409)
+        XCTAssertEqual(beside.json["error"]?["message"]?.stringValue,
+                       "deployment \(id) is in progress on 'production': promote, roll back or stop it first")
+        XCTAssertEqual(harness.send("PUT", "/v1/listeners/test/forward", #"{"blue": 100}"#).status, 200, "test is not shifting")
         XCTAssertEqual(harness.send("POST", "/v1/deployments/\(id)/dance").status, 404)
         XCTAssertEqual(harness.send("POST", "/v1/deployments/nope/approve").status, 404)
         XCTAssertEqual(harness.send("GET", "/v1/deployments/\(id)/approve").status, 405)
