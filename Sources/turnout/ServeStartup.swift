@@ -55,6 +55,8 @@ struct ServeStartup {
         plane = ControlPlane(config: config, table: table, recovered: recovered, dataPlane: proxy, clock: loop,
                              prober: SocketHealthProber(loop: loop), resolver: ThreadedNameResolver(loop: loop), store: store,
                              journal: journal, metrics: metrics, token: token, logger: logger)
+        // Deployments' hooks and commands run on the control loop too (a pidfd per command, one exchange per request).
+        plane.hookRunner = HookRunner(loop: loop)
         handle.attach(plane)
         let adminAddress: SocketAddress
         do {
