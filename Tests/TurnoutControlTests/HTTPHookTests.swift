@@ -94,6 +94,20 @@ final class HTTPHookTests: XCTestCase {
         XCTAssertEqual(harness.run(hook(port)), .failed(reason: "connection refused", outputTail: ""))
     }
 
+    func testANameInTheURLIsLookedUpOffTheLoopAndItsAddressPosted() throws {
+        harness.stop()
+        harness = try HookRunnerHarness(names: ["validator.internal": "127.0.0.1"])
+        let endpoint = try server(.responses(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]))
+        let spec = HookSpec(action: .http(url: "http://validator.internal:\(endpoint.port)/validate"), timeout: .seconds(5))
+        XCTAssertEqual(harness.run(spec), .passed(outputTail: "ok"))
+        XCTAssertTrue(try XCTUnwrap(endpoint.received.first).head.contains("Host: validator.internal:\(endpoint.port)\r\n"))
+    }
+
+    func testANameThatDoesNotResolveFails() {
+        let spec = HookSpec(action: .http(url: "http://nowhere.internal:8000/validate"), timeout: .seconds(5))
+        XCTAssertEqual(harness.run(spec), .failed(reason: "cannot resolve nowhere.internal", outputTail: ""))
+    }
+
     func testNotAnHTTPURLFails() {
         let outcome = harness.run(HookSpec(action: .http(url: "https://127.0.0.1/validate"), timeout: .seconds(1)))
         XCTAssertEqual(outcome, .failed(reason: "not an http:// URL: https://127.0.0.1/validate", outputTail: ""))

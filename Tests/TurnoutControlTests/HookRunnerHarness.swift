@@ -15,9 +15,10 @@ final class HookRunnerHarness: @unchecked Sendable {
     private var nextRunID: UInt64 = 0
     private var loopThread = pthread_t()
 
-    init(killGrace: UInt64 = 100_000_000) throws {
+    /// `names`: what the runner's resolver answers for a host name (any other name fails to resolve).
+    init(killGrace: UInt64 = 100_000_000, names: [String: String] = [:]) throws {
         loop = try ControlLoop()
-        runner = HookRunner(loop: loop, killGrace: killGrace)
+        runner = HookRunner(loop: loop, resolver: LoopAnsweringResolver(loop: loop, names: names), killGrace: killGrace)
         thread = try PosixThread(name: "hook-loop") { [self] in loop.run() }
         let box = Box<pthread_t>()
         onLoopVoid { box.value = pthread_self() }
@@ -150,4 +151,22 @@ func hookContext(phase: String = "BeforeAllowTraffic", testURL: String? = "http:
 /// An `exec` hook running `/bin/sh -c script`.
 func shellHook(_ script: String, timeoutMilliseconds: UInt64 = 5_000) -> HookSpec {
     HookSpec(action: .exec(arguments: ["/bin/sh", "-c", script]), timeout: .milliseconds(timeoutMilliseconds))
+}
+
+/// A `NameResolver` answering from a table, on the loop's next turn (never from within `lookUp`), as the real one
+/// answers from its lookup thread.
+private final class LoopAnsweringResolver: NameResolver {
+    private let loop: ControlLoop
+    private let names: [String: String]
+
+    init(loop: ControlLoop, names: [String: String]) {
+        self.loop = loop
+        self.names = names
+    }
+
+    func lookUp(_ name: HostPort, completion: @escaping (NameAnswer) -> Void) {
+        let answer: NameAnswer = names[name.host].map { .addresses([HostPort(host: $0, port: name.port)]) }
+            ?? .failed("name or service not known")
+        loop.schedule(after: 0) { completion(answer) }
+    }
 }

@@ -11,6 +11,7 @@ final class HTTPHookRun {
     static let bodyLimit = 4096
 
     private let loop: ControlLoop
+    private let resolver: any NameResolver
     private let url: String
     private let body: [UInt8]
     private var completion: ((HookOutcome) -> Void)?
@@ -21,8 +22,10 @@ final class HTTPHookRun {
     private var timers: [TimerID] = []
     private var lastBody = ""
 
-    init(loop: ControlLoop, url: String, body: [UInt8], completion: @escaping (HookOutcome) -> Void) {
+    init(loop: ControlLoop, resolver: any NameResolver, url: String, body: [UInt8],
+         completion: @escaping (HookOutcome) -> Void) {
         self.loop = loop
+        self.resolver = resolver
         self.url = url
         self.body = body
         self.completion = completion
@@ -35,11 +38,6 @@ final class HTTPHookRun {
         guard let target = HookURL(url) else {
             return failSoon("not an http:// URL: \(url)")
         }
-        do {
-            address = try SocketAddress.resolve(host: target.address.host, port: target.address.port)
-        } catch {
-            return failSoon("cannot resolve \(target.address.host)")
-        }
         request = Array("""
             POST \(target.path) HTTP/1.1\r
             Host: \(target.address)\r
@@ -50,7 +48,20 @@ final class HTTPHookRun {
             \r
 
             """.utf8) + body
-        post()
+        if let numeric = SocketAddress.numeric(host: target.address.host, port: target.address.port) {
+            address = numeric
+            return post()
+        }
+        // A name is looked up off the control thread (getaddrinfo blocks), as target names are.
+        resolver.lookUp(target.address) { [weak self] answer in
+            guard let self, completion != nil else { return }
+            guard case .addresses(let found) = answer, let first = found.first,
+                  let resolved = SocketAddress.numeric(host: first.host, port: first.port) else {
+                return report(.failed(reason: "cannot resolve \(target.address.host)", outputTail: ""))
+            }
+            address = resolved
+            post()
+        }
     }
 
     /// Drops whatever is in flight or waiting, without an outcome.

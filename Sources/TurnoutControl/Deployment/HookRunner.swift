@@ -9,12 +9,16 @@ public final class HookRunner: HookRunning {
     public static let defaultKillGrace: UInt64 = 5_000_000_000
 
     private let loop: ControlLoop
+    private let resolver: any NameResolver
     private let killGrace: UInt64
     private var commands: [UInt64: CommandHookRun] = [:]
     private var requests: [UInt64: HTTPHookRun] = [:]
 
-    public init(loop: ControlLoop, killGrace: UInt64 = HookRunner.defaultKillGrace) {
+    /// - Parameter resolver: looks up an `http` hook's host when it is a name (by default with `getaddrinfo` on
+    ///   a thread of its own, as target names are).
+    public init(loop: ControlLoop, resolver: (any NameResolver)? = nil, killGrace: UInt64 = HookRunner.defaultKillGrace) {
         self.loop = loop
+        self.resolver = resolver ?? ThreadedNameResolver(loop: loop)
         self.killGrace = killGrace
     }
 
@@ -29,7 +33,7 @@ public final class HookRunner: HookRunning {
             commands[runID] = run
             run.start(arguments: arguments, environment: Self.environment(for: context), timeout: hook.timeout.nanoseconds)
         case .http(let url):
-            let run = HTTPHookRun(loop: loop, url: url, body: Self.body(for: context).jsonBytes) { [weak self] outcome in
+            let run = HTTPHookRun(loop: loop, resolver: resolver, url: url, body: Self.body(for: context).jsonBytes) { [weak self] outcome in
                 self?.requests[runID] = nil
                 completion(outcome)
             }
