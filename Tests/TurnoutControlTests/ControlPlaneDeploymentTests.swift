@@ -41,6 +41,14 @@ final class ControlPlaneDeploymentTests: XCTestCase {
         hooks = ScriptedHookRunner()
     }
 
+    override func tearDown() {
+        harness.directory.remove()
+        // XCTest keeps every test case object until the process exits: let go of the plane and its timers now.
+        harness = nil
+        hooks = nil
+        super.tearDown()
+    }
+
     private func forward(_ listener: String) -> [String] {
         ControlPlaneHarness.forward(harness.dataPlane.last!.table, listener).filter { !$0.hasSuffix("=0") }
     }
