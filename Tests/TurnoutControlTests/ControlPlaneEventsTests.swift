@@ -13,7 +13,12 @@ final class ControlPlaneEventsTests: XCTestCase {
         harness = try ControlPlaneHarness(yaml: ControlPlaneHarness.yaml(stateDir: directory.path), directory: directory)
     }
 
-    override func tearDown() { harness.directory.remove() }
+    override func tearDown() {
+        harness.directory.remove()
+        // XCTest keeps every test case object until the process exits: let go of the plane and its timers now.
+        harness = nil
+        super.tearDown()
+    }
 
     /// The events published after `count` earlier ones, without `id` and `time`.
     private func events(after count: Int = 0) -> [JSONValue] {

@@ -13,7 +13,12 @@ final class ControlPlaneReportsTests: XCTestCase {
         harness = try ControlPlaneHarness(yaml: ControlPlaneHarness.yaml(stateDir: directory.path), directory: directory)
     }
 
-    override func tearDown() { harness.directory.remove() }
+    override func tearDown() {
+        harness.directory.remove()
+        // XCTest keeps every test case object until the process exits: let go of the plane and its timers now.
+        harness = nil
+        super.tearDown()
+    }
 
     func testASwitchsReportAsTheAPIShowsIt() throws {
         let blue = harness.plane.metrics.routeCounters(listener: "production", group: "blue", target: "127.0.0.1:3000")

@@ -7,7 +7,7 @@ import XCTest
 /// clock: in flight at the cut-over, the drain polled to zero, errors until the move settles, figures
 /// before (from the per-second figures) and after (until the route changes again). No socket.
 final class SwitchReportsTests: XCTestCase {
-    private let clock = ManualClock()
+    private var clock: ManualClock! = ManualClock()
     private let registry = MetricsRegistry(durationBuckets: [0.001, 0.01, 0.1, 1])
     private let figures = RecentFigures(durationBuckets: [0.001, 0.01, 0.1, 1])
     private var reports: SwitchReports!
@@ -17,6 +17,14 @@ final class SwitchReportsTests: XCTestCase {
     private var blue: RouteCounters!
     private var green: RouteCounters!
     private let production = RouteName(listener: "production")
+
+    override func tearDown() {
+        // XCTest keeps every test case object until the process exits: let go of the reports and the clock's
+        // timers (which refer to them weakly) now.
+        reports = nil
+        clock = nil
+        super.tearDown()
+    }
 
     override func setUpWithError() throws {
         let config = try ConfigLoader.parse(yaml: """
