@@ -509,6 +509,9 @@ def test_idle_seconds_between_loads_keep_what_steady_state_needs(counted_proxy, 
 def test_the_counter_sees_allocations_on_the_worker(counted_proxy):
     """The instrument is not blind: a rejected request is logged, and logging allocates on the
     worker, so 20 of them show at least 20 allocations there, traced back to the worker's code."""
+    # The trace keeps the first TRACE_LIMIT allocations of the process: let the control thread's first
+    # turns (which instantiate what they use once) pass, so that the worker's are among them.
+    time.sleep(CONTROL_TURNS_SECONDS)
     before = counted_proxy.counters.snapshot()
     counted_proxy.counters.trace_every_allocation()
     try:
