@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-APT_PACKAGES = {"wrk": "wrk", "haproxy": "haproxy", "nginx": "nginx", "curl": "curl", "gcc": "gcc"}
+APT_PACKAGES = {"wrk": "wrk", "haproxy": "haproxy", "nginx": "nginx", "curl": "curl", "gcc": "gcc",
+                "valgrind": "valgrind"}
+# What benchmarks/run and benchmarks/switch need; benchmarks/instructions asks for nginx and valgrind.
+LOAD_TOOLS = ("wrk", "haproxy", "nginx", "curl", "gcc")
 TOOLS_DIR = Path(__file__).resolve().parent.parent / "tools"
 
 # The daemons' system paths live in /usr/sbin, which a non-login shell may leave out.
@@ -20,7 +23,7 @@ def log(message):
     print(f"==> {message}", file=sys.stderr, flush=True)
 
 
-def ensure_packages(tools=tuple(APT_PACKAGES), python_modules=("matplotlib",)):
+def ensure_packages(tools=LOAD_TOOLS, python_modules=("matplotlib",)):
     """Installs the `tools` (load tools, the other proxies, gcc) that are missing with apt-get, and the
     `python_modules` that are missing into the project's `.venv` (the script then goes on under its Python)."""
     missing = [APT_PACKAGES[tool] for tool in tools if shutil.which(tool) is None]
