@@ -32,6 +32,20 @@ public enum FileIO {
         return classify(err)
     }
 
+    /// Reads into `bytes` (`read` over a buffer's region).
+    @inline(__always)
+    public static func read(_ fd: Int32, into bytes: UnsafeMutableRawBufferPointer) -> IOResult {
+        guard let base = bytes.baseAddress else { return .bytes(0) }
+        return read(fd, into: base, count: bytes.count)
+    }
+
+    /// Writes `bytes` (`write` over a buffer's region).
+    @inline(__always)
+    public static func write(_ fd: Int32, from bytes: UnsafeRawBufferPointer) -> IOResult {
+        guard let base = bytes.baseAddress else { return .wouldBlock }
+        return write(fd, from: base, count: bytes.count)
+    }
+
     /// Moves up to `count` bytes from `source` to `destination` through the kernel
     /// (`splice(2)`); one end must be a pipe.
     @inline(__always)

@@ -24,11 +24,10 @@ extension Worker {
             }
             let client = makeClient(fd: fd)
             client.listenerIndex = listener.listenerIndex
-            client.listenerPort = listener.port
             listenerCounters[listener.listenerIndex].connectionOpened()
             client.peerHostLength = peer.formatHost(into: client.peerHost)
-            client.phase = .idle
-            client.deadline = now &+ settings.clientHeaderTimeout
+            client.machine = ClientStateMachine(peerAddress: client.peerHostBytes, listenerPort: listener.port, now: now,
+                                                settings: settings)
             // Registered once, edge-triggered for both directions: no epoll_ctl per request.
             do {
                 try epoll.add(fd, Worker.connectionEvents,
@@ -40,7 +39,7 @@ extension Worker {
             }
             // The request often arrives with the handshake: read it now rather than after
             // another epoll round (an EAGAIN read when it has not).
-            client.readable = true
+            client.machine.readable = true
             drive(client)
         }
         pauseAccepting()

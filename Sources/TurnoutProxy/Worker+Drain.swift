@@ -12,14 +12,7 @@ extension Worker {
         acceptPaused = true
         for slot in 0..<clients.count {
             guard let client = clients[slot] else { continue }
-            switch client.phase {
-            case .idle:
-                closeClient(client)
-            case .readingHead:
-                if client.input?.isEmpty ?? true { closeClient(client) }
-            default:
-                client.closeAfterResponse = true
-            }
+            if client.machine.drain() { closeClient(client) }
         }
         for state in routing.targetsByKey.values {
             for upstream in state.idle { closeUpstream(upstream) }

@@ -3,238 +3,172 @@ import TurnoutHTTP1
 import TurnoutPosix
 
 extension Worker {
-    /// Advances a client connection (and its upstream) as far as readiness allows.
-    /// Each step reports whether it made progress; the loop stops when none did, so
-    /// edge-triggered readiness is always consumed to EAGAIN or to a full buffer; or
-    /// when the turn's splice budget is spent, and then the connection is owed a turn.
-    func drive(_ client: ClientConnection) {
+    /// Actions one `drive` carries out at most before it yields: a guard against a machine that never waits (an
+    /// exchange takes about a dozen).
+    static let maxActionsPerDrive = 16_384
+
+    /// Advances a client connection (and its upstream) as far as readiness allows: carries out what its state
+    /// machine asks, beginning with `start` (or `next`), and reports each outcome, until the machine waits. So
+    /// edge-triggered readiness is always consumed to EAGAIN or to a full buffer; or the turn's splice budget is
+    /// spent, and then the connection is owed a turn.
+    func drive(_ client: ClientConnection, from start: ClientAction? = nil) {
         turnBudget = Worker.splicedBytesPerTurn
         defer {
             if turnBudget <= 0 && client.fd >= 0 {
                 owedTurns.append(EventToken(.client, slot: client.slot, generation: client.slotGeneration))
             }
         }
-        var rounds = 0
-        while client.fd >= 0 && rounds < 1024 {
-            rounds += 1
-            let progressed: Bool
-            switch client.phase {
-            case .idle: progressed = stepIdle(client)
-            case .readingHead: progressed = stepReadingHead(client)
-            case .connecting: progressed = stepConnecting(client)
-            case .exchanging: progressed = stepExchange(client)
-            case .tunnel: progressed = stepTunnel(client)
-            case .closing: progressed = stepClosing(client)
-            }
-            if !progressed { return }
-        }
-    }
-
-    /// Keep-alive with nothing buffered: borrow buffers only once bytes are waiting.
-    private func stepIdle(_ client: ClientConnection) -> Bool {
-        guard client.readable else { return false }
-        takeBuffers(client)
-        client.phase = .readingHead
-        return true
-    }
-
-    private func stepReadingHead(_ client: ClientConnection) -> Bool {
-        let input = client.input!
-        if !input.isEmpty {
-            switch RequestHeadParser.parse(input.pending, limits: settings.limits, fields: client.fields!) {
-            case .complete(let head):
-                startExchange(client, head: head)
-                return true
-            case .failed(let error):
-                logger.info("rejected request: \(error.reason)", metadata: ["status": "\(error.status)", "client": "\(peerDescription(client))"])
-                respondWithError(client, status: error.status)
-                return true
-            case .incomplete:
-                break
-            }
-        }
-        guard client.readable else {
-            if input.isEmpty { goIdle(client) }
-            return false
-        }
-        if input.freeSpace == 0 { input.compact() }
-        let wasEmpty = input.isEmpty
-        switch readSocket(client.fd, into: input.base + input.writeIndex, count: input.freeSpace,
-                           readable: &client.readable, hangUpSignalled: client.hangUpSignalled) {
-        case .bytes(let n):
-            input.writeIndex += n
-            // The header timeout runs from the first byte of a request.
-            if wasEmpty { client.deadline = now &+ settings.clientHeaderTimeout }
-            return true
-        case .wouldBlock:
-            client.readable = false
-            if input.isEmpty { goIdle(client) }
-            return false
-        case .endOfFile, .failed:
-            closeClient(client)
-            return false
-        }
-    }
-
-    /// Parks a keep-alive connection with no buffered bytes: buffers go back to the pool.
-    private func goIdle(_ client: ClientConnection) {
-        guard client.phase != .idle else { return }
-        releaseBuffers(client)
-        client.phase = .idle
-        client.deadline = now &+ settings.clientIdleTimeout
-    }
-
-    /// A complete request head: route it and start forwarding.
-    private func startExchange(_ client: ClientConnection, head: RequestHead) {
-        let input = client.input!
-        client.request = head
-        client.requestStart = now
-        client.bodyCursor = input.readIndex + head.headLength
-        client.headPinned = true
-        client.requestBody = BodyTransfer(framing: head.framing)
-        client.closeAfterResponse = !head.keepAlive || draining
-        client.attempts = 0
-        client.responseStarted = false
-        client.responseBytesWritten = 0
-        route(client, excluding: nil)
-    }
-
-    /// Picks a target and attaches an upstream connection (pooled or new).
-    ///
-    /// A retry passes the target that failed as `excluding`: another target is taken whenever the
-    /// group has one. With `orExcluded` the failed target itself is the last resort (a reused
-    /// connection that broke says little about its target: it may just have closed an idle
-    /// connection), and then on a new connection, never on another of its pooled ones.
-    func route(_ client: ClientConnection, excluding: TargetState?, orExcluded: Bool = false) {
-        let listenerIndex = client.listenerIndex
-        guard let (group, target, counters) = pickTarget(listenerIndex: listenerIndex, excluding: excluding)
-                ?? (orExcluded ? pickTarget(listenerIndex: listenerIndex, excluding: nil) : nil) else {
-            // On a retry the failure was the upstream's (502); on a first pick there is no target at all (503).
-            let status: UInt16 = client.attempts > 0 ? 502 : 503
-            logger.info("no target available", metadata: ["listener": "\(client.listenerIndex)", "status": "\(status)"])
-            respondWithError(client, status: status)
-            return
-        }
-        if client.attempts > 0 { listenerCounters[client.listenerIndex].recordRetry() }
-        client.attempts += 1
-        client.group = group
-        client.target = target
-        client.upstreamResponseTimeout = routing.groupResponseTimeouts[group]
-        client.routeCounters = counters
-        counters.recordStarted()
-        target.outstanding += 1
-        client.deadline = now &+ settings.connectTimeout
-        // Most recent idle connection first: the least likely to have been closed by the target.
-        if target !== excluding, let upstream = target.idle.popLast() {
-            attach(upstream, to: client)
-            client.phase = .exchanging
-            sendRequestHead(client)
-            return
-        }
-        let (fd, result) = Socket.connect(to: target.address)
-        switch result {
-        case .failed(let err) where SystemError.isLocalResourceShortage(err):
-            answerResourceShortage(client, errno: err)
-        case .failed(let err):
-            connectFailed(client, errno: err)
-        case .connected, .inProgress:
-            let upstream = makeUpstream(fd: fd, target: target)
-            attach(upstream, to: client)
-            upstream.connected = result == .connected
-            upstream.writable = upstream.connected
-            do {
-                try epoll.add(fd, Worker.connectionEvents,
-                              token: EventToken(.upstream, slot: upstream.slot, generation: upstream.slotGeneration).raw)
-            } catch {
-                // The worker's own failure (no memory for the watch), never the target's.
-                answerResourceShortage(client, errno: error.errno)
+        let env = environment
+        var action = start ?? client.machine.next(env)
+        for _ in 0..<Worker.maxActionsPerDrive {
+            assert(!client.machine.isModifying, "a transition left its state out")
+            switch action {
+            case .wait:
+                return
+            case .readClient(let bytes):
+                let result = readSocket(client.fd, into: bytes, readable: &client.machine.readable,
+                                        hangUpSignalled: client.hangUpSignalled)
+                action = client.machine.clientRead(result, env)
+            case .writeClient(let bytes):
+                action = client.machine.clientWritten(writeSocket(client.fd, from: bytes, writable: &client.machine.writable), env)
+            case .readUpstream(let fd, let bytes):
+                action = client.machine.upstreamRead(FileIO.read(fd, into: bytes), env)
+            case .writeUpstream(let fd, let bytes):
+                action = client.machine.upstreamWritten(FileIO.write(fd, from: bytes), env)
+            case .route(let excluding, let orExcluded, let isRetry):
+                action = route(client, excluding: excluding?.object, orExcluded: orExcluded, isRetry: isRetry)
+            case .takeRelay(let leg):
+                action = client.machine.relayTaken(takeRelay(), for: leg, env)
+            case .splice(let relay, let leg, let upstream, let limit):
+                action = splice(client, relay.object, leg, upstream.object, limit: limit)
+            case .releaseRelay:
+                dispose(client.machine.takeReleased(), reuse: false)
+                action = client.machine.next(env)
+            case .failingResponse(let target):
+                recordTargetFailure(target.object)
+                action = client.machine.next(env)
+            case .upgraded(let target, let status, let counters, let duration):
+                recordTargetResponse(target.object, status: status)
+                counters.object.recordResponse(status: Int(status), durationNanoseconds: duration)
+                action = client.machine.next(env)
+            case .finishExchange(let status, let duration, let reuse):
+                let released = client.machine.takeReleased()
+                released.upstream?.counters.recordResponse(status: Int(status), durationNanoseconds: duration)
+                dispose(released, reuse: reuse)
+                action = client.machine.next(env)
+            case .shutdownClientOutput:
+                Socket.shutdownWrite(client.fd)
+                action = client.machine.next(env)
+            case .shutdownUpstreamOutput(let upstream):
+                Socket.shutdownWrite(upstream.object.fd)
+                action = client.machine.next(env)
+            case .failed(let failure, let answer):
+                // The failure's target is held by the released link until it is disposed of, after the report.
+                let released = client.machine.takeReleased()
+                report(failure, answer: answer, client)
+                if let answer { listenerCounters[client.listenerIndex].recordProxyError(status: Int(answer)) }
+                dispose(released, reuse: false)
+                action = client.machine.next(env)
+            case .close(let abort, let failure, let proxyError, let flushing):
+                if let failure { report(failure, answer: proxyError, client) }
+                if let proxyError { listenerCounters[client.listenerIndex].recordProxyError(status: Int(proxyError)) }
+                if let flushing, !flushing.isEmpty, client.machine.writable {
+                    // What is buffered goes out before the reset, so the client sees how far the response got.
+                    switch writeSocket(client.fd, from: flushing, writable: &client.machine.writable) {
+                    case .bytes, .wouldBlock: break
+                    case .endOfFile, .failed:
+                        closeClient(client)
+                        return
+                    }
+                }
+                closeClient(client, abort: abort)
                 return
             }
-            if upstream.connected {
-                client.phase = .exchanging
-                sendRequestHead(client)
-            } else {
-                client.phase = .connecting
-            }
         }
     }
 
-    private func attach(_ upstream: UpstreamConnection, to client: ClientConnection) {
-        upstream.client = client
-        upstream.responseBytes = 0
-        if upstream.input == nil { upstream.input = pool.takeBuffer() }
-        if upstream.output == nil { upstream.output = pool.takeBuffer() }
-        client.upstream = upstream
-    }
-
-    /// An upstream socket became writable while connecting: learn the outcome.
-    func finishConnect(_ upstream: UpstreamConnection) {
-        guard let client = upstream.client else { return }
-        let err = Socket.pendingError(upstream.fd)
-        if err != 0 {
-            connectFailed(client, errno: err)
-            return
+    /// Reads into `bytes`. A read that returns fewer bytes than asked drained the socket: the next byte to arrive
+    /// raises a new edge, so readiness is cleared right away instead of paying a second read for the EAGAIN. Not
+    /// after a hang-up was signalled, though: then the end of file is still to be read.
+    @inline(__always)
+    func readSocket(_ fd: Int32, into bytes: UnsafeMutableRawBufferPointer, readable: inout Bool,
+                    hangUpSignalled: Bool) -> IOResult {
+        let result = FileIO.read(fd, into: bytes)
+        switch result {
+        case .bytes(let n):
+            if n < bytes.count && !hangUpSignalled { readable = false }
+        case .wouldBlock:
+            readable = false
+        case .endOfFile, .failed:
+            break
         }
-        upstream.connected = true
+        return result
     }
 
-    private func stepConnecting(_ client: ClientConnection) -> Bool {
-        guard let upstream = client.upstream, upstream.connected else { return false }
-        client.phase = .exchanging
-        sendRequestHead(client)
-        return true
+    /// Sends `bytes`; readiness is cleared when the socket has no room.
+    @inline(__always)
+    func writeSocket(_ fd: Int32, from bytes: UnsafeRawBufferPointer, writable: inout Bool) -> IOResult {
+        let result = FileIO.write(fd, from: bytes)
+        if case .wouldBlock = result { writable = false }
+        return result
     }
 
-    /// Nothing was sent: retry once on another target, then 502.
-    func connectFailed(_ client: ClientConnection, errno err: Int32) {
-        let failed = client.target
-        failed?.refusedUntil = now &+ settings.refusedBackoff
-        if let failed { recordTargetFailure(failed) }
-        client.routeCounters?.recordConnectError()
-        logger.info("upstream connect failed", metadata: [
-            "target": "\(failed.map { "\($0.key)" } ?? "-")", "errno": "\(err)", "attempt": "\(client.attempts)",
-        ])
-        if let upstream = client.upstream {
-            detach(upstream, from: client)
-            closeUpstream(upstream)
-        } else if let target = client.target {
-            target.outstanding -= 1
-            client.routeCounters?.recordFinished()
-            client.target = nil
-        }
-        if client.attempts < 2 {
-            route(client, excluding: failed)
-        } else {
-            respondWithError(client, status: 502)
-        }
-    }
-
-    /// Writes the rewritten request head into the upstream's output buffer.
-    private func sendRequestHead(_ client: ClientConnection) {
-        guard let upstream = client.upstream, let head = client.request else { return }
-        let input = client.input!
-        let output = upstream.output!
-        let requestId: UnsafeRawBufferPointer? = head.hasRequestId ? nil : requestIds.next()
-        let forwarded = ForwardedFor(clientAddress: client.peerHostBytes, proto: "http", port: client.listenerPort,
-                                     requestId: requestId, targetAuthority: upstream.target.authority)
-        guard let written = RequestHeadWriter.write(head, fields: client.fields!, source: input.bytes(from: input.readIndex),
-                                                    forwarded: forwarded, into: output.tail) else {
+    /// The log line and bookkeeping of a failure; `answer` is the status the client got, if any.
+    func report(_ failure: ConnectionFailure, answer: UInt16?, _ client: ClientConnection) {
+        switch failure {
+        case .malformedRequest(let error):
+            logger.info("rejected request: \(error.reason)",
+                        metadata: ["status": "\(error.status)", "client": "\(peerDescription(client))"])
+        case .requestHeadTimedOut:
+            logger.info("request head timed out", metadata: ["client": "\(peerDescription(client))"])
+        case .noTarget:
+            logger.info("no target available",
+                        metadata: ["listener": "\(client.listenerIndex)", "status": "\(answer ?? 503)"])
+        case .localResourceShortage:
+            break  // the shortage report (`recordResourceShortage`) has said so
+        case .requestHeadTooLarge:
             logger.info("rewritten request head does not fit the buffer")
-            respondWithError(client, status: 431)
-            return
+        case .malformedRequestBody(let error):
+            logger.info("rejected request body: \(error.reason)", metadata: ["client": "\(peerDescription(client))"])
+        case .clientClosedDuringBody:
+            logger.info("client closed during the request body", metadata: ["client": "\(peerDescription(client))"])
+        case .connectFailed(let lentTarget, let counters, let err, let attempt):
+            let target = lentTarget.object
+            // Nothing was sent: the target is skipped for a moment and the failure counts toward its ejection.
+            target.refusedUntil = now &+ settings.refusedBackoff
+            recordTargetFailure(target)
+            counters.object.recordConnectError()
+            logger.info("upstream connect failed",
+                        metadata: ["target": "\(target.key)", "errno": "\(err)", "attempt": "\(attempt)"])
+        case .upstreamLost(let lentTarget, let loss, let reused, let retry):
+            let target = lentTarget.object
+            let reason: StaticString = loss == .writeFailed ? "upstream write failed" : "upstream closed before responding"
+            logger.info("\(reason)", metadata: ["target": "\(target.key)", "retry": "\(retry)"])
+            // A reused connection most likely timed out idle: not the target's failure.
+            if !reused { recordTargetFailure(target) }
+        case .malformedResponse(let error, let target):
+            logger.warning("malformed upstream response: \(error.reason)", metadata: ["target": "\(target.object.key)"])
+        case .tooManyInterimResponses(let target):
+            logger.warning("too many interim responses; giving up on the upstream", metadata: [
+                "target": "\(target.object.key)", "limit": "\(ClientStateMachine.maxInterimResponses)",
+            ])
+        case .interimHeadTooLarge(let target):
+            logger.warning("rewritten interim head does not fit the buffer", metadata: ["target": "\(target.object.key)"])
+        case .responseHeadTooLarge(let target):
+            logger.warning("rewritten response head does not fit the buffer", metadata: ["target": "\(target.object.key)"])
+        case .unexpectedProtocolSwitch(let target):
+            logger.warning("upstream switched protocols without an upgrade request", metadata: ["target": "\(target.object.key)"])
+        case .malformedResponseBody(let error, let target):
+            logger.warning("malformed upstream response body: \(error.reason)", metadata: ["target": "\(target.object.key)"])
+        case .upstreamClosedMidResponse(let target):
+            logger.warning("upstream closed mid-response", metadata: ["target": "\(target.object.key)"])
+        case .upstreamFailedMidResponse(let target, let err):
+            logger.warning("upstream failed mid-response", metadata: ["target": "\(target.object.key)", "errno": "\(err)"])
+        case .upstreamResponseTimedOut(let target):
+            logger.info("upstream response timed out", metadata: ["target": "\(target.object.key)"])
+        case .transferStalled:
+            logger.info("transfer stalled; aborting", metadata: ["client": "\(peerDescription(client))"])
         }
-        output.writeIndex += written
-        client.deadline = now &+ client.upstreamResponseTimeout
-        if !client.requestBody.isDone {
-            // Body bytes are about to be consumed: the request can no longer be replayed.
-            unpinHead(client)
-        }
-    }
-
-    func unpinHead(_ client: ClientConnection) {
-        guard client.headPinned, let input = client.input else { return }
-        client.headPinned = false
-        input.readIndex = client.bodyCursor
     }
 
     func peerDescription(_ client: ClientConnection) -> String {

@@ -30,10 +30,17 @@ extension Worker {
     /// A response from the target: resets the failure run unless it is a counted 5xx.
     @inline(__always)
     func recordTargetResponse(_ target: TargetState, status: UInt16) {
-        if status >= 500 && target.passiveEjection.count5xx {
-            recordTargetFailure(target)
-        } else {
-            target.failureRun.recordSuccess()
-        }
+        if !target.recordResponse(status: status) { recordTargetFailure(target) }
+    }
+}
+
+extension TargetState {
+    /// A response from the target ends its run of failures, unless its status counts as one (a 5xx with
+    /// `passive_ejection.count_5xx`): then this returns false and the worker records the failure.
+    @inline(__always)
+    func recordResponse(status: UInt16) -> Bool {
+        if status >= 500 && passiveEjection.count5xx { return false }
+        failureRun.recordSuccess()
+        return true
     }
 }

@@ -50,10 +50,4 @@ extension Worker {
                           metadata: ["failures_since_last_report": "\(unreported)"])
         }
     }
-
-    /// A new upstream connection could not be made for lack of resources: 503, nothing counted against the target.
-    func answerResourceShortage(_ client: ClientConnection, errno err: Int32) {
-        recordResourceShortage(errno: err, during: "connect")
-        respondWithError(client, status: 503)
-    }
 }

@@ -1,7 +1,7 @@
 import TurnoutPosix
 
 extension Worker {
-    /// Runs on every tick (100 ms): times out connections whose phase deadline passed
+    /// Runs on every tick (100 ms): times out connections whose state's deadline passed
     /// and closes pooled upstream connections idle for too long, or whose target's drain
     /// is over.
     ///
@@ -17,15 +17,15 @@ extension Worker {
         if ticks % Worker.ticksPerPoolTrim == 0 { returnIdleMemory() }
         for slot in 0..<clients.count {
             guard let client = clients[slot] else { continue }
-            if let drainDeadline = client.target?.drainDeadline, drainDeadline <= now {
+            if let target = client.machine.target, let drainDeadline = target.drainDeadline, drainDeadline <= now {
                 // The target was deregistered and its delay is over: what is still open closes.
                 logger.info("deregistration delay over; closing connection", metadata: [
-                    "target": "\(client.target.map { "\($0.key)" } ?? "-")", "phase": "\(client.phase)",
+                    "target": "\(target.key)", "phase": "\(client.machine.stateName)",
                 ])
-                closeClient(client, abort: client.phase != .tunnel)
+                closeClient(client, abort: !client.machine.isTunnel)
                 continue
             }
-            if client.deadline <= now { timedOut(client) }
+            if client.machine.deadline <= now { drive(client, from: client.machine.timedOut(environment)) }
         }
         for slot in 0..<upstreams.count {
             guard let upstream = upstreams[slot], upstream.client == nil else { continue }
@@ -52,36 +52,5 @@ extension Worker {
         guard freedSinceHeapTrim >= Worker.heapTrimThreshold else { return }
         freedSinceHeapTrim = 0
         Heap.releaseFreePages()
-    }
-
-    private func timedOut(_ client: ClientConnection) {
-        switch client.phase {
-        case .idle:
-            closeClient(client)
-        case .readingHead:
-            if let input = client.input, !input.isEmpty {
-                logger.info("request head timed out", metadata: ["client": "\(peerDescription(client))"])
-                respondWithError(client, status: 408)
-                drive(client)
-            } else {
-                closeClient(client)
-            }
-        case .connecting:
-            connectFailed(client, errno: 110 /* ETIMEDOUT */)
-            drive(client)
-        case .exchanging:
-            if client.responseStarted {
-                logger.info("transfer stalled; aborting", metadata: ["client": "\(peerDescription(client))"])
-                closeClient(client, abort: true)
-            } else {
-                logger.info("upstream response timed out", metadata: [
-                    "target": "\(client.target.map { "\($0.key)" } ?? "-")",
-                ])
-                respondWithError(client, status: 504)
-                drive(client)
-            }
-        case .tunnel, .closing:
-            closeClient(client)
-        }
     }
 }

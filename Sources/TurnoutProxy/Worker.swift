@@ -46,15 +46,11 @@ final class Worker {
     var upstreamGenerations: [UInt32] = []
     var clientGenerations: [UInt32] = []
 
-    let pool: BufferPool
-    /// Scratch fields for response heads, which are rewritten as soon as they are parsed.
-    let responseFields: HeaderFieldTable
+    /// The clock, the pools and the scratch space the connections' state machines borrow.
+    let environment: ConnectionEnvironment
     var routing: WorkerRouting
-    var requestIds = RequestIdGenerator()
     /// Splice relays whose pipes are empty, for the next spliced body.
     var spareRelays: [SpliceRelay] = []
-    /// Cleared if the kernel refuses to splice; bodies are copied then.
-    var spliceEnabled = true
     /// Bytes the connection being driven may still splice in this turn (see `drive`).
     var turnBudget = 0
     /// Client connections that spent their turn's budget with readiness left: edge-triggered
@@ -67,8 +63,6 @@ final class Worker {
     var acceptRetryAt: UInt64 = 0
     /// Failures for lack of descriptors or memory, for the log (see `Worker+ResourceShortage`).
     var resourceShortage = IntervalReport(intervalNanoseconds: Worker.resourceShortageLogInterval)
-    var draining = false
-    var now: UInt64 = MonotonicClock.now()
     /// Ticks so far, for work done every few ticks.
     var ticks = 0
     /// Bytes the buffer pool freed since the heap last gave free pages back to the kernel.
@@ -89,8 +83,7 @@ final class Worker {
         epoll = loop.epoll
         wake = control.notifiers[index]
         tick = loop.tick
-        pool = BufferPool(bufferCapacity: settings.bufferCapacity, headerCapacity: settings.limits.maxHeaders)
-        responseFields = HeaderFieldTable(capacity: settings.limits.maxHeaders)
+        environment = ConnectionEnvironment(settings: settings, now: MonotonicClock.now())
         routing = WorkerRouting(routing: publisher.routing)
         clients.reserveCapacity(settings.maxConnections)
         owedTurns.reserveCapacity(1024)
@@ -137,13 +130,31 @@ final class Worker {
         servingTurns.removeAll(keepingCapacity: true)
     }
 
+    /// The worker's clock, read once per batch of events.
+    var now: UInt64 {
+        get { environment.now }
+        set { environment.now = newValue }
+    }
+
+    var pool: BufferPool { environment.pool }
+
+    var draining: Bool {
+        get { environment.draining }
+        set { environment.draining = newValue }
+    }
+
+    var spliceEnabled: Bool {
+        get { environment.spliceEnabled }
+        set { environment.spliceEnabled = newValue }
+    }
+
     private func clientEvent(slot: Int, generation: UInt32, events: EpollEvents) {
         guard slot < clients.count, let client = clients[slot], client.slotGeneration == generation else { return }
         if events.contains(.readable) || events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) {
-            client.readable = true
+            client.machine.readable = true
         }
         if events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) { client.hangUpSignalled = true }
-        if events.contains(.writable) || events.contains(.error) || events.contains(.hangUp) { client.writable = true }
+        if events.contains(.writable) || events.contains(.error) || events.contains(.hangUp) { client.machine.writable = true }
         drive(client)
     }
 
@@ -155,8 +166,11 @@ final class Worker {
         if events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) { upstream.hangUpSignalled = true }
         if events.contains(.writable) || events.contains(.error) || events.contains(.hangUp) { upstream.writable = true }
         if let client = upstream.client {
-            if !upstream.connected && upstream.writable { finishConnect(upstream) }
-            drive(client)
+            if !upstream.connected && upstream.writable {
+                finishConnect(upstream, for: client)
+            } else {
+                drive(client)
+            }
         } else if events.contains(.readable) || events.contains(.readHangUp) || events.contains(.hangUp)
                     || events.contains(.error) {
             // A pooled connection has nothing to say; input means it closed or broke.

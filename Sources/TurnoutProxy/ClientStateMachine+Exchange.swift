@@ -1,0 +1,670 @@
+import TurnoutHTTP1
+import TurnoutMetrics
+import TurnoutPosix
+
+/// Routing, connecting and the exchange itself: the request head and body out, the response head and body back.
+///
+/// Within a transition the exchange's parts are out of the state (see `take`): a function that ends an event puts
+/// the state back (or makes a transition) before it returns; the round's steps leave that to `exchangeNext`
+/// unless they make a transition.
+extension ClientStateMachine {
+    // MARK: - Routing and connecting
+
+    /// The worker attached `link`: a pooled connection, or a new one that is `connected` already or connecting.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func routed(to link: UpstreamLink, connected: Bool, _ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        guard case .routing(let exchange, _, _) = consume current else { preconditionFailure("routed in another state") }
+        exchange.attempts += 1
+        exchange.upstreamBytesReceived = 0
+        deadline = env.now &+ env.settings.connectTimeout
+        guard connected else {
+            state = .connecting(exchange, link)
+            return .wait
+        }
+        return sendRequestHead(exchange, link, env)
+    }
+
+    /// The listener's groups have no target to offer: 503, or 502 when a target was tried and failed.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func noTarget(_ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        guard case .routing(let exchange, _, _) = consume current else { preconditionFailure("noTarget in another state") }
+        return respond(exchange.attempts > 0 ? 502 : 503, .noTarget, exchange, nil, env)
+    }
+
+    /// No descriptor or memory for an upstream connection: 503, and nothing counted against the target.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func noResources(_ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        guard case .routing(let exchange, _, _) = consume current else { preconditionFailure("noResources in another state") }
+        return respond(503, .localResourceShortage, exchange, nil, env)
+    }
+
+    /// Connecting to `target` failed at once (nothing was sent): another target once, then 502.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func connectFailed(to target: TargetState, counters: RouteCounters, errno: Int32,
+                                _ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        guard case .routing(let exchange, _, _) = consume current else {
+            preconditionFailure("connectFailed(to:) in another state")
+        }
+        exchange.attempts += 1
+        let failure = ConnectionFailure.connectFailed(Lent(target), Lent(counters), errno: errno, attempt: exchange.attempts)
+        guard exchange.attempts < 2 else { return respond(502, failure, exchange, nil, env) }
+        state = .routing(exchange, excluding: target, orExcluded: false)
+        return .failed(failure, answer: nil)
+    }
+
+    /// The connection being established failed (nothing was sent): another target once, then 502.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func connectFailed(errno: Int32, _ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        guard case .connecting(let exchange, let link) = consume current else {
+            preconditionFailure("connectFailed in another state")
+        }
+        return connectFailed(exchange, link, errno: errno, env)
+    }
+
+    /// The connection `link` was being established on failed or timed out before anything was sent.
+    mutating func connectFailed(_ exchange: Exchange, _ link: UpstreamLink, errno: Int32,
+                                _ env: ConnectionEnvironment) -> ClientAction {
+        let failure = ConnectionFailure.connectFailed(Lent(link.target), Lent(link.counters), errno: errno, attempt: exchange.attempts)
+        guard exchange.attempts < 2 else { return respond(502, failure, exchange, link, env) }
+        state = .routing(exchange, excluding: link.target, orExcluded: false)
+        release(link)
+        return .failed(failure, answer: nil)
+    }
+
+    /// Writes the rewritten request head into the upstream's output; the exchange begins.
+    mutating func sendRequestHead(_ exchange: Exchange, _ link: UpstreamLink, _ env: ConnectionEnvironment) -> ClientAction {
+        let input = exchange.buffers.input, output = link.output
+        let head = exchange.request
+        let requestId: UnsafeRawBufferPointer? = head.hasRequestId ? nil : env.requestIds.next()
+        let forwarded = ForwardedFor(clientAddress: peerAddress, proto: "http", port: listenerPort,
+                                     requestId: requestId, targetAuthority: link.target.authority)
+        guard let written = RequestHeadWriter.write(head, fields: exchange.buffers.fields,
+                                                    source: input.bytes(from: input.readIndex), forwarded: forwarded,
+                                                    into: output.tail) else {
+            return respond(431, .requestHeadTooLarge, exchange, link, env)
+        }
+        output.writeIndex += written
+        deadline = env.now &+ link.responseTimeout
+        switch exchange.requestStage {
+        case .unsent where !exchange.requestBody.isDone:
+            // Body bytes are about to be consumed: the request can no longer be replayed.
+            input.readIndex = exchange.bodyCursor
+            exchange.requestStage = .copying
+        case .unsent, .sentReplayable:
+            exchange.requestStage = .sentReplayable
+        case .copying, .splicing, .sent:
+            preconditionFailure("request head sent again after its body")
+        }
+        exchange.step = .requestBody
+        exchange.roundProgressed = false
+        return exchangeNext(exchange, link, env)
+    }
+
+    // MARK: - The exchange's round
+
+    /// Runs the exchange's round from where it stopped: request body out, upstream flushed, response head in,
+    /// response body back, client flushed. Each step moves what buffers and readiness allow and asks for at
+    /// most one system call (the step after it goes on once it is reported); the round repeats while any step
+    /// made progress, so edge-triggered readiness is always consumed to EAGAIN or to a full buffer.
+    mutating func exchangeNext(_ exchange: Exchange, _ link: UpstreamLink, _ env: ConnectionEnvironment) -> ClientAction {
+        guard let action = exchangeRound(exchange, link, env) else { return finishExchange(exchange, link, env) }
+        if case .modifying = state { state = .exchanging(exchange, link) }
+        return action
+    }
+
+    /// Puts the exchange back as the state, for an event that ends with `action` and no transition.
+    @inline(__always)
+    private mutating func keep(_ action: ClientAction, _ exchange: Exchange, _ link: UpstreamLink) -> ClientAction {
+        state = .exchanging(exchange, link)
+        return action
+    }
+
+    /// The round's loop: the next action, or nil when the response is delivered. It leaves the state to
+    /// `exchangeNext` unless it makes a transition.
+    private mutating func exchangeRound(_ exchange: Exchange, _ link: UpstreamLink, _ env: ConnectionEnvironment) -> ClientAction? {
+        // The steps fall through in order; `exchange.step` records where to resume after an action.
+        var step = exchange.step
+        while true {
+            switch step {
+            case .requestBody:
+                switch exchange.requestStage {
+                case .copying, .splicing:
+                    exchange.step = .flushUpstream
+                    if let action = requestBodyStep(exchange, link, env, mayTakeRelay: true) { return action }
+                case .unsent, .sentReplayable, .sent:
+                    break  // most requests have no body, or have sent it
+                }
+                fallthrough
+            case .flushUpstream:
+                let output = link.output
+                if !output.isEmpty && link.connection.writable {
+                    exchange.step = .responseHead
+                    return .writeUpstream(fd: link.connection.fd, output.pending)
+                }
+                fallthrough
+            case .responseHead:
+                // With nothing to parse and nothing to read, the head step has nothing to do.
+                if case .awaitingHead = exchange.responseStage, !link.input.isEmpty || link.connection.readable {
+                    exchange.step = .responseBody
+                    if let action = responseHeadStep(exchange, link, env) { return action }
+                }
+                fallthrough
+            case .responseBody:
+                if exchange.responseStarted {
+                    exchange.step = .flushClient
+                    if let action = responseBodyStep(exchange, link, env, mayTakeRelay: true) { return action }
+                }
+                fallthrough
+            case .flushClient:
+                let output = exchange.buffers.output
+                if !output.isEmpty && writable {
+                    exchange.step = .endOfRound
+                    return .writeClient(output.pending)
+                }
+                fallthrough
+            case .endOfRound:
+                if case .copying = exchange.responseStage, exchange.responseBody.isDone, exchange.buffers.output.isEmpty {
+                    return nil
+                }
+                guard exchange.roundProgressed else {
+                    exchange.step = .requestBody
+                    return .wait
+                }
+                exchange.roundProgressed = false
+                if exchange.responseStarted { deadline = env.now &+ link.responseTimeout }
+                step = .requestBody
+            }
+        }
+    }
+
+    // MARK: - The request body
+
+    private mutating func requestBodyStep(_ exchange: Exchange, _ link: UpstreamLink, _ env: ConnectionEnvironment,
+                                          mayTakeRelay: Bool) -> ClientAction? {
+        switch exchange.requestStage {
+        case .unsent, .sentReplayable, .sent:
+            return nil
+        case .splicing(let relay):
+            // Request bodies always have an end (a span has a length); 0 left to read: the pipe drains.
+            guard let limit = Self.spliceLimit(exchange.requestBody) else { return nil }
+            return .splice(Lent(relay), .requestBody, upstream: Lent(link.connection), limit: limit)
+        case .copying:
+            let input = exchange.buffers.input, output = link.output
+            if mayTakeRelay && input.isEmpty && output.isEmpty && wantsSplice(exchange.requestBody, env) {
+                return .takeRelay(.requestBody)
+            }
+            switch exchange.requestBody.move(from: input, cursor: &exchange.bodyCursor, to: output) {
+            case .progressed:
+                exchange.roundProgressed = true
+                input.readIndex = exchange.bodyCursor
+                if input.isEmpty {
+                    input.reset()
+                    exchange.bodyCursor = 0
+                }
+            case .stalled:
+                break
+            case .malformed(let error):
+                return respond(error.status, .malformedRequestBody(error), exchange, link, env)
+            }
+            if exchange.requestBody.isDone {
+                exchange.requestStage = .sent
+                return nil
+            }
+            // A span to splice waits for the upstream's buffer to flush rather than being read here.
+            if input.isEmpty && readable && !(wantsSplice(exchange.requestBody, env) && !output.isEmpty) {
+                return .readClient(input.tail)
+            }
+            return nil
+        }
+    }
+
+    mutating func requestBodyRead(_ result: IOResult, _ exchange: Exchange, _ link: UpstreamLink,
+                                  _ env: ConnectionEnvironment) -> ClientAction {
+        switch result {
+        case .bytes(let n):
+            exchange.buffers.input.writeIndex += n
+            deadline = env.now &+ link.responseTimeout
+            exchange.roundProgressed = true
+        case .wouldBlock:
+            break
+        case .endOfFile, .failed:
+            return keep(.close(abort: true, failure: .clientClosedDuringBody), exchange, link)
+        }
+        return exchangeNext(exchange, link, env)
+    }
+
+    mutating func requestWritten(_ result: IOResult, _ exchange: Exchange, _ link: UpstreamLink,
+                                 _ env: ConnectionEnvironment) -> ClientAction {
+        switch result {
+        case .bytes(let n):
+            link.output.consume(n)
+            exchange.roundProgressed = true
+        case .wouldBlock:
+            break
+        case .endOfFile, .failed:
+            return upstreamLost(.writeFailed, exchange, link, env)
+        }
+        return exchangeNext(exchange, link, env)
+    }
+
+    // MARK: - The response head
+
+    /// Parses what the upstream sent and reads more until the final head is complete; interim heads are
+    /// relayed on the way. Returns nil to let the round go on.
+    private mutating func responseHeadStep(_ exchange: Exchange, _ link: UpstreamLink, _ env: ConnectionEnvironment) -> ClientAction? {
+        let input = link.input
+        while true {
+            if !input.isEmpty {
+                switch ResponseHeadParser.parse(input.pending, requestMethod: exchange.request.method,
+                                                limits: env.settings.limits, fields: env.responseFields) {
+                case .complete(let head):
+                    if head.status >= 100 && head.status < 200 && head.status != 101 {
+                        switch relayInterim(head, exchange, link, env) {
+                        case .relayed: continue
+                        case .waitForRoom: return nil
+                        case .failed(let action): return action
+                        }
+                    }
+                    return startResponse(head, exchange, link, env)
+                case .failed(let error):
+                    return respond(502, .malformedResponse(error, Lent(link.target)), exchange, link, env)
+                case .incomplete:
+                    if input.freeSpace == 0 { input.compact() }
+                }
+            }
+            guard link.connection.readable, input.freeSpace > 0 else { return nil }
+            return .readUpstream(fd: link.connection.fd, input.tail)
+        }
+    }
+
+    private enum InterimOutcome {
+        case relayed
+        /// The client's output has no room for it yet; room comes back as the client reads.
+        case waitForRoom
+        case failed(ClientAction)
+    }
+
+    /// Relays a 1xx (100 Continue, 103 Early Hints) to HTTP/1.1 clients, rewritten like a final head (hop-by-hop
+    /// fields and Content-Length dropped); HTTP/1.0 clients must not see them. More than `maxInterimResponses`
+    /// for one request end the exchange with a 502: an upstream streaming 1xx heads would otherwise hold the
+    /// client (and the worker) for as long as it likes.
+    private mutating func relayInterim(_ head: ResponseHead, _ exchange: Exchange, _ link: UpstreamLink,
+                                       _ env: ConnectionEnvironment) -> InterimOutcome {
+        guard case .awaitingHead(let interims) = exchange.responseStage else { preconditionFailure("interim after head") }
+        guard interims < Self.maxInterimResponses else {
+            return .failed(respond(502, .tooManyInterimResponses(Lent(link.target)), exchange, link, env))
+        }
+        if exchange.request.version == .http11 {
+            let output = exchange.buffers.output
+            guard let written = ResponseHeadWriter.write(head, fields: env.responseFields, source: link.input.pending,
+                                                         closeAfter: false, into: output.tail) else {
+                if !output.isEmpty { return .waitForRoom }
+                return .failed(respond(502, .interimHeadTooLarge(Lent(link.target)), exchange, link, env))
+            }
+            output.writeIndex += written
+        }
+        exchange.responseStage = .awaitingHead(interims: interims + 1)
+        link.input.consume(head.headLength)
+        exchange.roundProgressed = true
+        return .relayed
+    }
+
+    /// The final head: rewritten into the client's output; the body follows, or the connection becomes a tunnel.
+    private mutating func startResponse(_ head: ResponseHead, _ exchange: Exchange, _ link: UpstreamLink,
+                                        _ env: ConnectionEnvironment) -> ClientAction? {
+        let output = exchange.buffers.output
+        let request = exchange.request
+        if head.isUpgrade && !request.isUpgrade {
+            return respond(502, .unexpectedProtocolSwitch(Lent(link.target)), exchange, link, env)
+        }
+        let dechunk = request.version == .http10 && head.framing == .chunked
+        let closeAfter = exchange.closeAfterResponse || !exchange.requestComplete || head.framing == .untilClose
+            || dechunk
+        guard let written = ResponseHeadWriter.write(head, fields: env.responseFields, source: link.input.pending,
+                                                     closeAfter: closeAfter && !head.isUpgrade, dechunkForHTTP10: dechunk,
+                                                     announceKeepAlive: request.version == .http10 && !closeAfter,
+                                                     into: output.tail) else {
+            if !output.isEmpty { return nil }  // an interim response is still being flushed
+            return respond(502, .responseHeadTooLarge(Lent(link.target)), exchange, link, env)
+        }
+        output.writeIndex += written
+        link.input.consume(head.headLength)
+        exchange.closeAfterResponse = closeAfter
+        exchange.roundProgressed = true
+        deadline = env.now &+ link.responseTimeout
+        if head.isUpgrade { return upgrade(head.status, exchange, link, env) }
+        exchange.responseBody = BodyTransfer(framing: head.framing, reframeChunked: !dechunk)
+        exchange.responseStage = .copying(ResponseFacts(status: head.status,
+                                                        upstreamReusable: head.keepAlive && head.framing != .untilClose))
+        // A response ends the target's run of failures, unless it counts as one (the worker's to record).
+        return link.target.recordResponse(status: head.status) ? nil : .failingResponse(Lent(link.target))
+    }
+
+    mutating func responseRead(_ result: IOResult, _ exchange: Exchange, _ link: UpstreamLink,
+                               _ env: ConnectionEnvironment) -> ClientAction {
+        guard case .awaitingHead = exchange.responseStage else { return responseBodyRead(result, exchange, link, env) }
+        switch result {
+        case .bytes(let n):
+            link.input.writeIndex += n
+            exchange.upstreamBytesReceived += n
+            exchange.roundProgressed = true
+            exchange.step = .responseHead  // parse what came, and read on while the head is incomplete
+        case .wouldBlock:
+            break
+        case .endOfFile, .failed:
+            return upstreamLost(.closedBeforeResponse, exchange, link, env)
+        }
+        return exchangeNext(exchange, link, env)
+    }
+
+    // MARK: - The response body
+
+    private mutating func responseBodyStep(_ exchange: Exchange, _ link: UpstreamLink, _ env: ConnectionEnvironment,
+                                           mayTakeRelay: Bool) -> ClientAction? {
+        switch exchange.responseStage {
+        case .awaitingHead:
+            return nil
+        case .splicing(let relay, _):
+            return .splice(Lent(relay), .responseBody, upstream: Lent(link.connection), limit: Self.spliceLimit(exchange.responseBody))
+        case .copying:
+            if exchange.responseBody.isDone { return nil }
+            let input = link.input, output = exchange.buffers.output
+            if mayTakeRelay && input.isEmpty && output.isEmpty && wantsSplice(exchange.responseBody, env) {
+                return .takeRelay(.responseBody)
+            }
+            var cursor = input.readIndex
+            switch exchange.responseBody.move(from: input, cursor: &cursor, to: output) {
+            case .progressed:
+                exchange.roundProgressed = true
+                input.consume(cursor - input.readIndex)
+            case .stalled:
+                break
+            case .malformed(let error):
+                return abortResponse(.malformedResponseBody(error, Lent(link.target)), exchange, link, env)
+            }
+            // A span to splice (say the chunk whose header was just written) waits for the client's buffer to
+            // flush rather than being read here: the header must go out before its data.
+            if !exchange.responseBody.isDone && input.isEmpty && link.connection.readable
+                && !(wantsSplice(exchange.responseBody, env) && !output.isEmpty) {
+                return .readUpstream(fd: link.connection.fd, input.tail)
+            }
+            return nil
+        }
+    }
+
+    private mutating func responseBodyRead(_ result: IOResult, _ exchange: Exchange, _ link: UpstreamLink,
+                                           _ env: ConnectionEnvironment) -> ClientAction {
+        guard case .copying(var response) = exchange.responseStage else {
+            preconditionFailure("response body read while splicing")
+        }
+        switch result {
+        case .bytes(let n):
+            link.input.writeIndex += n
+            deadline = env.now &+ link.responseTimeout
+            exchange.roundProgressed = true
+        case .wouldBlock:
+            break
+        case .endOfFile:
+            guard case .untilClose = exchange.responseBody else {
+                return abortResponse(.upstreamClosedMidResponse(Lent(link.target)), exchange, link, env)
+            }
+            response.upstreamReusable = false
+            exchange.responseBody = .done
+            exchange.responseStage = .copying(response)
+            exchange.roundProgressed = true
+        case .failed(let err):
+            return abortResponse(.upstreamFailedMidResponse(Lent(link.target), errno: err), exchange, link, env)
+        }
+        return exchangeNext(exchange, link, env)
+    }
+
+    mutating func responseWritten(_ result: IOResult, _ exchange: Exchange, _ link: UpstreamLink,
+                                  _ env: ConnectionEnvironment) -> ClientAction {
+        switch result {
+        case .bytes(let n):
+            exchange.buffers.output.consume(n)
+            exchange.responseBytesWritten &+= n
+            exchange.roundProgressed = true
+        case .wouldBlock:
+            break
+        case .endOfFile, .failed:
+            return keep(.close(abort: false), exchange, link)
+        }
+        return exchangeNext(exchange, link, env)
+    }
+
+    // MARK: - Splicing
+
+    /// Whether the next bytes of `body` are to be spliced (once nothing is buffered for them in user space), so
+    /// they must not be read into a buffer.
+    func wantsSplice(_ body: BodyTransfer, _ env: ConnectionEnvironment) -> Bool {
+        guard env.spliceEnabled else { return false }
+        switch body.spliceSpan {
+        case .bytes(let remaining): return remaining >= Self.spliceThreshold
+        case .untilClose: return true
+        case .none: return false
+        }
+    }
+
+    /// Spans shorter than this are copied: for them a pipe saves nothing. It applies to a whole Content-Length
+    /// body and to the rest of a chunk alike. (A 16 KiB threshold cost more CPU with 16 KiB chunks: a header
+    /// write and two splices per chunk instead of one read and one write of a buffer holding a chunk or more.)
+    static let spliceThreshold: UInt64 = 64 * 1024
+
+    /// What a relay may still read for `body`: nil until end of file, 0 when only the pipe is left to drain (the
+    /// span's bytes are all read, or framing comes next).
+    static func spliceLimit(_ body: BodyTransfer) -> UInt64? {
+        switch body.spliceSpan {
+        case .bytes(let remaining): return remaining
+        case .untilClose: return nil
+        case .none: return 0
+        }
+    }
+
+    /// The outcome of `.takeRelay`: nil when no pipe could be had (the span is copied this time).
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func relayTaken(_ relay: SpliceRelay?, for leg: SpliceLeg, _ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        switch consume current {
+        case .exchanging(let exchange, let link):
+            let action: ClientAction?
+            switch leg {
+            case .requestBody:
+                guard case .copying = exchange.requestStage else { preconditionFailure("relay for no request body") }
+                if let relay { exchange.requestStage = .splicing(relay) }
+                action = requestBodyStep(exchange, link, env, mayTakeRelay: false)
+            case .responseBody:
+                guard case .copying(let response) = exchange.responseStage else {
+                    preconditionFailure("relay for no response body")
+                }
+                if let relay { exchange.responseStage = .splicing(relay, response) }
+                action = responseBodyStep(exchange, link, env, mayTakeRelay: false)
+            case .tunnelUpward, .tunnelDownward:
+                preconditionFailure("tunnel relay in an exchange")
+            }
+            guard let action else { return exchangeNext(exchange, link, env) }
+            if case .modifying = state { state = .exchanging(exchange, link) }
+            return action
+        case .tunnel(let tunnel):
+            return tunnelRelayTaken(relay, leg: leg, tunnel, env)
+        case let other:
+            state = other
+            preconditionFailure("relay taken in state \(stateName)")
+        }
+    }
+
+    /// The outcome of `.splice`: `remaining` is what the span still has to read (nil: until end of file),
+    /// `written` what reached the destination.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func spliced(_ leg: SpliceLeg, _ outcome: SpliceRelay.Outcome, remaining: UInt64?, written: Int,
+                          _ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        switch consume current {
+        case .exchanging(let exchange, let link):
+            switch leg {
+            case .requestBody: return requestSpliced(outcome, remaining: remaining, exchange, link, env)
+            case .responseBody: return responseSpliced(outcome, remaining: remaining, written: written, exchange, link, env)
+            case .tunnelUpward, .tunnelDownward: preconditionFailure("tunnel splice in an exchange")
+            }
+        case .tunnel(let tunnel):
+            return tunnelSpliced(outcome, leg: leg, tunnel, env)
+        case let other:
+            state = other
+            preconditionFailure("splice reported in state \(stateName)")
+        }
+    }
+
+    private mutating func requestSpliced(_ outcome: SpliceRelay.Outcome, remaining: UInt64?, _ exchange: Exchange,
+                                         _ link: UpstreamLink, _ env: ConnectionEnvironment) -> ClientAction {
+        guard case .splicing(let relay) = exchange.requestStage, let limit = Self.spliceLimit(exchange.requestBody) else {
+            preconditionFailure("request splice without a span")
+        }
+        exchange.requestBody.recordSpliced(limit - (remaining ?? limit))
+        switch outcome {
+        case .progressed, .stalled:
+            if remaining == 0 && relay.buffered == 0 {
+                // The span is through: a Content-Length body is done, a chunked one goes back to its framing.
+                if case .length = exchange.requestBody { exchange.requestBody = .done }
+                exchange.requestStage = exchange.requestBody.isDone ? .sent : .copying
+                exchange.roundProgressed = true
+                return keep(releasing(relay), exchange, link)
+            }
+            if outcome == .progressed {
+                deadline = env.now &+ link.responseTimeout
+                exchange.roundProgressed = true
+            }
+            return exchangeNext(exchange, link, env)
+        case .sourceEnded, .sourceFailed:
+            return keep(.close(abort: true, failure: .clientClosedDuringBody), exchange, link)
+        case .destinationFailed:
+            return upstreamLost(.writeFailed, exchange, link, env)
+        case .unsupported:
+            // The worker copies from now on; bytes stuck in the pipe cannot be passed on in order.
+            guard relay.buffered == 0 else { return keep(.close(abort: true), exchange, link) }
+            exchange.requestStage = .copying
+            exchange.roundProgressed = true
+            return keep(releasing(relay), exchange, link)
+        }
+    }
+
+    private mutating func responseSpliced(_ outcome: SpliceRelay.Outcome, remaining: UInt64?, written: Int,
+                                          _ exchange: Exchange, _ link: UpstreamLink,
+                                          _ env: ConnectionEnvironment) -> ClientAction {
+        guard case .splicing(let relay, var response) = exchange.responseStage else {
+            preconditionFailure("response splice without a relay")
+        }
+        exchange.responseBytesWritten &+= written
+        if let limit = Self.spliceLimit(exchange.responseBody), let left = remaining {
+            exchange.responseBody.recordSpliced(limit - left)
+        }
+        switch outcome {
+        case .progressed, .stalled:
+            if remaining == 0 && relay.buffered == 0 {
+                if case .length = exchange.responseBody { exchange.responseBody = .done }
+                exchange.responseStage = .copying(response)
+                exchange.roundProgressed = true
+                return keep(releasing(relay), exchange, link)
+            }
+            if outcome == .progressed {
+                deadline = env.now &+ link.responseTimeout
+                exchange.roundProgressed = true
+            }
+            return exchangeNext(exchange, link, env)
+        case .sourceEnded:
+            guard remaining == nil else {
+                return abortResponse(.upstreamClosedMidResponse(Lent(link.target)), exchange, link, env)
+            }
+            response.upstreamReusable = false
+            exchange.responseBody = .done
+            exchange.responseStage = .copying(response)
+            exchange.roundProgressed = true
+            return keep(releasing(relay), exchange, link)
+        case .sourceFailed(let err):
+            return abortResponse(.upstreamFailedMidResponse(Lent(link.target), errno: err), exchange, link, env)
+        case .destinationFailed:
+            return keep(.close(abort: false), exchange, link)
+        case .unsupported:
+            guard relay.buffered == 0 else { return keep(.close(abort: true), exchange, link) }
+            exchange.responseStage = .copying(response)
+            exchange.roundProgressed = true
+            return keep(releasing(relay), exchange, link)
+        }
+    }
+
+    // MARK: - Ends
+
+    /// The response is delivered: the upstream goes back to its pool if reusable, and the client waits for its
+    /// next request (pipelined bytes stay) or closes.
+    private mutating func finishExchange(_ exchange: Exchange, _ link: UpstreamLink, _ env: ConnectionEnvironment) -> ClientAction {
+        guard case .copying(let response) = exchange.responseStage else { preconditionFailure("finished without a response") }
+        let duration = env.now &- exchange.requestStart
+        let requestComplete = exchange.requestComplete
+        let reuse = response.upstreamReusable && requestComplete && link.input.isEmpty
+            && link.output.isEmpty
+        if exchange.closeAfterResponse || !requestComplete {
+            beginClosing(exchange.buffers, linger: !Self.closesWithoutLinger(exchange, input: exchange.buffers.input), env)
+        } else {
+            let input = exchange.buffers.input
+            if exchange.headPinned { input.readIndex = exchange.bodyCursor }
+            if input.isEmpty && !readable {
+                goIdle(exchange.buffers, env)  // what reading would come to, without a turn
+            } else {
+                state = .readingHead(exchange.buffers)  // a pipelined request, or bytes to read
+                deadline = env.now &+ env.settings.clientIdleTimeout
+            }
+        }
+        release(link, exchange.relays)
+        env.pool.give(exchange)
+        return .finishExchange(status: response.status, duration: duration, reuse: reuse)
+    }
+
+    /// The upstream switched protocols: the exchange ends and the connection becomes a tunnel, with the bytes
+    /// after the request head going up and those after the response head coming down.
+    private mutating func upgrade(_ status: UInt16, _ exchange: Exchange, _ link: UpstreamLink,
+                                  _ env: ConnectionEnvironment) -> ClientAction {
+        let duration = env.now &- exchange.requestStart
+        if exchange.headPinned { exchange.buffers.input.readIndex = exchange.bodyCursor }
+        let tunnel = env.pool.takeTunnel(buffers: exchange.buffers, link: link)
+        if case .splicing(let relay) = exchange.requestStage { tunnel.upward.relay = relay }
+        env.pool.give(exchange)
+        state = .tunnel(tunnel)
+        deadline = env.now &+ env.settings.clientIdleTimeout
+        return .upgraded(Lent(link.target), status: status, counters: Lent(link.counters), duration: duration)
+    }
+
+    /// The upstream's response broke off. If nothing of it reached the client yet, the client gets a clean 502;
+    /// otherwise what is buffered is passed on and the connection is reset, so the client sees an aborted
+    /// response, never a short one that looks whole.
+    private mutating func abortResponse(_ failure: ConnectionFailure, _ exchange: Exchange, _ link: UpstreamLink,
+                                        _ env: ConnectionEnvironment) -> ClientAction {
+        let output = exchange.buffers.output
+        guard exchange.responseBytesWritten == 0 else {
+            return keep(.close(abort: true, failure: failure, flushing: output.pending), exchange, link)
+        }
+        output.reset()
+        return respond(502, failure, exchange, link, env, replacingResponse: true)
+    }
+
+    /// The upstream went away before a response: a safe request (idempotent, no body, nothing received) is sent
+    /// once more, to another target when the group has one; otherwise 502. Whatever the connection's age the
+    /// retry goes elsewhere: the target may have just died, and every pooled connection to it with it. A reused
+    /// connection most likely timed out idle, though, so it is not counted against the target, and a group with
+    /// no other target retries it on a new connection.
+    private mutating func upstreamLost(_ loss: UpstreamLoss, _ exchange: Exchange, _ link: UpstreamLink,
+                                       _ env: ConnectionEnvironment) -> ClientAction {
+        let target = link.target
+        let reused = link.connection.completedExchanges > 0
+        let retry = exchange.headPinned && exchange.request.method.isIdempotent && exchange.upstreamBytesReceived == 0
+            && exchange.attempts < 2
+        let failure = ConnectionFailure.upstreamLost(Lent(target), loss, reused: reused, retry: retry)
+        guard retry else { return respond(502, failure, exchange, link, env) }
+        state = .routing(exchange, excluding: target, orExcluded: reused)
+        release(link)
+        return .failed(failure, answer: nil)
+    }
+}

@@ -1,0 +1,558 @@
+import Glibc
+import TurnoutHTTP1
+import TurnoutMetrics
+import TurnoutPosix
+
+/// A client connection's life as a state machine: what exists in each state is in that state's case, and every
+/// transition is a `mutating` event that returns what the worker must do next (`ClientAction`). The machine
+/// parses heads and moves bytes between buffers; it makes no system call, so every transition is testable
+/// without sockets (`ClientStateMachineTests`). One request/response exchange at a time: pipelined requests wait
+/// in the input buffer.
+///
+/// The states, their transitions and the tests that cover each are tabled in ARCHITECTURE.md ("A client
+/// connection's states"). Every state can close (`close`) and has a deadline (`timedOut`).
+///
+/// The cases carry classes and plain values, a reference or two each, so that the state stays small: taking it
+/// out and putting it back on every event costs a few moves, and at worst a retain and a release per reference.
+struct ClientStateMachine {
+    enum State {
+        /// Keep-alive, nothing buffered: the connection holds no buffers.
+        case idle
+        /// Request head bytes are arriving.
+        case readingHead(ClientBuffers)
+        /// A complete request waits for the worker to pick a target and attach an upstream connection; a retry
+        /// avoids `excluding` unless `orExcluded` allows it as the last resort.
+        case routing(Exchange, excluding: TargetState?, orExcluded: Bool)
+        /// The new upstream connection is being established.
+        case connecting(Exchange, UpstreamLink)
+        /// Request and response flow between the client and the upstream.
+        case exchanging(Exchange, UpstreamLink)
+        /// Upgraded (101): bytes both ways, unchanged.
+        case tunnel(Tunnel)
+        /// A final response is flushing; then the connection closes, at once or after lingering.
+        case closing(ClientBuffers, linger: Bool)
+        /// Our side is shut down: input is read and discarded until the client closes or the deadline.
+        case lingering(ClientBuffers)
+        /// Closed (the object waits for its next connection).
+        case closed
+        /// A transition is under way: its parts are out of the state (see `take`). Never seen outside one.
+        case modifying
+    }
+
+    /// Written only by the transitions (here and in the `ClientStateMachine+` files); read by anyone.
+    var state: State
+    /// Monotonic nanoseconds at which the current state times out (see `timedOut`).
+    var deadline: UInt64
+    /// The client socket's readiness (edge-triggered): set by epoll events, cleared when a call finds none.
+    var readable = false
+    var writable = true
+    /// The client's address as text, for X-Forwarded-For.
+    let peerAddress: UnsafeRawBufferPointer
+    /// The port the client connected to, for X-Forwarded-Port.
+    let listenerPort: UInt16
+    /// What transitions let go of and the worker has yet to take (`takeReleased`).
+    private(set) var released = Released()
+
+    /// Interim (1xx) responses relayed for one request before the exchange fails with a 502: room for a 100
+    /// Continue and a few 103 Early Hints, not for an upstream that never gets to the point.
+    static let maxInterimResponses = 10
+
+    /// A connection just accepted: idle, with the header timeout running for its first request.
+    init(peerAddress: UnsafeRawBufferPointer, listenerPort: UInt16, now: UInt64, settings: WorkerSettings) {
+        state = .idle
+        deadline = now &+ settings.clientHeaderTimeout
+        self.peerAddress = peerAddress
+        self.listenerPort = listenerPort
+    }
+
+    /// A machine with no connection.
+    init() {
+        state = .closed
+        deadline = .max
+        peerAddress = UnsafeRawBufferPointer(start: nil, count: 0)
+        listenerPort = 0
+    }
+
+    /// The target of the exchange or tunnel in progress, if any (its drain may close the connection).
+    var target: TargetState? {
+        switch state {
+        case .connecting(_, let link), .exchanging(_, let link): return link.target
+        case .tunnel(let tunnel): return tunnel.link.target
+        case .idle, .readingHead, .routing, .closing, .lingering, .closed, .modifying: return nil
+        }
+    }
+
+    var isTunnel: Bool {
+        if case .tunnel = state { return true }
+        return false
+    }
+
+    /// The state's name, for log lines and tests.
+    var stateName: StaticString {
+        switch state {
+        case .idle: return "idle"
+        case .readingHead: return "readingHead"
+        case .routing: return "routing"
+        case .connecting: return "connecting"
+        case .exchanging: return "exchanging"
+        case .tunnel: return "tunnel"
+        case .closing: return "closing"
+        case .lingering: return "lingering"
+        case .closed: return "closed"
+        case .modifying: return "modifying"
+        }
+    }
+
+    /// Takes the state out for a transition, leaving `.modifying`: its references move rather than being copied.
+    /// The transition puts back the state it leads to before it returns.
+    @inline(__always)
+    mutating func take() -> State {
+        var taken = State.modifying
+        swap(&taken, &state)
+        return taken
+    }
+
+    /// True only within a transition (the worker and the tests check that none leaves it behind).
+    var isModifying: Bool {
+        if case .modifying = state { return true }
+        return false
+    }
+
+    // MARK: - Events
+
+    /// What to do next: after readiness changed, and after an action that reports nothing.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func next(_ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        switch consume current {
+        case .idle:
+            // Buffers are borrowed only once bytes are waiting.
+            guard readable else {
+                state = .idle
+                return .wait
+            }
+            return readHead(env.pool.takeClientBuffers(), env)
+        case .readingHead(let buffers):
+            return readHead(buffers, env)
+        case .routing(let exchange, let excluding, let orExcluded):
+            let action = ClientAction.route(excluding: excluding.map(Lent.init), orExcluded: orExcluded,
+                                            isRetry: exchange.attempts > 0)
+            state = .routing(exchange, excluding: excluding, orExcluded: orExcluded)
+            return action
+        case .connecting(let exchange, let link):
+            guard link.connection.connected else {
+                state = .connecting(exchange, link)
+                return .wait
+            }
+            return sendRequestHead(exchange, link, env)
+        case .exchanging(let exchange, let link):
+            return exchangeNext(exchange, link, env)
+        case .tunnel(let tunnel):
+            return tunnelNext(tunnel, env)
+        case .closing(let buffers, let linger):
+            return closingNext(buffers, linger: linger)
+        case .lingering(let buffers):
+            return lingeringNext(buffers)
+        case .closed:
+            state = .closed
+            return .wait
+        case .modifying:
+            preconditionFailure("next during a transition")
+        }
+    }
+
+    /// The outcome of `.readClient`.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func clientRead(_ result: IOResult, _ env: ConnectionEnvironment) -> ClientAction {
+        if case .wouldBlock = result { readable = false }
+        let current = take()
+        switch consume current {
+        case .readingHead(let buffers):
+            return headRead(result, buffers, env)
+        case .exchanging(let exchange, let link):
+            return requestBodyRead(result, exchange, link, env)
+        case .tunnel(let tunnel):
+            return tunnelRead(result, leg: .tunnelUpward, tunnel, env)
+        case .lingering(let buffers):
+            switch result {
+            case .bytes:
+                return lingeringNext(buffers)  // discarded
+            case .wouldBlock:
+                state = .lingering(buffers)
+                return .wait
+            case .endOfFile, .failed:
+                state = .lingering(buffers)
+                return .close(abort: false)
+            }
+        case let other:
+            state = other
+            preconditionFailure("client read reported in state \(stateName)")
+        }
+    }
+
+    /// The outcome of `.writeClient`.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func clientWritten(_ result: IOResult, _ env: ConnectionEnvironment) -> ClientAction {
+        if case .wouldBlock = result { writable = false }
+        let current = take()
+        switch consume current {
+        case .exchanging(let exchange, let link):
+            return responseWritten(result, exchange, link, env)
+        case .tunnel(let tunnel):
+            return tunnelWritten(result, leg: .tunnelDownward, tunnel, env)
+        case .closing(let buffers, let linger):
+            switch result {
+            case .bytes(let n):
+                buffers.output.consume(n)
+                return closingNext(buffers, linger: linger)
+            case .wouldBlock:
+                state = .closing(buffers, linger: linger)
+                return .wait
+            case .endOfFile, .failed:
+                state = .closing(buffers, linger: linger)
+                return .close(abort: false)
+            }
+        case let other:
+            state = other
+            preconditionFailure("client write reported in state \(stateName)")
+        }
+    }
+
+    /// The outcome of `.readUpstream`.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func upstreamRead(_ result: IOResult, _ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        switch consume current {
+        case .exchanging(let exchange, let link):
+            Self.noteRead(result, by: link)
+            return responseRead(result, exchange, link, env)
+        case .tunnel(let tunnel):
+            Self.noteRead(result, by: tunnel.link)
+            return tunnelRead(result, leg: .tunnelDownward, tunnel, env)
+        case let other:
+            state = other
+            preconditionFailure("upstream read reported in state \(stateName)")
+        }
+    }
+
+    /// The outcome of `.writeUpstream`.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func upstreamWritten(_ result: IOResult, _ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        switch consume current {
+        case .exchanging(let exchange, let link):
+            if case .wouldBlock = result { link.connection.writable = false }
+            return requestWritten(result, exchange, link, env)
+        case .tunnel(let tunnel):
+            if case .wouldBlock = result { tunnel.link.connection.writable = false }
+            return tunnelWritten(result, leg: .tunnelUpward, tunnel, env)
+        case let other:
+            state = other
+            preconditionFailure("upstream write reported in state \(stateName)")
+        }
+    }
+
+    /// Keeps the upstream's readiness after a read into `link.input`'s tail (not yet counted in it): a read that
+    /// returns fewer bytes than asked drained the socket, so the next byte raises a new edge; readiness ends there
+    /// rather than after a second read for the EAGAIN. Not after a hang-up, though: the end of file is to be read.
+    private static func noteRead(_ result: IOResult, by link: UpstreamLink) {
+        switch result {
+        case .bytes(let n):
+            if n < link.input.freeSpace && !link.connection.hangUpSignalled { link.connection.readable = false }
+        case .wouldBlock:
+            link.connection.readable = false
+        case .endOfFile, .failed:
+            break
+        }
+    }
+
+    /// The deadline passed: the action its state calls for.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func timedOut(_ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        switch consume current {
+        case .readingHead(let buffers) where !buffers.input.isEmpty:
+            // A request under way gets its 408; a connection that sent nothing just closes.
+            return respond(408, .requestHeadTimedOut, buffers, env)
+        case .connecting(let exchange, let link):
+            return connectFailed(exchange, link, errno: ETIMEDOUT, env)
+        case .exchanging(let exchange, let link) where !exchange.responseStarted:
+            return respond(504, .upstreamResponseTimedOut(Lent(link.target)), exchange, link, env)
+        case .exchanging(let exchange, let link):
+            state = .exchanging(exchange, link)
+            return .close(abort: true, failure: .transferStalled)
+        case .routing(let exchange, let excluding, let orExcluded):
+            state = .routing(exchange, excluding: excluding, orExcluded: orExcluded)
+            return .wait  // routing never outlives the worker's turn
+        case .closed:
+            state = .closed
+            return .wait
+        case .modifying:
+            preconditionFailure("timeout during a transition")
+        case let other:  // idle, a head not begun, a tunnel, closing
+            state = other
+            return .close(abort: false)
+        }
+    }
+
+    /// The worker drains: true when the connection may close now (no request is under way); otherwise the
+    /// exchange in progress closes the connection after its response.
+    func drain() -> Bool {
+        switch state {
+        case .idle:
+            return true
+        case .readingHead(let buffers):
+            return buffers.input.isEmpty
+        case .routing(let exchange, _, _), .connecting(let exchange, _), .exchanging(let exchange, _):
+            exchange.closeAfterResponse = true
+            return false
+        case .tunnel, .closing, .lingering, .closed, .modifying:
+            return false
+        }
+    }
+
+    /// The connection closes: buffers and the exchange record go back to the pool, and the upstream connection and
+    /// relays are handed to the worker.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func close(_ env: ConnectionEnvironment) -> Released {
+        let current = take()
+        switch consume current {
+        case .idle, .closed:
+            break
+        case .readingHead(let buffers), .closing(let buffers, _), .lingering(let buffers):
+            env.pool.give(buffers)
+        case .routing(let exchange, _, _):
+            release(nil, exchange.relays)
+            env.pool.give(exchange.buffers)
+            env.pool.give(exchange)
+        case .connecting(let exchange, let link), .exchanging(let exchange, let link):
+            release(link, exchange.relays)
+            env.pool.give(exchange.buffers)
+            env.pool.give(exchange)
+        case .tunnel(let tunnel):
+            release(tunnel.link, Relays(first: tunnel.upward.relay, second: tunnel.downward.relay))
+            env.pool.give(tunnel.buffers)
+            env.pool.give(tunnel)
+        case .modifying:
+            preconditionFailure("close during a transition")
+        }
+        state = .closed
+        deadline = .max
+        return takeReleased()
+    }
+
+    /// Takes what transitions let go of (an upstream connection with its buffers, relays) for the worker to close
+    /// or pool: after `.finishExchange`, `.failed` and `.releaseRelay`, and from `close`.
+    mutating func takeReleased() -> Released {
+        var taken = Released()
+        swap(&taken, &released)
+        return taken
+    }
+
+    /// Puts `link` and `relays` in the outbox.
+    mutating func release(_ link: UpstreamLink?, _ relays: Relays = Relays()) {
+        if let link { released.upstream = link }
+        if let relay = relays.first { released.relays.add(relay) }
+        if let relay = relays.second { released.relays.add(relay) }
+    }
+
+    /// Puts `relay` in the outbox and asks the worker to take it.
+    mutating func releasing(_ relay: SpliceRelay) -> ClientAction {
+        released.relays.add(relay)
+        return .releaseRelay
+    }
+
+    // MARK: - Reading a head
+
+    private mutating func readHead(_ buffers: ClientBuffers, _ env: ConnectionEnvironment) -> ClientAction {
+        let input = buffers.input
+        if !input.isEmpty {
+            switch RequestHeadParser.parse(input.pending, limits: env.settings.limits, fields: buffers.fields) {
+            case .complete(let head):
+                return startExchange(buffers, head, env)
+            case .failed(let error):
+                return respond(error.status, .malformedRequest(error), buffers, env)
+            case .incomplete:
+                break
+            }
+        }
+        guard readable else {
+            if input.isEmpty {
+                goIdle(buffers, env)
+            } else {
+                state = .readingHead(buffers)
+            }
+            return .wait
+        }
+        if input.freeSpace == 0 { input.compact() }
+        state = .readingHead(buffers)
+        return .readClient(input.tail)
+    }
+
+    private mutating func headRead(_ result: IOResult, _ buffers: ClientBuffers,
+                                   _ env: ConnectionEnvironment) -> ClientAction {
+        let input = buffers.input
+        switch result {
+        case .bytes(let n):
+            // The header timeout runs from the first byte of a request.
+            if input.isEmpty { deadline = env.now &+ env.settings.clientHeaderTimeout }
+            input.writeIndex += n
+            return readHead(buffers, env)
+        case .wouldBlock:
+            if input.isEmpty {
+                goIdle(buffers, env)
+            } else {
+                state = .readingHead(buffers)
+            }
+            return .wait
+        case .endOfFile, .failed:
+            state = .readingHead(buffers)
+            return .close(abort: false)
+        }
+    }
+
+    /// Parks a keep-alive connection with nothing buffered: its buffers go back to the pool.
+    mutating func goIdle(_ buffers: ClientBuffers, _ env: ConnectionEnvironment) {
+        env.pool.give(buffers)
+        state = .idle
+        deadline = env.now &+ env.settings.clientIdleTimeout
+    }
+
+    /// A complete request head: an exchange begins, and the worker routes it.
+    private mutating func startExchange(_ buffers: ClientBuffers, _ head: RequestHead,
+                                        _ env: ConnectionEnvironment) -> ClientAction {
+        let exchange = env.pool.takeExchange(buffers: buffers)
+        exchange.begin(head, bodyStart: buffers.input.readIndex + head.headLength, now: env.now,
+                       closeAfterResponse: !head.keepAlive || env.draining)
+        state = .routing(exchange, excluding: nil, orExcluded: false)
+        return .route(excluding: nil, orExcluded: false, isRetry: false)
+    }
+
+    // MARK: - Closing
+
+    /// Answers the client with a canned `status` response and closes after it; the upstream (its state is
+    /// unknown) and any relay are released. Interim heads still waiting go out first: one may be partly written,
+    /// and the final response follows them. A response already under way is aborted instead, so the client sees
+    /// a failure rather than a truncated success; so is a client whose output has no room for the answer.
+    /// `replacingResponse`: the response's head is dropped from the output unsent, and the answer replaces it.
+    ///
+    /// Called within a transition, with the parts of the state it leaves: an exchange, routed (`link`) or not.
+    mutating func respond(_ status: UInt16, _ failure: ConnectionFailure, _ exchange: Exchange, _ link: UpstreamLink?,
+                          _ env: ConnectionEnvironment, replacingResponse: Bool = false) -> ClientAction {
+        let buffers = exchange.buffers
+        guard let output = room(for: status, in: buffers),
+              replacingResponse || !exchange.responseStarted else {
+            // The connection closes from the state it was in.
+            if let link {
+                state = .exchanging(exchange, link)
+            } else {
+                state = .routing(exchange, excluding: nil, orExcluded: false)
+            }
+            return .close(abort: true, failure: failure, proxyError: status)
+        }
+        output.append(ErrorResponse.bytes(status: status))
+        release(link, exchange.relays)
+        let linger = !Self.closesWithoutLinger(exchange, input: buffers.input)
+        env.pool.give(exchange)
+        beginClosing(buffers, linger: linger, env)
+        return .failed(failure, answer: status)
+    }
+
+    /// Answers a request whose head is being read (so there is no exchange yet).
+    mutating func respond(_ status: UInt16, _ failure: ConnectionFailure, _ buffers: ClientBuffers,
+                          _ env: ConnectionEnvironment) -> ClientAction {
+        guard let output = room(for: status, in: buffers) else {
+            state = .readingHead(buffers)
+            return .close(abort: true, failure: failure, proxyError: status)
+        }
+        output.append(ErrorResponse.bytes(status: status))
+        beginClosing(buffers, linger: true, env)
+        return .failed(failure, answer: status)
+    }
+
+    /// The client's output, if it has room (once compacted) for the canned `status` response.
+    private func room(for status: UInt16, in buffers: ClientBuffers) -> IOBuffer? {
+        let output = buffers.output
+        let count = ErrorResponse.bytes(status: status).count
+        if output.freeSpace < count { output.compact() }
+        return output.freeSpace >= count ? output : nil
+    }
+
+    /// Flush what is pending, then close. A lingering close shuts down our side first and reads and discards
+    /// until the client closes or the linger timeout passes: closing with unread input would send a reset that
+    /// can destroy the response before the client reads it.
+    mutating func beginClosing(_ buffers: ClientBuffers, linger: Bool, _ env: ConnectionEnvironment) {
+        state = .closing(buffers, linger: linger)
+        deadline = env.now &+ env.settings.lingerTimeout
+    }
+
+    /// Whether the connection may close as soon as the response is out, without lingering: the client said it
+    /// sends nothing more (`Connection: close`, or HTTP/1.0 without keep-alive), its request was read whole and
+    /// no byte after it is buffered, so closing cannot reset a response the client has yet to read
+    /// (RFC 9112 §9.6).
+    static func closesWithoutLinger(_ exchange: Exchange, input: IOBuffer) -> Bool {
+        guard !exchange.request.keepAlive, exchange.requestComplete else { return false }
+        return exchange.headPinned ? input.writeIndex == exchange.bodyCursor : input.isEmpty
+    }
+
+    private mutating func closingNext(_ buffers: ClientBuffers, linger: Bool) -> ClientAction {
+        state = .closing(buffers, linger: linger)
+        let output = buffers.output
+        if !output.isEmpty { return writable ? .writeClient(output.pending) : .wait }
+        guard linger else { return .close(abort: false) }
+        state = .lingering(buffers)
+        return .shutdownClientOutput
+    }
+
+    private mutating func lingeringNext(_ buffers: ClientBuffers) -> ClientAction {
+        let input = buffers.input
+        state = .lingering(buffers)
+        guard readable else { return .wait }
+        input.reset()
+        return .readClient(input.tail)
+    }
+}
+
+/// The client side's buffers: borrowed from the worker's pool as one when request bytes arrive, given back when
+/// the connection goes idle or closes.
+final class ClientBuffers {
+    let input: IOBuffer
+    let output: IOBuffer
+    /// The fields of the request head being parsed or forwarded.
+    let fields: HeaderFieldTable
+
+    init(bufferCapacity: Int, headerCapacity: Int) {
+        input = IOBuffer(capacity: bufferCapacity)
+        output = IOBuffer(capacity: bufferCapacity)
+        fields = HeaderFieldTable(capacity: headerCapacity)
+    }
+}
+
+/// An upstream connection serving an exchange, with the buffers it uses for it and what routing decided for the
+/// request. Borrowed from the worker's pool when the connection is attached (`attach`), given back when the
+/// exchange lets the connection go.
+final class UpstreamLink {
+    let input: IOBuffer
+    let output: IOBuffer
+    private(set) var connection: UpstreamConnection
+    /// The counters of the route taken (listener, group, target).
+    private(set) var counters: RouteCounters
+    /// The routed group's `upstream_response` limit, in nanoseconds.
+    private(set) var responseTimeout: UInt64
+
+    init(bufferCapacity: Int, connection: UpstreamConnection, counters: RouteCounters, responseTimeout: UInt64) {
+        input = IOBuffer(capacity: bufferCapacity)
+        output = IOBuffer(capacity: bufferCapacity)
+        self.connection = connection
+        self.counters = counters
+        self.responseTimeout = responseTimeout
+    }
+
+    func attach(_ connection: UpstreamConnection, counters: RouteCounters, responseTimeout: UInt64) {
+        self.connection = connection
+        self.counters = counters
+        self.responseTimeout = responseTimeout
+    }
+
+    var target: TargetState { connection.target }
+}

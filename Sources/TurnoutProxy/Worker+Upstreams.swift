@@ -1,0 +1,101 @@
+import TurnoutMetrics
+import TurnoutPosix
+
+/// Upstream connections for exchanges: routing a request to a pooled or new connection, and taking the
+/// connection back when the exchange is done with it.
+extension Worker {
+    /// Picks a target and attaches an upstream connection (pooled or new), then tells the client's machine.
+    ///
+    /// A retry passes the target that failed as `excluding`: another target is taken whenever the group has one.
+    /// With `orExcluded` the failed target itself is the last resort (a reused connection that broke says little
+    /// about its target: it may just have closed an idle connection), and then on a new connection, never on
+    /// another of its pooled ones.
+    func route(_ client: ClientConnection, excluding: TargetState?, orExcluded: Bool, isRetry: Bool) -> ClientAction {
+        let env = environment
+        let listenerIndex = client.listenerIndex
+        guard let (group, target, counters) = pickTarget(listenerIndex: listenerIndex, excluding: excluding)
+                ?? (orExcluded ? pickTarget(listenerIndex: listenerIndex, excluding: nil) : nil) else {
+            return client.machine.noTarget(env)
+        }
+        if isRetry { listenerCounters[listenerIndex].recordRetry() }
+        let responseTimeout = routing.groupResponseTimeouts[group]
+        // Most recent idle connection first: the least likely to have been closed by the target.
+        if target !== excluding, let upstream = target.idle.popLast() {
+            let link = attach(upstream, to: client, counters: counters, responseTimeout: responseTimeout)
+            return client.machine.routed(to: link, connected: true, env)
+        }
+        let (fd, result) = Socket.connect(to: target.address)
+        switch result {
+        case .failed(let err) where SystemError.isLocalResourceShortage(err):
+            recordResourceShortage(errno: err, during: "connect")
+            return client.machine.noResources(env)
+        case .failed(let err):
+            return client.machine.connectFailed(to: target, counters: counters, errno: err, env)
+        case .connected, .inProgress:
+            let upstream = makeUpstream(fd: fd, target: target)
+            upstream.connected = result == .connected
+            upstream.writable = upstream.connected
+            do {
+                try epoll.add(fd, Worker.connectionEvents,
+                              token: EventToken(.upstream, slot: upstream.slot, generation: upstream.slotGeneration).raw)
+            } catch {
+                // The worker's own failure (no memory for the watch), never the target's.
+                closeUpstream(upstream)
+                recordResourceShortage(errno: error.errno, during: "connect")
+                return client.machine.noResources(env)
+            }
+            let link = attach(upstream, to: client, counters: counters, responseTimeout: responseTimeout)
+            return client.machine.routed(to: link, connected: upstream.connected, env)
+        }
+    }
+
+    private func attach(_ upstream: UpstreamConnection, to client: ClientConnection, counters: RouteCounters,
+                        responseTimeout: UInt64) -> UpstreamLink {
+        upstream.client = client
+        upstream.target.outstanding += 1
+        return pool.takeLink(to: upstream, counters: counters, responseTimeout: responseTimeout)
+    }
+
+    /// An upstream socket became writable while connecting: learn the outcome, then drive the client.
+    func finishConnect(_ upstream: UpstreamConnection, for client: ClientConnection) {
+        let err = Socket.pendingError(upstream.fd)
+        guard err == 0 else {
+            drive(client, from: client.machine.connectFailed(errno: err, environment))
+            return
+        }
+        upstream.connected = true
+        drive(client)
+    }
+
+    /// Closes or pools what a client's machine let go of: the upstream connection (back to its pool when
+    /// `reuse`) and the relays.
+    func dispose(_ released: Released, reuse: Bool) {
+        if let link = released.upstream {
+            let upstream = link.connection
+            upstream.client = nil
+            upstream.target.outstanding -= 1
+            pool.give(link)
+            if reuse { park(upstream) } else { closeUpstream(upstream) }
+        }
+        release(released.relays.first)
+        release(released.relays.second)
+    }
+
+    /// Returns a healthy, finished upstream connection to its target's pool.
+    private func park(_ upstream: UpstreamConnection) {
+        upstream.completedExchanges += 1
+        upstream.idleSince = now
+        if upstream.target.keepsIdleConnections(now: now) && !draining {
+            upstream.target.idle.append(upstream)
+        } else {
+            closeUpstream(upstream)
+        }
+    }
+
+    /// Closes a pooled (idle) upstream connection and removes it from its pool.
+    func closePooled(_ upstream: UpstreamConnection) {
+        let target = upstream.target
+        if let i = target.idle.lastIndex(where: { $0 === upstream }) { target.idle.remove(at: i) }
+        closeUpstream(upstream)
+    }
+}
