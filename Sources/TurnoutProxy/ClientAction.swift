@@ -37,20 +37,20 @@ enum ClientAction {
     /// answered (`counters`, after `duration` nanoseconds). The connection is a tunnel now.
     case upgraded(Lent<TargetState>, status: UInt16, counters: Lent<RouteCounters>, duration: UInt64)
     /// The response is delivered: count it on the route's counters, and release the upstream (see `takeReleased`;
-    /// to its pool when `reuse`) and any relay.
-    case finishExchange(status: UInt16, duration: UInt64, reuse: Bool)
+    /// to its pool when `reuse`) and any relay. `idle`: the connection went idle with nothing readable, so `next`
+    /// would only say `.wait`.
+    case finishExchange(status: UInt16, duration: UInt64, reuse: Bool, idle: Bool)
     /// Shut down the sending side of the client socket (a lingering close begins, or a tunnel passes on an end).
     case shutdownClientOutput
     /// Shut down the sending side of the upstream socket (a tunnel passes on the client's end).
     case shutdownUpstreamOutput(Lent<UpstreamConnection>)
-    /// Something failed: log `failure`, count `answer` as a proxy error when the client is answered with it
-    /// (the canned response is already in the client's output), and close what was released (`takeReleased`).
-    /// The machine is closing, or routing again for a retry.
-    case failed(ConnectionFailure, answer: UInt16?)
-    /// Close the connection, with a reset when `abort` (a response cut short must not look complete): log
-    /// `failure` if any, count `proxyError` if any, and first try once to send what `flushing` holds.
-    case close(abort: Bool, failure: ConnectionFailure? = nil, proxyError: UInt16? = nil,
-               flushing: UnsafeRawBufferPointer? = nil)
+    /// Something failed: log what the machine reports (`takeReport`), count its answer as a proxy error when the
+    /// client is answered (the canned response is already in its output), and close what was released
+    /// (`takeReleased`). The machine is closing, or routing again for a retry.
+    case failed
+    /// Close the connection, with a reset when `abort` (a response cut short must not look complete), after
+    /// logging what the machine reports, if anything, and trying once to send `flushing`.
+    case close(abort: Bool, flushing: UnsafeRawBufferPointer? = nil)
 }
 
 /// A reference an action carries without retaining it: the machine's state (or, for a target and its counters,
@@ -88,6 +88,13 @@ struct Relays {
     mutating func add(_ relay: SpliceRelay) {
         if first == nil { first = relay } else { second = relay }
     }
+}
+
+/// A failure as the machine reports it with `.failed` or `.close`: why, and the status the client is answered
+/// with (or was to be, when the connection closes instead).
+struct FailureReport {
+    var failure: ConnectionFailure
+    var answer: UInt16?
 }
 
 /// Why a connection or an exchange went wrong: the worker's log line and bookkeeping for it. The targets it names

@@ -53,7 +53,7 @@ extension ClientStateMachine {
         let failure = ConnectionFailure.connectFailed(Lent(target), Lent(counters), errno: errno, attempt: exchange.attempts)
         guard exchange.attempts < 2 else { return respond(502, failure, exchange, nil, env) }
         state = .routing(exchange, excluding: target, orExcluded: false)
-        return .failed(failure, answer: nil)
+        return failing(failure, answer: nil)
     }
 
     /// The connection being established failed (nothing was sent): another target once, then 502.
@@ -73,7 +73,7 @@ extension ClientStateMachine {
         guard exchange.attempts < 2 else { return respond(502, failure, exchange, link, env) }
         state = .routing(exchange, excluding: link.target, orExcluded: false)
         release(link)
-        return .failed(failure, answer: nil)
+        return failing(failure, answer: nil)
     }
 
     /// Writes the rewritten request head into the upstream's output; the exchange begins.
@@ -120,7 +120,7 @@ extension ClientStateMachine {
     /// Puts the exchange back as the state, for an event that ends with `action` and no transition.
     @inline(__always)
     private mutating func keep(_ action: ClientAction, _ exchange: Exchange, _ link: UpstreamLink) -> ClientAction {
-        state = .exchanging(exchange, link)
+        if case .modifying = state { state = .exchanging(exchange, link) }
         return action
     }
 
@@ -168,7 +168,7 @@ extension ClientStateMachine {
                 }
                 fallthrough
             case .endOfRound:
-                if case .copying = exchange.responseStage, exchange.responseBody.isDone, exchange.buffers.output.isEmpty {
+                if case .complete = exchange.responseStage, exchange.buffers.output.isEmpty {
                     return nil
                 }
                 guard exchange.roundProgressed else {
@@ -233,7 +233,7 @@ extension ClientStateMachine {
         case .wouldBlock:
             break
         case .endOfFile, .failed:
-            return keep(.close(abort: true, failure: .clientClosedDuringBody), exchange, link)
+            return keep(closing(abort: true, .clientClosedDuringBody), exchange, link)
         }
         return exchangeNext(exchange, link, env)
     }
@@ -339,8 +339,8 @@ extension ClientStateMachine {
         deadline = env.now &+ link.responseTimeout
         if head.isUpgrade { return upgrade(head.status, exchange, link, env) }
         exchange.responseBody = BodyTransfer(framing: head.framing, reframeChunked: !dechunk)
-        exchange.responseStage = .copying(ResponseFacts(status: head.status,
-                                                        upstreamReusable: head.keepAlive && head.framing != .untilClose))
+        let response = ResponseFacts(status: head.status, upstreamReusable: head.keepAlive && head.framing != .untilClose)
+        exchange.responseStage = exchange.responseBody.isDone ? .complete(response) : .copying(response)
         // A response ends the target's run of failures, unless it counts as one (the worker's to record).
         return link.target.recordResponse(status: head.status) ? nil : .failingResponse(Lent(link.target))
     }
@@ -367,12 +367,12 @@ extension ClientStateMachine {
     private mutating func responseBodyStep(_ exchange: Exchange, _ link: UpstreamLink, _ env: ConnectionEnvironment,
                                            mayTakeRelay: Bool) -> ClientAction? {
         switch exchange.responseStage {
-        case .awaitingHead:
+        case .awaitingHead, .complete:
             return nil
         case .splicing(let relay, _):
-            return .splice(Lent(relay), .responseBody, upstream: Lent(link.connection), limit: Self.spliceLimit(exchange.responseBody))
-        case .copying:
-            if exchange.responseBody.isDone { return nil }
+            return .splice(Lent(relay), .responseBody, upstream: Lent(link.connection),
+                           limit: Self.spliceLimit(exchange.responseBody))
+        case .copying(let response):
             let input = link.input, output = exchange.buffers.output
             if mayTakeRelay && input.isEmpty && output.isEmpty && wantsSplice(exchange.responseBody, env) {
                 return .takeRelay(.responseBody)
@@ -382,6 +382,10 @@ extension ClientStateMachine {
             case .progressed:
                 exchange.roundProgressed = true
                 input.consume(cursor - input.readIndex)
+                if exchange.responseBody.isDone {
+                    exchange.responseStage = .complete(response)
+                    return nil
+                }
             case .stalled:
                 break
             case .malformed(let error):
@@ -389,8 +393,7 @@ extension ClientStateMachine {
             }
             // A span to splice (say the chunk whose header was just written) waits for the client's buffer to
             // flush rather than being read here: the header must go out before its data.
-            if !exchange.responseBody.isDone && input.isEmpty && link.connection.readable
-                && !(wantsSplice(exchange.responseBody, env) && !output.isEmpty) {
+            if input.isEmpty && link.connection.readable && !(wantsSplice(exchange.responseBody, env) && !output.isEmpty) {
                 return .readUpstream(fd: link.connection.fd, input.tail)
             }
             return nil
@@ -415,7 +418,7 @@ extension ClientStateMachine {
             }
             response.upstreamReusable = false
             exchange.responseBody = .done
-            exchange.responseStage = .copying(response)
+            exchange.responseStage = .complete(response)
             exchange.roundProgressed = true
         case .failed(let err):
             return abortResponse(.upstreamFailedMidResponse(Lent(link.target), errno: err), exchange, link, env)
@@ -540,7 +543,7 @@ extension ClientStateMachine {
             }
             return exchangeNext(exchange, link, env)
         case .sourceEnded, .sourceFailed:
-            return keep(.close(abort: true, failure: .clientClosedDuringBody), exchange, link)
+            return keep(closing(abort: true, .clientClosedDuringBody), exchange, link)
         case .destinationFailed:
             return upstreamLost(.writeFailed, exchange, link, env)
         case .unsupported:
@@ -566,7 +569,7 @@ extension ClientStateMachine {
         case .progressed, .stalled:
             if remaining == 0 && relay.buffered == 0 {
                 if case .length = exchange.responseBody { exchange.responseBody = .done }
-                exchange.responseStage = .copying(response)
+                exchange.responseStage = exchange.responseBody.isDone ? .complete(response) : .copying(response)
                 exchange.roundProgressed = true
                 return keep(releasing(relay), exchange, link)
             }
@@ -581,7 +584,7 @@ extension ClientStateMachine {
             }
             response.upstreamReusable = false
             exchange.responseBody = .done
-            exchange.responseStage = .copying(response)
+            exchange.responseStage = .complete(response)
             exchange.roundProgressed = true
             return keep(releasing(relay), exchange, link)
         case .sourceFailed(let err):
@@ -601,11 +604,12 @@ extension ClientStateMachine {
     /// The response is delivered: the upstream goes back to its pool if reusable, and the client waits for its
     /// next request (pipelined bytes stay) or closes.
     private mutating func finishExchange(_ exchange: Exchange, _ link: UpstreamLink, _ env: ConnectionEnvironment) -> ClientAction {
-        guard case .copying(let response) = exchange.responseStage else { preconditionFailure("finished without a response") }
+        guard case .complete(let response) = exchange.responseStage else { preconditionFailure("finished without a response") }
         let duration = env.now &- exchange.requestStart
         let requestComplete = exchange.requestComplete
         let reuse = response.upstreamReusable && requestComplete && link.input.isEmpty
             && link.output.isEmpty
+        var idle = false
         if exchange.closeAfterResponse || !requestComplete {
             beginClosing(exchange.buffers, linger: !Self.closesWithoutLinger(exchange, input: exchange.buffers.input), env)
         } else {
@@ -613,6 +617,7 @@ extension ClientStateMachine {
             if exchange.headPinned { input.readIndex = exchange.bodyCursor }
             if input.isEmpty && !readable {
                 goIdle(exchange.buffers, env)  // what reading would come to, without a turn
+                idle = true
             } else {
                 state = .readingHead(exchange.buffers)  // a pipelined request, or bytes to read
                 deadline = env.now &+ env.settings.clientIdleTimeout
@@ -620,7 +625,7 @@ extension ClientStateMachine {
         }
         release(link, exchange.relays)
         env.pool.give(exchange)
-        return .finishExchange(status: response.status, duration: duration, reuse: reuse)
+        return .finishExchange(status: response.status, duration: duration, reuse: reuse, idle: idle)
     }
 
     /// The upstream switched protocols: the exchange ends and the connection becomes a tunnel, with the bytes
@@ -644,7 +649,7 @@ extension ClientStateMachine {
                                         _ env: ConnectionEnvironment) -> ClientAction {
         let output = exchange.buffers.output
         guard exchange.responseBytesWritten == 0 else {
-            return keep(.close(abort: true, failure: failure, flushing: output.pending), exchange, link)
+            return keep(closing(abort: true, failure, flushing: output.pending), exchange, link)
         }
         output.reset()
         return respond(502, failure, exchange, link, env, replacingResponse: true)
@@ -665,6 +670,6 @@ extension ClientStateMachine {
         guard retry else { return respond(502, failure, exchange, link, env) }
         state = .routing(exchange, excluding: target, orExcluded: reused)
         release(link)
-        return .failed(failure, answer: nil)
+        return failing(failure, answer: nil)
     }
 }

@@ -52,6 +52,8 @@ struct ClientStateMachine {
     let listenerPort: UInt16
     /// What transitions let go of and the worker has yet to take (`takeReleased`).
     private(set) var released = Released()
+    /// The failure the last `.failed` or `.close` reports, for the worker to take (`takeReport`).
+    private(set) var report: FailureReport?
 
     /// Interim (1xx) responses relayed for one request before the exchange fails with a 502: room for a 100
     /// Continue and a few 103 Early Hints, not for an upstream that never gets to the point.
@@ -123,6 +125,7 @@ struct ClientStateMachine {
     /// What to do next: after readiness changed, and after an action that reports nothing.
     @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
     mutating func next(_ env: ConnectionEnvironment) -> ClientAction {
+        if case .exchanging(let exchange, let link) = state { return exchangeNext(exchange, link, env) }
         let current = take()
         switch consume current {
         case .idle:
@@ -165,6 +168,7 @@ struct ClientStateMachine {
     @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
     mutating func clientRead(_ result: IOResult, _ env: ConnectionEnvironment) -> ClientAction {
         if case .wouldBlock = result { readable = false }
+        if case .exchanging(let exchange, let link) = state { return requestBodyRead(result, exchange, link, env) }
         let current = take()
         switch consume current {
         case .readingHead(let buffers):
@@ -194,10 +198,9 @@ struct ClientStateMachine {
     @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
     mutating func clientWritten(_ result: IOResult, _ env: ConnectionEnvironment) -> ClientAction {
         if case .wouldBlock = result { writable = false }
+        if case .exchanging(let exchange, let link) = state { return responseWritten(result, exchange, link, env) }
         let current = take()
         switch consume current {
-        case .exchanging(let exchange, let link):
-            return responseWritten(result, exchange, link, env)
         case .tunnel(let tunnel):
             return tunnelWritten(result, leg: .tunnelDownward, tunnel, env)
         case .closing(let buffers, let linger):
@@ -221,11 +224,12 @@ struct ClientStateMachine {
     /// The outcome of `.readUpstream`.
     @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
     mutating func upstreamRead(_ result: IOResult, _ env: ConnectionEnvironment) -> ClientAction {
-        let current = take()
-        switch consume current {
-        case .exchanging(let exchange, let link):
+        if case .exchanging(let exchange, let link) = state {
             Self.noteRead(result, by: link)
             return responseRead(result, exchange, link, env)
+        }
+        let current = take()
+        switch consume current {
         case .tunnel(let tunnel):
             Self.noteRead(result, by: tunnel.link)
             return tunnelRead(result, leg: .tunnelDownward, tunnel, env)
@@ -238,11 +242,12 @@ struct ClientStateMachine {
     /// The outcome of `.writeUpstream`.
     @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
     mutating func upstreamWritten(_ result: IOResult, _ env: ConnectionEnvironment) -> ClientAction {
-        let current = take()
-        switch consume current {
-        case .exchanging(let exchange, let link):
+        if case .exchanging(let exchange, let link) = state {
             if case .wouldBlock = result { link.connection.writable = false }
             return requestWritten(result, exchange, link, env)
+        }
+        let current = take()
+        switch consume current {
         case .tunnel(let tunnel):
             if case .wouldBlock = result { tunnel.link.connection.writable = false }
             return tunnelWritten(result, leg: .tunnelUpward, tunnel, env)
@@ -280,7 +285,7 @@ struct ClientStateMachine {
             return respond(504, .upstreamResponseTimedOut(Lent(link.target)), exchange, link, env)
         case .exchanging(let exchange, let link):
             state = .exchanging(exchange, link)
-            return .close(abort: true, failure: .transferStalled)
+            return closing(abort: true, .transferStalled)
         case .routing(let exchange, let excluding, let orExcluded):
             state = .routing(exchange, excluding: excluding, orExcluded: orExcluded)
             return .wait  // routing never outlives the worker's turn
@@ -354,6 +359,25 @@ struct ClientStateMachine {
         if let link { released.upstream = link }
         if let relay = relays.first { released.relays.add(relay) }
         if let relay = relays.second { released.relays.add(relay) }
+    }
+
+    /// Takes the failure the last `.failed` or `.close` reports.
+    mutating func takeReport() -> FailureReport? {
+        defer { report = nil }
+        return report
+    }
+
+    /// Reports `failure` (the client answered with `answer`, if any) for `.failed`.
+    mutating func failing(_ failure: ConnectionFailure, answer: UInt16?) -> ClientAction {
+        report = FailureReport(failure: failure, answer: answer)
+        return .failed
+    }
+
+    /// `.close`, reporting `failure` (the client was to be answered with `proxyError`), if any.
+    mutating func closing(abort: Bool, _ failure: ConnectionFailure? = nil, proxyError: UInt16? = nil,
+                          flushing: UnsafeRawBufferPointer? = nil) -> ClientAction {
+        if let failure { report = FailureReport(failure: failure, answer: proxyError) }
+        return .close(abort: abort, flushing: flushing)
     }
 
     /// Puts `relay` in the outbox and asks the worker to take it.
@@ -448,14 +472,14 @@ struct ClientStateMachine {
             } else {
                 state = .routing(exchange, excluding: nil, orExcluded: false)
             }
-            return .close(abort: true, failure: failure, proxyError: status)
+            return closing(abort: true, failure, proxyError: status)
         }
         output.append(ErrorResponse.bytes(status: status))
         release(link, exchange.relays)
         let linger = !Self.closesWithoutLinger(exchange, input: buffers.input)
         env.pool.give(exchange)
         beginClosing(buffers, linger: linger, env)
-        return .failed(failure, answer: status)
+        return failing(failure, answer: status)
     }
 
     /// Answers a request whose head is being read (so there is no exchange yet).
@@ -463,11 +487,11 @@ struct ClientStateMachine {
                           _ env: ConnectionEnvironment) -> ClientAction {
         guard let output = room(for: status, in: buffers) else {
             state = .readingHead(buffers)
-            return .close(abort: true, failure: failure, proxyError: status)
+            return closing(abort: true, failure, proxyError: status)
         }
         output.append(ErrorResponse.bytes(status: status))
         beginClosing(buffers, linger: true, env)
-        return .failed(failure, answer: status)
+        return failing(failure, answer: status)
     }
 
     /// The client's output, if it has room (once compacted) for the canned `status` response.

@@ -111,6 +111,8 @@ enum ResponseStage {
     case copying(ResponseFacts)
     /// The body's current span moves through a pipe.
     case splicing(SpliceRelay, ResponseFacts)
+    /// The body is through (it may still wait in the client's output).
+    case complete(ResponseFacts)
 }
 
 /// What the final response head said, kept for the end of the exchange.

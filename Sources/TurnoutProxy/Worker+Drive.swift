@@ -51,10 +51,11 @@ extension Worker {
                 recordTargetResponse(target.object, status: status)
                 counters.object.recordResponse(status: Int(status), durationNanoseconds: duration)
                 action = client.machine.next(env)
-            case .finishExchange(let status, let duration, let reuse):
+            case .finishExchange(let status, let duration, let reuse, let idle):
                 let released = client.machine.takeReleased()
                 released.upstream?.counters.recordResponse(status: Int(status), durationNanoseconds: duration)
                 dispose(released, reuse: reuse)
+                if idle { return }
                 action = client.machine.next(env)
             case .shutdownClientOutput:
                 Socket.shutdownWrite(client.fd)
@@ -62,16 +63,14 @@ extension Worker {
             case .shutdownUpstreamOutput(let upstream):
                 Socket.shutdownWrite(upstream.object.fd)
                 action = client.machine.next(env)
-            case .failed(let failure, let answer):
-                // The failure's target is held by the released link until it is disposed of, after the report.
+            case .failed:
+                // The reported target is held by the released link until it is disposed of, after the report.
                 let released = client.machine.takeReleased()
-                report(failure, answer: answer, client)
-                if let answer { listenerCounters[client.listenerIndex].recordProxyError(status: Int(answer)) }
+                if let failure = client.machine.takeReport() { report(failure, client) }
                 dispose(released, reuse: false)
                 action = client.machine.next(env)
-            case .close(let abort, let failure, let proxyError, let flushing):
-                if let failure { report(failure, answer: proxyError, client) }
-                if let proxyError { listenerCounters[client.listenerIndex].recordProxyError(status: Int(proxyError)) }
+            case .close(let abort, let flushing):
+                if let failure = client.machine.takeReport() { report(failure, client) }
                 if let flushing, !flushing.isEmpty, client.machine.writable {
                     // What is buffered goes out before the reset, so the client sees how far the response got.
                     switch writeSocket(client.fd, from: flushing, writable: &client.machine.writable) {
@@ -113,9 +112,11 @@ extension Worker {
         return result
     }
 
-    /// The log line and bookkeeping of a failure; `answer` is the status the client got, if any.
-    func report(_ failure: ConnectionFailure, answer: UInt16?, _ client: ClientConnection) {
-        switch failure {
+    /// The log line and bookkeeping of a failure, and the answer counted as a proxy error.
+    func report(_ report: FailureReport, _ client: ClientConnection) {
+        let answer = report.answer
+        if let answer { listenerCounters[client.listenerIndex].recordProxyError(status: Int(answer)) }
+        switch report.failure {
         case .malformedRequest(let error):
             logger.info("rejected request: \(error.reason)",
                         metadata: ["status": "\(error.status)", "client": "\(peerDescription(client))"])

@@ -15,7 +15,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
     private func read(_ h: H, _ request: String, file: StaticString = #filePath, line: UInt = #line) {
         h.clientReadable()
         h.clientSends(request, file: file, line: line)
-        XCTAssertEqual(h.action.summary, "route(excluding: nil, orExcluded: false, retry: false)", file: file, line: line)
+        XCTAssertEqual(h.summary, "route(excluding: nil, orExcluded: false, retry: false)", file: file, line: line)
     }
 
     /// What the client is sent until the machine asks for something else.
@@ -32,18 +32,18 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         read(h, "PUT /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
         h.route(to: H.target())
         XCTAssertTrue(h.upstreamTakes().contains("Expect: 100-continue\r\n"))
-        XCTAssertEqual(h.action.summary, "wait", "the body is not there yet")
+        XCTAssertEqual(h.summary, "wait", "the body is not there yet")
         h.upstreamReadable()
         h.upstreamSends("HTTP/1.1 100 Continue\r\n\r\n")
         XCTAssertTrue(clientReceives(h).hasPrefix("HTTP/1.1 100 Continue\r\n"))
-        XCTAssertEqual(h.action.summary, "wait")
+        XCTAssertEqual(h.summary, "wait")
         h.clientReadable()
         h.clientSends("hello")
         XCTAssertEqual(h.upstreamTakes(), "hello")
         h.upstreamReadable()
         h.upstreamSends("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
         XCTAssertTrue(clientReceives(h).hasPrefix("HTTP/1.1 201 Created\r\n"))
-        XCTAssertEqual(h.action.summary, "finishExchange(201, reuse: true)")
+        XCTAssertEqual(h.summary, "finishExchange(201, reuse: true, idle)")
     }
 
     func testInterimResponsesAreNotRelayedToHTTP10Clients() {
@@ -65,7 +65,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.upstreamTakes()
         h.upstreamReadable()
         h.upstreamSends(String(repeating: "HTTP/1.1 103 Early Hints\r\n\r\n", count: 11))
-        XCTAssertEqual(h.action.summary, "failed(tooManyInterimResponses, answer: 502)")
+        XCTAssertEqual(h.summary, "failed(tooManyInterimResponses, answer: 502)")
         h.proceed()
         let sent = clientReceives(h)
         XCTAssertEqual(sent.components(separatedBy: "HTTP/1.1 103 Early Hints\r\n").count - 1, 10)
@@ -83,10 +83,10 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.upstreamSends("HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n")
         let sent = clientReceives(h)
         XCTAssertTrue(sent.contains("Connection: close\r\n"), "the rest of the body will not be read: \(sent)")
-        XCTAssertEqual(h.action.summary, "finishExchange(413, reuse: false)",
+        XCTAssertEqual(h.summary, "finishExchange(413, reuse: false)",
                        "the upstream waits for the rest of a body it will not get")
         h.proceed()
-        XCTAssertEqual(h.action.summary, "shutdownClientOutput", "the client may still be sending: linger")
+        XCTAssertEqual(h.summary, "shutdownClientOutput", "the client may still be sending: linger")
     }
 
     // MARK: - Connecting and retries
@@ -95,7 +95,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         let h = H()
         read(h, get)
         let upstream = h.route(to: H.target(), reused: false, connected: false)
-        XCTAssertEqual(h.action.summary, "wait")
+        XCTAssertEqual(h.summary, "wait")
         XCTAssertEqual(h.state, "connecting")
         XCTAssertEqual(h.machine.deadline, h.now + H.connectTimeout)
         upstream.connected = true
@@ -110,11 +110,11 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         let first = H.target(port: 3000), second = H.target(port: 3001)
         read(h, get)
         h.refuse(first)
-        XCTAssertEqual(h.action.summary, "failed(connectFailed(127.0.0.1:3000, errno: 111, attempt: 1), answer: nil)")
+        XCTAssertEqual(h.summary, "failed(connectFailed(127.0.0.1:3000, errno: 111, attempt: 1), answer: nil)")
         h.proceed()
-        XCTAssertEqual(h.action.summary, "route(excluding: 127.0.0.1:3000, orExcluded: false, retry: true)")
+        XCTAssertEqual(h.summary, "route(excluding: 127.0.0.1:3000, orExcluded: false, retry: true)")
         h.refuse(second)
-        XCTAssertEqual(h.action.summary, "failed(connectFailed(127.0.0.1:3001, errno: 111, attempt: 2), answer: 502)")
+        XCTAssertEqual(h.summary, "failed(connectFailed(127.0.0.1:3001, errno: 111, attempt: 2), answer: 502)")
         h.proceed()
         XCTAssertEqual(clientReceives(h), H.canned(502))
     }
@@ -124,11 +124,11 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         read(h, get)
         h.route(to: H.target(port: 3000), reused: false, connected: false)
         h.action = h.machine.connectFailed(errno: ECONNREFUSED, h.env)
-        XCTAssertEqual(h.action.summary, "failed(connectFailed(127.0.0.1:3000, errno: 111, attempt: 1), answer: nil)")
+        XCTAssertEqual(h.summary, "failed(connectFailed(127.0.0.1:3000, errno: 111, attempt: 1), answer: nil)")
         XCTAssertTrue(h.machine.released.upstream?.connection === h.upstreams[0],
                       "the failed connection is handed back to close")
         h.proceed()
-        XCTAssertEqual(h.action.summary, "route(excluding: 127.0.0.1:3000, orExcluded: false, retry: true)")
+        XCTAssertEqual(h.summary, "route(excluding: 127.0.0.1:3000, orExcluded: false, retry: true)")
         h.route(to: H.target(port: 3001))
         XCTAssertTrue(h.upstreamTakes().hasPrefix("GET /a "))
     }
@@ -139,28 +139,28 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.route(to: H.target(), reused: false, connected: false)
         h.advance(by: H.connectTimeout)
         h.timeOut()
-        XCTAssertEqual(h.action.summary, "failed(connectFailed(127.0.0.1:3000, errno: \(ETIMEDOUT), attempt: 1), answer: nil)")
+        XCTAssertEqual(h.summary, "failed(connectFailed(127.0.0.1:3000, errno: \(ETIMEDOUT), attempt: 1), answer: nil)")
     }
 
     func testNoTargetIs503AndAfterAFailedAttempt502() {
         let h = H()
         read(h, get)
         h.action = h.machine.noTarget(h.env)
-        XCTAssertEqual(h.action.summary, "failed(noTarget, answer: 503)")
+        XCTAssertEqual(h.summary, "failed(noTarget, answer: 503)")
 
         let retried = H()
         read(retried, get)
         retried.refuse(H.target())
         retried.proceed()
         retried.action = retried.machine.noTarget(retried.env)
-        XCTAssertEqual(retried.action.summary, "failed(noTarget, answer: 502)")
+        XCTAssertEqual(retried.summary, "failed(noTarget, answer: 502)")
     }
 
     func testNoDescriptorForTheUpstreamIs503() {
         let h = H()
         read(h, get)
         h.action = h.machine.noResources(h.env)
-        XCTAssertEqual(h.action.summary, "failed(localResourceShortage, answer: 503)")
+        XCTAssertEqual(h.summary, "failed(localResourceShortage, answer: 503)")
         h.proceed()
         XCTAssertEqual(clientReceives(h), H.canned(503))
     }
@@ -172,16 +172,16 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         let head = h.upstreamTakes()
         h.upstreamReadable()
         h.upstreamRead(.endOfFile)
-        XCTAssertEqual(h.action.summary,
+        XCTAssertEqual(h.summary,
                        "failed(upstreamLost(127.0.0.1:3000, closedBeforeResponse, reused: true, retry: true), answer: nil)")
         h.proceed()
-        XCTAssertEqual(h.action.summary, "route(excluding: 127.0.0.1:3000, orExcluded: true, retry: true)",
+        XCTAssertEqual(h.summary, "route(excluding: 127.0.0.1:3000, orExcluded: true, retry: true)",
                        "a reused connection's target stays the last resort")
         h.route(to: H.target(port: 3001), reused: false)
         XCTAssertEqual(h.upstreamTakes(), head)
         h.upstreamReadable()
         h.upstreamSends(ok)
-        XCTAssertEqual(h.action.summary, "writeClient")
+        XCTAssertEqual(h.summary, "writeClient")
     }
 
     func testNewConnectionLostBeforeRespondingCountsAgainstItsTarget() {
@@ -189,10 +189,10 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         read(h, get)
         h.route(to: H.target(port: 3000), reused: false)
         h.upstreamWrite(.failed(ECONNRESET))
-        XCTAssertEqual(h.action.summary,
+        XCTAssertEqual(h.summary,
                        "failed(upstreamLost(127.0.0.1:3000, writeFailed, reused: false, retry: true), answer: nil)")
         h.proceed()
-        XCTAssertEqual(h.action.summary, "route(excluding: 127.0.0.1:3000, orExcluded: false, retry: true)")
+        XCTAssertEqual(h.summary, "route(excluding: 127.0.0.1:3000, orExcluded: false, retry: true)")
     }
 
     func testSecondLostUpstreamIs502() {
@@ -207,7 +207,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.upstreamTakes()
         h.upstreamReadable()
         h.upstreamRead(.failed(ECONNRESET))
-        XCTAssertEqual(h.action.summary,
+        XCTAssertEqual(h.summary,
                        "failed(upstreamLost(127.0.0.1:3001, closedBeforeResponse, reused: true, retry: false), answer: 502)")
     }
 
@@ -218,7 +218,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.upstreamTakes()
         h.upstreamReadable()
         h.upstreamRead(.endOfFile)
-        XCTAssertEqual(h.action.summary,
+        XCTAssertEqual(h.summary,
                        "failed(upstreamLost(127.0.0.1:3000, closedBeforeResponse, reused: true, retry: false), answer: 502)")
         h.proceed()
         XCTAssertEqual(clientReceives(h), H.canned(502))
@@ -231,7 +231,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.upstreamTakes()
         h.upstreamReadable()
         h.upstreamRead(.endOfFile)
-        XCTAssertEqual(h.action.summary,
+        XCTAssertEqual(h.summary,
                        "failed(upstreamLost(127.0.0.1:3000, closedBeforeResponse, reused: true, retry: false), answer: 502)",
                        "its body is gone: it cannot be sent again")
     }
@@ -244,7 +244,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.upstreamReadable()
         h.upstreamSends("HTTP/1.1 200 O", more: true)
         h.upstreamRead(.endOfFile)
-        XCTAssertEqual(h.action.summary,
+        XCTAssertEqual(h.summary,
                        "failed(upstreamLost(127.0.0.1:3000, closedBeforeResponse, reused: true, retry: false), answer: 502)",
                        "the upstream may have acted on the request")
     }
@@ -260,7 +260,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         XCTAssertGreaterThan(h.machine.deadline, h.now)
         h.advance(by: 1)
         h.timeOut()
-        XCTAssertEqual(h.action.summary, "failed(upstreamResponseTimedOut, answer: 504)")
+        XCTAssertEqual(h.summary, "failed(upstreamResponseTimedOut, answer: 504)")
         h.proceed()
         XCTAssertEqual(clientReceives(h), H.canned(504))
     }
@@ -280,7 +280,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         XCTAssertEqual(h.machine.deadline, h.now + H.responseTimeout, "each read renews the limit")
         h.advance(by: H.responseTimeout)
         h.timeOut()
-        XCTAssertEqual(h.action.summary, "close(abort: true, transferStalled)")
+        XCTAssertEqual(h.summary, "close(abort: true, transferStalled)")
     }
 
     // MARK: - Failures
@@ -292,7 +292,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.upstreamTakes()
         h.upstreamReadable()
         h.upstreamSends("HTTP/1.1 2x0 OK\r\n\r\n")
-        XCTAssertEqual(h.action.summary, "failed(malformedResponse(127.0.0.1:3000), answer: 502)")
+        XCTAssertEqual(h.summary, "failed(malformedResponse(127.0.0.1:3000), answer: 502)")
         XCTAssertNotNil(h.machine.released.upstream, "the upstream is closed: its state is unknown")
     }
 
@@ -303,21 +303,21 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.upstreamTakes()
         h.upstreamReadable()
         h.upstreamSends("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n")
-        XCTAssertEqual(h.action.summary, "failed(unexpectedProtocolSwitch, answer: 502)")
+        XCTAssertEqual(h.summary, "failed(unexpectedProtocolSwitch, answer: 502)")
     }
 
     func testRequestHeadTooLargeForTheUpstreamBufferIs431() {
         let h = H()
         read(h, get)
         h.route(to: H.target(), outputCapacity: 32)
-        XCTAssertEqual(h.action.summary, "failed(requestHeadTooLarge, answer: 431)")
+        XCTAssertEqual(h.summary, "failed(requestHeadTooLarge, answer: 431)")
     }
 
     func testMalformedChunkedRequestBodyIs400() {
         let h = H()
         read(h, "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
         h.route(to: H.target())
-        XCTAssertEqual(h.action.summary, "failed(malformedRequestBody(400), answer: 400)")
+        XCTAssertEqual(h.summary, "failed(malformedRequestBody(400), answer: 400)")
     }
 
     func testClientGoneDuringTheRequestBodyAbortsBoth() {
@@ -327,7 +327,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.upstreamTakes()
         h.clientReadable()
         h.clientRead(.endOfFile)
-        XCTAssertEqual(h.action.summary, "close(abort: true, clientClosedDuringBody)")
+        XCTAssertEqual(h.summary, "close(abort: true, clientClosedDuringBody)")
         let released = h.machine.close(h.env)
         XCTAssertNotNil(released.upstream, "the upstream got part of a request: it closes")
     }
@@ -344,7 +344,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.clientWrite(.wouldBlock)
         h.upstreamReadable()
         h.upstreamRead(.endOfFile)
-        XCTAssertEqual(h.action.summary, "close(abort: true, upstreamClosedMidResponse, flushing)",
+        XCTAssertEqual(h.summary, "close(abort: true, upstreamClosedMidResponse, flushing)",
                        "part of the response went out: a reset, never a short response that looks whole")
     }
 
@@ -355,9 +355,9 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         h.upstreamTakes()
         h.upstreamReadable()
         h.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", more: true)
-        XCTAssertEqual(h.action.summary, "readUpstream", "the body is read before the client is written to")
+        XCTAssertEqual(h.summary, "readUpstream", "the body is read before the client is written to")
         h.upstreamRead(.failed(ECONNRESET))
-        XCTAssertEqual(h.action.summary, "failed(upstreamFailedMidResponse(errno: \(ECONNRESET)), answer: 502)")
+        XCTAssertEqual(h.summary, "failed(upstreamFailedMidResponse(errno: \(ECONNRESET)), answer: 502)")
         h.proceed()
         XCTAssertEqual(clientReceives(h), H.canned(502), "the unsent head is replaced, not followed")
     }
@@ -372,7 +372,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         XCTAssertTrue(clientReceives(h).hasPrefix("HTTP/1.1 200 OK\r\n"))
         h.upstreamReadable()
         h.upstreamSends("zz\r\n")
-        XCTAssertEqual(h.action.summary, "close(abort: true, malformedResponseBody, flushing)")
+        XCTAssertEqual(h.summary, "close(abort: true, malformedResponseBody, flushing)")
     }
 
     func testUntilCloseResponseEndsWithTheUpstream() {
@@ -387,8 +387,8 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         XCTAssertTrue(sent.hasSuffix("stream"), sent)
         h.upstreamReadable()
         h.upstreamRead(.endOfFile)
-        XCTAssertEqual(h.action.summary, "finishExchange(200, reuse: false)")
+        XCTAssertEqual(h.summary, "finishExchange(200, reuse: false)")
         h.proceed()
-        XCTAssertEqual(h.action.summary, "shutdownClientOutput")
+        XCTAssertEqual(h.summary, "shutdownClientOutput")
     }
 }

@@ -15,7 +15,7 @@ final class ClientStateMachineTests: XCTestCase {
                           file: StaticString = #filePath, line: UInt = #line) -> String {
         h.clientReadable()
         h.clientSends(request, more: more, file: file, line: line)
-        XCTAssertEqual(h.action.summary, "route(excluding: nil, orExcluded: false, retry: false)", file: file, line: line)
+        XCTAssertEqual(h.summary, "route(excluding: nil, orExcluded: false, retry: false)", file: file, line: line)
         h.route(to: H.target(), file: file, line: line)
         return h.upstreamTakes(file: file, line: line)
     }
@@ -34,24 +34,24 @@ final class ClientStateMachineTests: XCTestCase {
         XCTAssertEqual(h.state, "idle")
         XCTAssertEqual(h.machine.deadline, h.now + H.clientHeaderTimeout)
         h.next()
-        XCTAssertEqual(h.action.summary, "wait", "no buffers are taken before bytes are readable")
+        XCTAssertEqual(h.summary, "wait", "no buffers are taken before bytes are readable")
         XCTAssertEqual(h.env.pool.idleClientBuffers, 0)
     }
 
     func testKeepAliveGetGoesIdleWithItsBuffersGivenBack() {
         let h = H()
         h.clientReadable()
-        XCTAssertEqual(h.action.summary, "readClient")
+        XCTAssertEqual(h.summary, "readClient")
         XCTAssertEqual(h.state, "readingHead")
         h.advance(by: 1_000)
         h.clientSends("GET /a HTTP/1.1\r\nHost: example\r\n")
-        XCTAssertEqual(h.action.summary, "wait", "an incomplete head waits for more")
+        XCTAssertEqual(h.summary, "wait", "an incomplete head waits for more")
         XCTAssertEqual(h.machine.deadline, h.now + H.clientHeaderTimeout, "the header timeout runs from the first byte")
         h.clientReadable()
         h.advance(by: 1_000)
         h.clientSends("\r\n")
         XCTAssertEqual(h.machine.deadline, h.now - 1_000 + H.clientHeaderTimeout, "not from later bytes")
-        XCTAssertEqual(h.action.summary, "route(excluding: nil, orExcluded: false, retry: false)")
+        XCTAssertEqual(h.summary, "route(excluding: nil, orExcluded: false, retry: false)")
         XCTAssertEqual(h.state, "routing")
         h.route(to: H.target())
         XCTAssertEqual(h.state, "exchanging")
@@ -60,18 +60,18 @@ final class ClientStateMachineTests: XCTestCase {
         XCTAssertTrue(head.hasPrefix("GET /a HTTP/1.1\r\nHost: example\r\n"), head)
         XCTAssertTrue(head.contains("X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: 8080\r\n"), head)
         XCTAssertTrue(head.hasSuffix("\r\n\r\n"), head)
-        XCTAssertEqual(h.action.summary, "wait")
+        XCTAssertEqual(h.summary, "wait")
 
         h.upstreamReadable()
-        XCTAssertEqual(h.action.summary, "readUpstream")
+        XCTAssertEqual(h.summary, "readUpstream")
         h.upstreamSends(ok)
-        XCTAssertEqual(h.action.summary, "writeClient", "a response head goes out as it comes")
+        XCTAssertEqual(h.summary, "writeClient", "a response head goes out as it comes")
         let sent = h.clientTakes()
         XCTAssertTrue(sent.hasPrefix("HTTP/1.1 200 OK\r\n"), sent)
         XCTAssertTrue(sent.hasSuffix("\r\n\r\nok"), sent)
-        XCTAssertEqual(h.action.summary, "finishExchange(200, reuse: true)")
+        XCTAssertEqual(h.summary, "finishExchange(200, reuse: true, idle)")
         h.proceed()
-        XCTAssertEqual(h.action.summary, "wait")
+        XCTAssertEqual(h.summary, "wait")
         XCTAssertEqual(h.state, "idle", "nothing buffered and nothing readable")
         XCTAssertEqual(h.machine.deadline, h.now + H.clientIdleTimeout)
         XCTAssertEqual(h.env.pool.idleClientBuffers, 1, "the client's buffers are given back")
@@ -84,9 +84,9 @@ final class ClientStateMachineTests: XCTestCase {
         XCTAssertTrue(first.hasPrefix("GET /a "), first)
         XCTAssertFalse(first.contains("/b"), "the second request waits in the input buffer")
         _ = respond(h, ok)
-        XCTAssertEqual(h.action.summary, "finishExchange(200, reuse: true)")
+        XCTAssertEqual(h.summary, "finishExchange(200, reuse: true)")
         h.proceed()
-        XCTAssertEqual(h.action.summary, "route(excluding: nil, orExcluded: false, retry: false)")
+        XCTAssertEqual(h.summary, "route(excluding: nil, orExcluded: false, retry: false)")
         XCTAssertEqual(h.machine.deadline, h.now + H.clientIdleTimeout, "a pipelined head has the idle limit")
         h.route(to: H.target())
         XCTAssertTrue(h.upstreamTakes().hasPrefix("GET /b HTTP/1.1\r\n"))
@@ -97,9 +97,9 @@ final class ClientStateMachineTests: XCTestCase {
         _ = startGet(h, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         let sent = respond(h, ok)
         XCTAssertTrue(sent.contains("Connection: close\r\n"), sent)
-        XCTAssertEqual(h.action.summary, "finishExchange(200, reuse: true)")
+        XCTAssertEqual(h.summary, "finishExchange(200, reuse: true)")
         h.proceed()
-        XCTAssertEqual(h.action.summary, "close(abort: false)")
+        XCTAssertEqual(h.summary, "close(abort: false)")
     }
 
     func testConnectionCloseWithBytesAfterTheRequestLingers() {
@@ -108,15 +108,15 @@ final class ClientStateMachineTests: XCTestCase {
         _ = respond(h, ok)
         h.proceed()
         XCTAssertEqual(h.state, "lingering")
-        XCTAssertEqual(h.action.summary, "shutdownClientOutput")
+        XCTAssertEqual(h.summary, "shutdownClientOutput")
         XCTAssertEqual(h.machine.deadline, h.now + H.lingerTimeout)
         h.proceed()
-        XCTAssertEqual(h.action.summary, "wait")
+        XCTAssertEqual(h.summary, "wait")
         h.clientReadable()
         h.clientSends("discarded", more: true)
-        XCTAssertEqual(h.action.summary, "readClient", "lingering reads on until the client closes")
+        XCTAssertEqual(h.summary, "readClient", "lingering reads on until the client closes")
         h.clientRead(.endOfFile)
-        XCTAssertEqual(h.action.summary, "close(abort: false)")
+        XCTAssertEqual(h.summary, "close(abort: false)")
     }
 
     func testHTTP10WithoutKeepAliveCloses() {
@@ -127,7 +127,7 @@ final class ClientStateMachineTests: XCTestCase {
         XCTAssertFalse(sent.contains("Transfer-Encoding"), sent)
         XCTAssertTrue(sent.hasSuffix("\r\n\r\nok"), "an HTTP/1.0 client gets the chunks unwrapped: \(sent)")
         h.proceed()
-        XCTAssertEqual(h.action.summary, "close(abort: false)")
+        XCTAssertEqual(h.summary, "close(abort: false)")
     }
 
     func testHTTP10KeepAliveIsAnnounced() {
@@ -145,7 +145,7 @@ final class ClientStateMachineTests: XCTestCase {
         let h = H()
         h.advance(by: H.clientHeaderTimeout)
         h.timeOut()
-        XCTAssertEqual(h.action.summary, "close(abort: false)")
+        XCTAssertEqual(h.summary, "close(abort: false)")
     }
 
     func testIncompleteHeadGets408AndLingers() {
@@ -154,14 +154,14 @@ final class ClientStateMachineTests: XCTestCase {
         h.clientSends("GET / HTTP/1.1\r\n")
         h.advance(by: H.clientHeaderTimeout)
         h.timeOut()
-        XCTAssertEqual(h.action.summary, "failed(requestHeadTimedOut, answer: 408)")
+        XCTAssertEqual(h.summary, "failed(requestHeadTimedOut, answer: 408)")
         h.proceed()
         XCTAssertEqual(h.clientTakes(), H.canned(408))
-        XCTAssertEqual(h.action.summary, "shutdownClientOutput")
+        XCTAssertEqual(h.summary, "shutdownClientOutput")
         h.proceed()
         h.advance(by: H.lingerTimeout)
         h.timeOut()
-        XCTAssertEqual(h.action.summary, "close(abort: false)", "the linger timeout ends the lingering close")
+        XCTAssertEqual(h.summary, "close(abort: false)", "the linger timeout ends the lingering close")
     }
 
     func testReadingHeadWithNothingBufferedJustCloses() {
@@ -169,7 +169,7 @@ final class ClientStateMachineTests: XCTestCase {
         h.clientReadable()
         h.advance(by: H.clientHeaderTimeout)
         h.timeOut()
-        XCTAssertEqual(h.action.summary, "close(abort: false)")
+        XCTAssertEqual(h.summary, "close(abort: false)")
     }
 
     func testKeepAliveConnectionClosesAfterTheIdleTimeout() {
@@ -180,7 +180,7 @@ final class ClientStateMachineTests: XCTestCase {
         XCTAssertEqual(h.state, "idle")
         h.advance(by: H.clientIdleTimeout)
         h.timeOut()
-        XCTAssertEqual(h.action.summary, "close(abort: false)")
+        XCTAssertEqual(h.summary, "close(abort: false)")
     }
 
     // MARK: - Malformed requests and clients that go away
@@ -189,10 +189,10 @@ final class ClientStateMachineTests: XCTestCase {
         let h = H()
         h.clientReadable()
         h.clientSends("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
-        XCTAssertEqual(h.action.summary, "failed(malformedRequest(400), answer: 400)")
+        XCTAssertEqual(h.summary, "failed(malformedRequest(400), answer: 400)")
         h.proceed()
         XCTAssertEqual(h.clientTakes(), H.canned(400))
-        XCTAssertEqual(h.action.summary, "shutdownClientOutput", "an error response is followed by a lingering close")
+        XCTAssertEqual(h.summary, "shutdownClientOutput", "an error response is followed by a lingering close")
     }
 
     func testClientThatClosesBeforeAHeadIsClosed() {
@@ -201,7 +201,7 @@ final class ClientStateMachineTests: XCTestCase {
         h.clientSends("GET / HT")
         h.clientReadable()
         h.clientRead(.endOfFile)
-        XCTAssertEqual(h.action.summary, "close(abort: false)")
+        XCTAssertEqual(h.summary, "close(abort: false)")
     }
 
     func testClientThatStopsReadingTheResponseIsClosed() {
@@ -210,7 +210,7 @@ final class ClientStateMachineTests: XCTestCase {
         h.upstreamReadable()
         h.upstreamSends(ok)
         h.clientWrite(.failed(EPIPE))
-        XCTAssertEqual(h.action.summary, "close(abort: false)")
+        XCTAssertEqual(h.summary, "close(abort: false)")
     }
 
     func testResponseWaitsForTheClientToTakeIt() {
@@ -220,12 +220,12 @@ final class ClientStateMachineTests: XCTestCase {
         h.upstreamSends(ok)
         h.machine.writable = false
         h.clientWrite(.wouldBlock)
-        XCTAssertEqual(h.action.summary, "wait")
+        XCTAssertEqual(h.summary, "wait")
         XCTAssertEqual(h.state, "exchanging")
         h.machine.writable = true
         h.next()
         XCTAssertTrue(h.clientTakes().hasSuffix("ok"))
-        XCTAssertEqual(h.action.summary, "finishExchange(200, reuse: true)")
+        XCTAssertEqual(h.summary, "finishExchange(200, reuse: true, idle)")
     }
 
     // MARK: - Draining and closing
@@ -245,9 +245,9 @@ final class ClientStateMachineTests: XCTestCase {
         XCTAssertFalse(h.machine.drain())
         let sent = respond(h, ok)
         XCTAssertTrue(sent.contains("Connection: close\r\n"), "the response says the connection closes: \(sent)")
-        XCTAssertEqual(h.action.summary, "finishExchange(200, reuse: true)")
+        XCTAssertEqual(h.summary, "finishExchange(200, reuse: true)")
         h.proceed()
-        XCTAssertEqual(h.action.summary, "shutdownClientOutput", "then the connection closes (the client asked for more)")
+        XCTAssertEqual(h.summary, "shutdownClientOutput", "then the connection closes (the client asked for more)")
     }
 
     func testRequestsStartedWhileDrainingCloseAfterTheResponse() {

@@ -26,7 +26,7 @@ final class MachineHarness {
     var machine: ClientStateMachine
     /// The last action the machine asked for (every transition must have put its state back by then).
     var action = ClientAction.wait {
-        didSet { XCTAssertFalse(machine.isModifying, "a transition left its state out: \(action.summary)") }
+        didSet { XCTAssertFalse(machine.isModifying, "a transition left its state out: \(summary)") }
     }
     /// What the worker would have done besides moving bytes, in order (`proceed`).
     var carriedOut: [String] = []
@@ -82,7 +82,7 @@ final class MachineHarness {
     /// The client's bytes arrive for `.readClient`; `more`: the socket still has bytes after them.
     func clientSends(_ text: String, more: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
         guard case .readClient(let region) = action else {
-            return XCTFail("expected readClient, got \(action.summary)", file: file, line: line)
+            return XCTFail("expected readClient, got \(summary)", file: file, line: line)
         }
         let bytes = Array(text.utf8)
         XCTAssertLessThanOrEqual(bytes.count, region.count, "the read's buffer is too small", file: file, line: line)
@@ -94,7 +94,7 @@ final class MachineHarness {
     /// `.readClient` finds nothing (EAGAIN), or the end of file, or an error.
     func clientRead(_ result: IOResult, file: StaticString = #filePath, line: UInt = #line) {
         guard case .readClient = action else {
-            return XCTFail("expected readClient, got \(action.summary)", file: file, line: line)
+            return XCTFail("expected readClient, got \(summary)", file: file, line: line)
         }
         action = machine.clientRead(result, env)
     }
@@ -103,7 +103,7 @@ final class MachineHarness {
     @discardableResult
     func clientTakes(limit: Int = .max, file: StaticString = #filePath, line: UInt = #line) -> String {
         guard case .writeClient(let region) = action else {
-            XCTFail("expected writeClient, got \(action.summary)", file: file, line: line)
+            XCTFail("expected writeClient, got \(summary)", file: file, line: line)
             return ""
         }
         let count = min(limit, region.count)
@@ -114,7 +114,7 @@ final class MachineHarness {
 
     func clientWrite(_ result: IOResult, file: StaticString = #filePath, line: UInt = #line) {
         guard case .writeClient = action else {
-            return XCTFail("expected writeClient, got \(action.summary)", file: file, line: line)
+            return XCTFail("expected writeClient, got \(summary)", file: file, line: line)
         }
         action = machine.clientWritten(result, env)
     }
@@ -126,7 +126,7 @@ final class MachineHarness {
                file: StaticString = #filePath, line: UInt = #line) -> UpstreamConnection {
         let upstream = UpstreamConnection(target: target)
         guard case .route = action else {
-            XCTFail("expected route, got \(action.summary)", file: file, line: line)
+            XCTFail("expected route, got \(summary)", file: file, line: line)
             return upstream
         }
         upstream.connected = connected || reused
@@ -144,7 +144,7 @@ final class MachineHarness {
     /// Connecting to `target` fails at once for `.route`.
     func refuse(_ target: TargetState, errno: Int32 = 111, file: StaticString = #filePath, line: UInt = #line) {
         guard case .route = action else {
-            return XCTFail("expected route, got \(action.summary)", file: file, line: line)
+            return XCTFail("expected route, got \(summary)", file: file, line: line)
         }
         action = machine.connectFailed(to: target, counters: counters(for: target), errno: errno, env)
     }
@@ -153,7 +153,7 @@ final class MachineHarness {
     @discardableResult
     func upstreamTakes(limit: Int = .max, file: StaticString = #filePath, line: UInt = #line) -> String {
         guard case .writeUpstream(_, let region) = action else {
-            XCTFail("expected writeUpstream, got \(action.summary)", file: file, line: line)
+            XCTFail("expected writeUpstream, got \(summary)", file: file, line: line)
             return ""
         }
         let count = min(limit, region.count)
@@ -164,7 +164,7 @@ final class MachineHarness {
 
     func upstreamWrite(_ result: IOResult, file: StaticString = #filePath, line: UInt = #line) {
         guard case .writeUpstream = action else {
-            return XCTFail("expected writeUpstream, got \(action.summary)", file: file, line: line)
+            return XCTFail("expected writeUpstream, got \(summary)", file: file, line: line)
         }
         action = machine.upstreamWritten(result, env)
     }
@@ -172,7 +172,7 @@ final class MachineHarness {
     /// The upstream's bytes arrive for `.readUpstream`; `more`: the socket still has bytes after them.
     func upstreamSends(_ text: String, more: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
         guard case .readUpstream(_, let region) = action else {
-            return XCTFail("expected readUpstream, got \(action.summary)", file: file, line: line)
+            return XCTFail("expected readUpstream, got \(summary)", file: file, line: line)
         }
         let bytes = Array(text.utf8)
         XCTAssertLessThanOrEqual(bytes.count, region.count, "the read's buffer is too small", file: file, line: line)
@@ -185,7 +185,7 @@ final class MachineHarness {
 
     func upstreamRead(_ result: IOResult, file: StaticString = #filePath, line: UInt = #line) {
         guard case .readUpstream = action else {
-            return XCTFail("expected readUpstream, got \(action.summary)", file: file, line: line)
+            return XCTFail("expected readUpstream, got \(summary)", file: file, line: line)
         }
         action = machine.upstreamRead(result, env)
     }
@@ -204,7 +204,7 @@ final class MachineHarness {
     /// The worker's answer to `.takeRelay`.
     func giveRelay(_ relay: SpliceRelay?, file: StaticString = #filePath, line: UInt = #line) {
         guard case .takeRelay(let leg) = action else {
-            return XCTFail("expected takeRelay, got \(action.summary)", file: file, line: line)
+            return XCTFail("expected takeRelay, got \(summary)", file: file, line: line)
         }
         action = machine.relayTaken(relay, for: leg, env)
     }
@@ -213,7 +213,7 @@ final class MachineHarness {
     func spliced(_ outcome: SpliceRelay.Outcome, remaining: UInt64?, written: Int = 0,
                  file: StaticString = #filePath, line: UInt = #line) {
         guard case .splice(_, let leg, _, _) = action else {
-            return XCTFail("expected splice, got \(action.summary)", file: file, line: line)
+            return XCTFail("expected splice, got \(summary)", file: file, line: line)
         }
         action = machine.spliced(leg, outcome, remaining: remaining, written: written, env)
     }
@@ -224,6 +224,8 @@ final class MachineHarness {
     /// Carries out a bookkeeping action as the worker would (a released link goes back to the pool) and asks
     /// for the next one.
     func proceed(file: StaticString = #filePath, line: UInt = #line) {
+        carriedOut.append(summary)
+        _ = machine.takeReport()
         switch action {
         case .failingResponse, .upgraded, .shutdownClientOutput, .shutdownUpstreamOutput:
             break
@@ -231,9 +233,8 @@ final class MachineHarness {
             lastReleased = machine.takeReleased()
             if let link = lastReleased.upstream, link.output.capacity == env.pool.bufferCapacity { env.pool.give(link) }
         default:
-            return XCTFail("nothing to carry out for \(action.summary)", file: file, line: line)
+            return XCTFail("nothing to carry out for \(summary)", file: file, line: line)
         }
-        carriedOut.append(action.summary)
         next()
     }
 
@@ -250,10 +251,11 @@ final class MachineHarness {
     }
 }
 
-extension ClientAction {
-    /// The action in a line, for assertions: its case, and the values that identify what it acts on.
+extension MachineHarness {
+    /// The last action in a line, for assertions: its case, the values that identify what it acts on, and for
+    /// `.failed` and `.close` the failure the machine reports with it.
     var summary: String {
-        switch self {
+        switch action {
         case .wait: return "wait"
         case .readClient: return "readClient"
         case .writeClient: return "writeClient"
@@ -266,15 +268,19 @@ extension ClientAction {
         case .releaseRelay: return "releaseRelay"
         case .failingResponse(let target): return "failingResponse(\(target.object.key))"
         case .upgraded(_, let status, _, _): return "upgraded(\(status))"
-        case .finishExchange(let status, _, let reuse): return "finishExchange(\(status), reuse: \(reuse))"
+        case .finishExchange(let status, _, let reuse, let idle):
+            return "finishExchange(\(status), reuse: \(reuse)\(idle ? ", idle" : ""))"
         case .shutdownClientOutput: return "shutdownClientOutput"
         case .shutdownUpstreamOutput: return "shutdownUpstreamOutput"
-        case .failed(let failure, let answer):
-            return "failed(\(failure.summary), answer: \(answer.map(String.init) ?? "nil"))"
-        case .close(let abort, let failure, let proxyError, let flushing):
+        case .failed:
+            guard let report = machine.report else { return "failed(no report)" }
+            return "failed(\(report.failure.summary), answer: \(report.answer.map(String.init) ?? "nil"))"
+        case .close(let abort, let flushing):
             var text = "close(abort: \(abort)"
-            if let failure { text += ", \(failure.summary)" }
-            if let proxyError { text += ", proxyError: \(proxyError)" }
+            if let report = machine.report {
+                text += ", \(report.failure.summary)"
+                if let answer = report.answer { text += ", proxyError: \(answer)" }
+            }
             if flushing != nil { text += ", flushing" }
             return text + ")"
         }
