@@ -4,8 +4,8 @@ import XCTest
 import TurnoutHTTP1
 import TurnoutPosix
 
-/// An exchange's transitions without sockets: interim responses, early responses, connecting, retries, the
-/// upstream's timeouts and every way an exchange fails.
+/// An exchange's transitions without sockets: interim responses, early responses, connecting, retries, splice
+/// hand-offs, the upstream's timeouts and every way an exchange fails.
 final class ClientStateMachineExchangeTests: XCTestCase {
     typealias H = MachineHarness
     private let get = "GET /a HTTP/1.1\r\nHost: x\r\nX-Request-Id: r1\r\n\r\n"
@@ -390,5 +390,118 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         XCTAssertEqual(h.summary, "finishExchange(200, reuse: false)")
         h.proceed()
         XCTAssertEqual(h.summary, "shutdownClientOutput")
+    }
+
+    // MARK: - Splice hand-offs
+
+    /// A response head for a body long enough to splice, read with more bytes behind it.
+    private func startLongResponse(_ h: H, file: StaticString = #filePath, line: UInt = #line) {
+        read(h, get, file: file, line: line)
+        h.route(to: H.target(), file: file, line: line)
+        h.upstreamTakes(file: file, line: line)
+        h.upstreamReadable()
+        h.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 102400\r\n\r\n", more: true, file: file, line: line)
+        XCTAssertEqual(h.summary, "writeClient", "the head goes out before the body's span is spliced",
+                       file: file, line: line)
+        XCTAssertTrue(h.clientTakes(file: file, line: line).hasPrefix("HTTP/1.1 200 OK\r\n"), file: file, line: line)
+    }
+
+    func testLongResponseBodyIsSplicedThenTheRelayIsGivenBack() {
+        let h = H(spliceEnabled: true)
+        startLongResponse(h)
+        XCTAssertEqual(h.summary, "takeRelay(responseBody)", "nothing buffered: the span takes a pipe")
+        let relay = h.relay()
+        h.giveRelay(relay)
+        XCTAssertEqual(h.summary, "splice(responseBody, limit: 102400)")
+        h.advance(by: 1_000)
+        h.spliced(.progressed, remaining: 2_400, written: 100_000)
+        XCTAssertEqual(h.machine.deadline, h.now + H.responseTimeout, "spliced bytes renew the limit")
+        XCTAssertEqual(h.summary, "splice(responseBody, limit: 2400)", "a span once spliced is spliced to its end")
+        h.spliced(.progressed, remaining: 0, written: 2_400)
+        XCTAssertEqual(h.summary, "releaseRelay")
+        h.proceed()
+        XCTAssertTrue(h.lastReleased.relays.first === relay, "the drained relay is handed back")
+        XCTAssertEqual(h.summary, "finishExchange(200, reuse: true, idle)")
+    }
+
+    func testNoPipeToBeHadCopiesTheSpan() {
+        let h = H(spliceEnabled: true)
+        startLongResponse(h)
+        h.giveRelay(nil)
+        XCTAssertEqual(h.summary, "readUpstream", "the span goes through the buffers this time")
+        h.upstreamSends(String(repeating: "a", count: 1_000), more: true)
+        XCTAssertEqual(h.summary, "writeClient")
+        XCTAssertEqual(h.clientTakes().count, 1_000)
+    }
+
+    func testSpliceTheKernelRefusesFallsBackToCopying() {
+        let h = H(spliceEnabled: true)
+        startLongResponse(h)
+        h.giveRelay(h.relay())
+        h.spliced(.unsupported, remaining: 102_400)
+        XCTAssertEqual(h.summary, "releaseRelay", "an empty pipe is given back and the body is copied")
+        h.env.spliceEnabled = false  // the worker's part: no more relays
+        h.proceed()
+        XCTAssertEqual(h.summary, "readUpstream")
+    }
+
+    func testUpstreamGoneMidSpliceAbortsTheResponse() {
+        let h = H(spliceEnabled: true)
+        startLongResponse(h)
+        h.giveRelay(h.relay())
+        h.spliced(.sourceEnded, remaining: 2_400, written: 100_000)
+        XCTAssertEqual(h.summary, "close(abort: true, upstreamClosedMidResponse, flushing)")
+        XCTAssertEqual(h.state, "exchanging", "the connection closes from where it was")
+    }
+
+    func testClientGoneMidSpliceClosesWithoutAReport() {
+        let h = H(spliceEnabled: true)
+        startLongResponse(h)
+        h.giveRelay(h.relay())
+        h.spliced(.destinationFailed(EPIPE), remaining: 2_400)
+        XCTAssertEqual(h.summary, "close(abort: false)")
+    }
+
+    func testLongRequestBodyIsSplicedUpThenTheResponseFollows() {
+        let h = H(spliceEnabled: true)
+        read(h, "PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 102400\r\n\r\n")
+        h.route(to: H.target())
+        XCTAssertTrue(h.upstreamTakes().hasPrefix("PUT /up HTTP/1.1\r\n"))
+        XCTAssertEqual(h.summary, "takeRelay(requestBody)", "the head is out: the body's span takes a pipe")
+        h.giveRelay(h.relay())
+        XCTAssertEqual(h.summary, "splice(requestBody, limit: 102400)")
+        h.spliced(.progressed, remaining: 0)
+        XCTAssertEqual(h.summary, "releaseRelay")
+        h.proceed()
+        XCTAssertEqual(h.summary, "wait", "the request is through; the response is awaited")
+        h.upstreamReadable()
+        h.upstreamSends("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+        XCTAssertTrue(clientReceives(h).hasPrefix("HTTP/1.1 201 Created\r\n"))
+        XCTAssertEqual(h.summary, "finishExchange(201, reuse: true, idle)")
+    }
+
+    func testClientGoneMidRequestSpliceAbortsBoth() {
+        let h = H(spliceEnabled: true)
+        read(h, "PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 102400\r\n\r\n")
+        h.route(to: H.target())
+        h.upstreamTakes()
+        h.giveRelay(h.relay())
+        h.spliced(.sourceEnded, remaining: 50_000)
+        XCTAssertEqual(h.summary, "close(abort: true, clientClosedDuringBody)")
+        let released = h.machine.close(h.env)
+        XCTAssertNotNil(released.upstream, "the upstream got part of a request: it closes")
+        XCTAssertNotNil(released.relays.first, "and so does the relay with the span")
+    }
+
+    func testUpstreamGoneMidRequestSpliceIsALostUpstream() {
+        let h = H(spliceEnabled: true)
+        read(h, "PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 102400\r\n\r\n")
+        h.route(to: H.target())
+        h.upstreamTakes()
+        h.giveRelay(h.relay())
+        h.spliced(.destinationFailed(EPIPE), remaining: 50_000)
+        XCTAssertEqual(h.summary,
+                       "failed(upstreamLost(127.0.0.1:3000, writeFailed, reused: true, retry: false), answer: 502)",
+                       "part of the body is gone: no retry")
     }
 }
