@@ -183,6 +183,22 @@ final class ClientStateMachineTests: XCTestCase {
         XCTAssertEqual(h.summary, "close(abort: false)")
     }
 
+    func testAnswerTheClientNeverTakesClosesAtTheLingerDeadline() {
+        let h = H()
+        h.clientReadable()
+        h.clientSends("GET / HTTP/1.1\r\n")
+        h.advance(by: H.clientHeaderTimeout)
+        h.timeOut()
+        h.machine.writable = false
+        h.proceed()
+        XCTAssertEqual(h.summary, "wait", "the 408 waits for the client to take it")
+        XCTAssertEqual(h.state, "closing")
+        XCTAssertEqual(h.machine.deadline, h.now + H.lingerTimeout)
+        h.advance(by: H.lingerTimeout)
+        h.timeOut()
+        XCTAssertEqual(h.summary, "close(abort: false)")
+    }
+
     // MARK: - Malformed requests and clients that go away
 
     func testMalformedRequestIsAnsweredAndNothingIsRouted() {
