@@ -18,6 +18,14 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         XCTAssertEqual(h.summary, "route(excluding: nil, orExcluded: false, retry: false)", file: file, line: line)
     }
 
+    /// Sends `get` to a pooled upstream and leaves the upstream readable, its answer awaited.
+    private func awaitResponse(_ h: H, file: StaticString = #filePath, line: UInt = #line) {
+        read(h, get, file: file, line: line)
+        h.route(to: H.target(), file: file, line: line)
+        h.upstreamTakes(file: file, line: line)
+        h.upstreamReadable()
+    }
+
     /// What the client is sent until the machine asks for something else.
     private func clientReceives(_ h: H, file: StaticString = #filePath, line: UInt = #line) -> String {
         var sent = ""
@@ -60,10 +68,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     func testEleventhInterimResponseEndsTheExchangeAfterTheTenRelayed() {
         let h = H()
-        read(h, get)
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.upstreamReadable()
+        awaitResponse(h)
         h.upstreamSends(String(repeating: "HTTP/1.1 103 Early Hints\r\n\r\n", count: 11))
         XCTAssertEqual(h.summary, "failed(tooManyInterimResponses, answer: 502)")
         h.proceed()
@@ -238,10 +243,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     func testUpstreamThatSentPartOfAHeadIsNotRetried() {
         let h = H()
-        read(h, get)
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.upstreamReadable()
+        awaitResponse(h)
         h.upstreamSends("HTTP/1.1 200 O", more: true)
         h.upstreamRead(.endOfFile)
         XCTAssertEqual(h.summary,
@@ -267,10 +269,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     func testStalledResponseIsAbortedAndProgressPostponesIt() {
         let h = H()
-        read(h, get)
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.upstreamReadable()
+        awaitResponse(h)
         h.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
         _ = clientReceives(h)
         h.advance(by: 1_000_000)
@@ -287,10 +286,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     func testMalformedResponseIs502() {
         let h = H()
-        read(h, get)
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.upstreamReadable()
+        awaitResponse(h)
         h.upstreamSends("HTTP/1.1 2x0 OK\r\n\r\n")
         XCTAssertEqual(h.summary, "failed(malformedResponse(127.0.0.1:3000), answer: 502)")
         XCTAssertNotNil(h.machine.released.upstream, "the upstream is closed: its state is unknown")
@@ -298,10 +294,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     func testUnexpectedSwitchingProtocolsIs502() {
         let h = H()
-        read(h, get)
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.upstreamReadable()
+        awaitResponse(h)
         h.upstreamSends("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n")
         XCTAssertEqual(h.summary, "failed(unexpectedProtocolSwitch, answer: 502)")
     }
@@ -334,10 +327,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     func testUpstreamGoneMidBodyAbortsAfterWhatWasBuffered() {
         let h = H()
-        read(h, get)
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.upstreamReadable()
+        awaitResponse(h)
         h.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
         h.clientTakes(limit: 10)
         h.machine.writable = false
@@ -350,10 +340,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     func testUpstreamGoneBeforeAnyResponseByteWentOutIs502Instead() {
         let h = H()
-        read(h, get)
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.upstreamReadable()
+        awaitResponse(h)
         h.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", more: true)
         XCTAssertEqual(h.summary, "readUpstream", "the body is read before the client is written to")
         h.upstreamRead(.failed(ECONNRESET))
@@ -364,10 +351,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     func testMalformedChunkedResponseBodyAborts() {
         let h = H()
-        read(h, get)
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.upstreamReadable()
+        awaitResponse(h)
         h.upstreamSends("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
         XCTAssertTrue(clientReceives(h).hasPrefix("HTTP/1.1 200 OK\r\n"))
         h.upstreamReadable()
@@ -377,10 +361,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     func testUntilCloseResponseEndsWithTheUpstream() {
         let h = H()
-        read(h, get)
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.upstreamReadable()
+        awaitResponse(h)
         h.upstreamSends("HTTP/1.1 200 OK\r\n\r\nstream")
         let sent = clientReceives(h)
         XCTAssertTrue(sent.contains("Connection: close\r\n"), sent)
@@ -396,10 +377,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     /// A response head for a body long enough to splice, read with more bytes behind it.
     private func startLongResponse(_ h: H, file: StaticString = #filePath, line: UInt = #line) {
-        read(h, get, file: file, line: line)
-        h.route(to: H.target(), file: file, line: line)
-        h.upstreamTakes(file: file, line: line)
-        h.upstreamReadable()
+        awaitResponse(h, file: file, line: line)
         h.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 102400\r\n\r\n", more: true, file: file, line: line)
         XCTAssertEqual(h.summary, "writeClient", "the head goes out before the body's span is spliced",
                        file: file, line: line)
@@ -462,14 +440,20 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         XCTAssertEqual(h.summary, "close(abort: false)")
     }
 
+    /// Sends the head of a request whose body is long enough to splice, and gives its span a relay.
+    private func startLongRequest(_ h: H, file: StaticString = #filePath, line: UInt = #line) {
+        read(h, "PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 102400\r\n\r\n", file: file, line: line)
+        h.route(to: H.target(), file: file, line: line)
+        XCTAssertTrue(h.upstreamTakes(file: file, line: line).hasPrefix("PUT /up HTTP/1.1\r\n"), file: file, line: line)
+        XCTAssertEqual(h.summary, "takeRelay(requestBody)", "the head is out: the body's span takes a pipe",
+                       file: file, line: line)
+        h.giveRelay(h.relay(), file: file, line: line)
+        XCTAssertEqual(h.summary, "splice(requestBody, limit: 102400)", file: file, line: line)
+    }
+
     func testLongRequestBodyIsSplicedUpThenTheResponseFollows() {
         let h = H(spliceEnabled: true)
-        read(h, "PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 102400\r\n\r\n")
-        h.route(to: H.target())
-        XCTAssertTrue(h.upstreamTakes().hasPrefix("PUT /up HTTP/1.1\r\n"))
-        XCTAssertEqual(h.summary, "takeRelay(requestBody)", "the head is out: the body's span takes a pipe")
-        h.giveRelay(h.relay())
-        XCTAssertEqual(h.summary, "splice(requestBody, limit: 102400)")
+        startLongRequest(h)
         h.spliced(.progressed, remaining: 0)
         XCTAssertEqual(h.summary, "releaseRelay")
         h.proceed()
@@ -482,10 +466,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     func testClientGoneMidRequestSpliceAbortsBoth() {
         let h = H(spliceEnabled: true)
-        read(h, "PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 102400\r\n\r\n")
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.giveRelay(h.relay())
+        startLongRequest(h)
         h.spliced(.sourceEnded, remaining: 50_000)
         XCTAssertEqual(h.summary, "close(abort: true, clientClosedDuringBody)")
         let released = h.machine.close(h.env)
@@ -495,10 +476,7 @@ final class ClientStateMachineExchangeTests: XCTestCase {
 
     func testUpstreamGoneMidRequestSpliceIsALostUpstream() {
         let h = H(spliceEnabled: true)
-        read(h, "PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 102400\r\n\r\n")
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.giveRelay(h.relay())
+        startLongRequest(h)
         h.spliced(.destinationFailed(EPIPE), remaining: 50_000)
         XCTAssertEqual(h.summary,
                        "failed(upstreamLost(127.0.0.1:3000, writeFailed, reused: true, retry: false), answer: 502)",
