@@ -90,11 +90,13 @@ struct Relays {
     }
 }
 
-/// A failure as the machine reports it with `.failed` or `.close`: why, and the status the client is answered
-/// with (or was to be, when the connection closes instead).
+/// A failure as the machine reports it with `.failed` or `.close`: why, the status the client is answered with
+/// (or was to be, when the connection closes instead), and the counters of the route the request last took, if
+/// it was routed.
 struct FailureReport {
     var failure: ConnectionFailure
     var answer: UInt16?
+    var route: RouteCounters?
 }
 
 /// Why a connection or an exchange went wrong: the worker's log line and bookkeeping for it. The targets it names

@@ -16,6 +16,7 @@ extension ClientStateMachine {
         let current = take()
         guard case .routing(let exchange, _, _) = consume current else { preconditionFailure("routed in another state") }
         exchange.attempts += 1
+        exchange.routeCounters = link.counters
         exchange.upstreamBytesReceived = 0
         deadline = env.now &+ env.settings.connectTimeout
         guard connected else {
@@ -33,11 +34,13 @@ extension ClientStateMachine {
         return respond(exchange.attempts > 0 ? 502 : 503, .noTarget, exchange, nil, env)
     }
 
-    /// No descriptor or memory for an upstream connection: 503, and nothing counted against the target.
+    /// No descriptor or memory for an upstream connection to the route `counters` count: 503, and nothing counted
+    /// against the target.
     @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
-    mutating func noResources(_ env: ConnectionEnvironment) -> ClientAction {
+    mutating func noResources(route counters: RouteCounters, _ env: ConnectionEnvironment) -> ClientAction {
         let current = take()
         guard case .routing(let exchange, _, _) = consume current else { preconditionFailure("noResources in another state") }
+        exchange.routeCounters = counters
         return respond(503, .localResourceShortage, exchange, nil, env)
     }
 
@@ -50,6 +53,7 @@ extension ClientStateMachine {
             preconditionFailure("connectFailed(to:) in another state")
         }
         exchange.attempts += 1
+        exchange.routeCounters = counters
         let failure = ConnectionFailure.connectFailed(Lent(target), Lent(counters), errno: errno, attempt: exchange.attempts)
         guard exchange.attempts < 2 else { return respond(502, failure, exchange, nil, env) }
         state = .routing(exchange, excluding: target, orExcluded: false)

@@ -367,16 +367,18 @@ struct ClientStateMachine {
         return report
     }
 
-    /// Reports `failure` (the client answered with `answer`, if any) for `.failed`.
-    mutating func failing(_ failure: ConnectionFailure, answer: UInt16?) -> ClientAction {
-        report = FailureReport(failure: failure, answer: answer)
+    /// Reports `failure` (the client answered with `answer`, if any, for the request routed on `route`) for
+    /// `.failed`.
+    mutating func failing(_ failure: ConnectionFailure, answer: UInt16?, route: RouteCounters? = nil) -> ClientAction {
+        report = FailureReport(failure: failure, answer: answer, route: route)
         return .failed
     }
 
-    /// `.close`, reporting `failure` (the client was to be answered with `proxyError`), if any.
+    /// `.close`, reporting `failure` (the client was to be answered with `proxyError`, for the request routed on
+    /// `route`), if any.
     mutating func closing(abort: Bool, _ failure: ConnectionFailure? = nil, proxyError: UInt16? = nil,
-                          flushing: UnsafeRawBufferPointer? = nil) -> ClientAction {
-        if let failure { report = FailureReport(failure: failure, answer: proxyError) }
+                          route: RouteCounters? = nil, flushing: UnsafeRawBufferPointer? = nil) -> ClientAction {
+        if let failure { report = FailureReport(failure: failure, answer: proxyError, route: route) }
         return .close(abort: abort, flushing: flushing)
     }
 
@@ -472,14 +474,15 @@ struct ClientStateMachine {
             } else {
                 state = .routing(exchange, excluding: nil, orExcluded: false)
             }
-            return closing(abort: true, failure, proxyError: status)
+            return closing(abort: true, failure, proxyError: status, route: exchange.routeCounters)
         }
         output.append(ErrorResponse.bytes(status: status))
+        let route = exchange.routeCounters
         release(link, exchange.relays)
         let linger = !Self.closesWithoutLinger(exchange, input: buffers.input)
         env.pool.give(exchange)
         beginClosing(buffers, linger: linger, env)
-        return failing(failure, answer: status)
+        return failing(failure, answer: status, route: route)
     }
 
     /// Answers a request whose head is being read (so there is no exchange yet).

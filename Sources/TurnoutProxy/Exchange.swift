@@ -1,4 +1,5 @@
 import TurnoutHTTP1
+import TurnoutMetrics
 
 /// One request and its response, from a complete request head until the response is delivered (or the exchange
 /// fails). Borrowed from the worker's pool for the exchange and given back after it; besides values it holds the
@@ -15,6 +16,9 @@ final class Exchange {
     var requestStart: UInt64 = 0
     /// Targets tried so far; a retry is the second.
     var attempts = 0
+    /// The counters of the route last taken (the attempt under way, or the one that failed before a retry): an
+    /// error the proxy answers for the request counts there too.
+    var routeCounters: RouteCounters?
     /// Whether the client connection closes once the response is out.
     var closeAfterResponse = false
     /// Absolute index in the client's input of the first request byte not yet forwarded: the body's start while
@@ -42,6 +46,7 @@ final class Exchange {
         request = head
         requestStart = now
         attempts = 0
+        routeCounters = nil
         self.closeAfterResponse = closeAfterResponse
         bodyCursor = bodyStart
         requestStage = .unsent
@@ -56,6 +61,7 @@ final class Exchange {
 
     /// Drops the relays of spans still being spliced (their owner has them) before the record is pooled.
     func clear() {
+        routeCounters = nil
         requestStage = .sent
         responseStage = .awaitingHead(interims: 0)
     }

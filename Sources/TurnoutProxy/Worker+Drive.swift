@@ -115,7 +115,10 @@ extension Worker {
     /// The log line and bookkeeping of a failure, and the answer counted as a proxy error.
     func report(_ report: FailureReport, _ client: ClientConnection) {
         let answer = report.answer
-        if let answer { listenerCounters[client.listenerIndex].recordProxyError(status: Int(answer)) }
+        if let answer {
+            listenerCounters[client.listenerIndex].recordProxyError(status: Int(answer))
+            report.route?.recordProxyError(status: Int(answer))
+        }
         switch report.failure {
         case .malformedRequest(let error):
             logger.info("rejected request: \(error.reason)",

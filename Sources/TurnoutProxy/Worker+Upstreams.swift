@@ -18,6 +18,9 @@ extension Worker {
             return client.machine.noTarget(env)
         }
         if isRetry { listenerCounters[listenerIndex].recordRetry() }
+        // Started here, finished wherever the attempt gives its target back (`dispose`, or below before a
+        // connection is attached): started minus finished is what is in flight on the route.
+        counters.recordStarted()
         let responseTimeout = routing.groupResponseTimeouts[group]
         // Most recent idle connection first: the least likely to have been closed by the target.
         if target !== excluding, let upstream = target.idle.popLast() {
@@ -28,8 +31,10 @@ extension Worker {
         switch result {
         case .failed(let err) where SystemError.isLocalResourceShortage(err):
             recordResourceShortage(errno: err, during: "connect")
-            return client.machine.noResources(env)
+            counters.recordFinished()
+            return client.machine.noResources(route: counters, env)
         case .failed(let err):
+            counters.recordFinished()
             return client.machine.connectFailed(to: target, counters: counters, errno: err, env)
         case .connected, .inProgress:
             let upstream = makeUpstream(fd: fd, target: target)
@@ -42,7 +47,8 @@ extension Worker {
                 // The worker's own failure (no memory for the watch), never the target's.
                 closeUpstream(upstream)
                 recordResourceShortage(errno: error.errno, during: "connect")
-                return client.machine.noResources(env)
+                counters.recordFinished()
+                return client.machine.noResources(route: counters, env)
             }
             let link = attach(upstream, to: client, counters: counters, responseTimeout: responseTimeout)
             return client.machine.routed(to: link, connected: upstream.connected, env)
@@ -74,6 +80,7 @@ extension Worker {
             let upstream = link.connection
             upstream.client = nil
             upstream.target.outstanding -= 1
+            link.counters.recordFinished()
             pool.give(link)
             if reuse { park(upstream) } else { closeUpstream(upstream) }
         }

@@ -161,10 +161,30 @@ final class ClientStateMachineExchangeTests: XCTestCase {
         XCTAssertEqual(retried.summary, "failed(noTarget, answer: 502)")
     }
 
+    func testAnAnswerForARoutedRequestIsReportedWithItsRoute() {
+        let h = H()
+        let first = H.target(port: 3000), second = H.target(port: 3001)  // the worker's routing holds them
+        read(h, get)
+        h.refuse(first)
+        h.proceed()
+        h.refuse(second)
+        XCTAssertEqual(h.summary, "failed(connectFailed(127.0.0.1:3001, errno: 111, attempt: 2), answer: 502)")
+        guard case .connectFailed(_, let counters, _, _)? = h.machine.report?.failure else {
+            return XCTFail("no connect failure reported")
+        }
+        XCTAssertTrue(h.machine.report?.route === counters.object, "the 502 counts on the route last tried too")
+
+        let unrouted = H()
+        read(unrouted, get)
+        unrouted.action = unrouted.machine.noTarget(unrouted.env)
+        XCTAssertEqual(unrouted.summary, "failed(noTarget, answer: 503)")
+        XCTAssertNil(unrouted.machine.report?.route, "a request never routed counts on no route")
+    }
+
     func testNoDescriptorForTheUpstreamIs503() {
         let h = H()
         read(h, get)
-        h.action = h.machine.noResources(h.env)
+        h.action = h.machine.noResources(route: h.counters(for: H.target()), h.env)
         XCTAssertEqual(h.summary, "failed(localResourceShortage, answer: 503)")
         h.proceed()
         XCTAssertEqual(clientReceives(h), H.canned(503))
