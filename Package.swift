@@ -20,7 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.12.0"),  // LogEvent, with its error
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
@@ -83,6 +83,7 @@ let package = Package(
             name: "TurnoutControlTests",
             dependencies: [
                 "TurnoutControl", "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1", "TurnoutMetrics",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),  // reads openapi/turnout-admin.yaml
             ]
         ),
