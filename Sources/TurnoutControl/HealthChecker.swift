@@ -112,10 +112,10 @@ public final class HealthChecker {
         let now = clock.monotonicNanoseconds
         if case .notSent(let reason) = result {
             if let count = unsentProbes.record(now: now) {
-                logger.error("health probes not sent (\(reason)); targets keep their state", metadata: ["probes": "\(count)"])
+                logger.error("health probes not sent (\(reason)); targets keep their state", metadata: ["probes": .stringConvertible(count)])
             }
         } else if let unsent = unsentProbes.endIfQuiet(now: now) {
-            logger.notice("health probes sent again", metadata: ["probes_not_sent_since_last_report": "\(unsent)"])
+            logger.notice("health probes sent again", metadata: ["probes_not_sent_since_last_report": .stringConvertible(unsent)])
         }
     }
 

@@ -193,7 +193,7 @@ public final class StateJournal {
             if created { try files.syncDirectory(directory) }
             // A torn last record would run into the next one.
             if let intact = intactLength, length > intact, mayCut {
-                logger.warning("journal: cutting off a torn last record", metadata: ["path": "\(path)", "bytes": "\(length - intact)"])
+                logger.warning("journal: cutting off a torn last record", metadata: ["path": "\(path)", "bytes": .stringConvertible(length - intact)])
                 try cut(to: intact)
             }
         } catch {

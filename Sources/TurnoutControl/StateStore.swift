@@ -43,7 +43,7 @@ public final class StateStore {
         }
         switch StateFileEnvelope.decode(file) {
         case .success(let state):
-            logger.info("loaded the state file", metadata: ["path": "\(path)", "generation": "\(state.generation)"])
+            logger.info("loaded the state file", metadata: ["path": "\(path)", "generation": .stringConvertible(state.generation)])
             return .loaded(state)
         case .failure(let failure):
             return moveAside(reason: failure.reason)

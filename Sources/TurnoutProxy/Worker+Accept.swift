@@ -18,7 +18,7 @@ extension Worker {
                 if SystemError.isLocalResourceShortage(err) {
                     pauseAcceptingForResources(errno: err)
                 } else if err != EAGAIN && err != EWOULDBLOCK && err != ECONNABORTED {
-                    logger.warning("accept failed", metadata: ["errno": "\(err)"])
+                    logger.warning("accept failed", metadata: ["errno": .stringConvertible(err)])
                 }
                 return
             }
@@ -50,7 +50,7 @@ extension Worker {
         guard !acceptPaused else { return }
         acceptPaused = true
         for listener in listeners { epoll.remove(listener.fd) }
-        logger.warning("connection limit reached; pausing accept", metadata: ["limit": "\(settings.maxConnections)"])
+        logger.warning("connection limit reached; pausing accept", metadata: ["limit": .stringConvertible(settings.maxConnections)])
     }
 
     /// Watches the listeners again once a connection slot is free, unless they wait out a shortage of

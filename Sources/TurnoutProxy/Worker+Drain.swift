@@ -18,7 +18,7 @@ extension Worker {
             for upstream in state.idle { closeUpstream(upstream) }
             state.idle.removeAll()
         }
-        logger.info("draining", metadata: ["open_connections": "\(clientCount)"])
+        logger.info("draining", metadata: ["open_connections": .stringConvertible(clientCount)])
     }
 
     /// True when the worker may exit: nothing left, or the grace deadline passed

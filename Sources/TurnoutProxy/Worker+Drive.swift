@@ -122,12 +122,12 @@ extension Worker {
         switch report.failure {
         case .malformedRequest(let error):
             logger.info("rejected request: \(error.reason)",
-                        metadata: ["status": "\(error.status)", "client": "\(peerDescription(client))"])
+                        metadata: ["status": .stringConvertible(error.status), "client": "\(peerDescription(client))"])
         case .requestHeadTimedOut:
             logger.info("request head timed out", metadata: ["client": "\(peerDescription(client))"])
         case .noTarget:
             logger.info("no target available",
-                        metadata: ["listener": "\(client.listenerIndex)", "status": "\(answer ?? 503)"])
+                        metadata: ["listener": .stringConvertible(client.listenerIndex), "status": .stringConvertible(answer ?? 503)])
         case .localResourceShortage:
             break  // the shortage report (`recordResourceShortage`) has said so
         case .requestHeadTooLarge:
@@ -143,7 +143,7 @@ extension Worker {
             recordTargetFailure(target)
             counters.object.recordConnectError()
             logger.info("upstream connect failed",
-                        metadata: ["target": "\(target.key)", "errno": "\(err)", "attempt": "\(attempt)"])
+                        metadata: ["target": "\(target.key)", "errno": .stringConvertible(err), "attempt": .stringConvertible(attempt)])
         case .upstreamLost(let lentTarget, let loss, let reused, let retry):
             let target = lentTarget.object
             let reason: StaticString = loss == .writeFailed ? "upstream write failed" : "upstream closed before responding"
@@ -167,7 +167,7 @@ extension Worker {
         case .upstreamClosedMidResponse(let target):
             logger.warning("upstream closed mid-response", metadata: ["target": "\(target.object.key)"])
         case .upstreamFailedMidResponse(let target, let err):
-            logger.warning("upstream failed mid-response", metadata: ["target": "\(target.object.key)", "errno": "\(err)"])
+            logger.warning("upstream failed mid-response", metadata: ["target": "\(target.object.key)", "errno": .stringConvertible(err)])
         case .upstreamResponseTimedOut(let target):
             logger.info("upstream response timed out", metadata: ["target": "\(target.object.key)"])
         case .transferStalled:

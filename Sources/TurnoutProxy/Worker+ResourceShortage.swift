@@ -23,8 +23,8 @@ extension Worker {
     func recordResourceShortage(errno err: Int32, during action: StaticString) {
         guard let failures = resourceShortage.record(now: now) else { return }
         logger.error("out of local resources (\(String(cString: strerror(err)))): accept paused, new upstream connections answered 503", metadata: [
-            "failures": "\(failures)", "during": "\(action)",
-            "interval_seconds": "\(Worker.resourceShortageLogInterval / 1_000_000_000)",
+            "failures": .stringConvertible(failures), "during": "\(action)",
+            "interval_seconds": .stringConvertible(Worker.resourceShortageLogInterval / 1_000_000_000),
         ])
     }
 
@@ -47,7 +47,7 @@ extension Worker {
         }
         if let unreported = resourceShortage.endIfQuiet(now: now) {
             logger.notice("local resources sufficed again for \(Worker.resourceShortageLogInterval / 1_000_000_000) s",
-                          metadata: ["failures_since_last_report": "\(unreported)"])
+                          metadata: ["failures_since_last_report": .stringConvertible(unreported)])
         }
     }
 }

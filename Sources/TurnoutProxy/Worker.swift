@@ -79,7 +79,7 @@ final class Worker {
         self.metrics = metrics
         listenerCounters = publisher.table.listeners.map { metrics.listenerCounters(listener: $0.name) }
         self.logger = logger
-        self.logger[metadataKey: "worker"] = "\(index)"
+        self.logger[metadataKey: "worker"] = .stringConvertible(index)
         epoll = loop.epoll
         wake = control.notifiers[index]
         tick = loop.tick
