@@ -7,9 +7,9 @@
 /// `timeouts.upstream_response` (the default of every group's, so it travels there too), and the
 /// admin API's token file and allowed hosts. Settings the file did not change keep their running
 /// values, including changes made through the admin API since. Keys that only a restart can change
-/// (binds, listeners or groups added or removed, workers, the state directory, and the data plane's
-/// other `timeouts` and `limits`, which workers read once at start) are listed in `needRestart`; a
-/// reload that changes any of them is refused whole.
+/// (binds, listeners or groups added or removed, workers, the state directory, the data plane's
+/// other `timeouts` and `limits`, which workers read once at start, and the process log's `log`) are
+/// listed in `needRestart`; a reload that changes any of them is refused whole.
 public struct ConfigChanges: Sendable, Equatable {
     /// A key only a restart applies: its dotted path (as in configuration errors) and what changed.
     public struct RestartOnly: Sendable, Equatable, CustomStringConvertible {
@@ -96,6 +96,10 @@ public struct ConfigChanges: Sendable, Equatable {
             restartOnly("limits.\(key)", String(before), String(after))
         }
 
+        // The log handler is installed once, before anything logs.
+        restartOnly("log.format", running.log.format.rawValue, file.log.format.rawValue)
+        restartOnly("log.level", running.log.level.rawValue, file.log.level.rawValue)
+
         // Whatever else a configuration holds (a section this function does not know yet) needs a restart.
         var unapplied = file
         unapplied.workers = running.workers
@@ -105,6 +109,7 @@ public struct ConfigChanges: Sendable, Equatable {
         unapplied.targetGroups = running.targetGroups
         unapplied.timeouts = running.timeouts
         unapplied.limits = running.limits
+        unapplied.log = running.log
         if unapplied != running { needRestart.append(RestartOnly(key: "(other settings)", change: "changed")) }
         var admin = file.admin
         admin.bind = running.admin.bind

@@ -1,7 +1,7 @@
 /// Turns the YAML tree into `TurnoutConfig`, one section at a time, with the keys each section allows.
 /// Defaults come from the types' initializers; range checks are left to `TurnoutConfig.validate()`.
 enum ConfigSections {
-    static let rootKeys = ["workers", "state_dir", "admin", "listeners", "target_groups", "timeouts", "limits"]
+    static let rootKeys = ["workers", "state_dir", "admin", "listeners", "target_groups", "timeouts", "limits", "log"]
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
     static let listenerKeys = ["bind", "forward"]
     static let targetGroupKeys = [
@@ -17,6 +17,7 @@ enum ConfigSections {
         "connect", "client_header", "client_idle", "upstream_response", "upstream_idle", "shutdown_grace",
     ]
     static let limitKeys = ["max_header_bytes", "max_headers", "max_connections"]
+    static let logKeys = ["format", "level"]
 
     static func read(_ root: ConfigNode) throws(ConfigError) -> TurnoutConfig {
         if case .scalar = root.node, !root.isNull {
@@ -33,6 +34,7 @@ enum ConfigSections {
             case "target_groups": config.targetGroups = try targetGroups(value)
             case "timeouts": config.timeouts = try timeouts(value)
             case "limits": config.limits = try limits(value)
+            case "log": config.log = try log(value)
             default: preconditionFailure("key '\(key)' is allowed but not read")
             }
         }
@@ -107,10 +109,10 @@ enum ConfigSections {
                     for item in try value.sequence(expected: "host:port targets") {
                         group.targets.append(try item.hostPort())
                     }
-                case "algorithm": group.algorithm = try algorithm(value)
+                case "algorithm": group.algorithm = try choice(value)
                 case "health_check": group.healthCheck = try healthCheck(value)
                 case "deregistration_delay": group.deregistrationDelay = try value.duration()
-                case "on_all_unhealthy": group.onAllUnhealthy = try allUnhealthyPolicy(value)
+                case "on_all_unhealthy": group.onAllUnhealthy = try choice(value)
                 case "passive_ejection": group.passiveEjection = try passiveEjection(value)
                 case "timeouts": group.timeouts = try groupTimeouts(value)
                 case "dns_refresh": group.dnsRefresh = try value.duration()
@@ -122,22 +124,14 @@ enum ConfigSections {
         return groups
     }
 
-    private static func algorithm(_ node: ConfigNode) throws(ConfigError) -> TargetAlgorithm {
-        let names = TargetAlgorithm.allCases.map(\.rawValue)
+    /// One of the cases of `Choice`, by its YAML name.
+    private static func choice<Choice: RawRepresentable<String> & CaseIterable>(_ node: ConfigNode) throws(ConfigError) -> Choice {
+        let names = Choice.allCases.map(\.rawValue)
         let text = try node.string(expected: "one of \(names.joined(separator: ", "))")
-        guard let algorithm = TargetAlgorithm(rawValue: text) else {
+        guard let choice = Choice(rawValue: text) else {
             throw node.error("expected one of \(names.joined(separator: ", ")), got '\(text)'")
         }
-        return algorithm
-    }
-
-    private static func allUnhealthyPolicy(_ node: ConfigNode) throws(ConfigError) -> AllUnhealthyPolicy {
-        let names = AllUnhealthyPolicy.allCases.map(\.rawValue)
-        let text = try node.string(expected: "one of \(names.joined(separator: ", "))")
-        guard let policy = AllUnhealthyPolicy(rawValue: text) else {
-            throw node.error("expected one of \(names.joined(separator: ", ")), got '\(text)'")
-        }
-        return policy
+        return choice
     }
 
     private static func passiveEjection(_ node: ConfigNode) throws(ConfigError) -> PassiveEjectionConfig {
@@ -211,5 +205,17 @@ enum ConfigSections {
             }
         }
         return limits
+    }
+
+    private static func log(_ node: ConfigNode) throws(ConfigError) -> LogConfig {
+        var log = LogConfig()
+        for (key, value) in try node.mapping(allowedKeys: logKeys).entries {
+            switch key {
+            case "format": log.format = try choice(value)
+            case "level": log.level = try choice(value)
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return log
     }
 }

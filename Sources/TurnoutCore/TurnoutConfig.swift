@@ -11,6 +11,7 @@ public struct TurnoutConfig: Sendable, Hashable {
     public var targetGroups: [TargetGroupConfig]
     public var timeouts: Timeouts
     public var limits: Limits
+    public var log: LogConfig
 
     /// The range of an explicit worker count.
     public static let workersRange = 1...256
@@ -22,7 +23,8 @@ public struct TurnoutConfig: Sendable, Hashable {
         listeners: [ListenerConfig],
         targetGroups: [TargetGroupConfig],
         timeouts: Timeouts = Timeouts(),
-        limits: Limits = Limits()
+        limits: Limits = Limits(),
+        log: LogConfig = LogConfig()
     ) {
         self.workers = workers
         self.stateDir = stateDir
@@ -31,5 +33,6 @@ public struct TurnoutConfig: Sendable, Hashable {
         self.targetGroups = targetGroups
         self.timeouts = timeouts
         self.limits = limits
+        self.log = log
     }
 }

@@ -16,19 +16,17 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(help: "The process log's format, text or json (one JSON object per line); overrides the file's log.format.")
+    var logFormat: LogFormat?
+
+    @Option(help: "The least severe level logged, trace to critical; overrides the file's log.level.")
+    var logLevel: LogLevel?
 
     func run() throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "turnout")
-
         let config = try options.load()
+        let log = LogConfig(format: logFormat ?? config.log.format, level: logLevel ?? config.log.level)
+        Self.bootstrapLogging(log)
+        let logger = Logger(label: "turnout")
         let token = try options.checkFiles(of: config, creatingStateDir: true)
 
         // Signals are taken synchronously from a signalfd on the control loop; block them
@@ -40,8 +38,33 @@ struct ServeCommand: ParsableCommand {
             let startup = try ServeStartup(config: config, configPath: options.config, token: token, logger: logger)
             try startup.run()
         } catch {
-            printError("error: \(error)")
+            // A line of the log's own format, so that a shipper parsing JSON lines reads why the process stopped.
+            if log.format == .json { logger.critical("\(error)") } else { printError("error: \(error)") }
             throw ExitCode(1)
         }
     }
+
+    /// Installs the process log's handler, for every logger made after: swift-log's stream handler or
+    /// `JSONLogHandler`, both on standard error.
+    static func bootstrapLogging(_ log: LogConfig) {
+        let level = Logger.Level(rawValue: log.level.rawValue)!
+        switch log.format {
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .json:
+            let output = LogLineOutput()
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label, output: output)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }
 }
+
+extension LogFormat: ExpressibleByArgument {}
+extension LogLevel: ExpressibleByArgument {}

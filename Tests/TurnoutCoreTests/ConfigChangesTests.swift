@@ -112,6 +112,13 @@ final class ConfigChangesTests: XCTestCase {
         ])
     }
 
+    func testTheLogNeedsARestart() throws {
+        let changed = try changes { text in text += "\nlog: { format: json, level: debug }" }
+        XCTAssertEqual(changed.needRestart.map(\.description), ["log.format (text → json)", "log.level (info → debug)"])
+        XCTAssertEqual(changed.appliedKeys, [])
+        XCTAssertTrue(try changes { text in text += "\nlog: { format: text, level: info }" }.isEmpty)
+    }
+
     func testUpstreamResponseTimeoutTravelsWithTheGroupsThatDoNotSetTheirOwn() throws {
         let changed = try changes { text in
             text = text.replacingOccurrences(of: "green: { targets: [127.0.0.1:3001] }",

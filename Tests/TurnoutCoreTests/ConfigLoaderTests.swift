@@ -43,6 +43,7 @@ final class ConfigLoaderTests: XCTestCase {
             upstreamResponse: .seconds(15), upstreamIdle: .seconds(30), shutdownGrace: .seconds(10)
         ))
         XCTAssertEqual(config.limits, Limits(maxHeaderBytes: 16384, maxHeaders: 100, maxConnections: 10000))
+        XCTAssertEqual(config.log, LogConfig(format: .text, level: .info))
     }
 
     func testMinimalConfigTakesEveryDefault() throws {
@@ -60,6 +61,14 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(config.admin.bind, HostPort(host: "127.0.0.1", port: 9901))
         XCTAssertEqual(config.stateDir, ".turnout")
         XCTAssertEqual(config.timeouts.upstreamIdle, .seconds(30))
+        XCTAssertEqual(config.log, LogConfig(format: .text, level: .info))
+    }
+
+    func testReadsTheLogSection() throws {
+        let config = try ConfigLoader.parse(yaml: minimalConfigYAML + "\nlog: { format: json, level: warning }")
+        XCTAssertEqual(config.log, LogConfig(format: .json, level: .warning))
+        XCTAssertEqual(try ConfigLoader.parse(yaml: minimalConfigYAML + "\nlog: { level: debug }").log,
+                       LogConfig(format: .text, level: .debug))
     }
 
     func testKeepsFileOrderOfListenersGroupsAndWeights() throws {

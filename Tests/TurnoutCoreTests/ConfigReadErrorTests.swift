@@ -38,7 +38,7 @@ final class ConfigReadErrorTests: XCTestCase {
 
     func testUnknownKeyWithoutCloseMatchListsTheKeys() {
         assertConfigError("colour: red\n" + minimalConfigYAML, key: "colour", line: 1,
-                          message: "unknown key 'colour'; expected one of: workers, state_dir, admin, listeners, target_groups, timeouts, limits")
+                          message: "unknown key 'colour'; expected one of: workers, state_dir, admin, listeners, target_groups, timeouts, limits, log")
     }
 
     func testUnknownNestedKeysNameTheirPath() {
@@ -213,5 +213,16 @@ final class ConfigReadErrorTests: XCTestCase {
     func testStateDirMustBeAString() {
         assertConfigError("state_dir: [a]\n" + minimalConfigYAML, key: "state_dir", line: 1,
                           message: "expected a directory path, got a list")
+    }
+
+    func testLogFormatAndLevelAreNamedChoices() {
+        assertConfigError(minimalConfigYAML + "\nlog:\n  format: logfmt", key: "log.format", line: 6,
+                          message: "expected one of text, json, got 'logfmt'")
+        assertConfigError(minimalConfigYAML + "\nlog: { level: verbose }", key: "log.level", line: 5,
+                          message: "expected one of trace, debug, info, notice, warning, error, critical, got 'verbose'")
+        assertConfigError(minimalConfigYAML + "\nlog: { format: [json] }", key: "log.format", line: 5,
+                          message: "expected one of text, json, got a list")
+        assertConfigError(minimalConfigYAML + "\nlog: { fromat: json }", key: "log.fromat", line: 5,
+                          message: "unknown key 'fromat'; did you mean 'format'?")
     }
 }

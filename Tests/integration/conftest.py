@@ -142,6 +142,7 @@ def proxy_config(request, tmp_path):
         state_dir: Path | None = None,
         token_file: Path | None = None,
         allowed_hosts: list[str] | None = None,
+        log: dict[str, str] | None = None,
     ) -> tuple[ProxyConfig, Path]:
         if groups is None:
             pair: Backends = request.getfixturevalue("backends")
@@ -158,6 +159,7 @@ def proxy_config(request, tmp_path):
             workers=workers,
             token_file=token_file,
             allowed_hosts=allowed_hosts,
+            log=log,
         )
         path = tmp_path / "turnout.yaml"
         config.write(path)
@@ -172,14 +174,15 @@ def proxy(proxy_config, start_process):
 
     Keyword arguments: ``listeners`` ({name: {group: weight}}), ``groups`` ({name: [targets]} or
     {name: {targets, algorithm, health_check, on_all_unhealthy, passive_ejection, ...}}), ``timeouts``
-    and ``limits`` (merged over the defaults), ``workers``, ``state_dir``, ``token_file``, ``allowed_hosts``, and
-    ``wait_for_admin`` (also wait until the admin API answers ``GET /healthz`` with 200).
+    and ``limits`` (merged over the defaults), ``workers``, ``state_dir``, ``token_file``, ``allowed_hosts``, ``log``
+    (the ``log`` section), ``serve_args`` (more options for ``serve``), and ``wait_for_admin`` (also wait until the
+    admin API answers ``GET /healthz`` with 200).
     """
     binary = str(executable("turnout"))
 
-    def start(*, wait_for_admin: bool = False, **overrides) -> Proxy:
+    def start(*, wait_for_admin: bool = False, serve_args: tuple[str, ...] = (), **overrides) -> Proxy:
         config, path = proxy_config(**overrides)
-        process = start_process("turnout", [binary, "serve", "--config", str(path)])
+        process = start_process("turnout", [binary, "serve", "--config", str(path), *serve_args])
         process.wait_until_listening(config.listener_ports.values())
         turnout = Proxy(process, config, path)
         if wait_for_admin:

@@ -241,8 +241,10 @@ class ProxyConfig:
         workers: int = 2,
         token_file: Path | None = None,
         allowed_hosts: list[str] | None = None,
+        log: dict[str, str] | None = None,
     ):
         self.state_dir = state_dir
+        self.log = log
         self.workers = workers
         self.token_file = token_file
         self.allowed_hosts = allowed_hosts
@@ -270,6 +272,7 @@ class ProxyConfig:
             "target_groups": self.groups,
             "timeouts": self.timeouts,
             "limits": self.limits,
+            **({"log": dict(self.log)} if self.log is not None else {}),
         }
 
     def render(self) -> str:
