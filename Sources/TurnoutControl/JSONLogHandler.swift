@@ -12,8 +12,8 @@ import TurnoutPosix
 /// `source` the module that logged. The metadata follow as fields of their own, sorted by key: a value set as
 /// `.stringConvertible` of an integer, a floating-point number or a boolean is written as that JSON type, a
 /// dictionary or an array as an object or an array, anything else as a string. A metadata key that is one of
-/// the five above, or starts with `metadata.`, is written as `metadata.<key>`, so that no object has a key twice. Strings are escaped by
-/// `JSONValue`'s writer, so a newline in a message is `\n` and never ends the line.
+/// the five above, or starts with `metadata.`, is written as `metadata.<key>`, so that no object has a key
+/// twice. Strings are escaped by `JSONValue`'s writer, so a newline in a message is `\n` and never ends the line.
 ///
 /// Lives beside `JSONValue` (the project's one JSON writer) rather than in the CLI so that the unit tests reach
 /// it; nothing here is the control plane's own, and workers log through it from their threads.
