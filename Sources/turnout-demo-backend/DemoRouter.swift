@@ -1,4 +1,5 @@
 import Synchronization
+import TurnoutPosix
 
 /// The demo backend's endpoints. One instance is shared by all connection threads; its only mutable state is
 /// the health and root switches.
@@ -8,7 +9,7 @@ import Synchronization
 /// | `/` | GET, HEAD | 200 `Hello World! from <name>\n`, or 500 `Internal Server Error from <name>\n` |
 /// | `/health` | GET, HEAD | 200 `Health check status: ok\n`, or 503 `Health check status: failing\n` |
 /// | `/control/health` | POST | body `fail` / `ok` flips `/health`; 200 with the new state |
-/// | `/control/root` | POST | body `fail` / `ok` makes `/` answer 500 / 200 |
+/// | `/control/root` | POST | body `fail` / `ok` / `slow N` makes `/` answer 500 / 200 / 200 after N ms |
 /// | `/bytes?n=N[&chunked=1]` | GET, HEAD | N bytes, byte i = i % 251; chunked in 16 KiB chunks on request |
 /// | `/echo` | any | the raw request head followed by the body (the body only up to 1 MiB) |
 /// | `/upload` | POST | body length and SHA-256 only |
@@ -31,6 +32,8 @@ final class DemoRouter: Sendable {
     let healthFailing = Atomic<Bool>(false)
     /// True after `POST /control/root` with `fail`.
     let rootFailing = Atomic<Bool>(false)
+    /// How long `/` waits before answering, in milliseconds: N after `POST /control/root` with `slow N`.
+    let rootDelayMilliseconds = Atomic<Int>(0)
 
     init(name: String) {
         self.name = name
@@ -41,6 +44,8 @@ final class DemoRouter: Sendable {
         case "/":
             guard try allow(["GET", "HEAD"], exchange) else { return .finished }
             try exchange.drainBody()
+            let delay = rootDelayMilliseconds.load(ordering: .relaxed)
+            if delay > 0 { PosixThread.sleep(milliseconds: delay) }
             if rootFailing.load(ordering: .relaxed) {
                 try exchange.respond(status: 500, text: "Internal Server Error from \(name)\n")
             } else {

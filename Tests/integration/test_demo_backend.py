@@ -154,6 +154,29 @@ def test_root_can_be_made_to_answer_500_and_restored(demo_backend):
     assert requests.get(url(blue, "/"), timeout=SOCKET_TIMEOUT).text == "Hello World! from blue\n"
 
 
+def test_root_can_be_made_slow_and_restored(demo_backend):
+    blue = demo_backend("blue")
+    control = url(blue, "/control/root")
+    assert requests.post(control, data=b"slow 5000", timeout=SOCKET_TIMEOUT).text == "/ answers 200 after 5000 ms\n"
+    # The answer waits the five seconds: a client giving up after half of one gets nothing.
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(url(blue, "/"), timeout=(SOCKET_TIMEOUT, 0.5))
+    assert requests.get(url(blue, "/health"), timeout=(SOCKET_TIMEOUT, 3)).status_code == 200, "only / is slow"
+    assert requests.post(control, data=b"slow 1", timeout=SOCKET_TIMEOUT).status_code == 200
+    slow = requests.get(url(blue, "/"), timeout=SOCKET_TIMEOUT)
+    assert (slow.status_code, slow.text) == (200, "Hello World! from blue\n")
+    for bad in (b"slow", b"slow -1", b"slow 600001", b"slow soon", b"slow 5 6"):
+        refused = requests.post(control, data=bad, timeout=SOCKET_TIMEOUT)
+        assert (refused.status_code, refused.text) == \
+            (400, "expected body 'ok', 'fail' or 'slow N' with 0 <= N <= 600000\n"), bad
+    # `fail` ends the slowness (each body sets the whole behaviour of /), `ok` the failure.
+    assert requests.post(control, data=b"slow 5000", timeout=SOCKET_TIMEOUT).ok
+    assert requests.post(control, data=b"fail", timeout=SOCKET_TIMEOUT).ok
+    assert requests.get(url(blue, "/"), timeout=(SOCKET_TIMEOUT, 3)).status_code == 500
+    assert requests.post(control, data=b"ok", timeout=SOCKET_TIMEOUT).text == "/ answers 200\n"
+    assert requests.get(url(blue, "/"), timeout=(SOCKET_TIMEOUT, 3)).status_code == 200
+
+
 def test_websocket_echo(demo_backend):
     blue = demo_backend("blue")
     socket = WebSocket(blue.port)
