@@ -12,11 +12,9 @@ import requests
 import yaml
 
 from admin_client import NO_CHECKS, AdminClient, assert_error, ok_json
+from deployment_run import CLIENTS, created, deploy_under_load
 from harness import REPO_ROOT, SOCKET_TIMEOUT, wait_until
 from keepalive_load import KeepAliveLoad
-from sse_client import SSEStream
-
-CLIENTS = 4
 
 
 @pytest.fixture
@@ -27,45 +25,6 @@ def setup(proxy, backends):
     }
     turnout = proxy(groups=groups, listeners={"production": {"blue": 100}, "test": {"blue": 100}}, wait_for_admin=True)
     return turnout, AdminClient.of(turnout), backends
-
-
-def deployment_events(events: SSEStream, deployment: str, until_status: set[str], timeout: float = 20.0):
-    """The deployment's events until one with a status in ``until_status``, each with when it was read."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        event = events.next(timeout=max(0.1, deadline - time.monotonic()))
-        if event.event == "deployment" and event.data["deployment"] == deployment:
-            seen.append((time.monotonic(), event.data))
-            if event.data["status"] in until_status:
-                return seen
-    raise AssertionError(f"deployment {deployment} did not reach {until_status}: {[d['status'] for _, d in seen]}")
-
-
-def created(response: requests.Response) -> str:
-    """The id of the deployment a ``POST /v1/deployments`` created."""
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def deploy_under_load(turnout, admin: AdminClient, spec: dict) -> tuple[str, list, KeepAliveLoad]:
-    """Starts a deployment of ``spec`` under keep-alive load and follows it on the event stream until it ends,
-    then lets 100 more requests start; returns its id, its events (with when each was read) and the stopped
-    load."""
-    load = KeepAliveLoad(turnout.port(), CLIENTS)
-    try:
-        assert wait_until(lambda: load.count() >= 200, timeout=10), "load did not get going"
-        with SSEStream(f"{turnout.admin_url}/v1/events") as events:
-            events.next()
-            response = admin.post("/v1/deployments", spec)
-            deployment = created(response)
-            assert response.headers["Location"] == f"/v1/deployments/{deployment}"
-            seen = deployment_events(events, deployment, {"Succeeded", "RolledBack", "Failed", "Stopped"})
-        ended = seen[-1][0]
-        assert wait_until(lambda: load.count(started_after=ended) >= 100, timeout=10)
-    finally:
-        load.stop()
-    return deployment, seen, load
 
 
 def test_a_canary_under_keepalive_load_fails_no_request_and_ends_exactly_on_the_replacement(setup):
