@@ -1,7 +1,7 @@
 """Deployments on the real binary with the demo backends, durations in milliseconds through the spec: a
 canary under keep-alive load (every step one acknowledged change, no failed request, no straggler after the
-last step, the final split exact), an automatic rollback when the replacement starts answering 500, a manual
-rollback mid-canary, and the API's refusals. The test follows each deployment on ``GET /v1/events``."""
+last step, the final split exact), an automatic rollback when the replacement starts answering 500 (the 5xx rate)
+or turns slow (its p99 against the live group's), a manual rollback mid-canary, and the API's refusals. The test follows each deployment on ``GET /v1/events``."""
 
 from __future__ import annotations
 
@@ -11,19 +11,15 @@ import pytest
 import requests
 import yaml
 
-from admin_client import NO_CHECKS, AdminClient, assert_error, ok_json
+from admin_client import AdminClient, assert_error, ok_json
 from deployment_run import CLIENTS, created, deploy_under_load
 from harness import REPO_ROOT, SOCKET_TIMEOUT, wait_until
 from keepalive_load import KeepAliveLoad
 
 
 @pytest.fixture
-def setup(proxy, backends):
-    groups = {
-        "blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
-        "green": {"targets": [backends.green.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
-    }
-    turnout = proxy(groups=groups, listeners={"production": {"blue": 100}, "test": {"blue": 100}}, wait_for_admin=True)
+def setup(proxy, pair, backends):
+    turnout = proxy(groups=pair, listeners={"production": {"blue": 100}, "test": {"blue": 100}}, wait_for_admin=True)
     return turnout, AdminClient.of(turnout), backends
 
 
@@ -69,13 +65,17 @@ def test_a_canary_under_keepalive_load_fails_no_request_and_ends_exactly_on_the_
     assert (report["totals"]["responses_5xx"], report["totals"]["proxy_errors"]) == (0, 0)
 
 
-def test_the_replacement_answering_500_rolls_back_by_itself(setup):
+@pytest.mark.parametrize(("control", "alarm_name", "threshold", "failures"), [
+    (b"fail", "max_5xx_rate", 0.1, {("green", "status 500")}),
+    (b"slow 200", "max_p99_ratio", 5, set()),
+], ids=["answering-500", "turning-slow"])
+def test_the_replacement_breaking_rolls_back_by_itself(setup, control, alarm_name, threshold, failures):
     turnout, admin, backends = setup
-    assert requests.post(f"http://{backends.green.address}/control/root", data=b"fail", timeout=SOCKET_TIMEOUT).ok
+    assert requests.post(f"http://{backends.green.address}/control/root", data=control, timeout=SOCKET_TIMEOUT).ok
     spec = {
         "target_group": "green", "test_listener": None,
         "strategy": {"canary": {"percent": 50, "wait": "60s"}},
-        "alarms": {"max_5xx_rate": 0.1, "window": "2s", "min_requests": 5},
+        "alarms": {alarm_name: threshold, "window": "2s", "min_requests": 5},
     }
     deployment, seen, load = deploy_under_load(turnout, admin, spec)
     rolled_back = seen[-1][0]
@@ -83,12 +83,14 @@ def test_the_replacement_answering_500_rolls_back_by_itself(setup):
     record = ok_json(admin.get(f"/v1/deployments/{deployment}"))
     assert record["status"] == "RolledBack", record
     [alarm] = record["alarms"]
-    assert alarm["alarm"] == "max_5xx_rate" and alarm["threshold"] == 0.1 and alarm["value"] > 0.1, alarm
-    assert record["reason"].startswith("alarm: max_5xx_rate "), record["reason"]
+    assert alarm["alarm"] == alarm_name and alarm["threshold"] == threshold and alarm["value"] > threshold, alarm
+    assert record["reason"].startswith(f"alarm: {alarm_name} "), record["reason"]
     assert admin.forwards()["production"] == {"blue": 100}
     outcomes = load.outcomes()
-    # Only green's own 500s failed; after the rollback's event every request went to blue and succeeded.
-    assert {(o.served_by, o.error) for o in outcomes if o.failed} == {("green", "status 500")}
+    # Only green's own 500s failed (a slow green failed nothing); green served before the rollback, and after
+    # the rollback's event every request went to blue and succeeded.
+    assert {(o.served_by, o.error) for o in outcomes if o.failed} == failures
+    assert "green" in {o.served_by for o in outcomes if o.finished < rolled_back}
     after = [o for o in outcomes if o.started > rolled_back]
     assert after and all(o.served_by == "blue" and not o.failed for o in after)
 
