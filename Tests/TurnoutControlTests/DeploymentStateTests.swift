@@ -252,6 +252,26 @@ final class DeploymentStateTests: XCTestCase {
         XCTAssertEqual(state.replacementWeight, 100, "production stays on the replacement")
     }
 
+    func testARestartWhileAHookRunsRollsBackButWhileTerminateRunsFails() {
+        var (state, _) = started(spec { $0.hooks[.beforeAllowTraffic] = Self.exec })
+        var generation: UInt64 = 1
+        XCTAssertEqual(acknowledge(&state, ready(&state, now: 0), now: 0, generation: &generation),
+                       [.runHook(.beforeAllowTraffic, Self.exec)])
+        XCTAssertEqual(state.restarted(now: 5), [.route(DeploymentRouting(replacementWeight: 0, test: .live))])
+        XCTAssertEqual(state.reason, "the proxy restarted while hook BeforeAllowTraffic was running")
+        XCTAssertEqual(state.restarts.map(\.outcome), ["rolled back"])
+
+        // In Retire the old version may be half stopped: no rollback onto it.
+        (state, _) = started(spec(test: nil) { $0.terminate = Self.exec })
+        XCTAssertEqual(acknowledge(&state, ready(&state, now: 0), now: 0, generation: &generation), [.runHook(.retire, Self.exec)])
+        XCTAssertEqual(state.restarted(now: 5), [])
+        XCTAssertEqual(state.status, .failed)
+        XCTAssertEqual(state.reason, "the proxy restarted while terminate was running")
+        XCTAssertEqual(state.restarts.map(\.outcome), ["failed"])
+        XCTAssertEqual(state.phases.last.map { [$0.phase.rawValue, $0.outcome.rawValue] }, ["Retire", "failed"])
+        XCTAssertEqual(state.replacementWeight, 100, "production stays on the replacement")
+    }
+
     func testAFailingOrTimedOutHookRollsBack() {
         for (outcome, reason) in [(HookOutcome.failed(reason: "HTTP 500", outputTail: "bad"), "hook AfterAllowTestTraffic failed: HTTP 500"),
                                   (.timedOut(outputTail: ""), "hook AfterAllowTestTraffic timed out after 1m")] {

@@ -1,7 +1,7 @@
 """Deployments' hooks and commands on the real binary: real commands (shell scripts that read the deployment's
 environment and curl its listeners) and a real loopback HTTP endpoint, the demo backends started by ``install``
-and stopped by ``terminate``, the readiness gate, and a kill -9 while a hook runs. Durations are milliseconds
-through the spec."""
+and stopped by ``terminate``, the readiness gate, and a kill -9 while a hook runs (or ``terminate``). Durations
+are milliseconds through the spec."""
 
 from __future__ import annotations
 
@@ -357,3 +357,23 @@ def test_a_proxy_killed_while_a_hook_runs_rolls_the_deployment_back_after_the_re
     assert requests.get(f"http://{LOOPBACK}:{again.port('test')}/", timeout=SOCKET_TIMEOUT).text == \
         "Hello World! from blue\n"
 
+
+def test_a_proxy_killed_while_terminate_runs_fails_the_deployment_and_leaves_production_on_the_replacement(
+        setup, tmp_path, pid_files, restart_proxy):
+    turnout, admin, _ = setup
+    pid_file = pid_files / "terminate.pid"
+    terminate = write_script(tmp_path, "terminate.sh", f"echo $$ > {pid_file}\nexec sleep 60\n")
+    spec = {"target_group": "green", "test_listener": None, "terminate": {"exec": f"sh {terminate}", "timeout": "60s"}}
+    deployment = created(admin.post("/v1/deployments", spec))
+    assert wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), timeout=10), "terminate did not start"
+    assert ok_json(admin.get(f"/v1/deployments/{deployment}"))["reason"] == "running terminate"
+
+    turnout.process.kill()  # SIGKILL while the old version is being retired: it may be half stopped
+    again = restart_proxy(turnout)
+    admin = AdminClient.of(again)
+    record = ok_json(admin.get(f"/v1/deployments/{deployment}"))
+    assert (record["status"], record["reason"]) == ("Failed", "the proxy restarted while terminate was running"), record
+    assert [r["outcome"] for r in record["restarts"]] == ["failed"]
+    assert phase(record, "Retire")["outcome"] == "failed"
+    assert admin.forwards()["production"] == {"green": 100}
+    assert len(record["generations"]) == 1, "no rollback onto the group being retired"

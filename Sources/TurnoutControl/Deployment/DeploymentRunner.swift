@@ -154,7 +154,8 @@ final class DeploymentRunner {
         written = json
     }
 
-    /// Goes on with every deployment in progress after a restart: a hook that was running rolls it back.
+    /// Goes on with every deployment in progress after a restart: a hook that was running rolls it back (or, if it
+    /// was `terminate`, fails it).
     func resume() {
         for running in active.values.sorted(by: { $0.state.created < $1.state.created }) {
             transition(running) { state, now in state.restarted(now: now) }

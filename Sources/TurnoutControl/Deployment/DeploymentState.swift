@@ -97,7 +97,7 @@ public struct DeploymentState: Sendable {
     public internal(set) var updated: UInt64
     public internal(set) var ended: UInt64?
 
-    /// When the proxy restarted in the middle of it, and what it did then (`resumed`, `rolled back`).
+    /// When the proxy restarted in the middle of it, and what it did then (`resumed`, `rolled back`, `failed`).
     public internal(set) var restarts: [(time: UInt64, outcome: String)] = []
 
     public init(id: String, spec: DeploymentSpec, source: JSONValue = .null, liveGroup: String, now: UInt64) {
@@ -245,15 +245,21 @@ public struct DeploymentState: Sendable {
         return rollBack("alarm: " + what.joined(separator: ", "), now: now)
     }
 
-    /// The proxy restarted: a hook that was running is lost, so the deployment rolls back; otherwise it goes on
-    /// where it was (a deadline is a wall-clock time, so the waits go on from the stored times), repeating a
-    /// routing change that may not have been saved.
+    /// The proxy restarted: a hook that was running is lost, so the deployment rolls back, or fails when it was
+    /// `terminate` (the old version may be half stopped: production stays on the replacement, as when terminate
+    /// fails); otherwise it goes on where it was (a deadline is a wall-clock time, so the waits go on from the
+    /// stored times), repeating a routing change that may not have been saved.
     public mutating func restarted(now: UInt64) -> [DeploymentAction] {
         guard !status.isFinal, let position else { return [] }
         updated = now
         if status != .rollingBack, position.stage == .hook, !held {
+            let why = "the proxy restarted while \(hookName(position.phase)) was running"
+            guard position.phase < .retire else {
+                restarts.append((now, "failed"))
+                return fail(position.phase, why, now: now)
+            }
             restarts.append((now, "rolled back"))
-            return rollBack("the proxy restarted while \(hookName(position.phase)) was running", cancellingHook: false, now: now)
+            return rollBack(why, cancellingHook: false, now: now)
         }
         restarts.append((now, "resumed"))
         if let routing { return [.route(routing)] }
