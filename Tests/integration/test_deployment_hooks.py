@@ -84,16 +84,22 @@ def hook_endpoint():
 
 @pytest.fixture
 def pid_files(tmp_path):
-    """Where the tests' commands write the pids of what they start; each one still running is SIGKILLed at
-    teardown (a command the proxy no longer watches, a server an ``install`` started)."""
+    """Where the tests' commands write the pids of what they start; each one still running (a ``sleep`` the
+    proxy no longer watches, a demo backend an ``install`` started) is SIGKILLed at teardown."""
     directory = tmp_path / "pids"
     directory.mkdir()
     yield directory
     for path in directory.glob("*.pid"):
         try:
-            os.kill(int(path.read_text().split()[0]), signal.SIGKILL)
-        except (ValueError, ProcessLookupError):
-            pass
+            pid = int(path.read_text().split()[0])
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (ValueError, IndexError, FileNotFoundError):
+            continue
+        if command[0] == b"sleep" or command[0].endswith(b"/turnout-demo-backend"):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def write_script(directory: Path, name: str, text: str) -> Path:
