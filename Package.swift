@@ -67,6 +67,7 @@ let package = Package(
                 "TurnoutCore", "TurnoutProxy", "TurnoutTLS", "TurnoutControl", "TurnoutPosix", "TurnoutHTTP1",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),  // deployment spec files
             ]
         ),
         // The demo backend of `make run`, the tests and the benchmarks, on the project's own HTTP/1.1 codec and

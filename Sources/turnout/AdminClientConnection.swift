@@ -55,8 +55,10 @@ struct AdminClientConnection: ~Copyable {
         }
     }
 
-    /// Reads what is available into `buffer`; nil at end of stream.
-    func receive(into buffer: inout [UInt8], timeoutSeconds: Int) throws(AdminTransportError) -> Int? {
+    /// Reads what is available into `buffer`; nil at end of stream. Waits until `until` (monotonic
+    /// nanoseconds), by default the connection's deadline, then throws `timedOut(seconds: timeoutSeconds)`.
+    func receive(into buffer: inout [UInt8], timeoutSeconds: Int, until: UInt64? = nil) throws(AdminTransportError) -> Int? {
+        let deadline = until ?? self.deadline
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
             let result = chunk.withUnsafeMutableBytes { FileIO.read(fd, into: $0.baseAddress!, count: $0.count) }

@@ -34,8 +34,16 @@ struct AdminClientResponseReader {
         case complete(AdminClientResponse)
     }
 
-    /// Examines everything received so far; `atEnd` says the peer closed the connection.
-    func examine(_ buffer: [UInt8], atEnd: Bool) throws(AdminTransportError) -> Progress {
+    /// A final (not interim) response head: its parse, its fields, and the bytes after it.
+    struct Head {
+        let head: ResponseHead
+        let headers: [(name: String, value: String)]
+        let rest: [UInt8]
+    }
+
+    /// The final response head in `buffer`, skipping interim ones (100 Continue); nil when more bytes are
+    /// needed. `atEnd` says the peer closed the connection.
+    func head(of buffer: [UInt8], atEnd: Bool) throws(AdminTransportError) -> Head? {
         let fields = HeaderFieldTable(capacity: 100)
         let parsed = buffer.withUnsafeBytes {
             ResponseHeadParser.parse($0, requestMethod: requestMethod, limits: HeadLimits(), fields: fields)
@@ -44,15 +52,14 @@ struct AdminClientResponseReader {
         switch parsed {
         case .incomplete:
             if atEnd { throw buffer.isEmpty ? .connectionLost("closed without a response") : .malformedResponse("truncated head") }
-            return .needMore
+            return nil
         case .failed(let error):
             throw .malformedResponse("\(error.reason)")
         case .complete(let complete):
             head = complete
         }
         if head.status < 200 {
-            // An interim response (100 Continue): drop it and look at what follows.
-            return try examine(Array(buffer[head.headLength...]), atEnd: atEnd)
+            return try self.head(of: Array(buffer[head.headLength...]), atEnd: atEnd)
         }
         let headers: [(name: String, value: String)] = buffer.withUnsafeBytes { bytes in
             (0..<fields.count).map { index in
@@ -61,7 +68,15 @@ struct AdminClientResponseReader {
                         String(decoding: bytes.slice(field.value), as: UTF8.self))
             }
         }
-        let rest = Array(buffer[head.headLength...])
+        return Head(head: head, headers: headers, rest: Array(buffer[head.headLength...]))
+    }
+
+    /// Examines everything received so far; `atEnd` says the peer closed the connection.
+    func examine(_ buffer: [UInt8], atEnd: Bool) throws(AdminTransportError) -> Progress {
+        guard let parsed = try head(of: buffer, atEnd: atEnd) else { return .needMore }
+        let head = parsed.head
+        let headers = parsed.headers
+        let rest = parsed.rest
         let body: [UInt8]
         switch head.framing {
         case .none:

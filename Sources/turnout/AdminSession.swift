@@ -50,10 +50,38 @@ struct AdminSession {
         do {
             response = try client.send(request)
         } catch {
-            printError("error: cannot reach the admin API at \(endpoint): \(error)")
-            if case .unreachable = error { printError(unreachableHint) }
-            throw Self.unreachableExit
+            throw unreachable(error)
         }
+        return try answer(response, printingJSON: printingJSON)
+    }
+
+    /// Opens `GET /v1/events`, resuming after `lastEventID`; failures as `perform`'s.
+    func events(lastEventID: String? = nil) throws -> AdminEventStream {
+        let opening: AdminEventStream.Opening
+        do {
+            opening = try AdminEventStream.open(client, lastEventID: lastEventID)
+        } catch {
+            throw unreachable(error)
+        }
+        switch opening {
+        case .streaming(let stream):
+            return stream
+        case .refused(let response):
+            _ = try answer(response, printingJSON: false)
+            printError("error: the admin API at \(endpoint) answered \(response.status) instead of an event stream")
+            throw Self.apiErrorExit
+        }
+    }
+
+    /// Prints why nothing usable came back and gives the exit status to throw.
+    func unreachable(_ error: AdminTransportError) -> ExitCode {
+        printError("error: cannot reach the admin API at \(endpoint): \(error)")
+        if case .unreachable = error { printError(unreachableHint) }
+        return Self.unreachableExit
+    }
+
+    /// The JSON of a successful response; an error response is printed as `error: <code>: <message>`.
+    private func answer(_ response: AdminClientResponse, printingJSON: Bool) throws -> JSONValue {
         if printingJSON {
             let text = response.bodyText
             print(text, terminator: text.hasSuffix("\n") || text.isEmpty ? "" : "\n")

@@ -11,7 +11,9 @@ struct TurnoutCommand: ParsableCommand {
         version: TurnoutVersion.string,
         subcommands: [
             ServeCommand.self, CheckCommand.self, StatusCommand.self, SwitchCommand.self, WeightsCommand.self,
-            TargetsCommand.self, ReloadCommand.self, ResetCommand.self,
+            TargetsCommand.self, ReloadCommand.self, ResetCommand.self, DeployCommand.self, DeploymentsCommand.self,
+            PromoteCommand.self, RollbackCommand.self, ApproveCommand.self, PauseCommand.self, ResumeCommand.self,
+            StopCommand.self,
         ]
     )
 }
