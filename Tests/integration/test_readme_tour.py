@@ -1,6 +1,6 @@
 """The README's tour, pasted in order against `make run`'s setup, so that every command it shows keeps working.
 
-The test reads the ``sh`` blocks of the README's "A short tour" section, starts `scripts/run-demo.sh` (what
+The test reads the ``sh`` blocks of the README's "A short tour" and "A canary release" sections, starts `scripts/run-demo.sh` (what
 `make run` runs, on the binaries under test) with the shipped `config/turnout.yaml`, and runs each block's
 commands in one shell, in order, as a reader would. The tour names fixed ports (8080, 8081, 9901, 3000-3002),
 so it runs in a network namespace of its own (`unshare --net`): nothing else on the machine can hold them.
@@ -28,11 +28,13 @@ BEGIN, END = "@@@ begin", "@@@ end"
 
 
 def tour_commands() -> list[str]:
-    """The commands of the tour's `sh` blocks, in order; a line ending in `\\` continues on the next one."""
+    """The commands of the `sh` blocks of the tour and of the canary release after it, in order; a line ending in
+    `\\` continues on the next one."""
     text = README.read_text()
-    section = text.split("\n## A short tour\n", 1)[1].split("\n## ", 1)[0]
+    sections = [text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+                for title in ("A short tour", "A canary release, with an automatic rollback")]
     commands: list[str] = []
-    for block in re.findall(r"^```sh\n(.*?)^```$", section, re.MULTILINE | re.DOTALL):
+    for block in re.findall(r"^```sh\n(.*?)^```$", "\n".join(sections), re.MULTILINE | re.DOTALL):
         pending = ""
         for line in block.splitlines():
             pending += line
@@ -130,5 +132,18 @@ def test_every_command_of_the_tour_works_when_pasted_in_order(tmp_path):
     assert re.search(r"^production\s+blue=100$", reset, re.MULTILINE) and \
         re.search(r"^test\s+green=100$", reset, re.MULTILINE), reset
     assert output_of(spare).strip() == "Hello World! from blue-2", output_of(spare)
+
+    # The canary section: a release rolled back by its 5xx alarm (the watch's last event line, exit status 2),
+    # then one promoted past its bake.
+    broken = output_of("$bin deploy --file canary.yaml --watch").splitlines()
+    assert broken[-1] == "exit status 2", broken
+    assert broken[-2].split("  ")[2] == "RolledBack" and "alarm: max_5xx_rate " in broken[-2], broken
+    started = output_of("$bin deploy --to green --strategy Canary10Percent5Minutes").splitlines()
+    assert started[0].endswith(": blue → green (Canary10Percent5Minutes)"), started
+    listed = [line.split() for line in output_of("$bin deployments ").splitlines()[1:]]
+    assert [row[5] for row in listed] == ["InProgress", "RolledBack"], listed
+    assert listed[0][6:9] == ["AllowTraffic", "1/2", "10%"], listed
+    promoted = output_of("$bin promote ").splitlines()
+    assert promoted[1].startswith("Succeeded: ") and "production  blue 0% [" + "#" * 40 + "] 100% green" in promoted
     assert output_of(".build/release/turnout check --config config/turnout.yaml").startswith(
         "config/turnout.yaml: OK"), output_of(".build/release/turnout check")
