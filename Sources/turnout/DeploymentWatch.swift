@@ -24,6 +24,7 @@ struct DeploymentWatch {
     func follow(_ stream: AdminEventStream) throws -> Never {
         var stream = stream
         var record = try read()
+        var printedEnd = false
         var figures: JSONValue?
         var figuresRead: UInt64 = 0
         while DeploymentText.isActive(record) {
@@ -51,11 +52,17 @@ struct DeploymentWatch {
             }
             if event.kind == "reset" {
                 record = try read()
-                if !live { printLine(DeploymentText.eventLine(record.withEventMembers(time: event.data["time"]))) }
+                if !live { printEvent(record.withEventMembers(time: event.data["time"])) }
+                printedEnd = !DeploymentText.isActive(record)
             } else if event.kind == "deployment", event.data["deployment"]?.stringValue == id {
-                if !live { printLine(session.options.json ? event.data.jsonText : DeploymentText.eventLine(event.data)) }
+                if !live { printEvent(event.data) }
                 record = live ? try read() : record.merging(event.data)
+                printedEnd = !DeploymentText.isActive(record)
             }
+        }
+        if !live && !printedEnd {
+            // The end came while the stream was away (or before it was read): its line from the record.
+            printEvent(record.withEventMembers(time: record["updated"]))
         }
         if live {
             figures = try session.read(AdminClientRequest(.get, "/v1/status"))["figures"]?["target_groups"]
@@ -73,6 +80,11 @@ struct DeploymentWatch {
     private func draw(_ record: JSONValue, figures: JSONValue?) {
         let view = DeploymentText.view(record, now: AuditTimestamp.nowMilliseconds(), figures: figures)
         printLine("\u{1B}[H\u{1B}[2J" + view)
+    }
+
+    /// An event's line, or with `--json` its data.
+    private func printEvent(_ data: JSONValue) {
+        printLine(session.options.json ? data.jsonText : DeploymentText.eventLine(data))
     }
 
     /// Writes a line now (standard output is buffered when it is not a terminal).
