@@ -24,10 +24,13 @@ struct DeploymentWatch {
     func follow(_ stream: AdminEventStream) throws -> Never {
         var stream = stream
         var record = try read()
+        // The end is its event (all of them are in the stream, even when the deployment ended before the POST
+        // answered), or the record read on a quiet stream when the event was missed.
+        var ended = false
         var printedEnd = false
         var figures: JSONValue?
         var figuresRead: UInt64 = 0
-        while DeploymentText.isActive(record) {
+        while !ended {
             let now = MonotonicClock.now()
             if live {
                 if now >= figuresRead + 1_000_000_000 {
@@ -47,21 +50,24 @@ struct DeploymentWatch {
                 continue
             }
             guard let event else {
-                if !live { record = try read() }
+                record = try read()
+                ended = !DeploymentText.isActive(record)
                 continue
             }
             if event.kind == "reset" {
                 record = try read()
                 if !live { printEvent(record.withEventMembers(time: event.data["time"])) }
-                printedEnd = !DeploymentText.isActive(record)
+                ended = !DeploymentText.isActive(record)
+                printedEnd = ended
             } else if event.kind == "deployment", event.data["deployment"]?.stringValue == id {
                 if !live { printEvent(event.data) }
                 record = live ? try read() : record.merging(event.data)
-                printedEnd = !DeploymentText.isActive(record)
+                ended = !DeploymentText.isActive(event.data)
+                printedEnd = ended
             }
         }
         if !live && !printedEnd {
-            // The end came while the stream was away (or before it was read): its line from the record.
+            // The end came while the stream was away: its line from the record.
             printEvent(record.withEventMembers(time: record["updated"]))
         }
         if live {

@@ -57,6 +57,17 @@ def finished(process: subprocess.Popen) -> tuple[int, str, str]:
     return process.returncode, stdout, stderr
 
 
+def watched(turnout, *args: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """``turnout ARGS`` and the deployment events the proxy published meanwhile, read on a stream of the test's own
+    up to the deployment's end."""
+    with SSEStream(f"{turnout.admin_url}/v1/events") as events:
+        events.next()
+        result = cli(turnout, *args)
+        published = [e.data for e in events.until(lambda e: e.event == "deployment" and e.data["status"] in FINAL)
+                     if e.event == "deployment"]
+    return result, published
+
+
 def write_spec(tmp_path, text: str, name: str = "deploy.yaml") -> str:
     path = tmp_path / name
     path.write_text(text)
@@ -97,11 +108,7 @@ strategy:
 readiness: {min_healthy: 100%, timeout: 5s}
 termination_wait: 200ms
 """)
-    with SSEStream(f"{turnout.admin_url}/v1/events") as events:
-        events.next()
-        result = cli(turnout, "deploy", "--file", spec, "--watch")
-        published = [e.data for e in events.until(lambda e: e.event == "deployment" and e.data["status"] in FINAL)
-                     if e.event == "deployment"]
+    result, published = watched(turnout, "deploy", "--file", spec, "--watch")
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert result.stderr == ""
 
@@ -119,11 +126,13 @@ termination_wait: 200ms
 
 def test_a_spec_file_in_json_and_the_json_event_lines(setup, tmp_path):
     turnout, admin = setup
+    # All at once without a wait: the deployment may end before the POST is answered; its events are all shown.
     spec = write_spec(tmp_path, json.dumps({"target_group": "green", "test_listener": None,
-                                            "termination_wait": "100ms"}), "deploy.json")
-    result = cli(turnout, "deploy", "--file", spec, "--watch", "--json")
+                                            "termination_wait": "0ms"}), "deploy.json")
+    result, published = watched(turnout, "deploy", "--file", spec, "--watch", "--json")
     assert result.returncode == 0, (result.stdout, result.stderr)
     events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert events == published
     deployment = the_deployment(admin)
     assert {event["deployment"] for event in events} == {deployment["id"]}
     assert events[-1]["status"] == "Succeeded" and events[-1]["test_listener"] is None
