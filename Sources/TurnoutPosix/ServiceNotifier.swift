@@ -1,3 +1,4 @@
+import CTurnoutLinux
 import Glibc
 
 /// The service manager's readiness protocol (systemd's `sd_notify(3)`), without libsystemd: each
