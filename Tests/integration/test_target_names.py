@@ -226,7 +226,9 @@ def test_a_name_with_two_addresses_spreads_over_both_once_the_new_one_is_healthy
 
 def test_a_name_that_stops_resolving_keeps_serving_its_last_addresses_and_says_why(scene):
     turnout, admin = scene.start(NO_CHECKS)
-    resolved_at = name_entry(admin, "green", scene.app)["resolved_at"]
+    # The admin API answers before the first lookup may have (serve waits for it only to start its workers).
+    resolved_at = wait_for_name(admin, "green", scene.app, lambda e: e["state"] == "resolved", "resolved")["resolved_at"]
+    assert resolved_at is not None
     generation = admin.generation()
 
     scene.names.zone.remove("app-green")
