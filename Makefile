@@ -7,7 +7,7 @@ GREEN_PORT ?= 3001
 SPARE_PORT ?= 3002
 
 .PHONY: run test deps test-deps build release unit-test integration-test sanitize-thread sanitize-address fuzz \
-	bench docker-check install uninstall clean
+	bench bench-deploy docker-check install uninstall clean
 
 # Debian packages the build needs, and those only the tests need; installed only when missing (unshare and mount
 # run the proxy with a resolv.conf of the tests' own in the tests of targets by name, and the README's tour in a
@@ -77,8 +77,17 @@ FUZZ_TARGETS ?=
 fuzz: deps
 	SWIFT=$(SWIFT) Fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# benchmarks/run (Turnout against HAProxy and nginx), then benchmarks/deploy (a canary release through Turnout under
+# load, and its automatic rollback). BENCH_ARGS go to the first; the second takes DEPLOY_BENCH_ARGS, by default the
+# options of BENCH_ARGS it shares (--save, --quick, --no-build). `make bench-deploy` runs the second alone.
+DEPLOY_BENCH_ARGS ?= $(filter --save --quick --no-build,$(BENCH_ARGS))
+
 bench:
 	benchmarks/run $(BENCH_ARGS)
+	benchmarks/deploy $(DEPLOY_BENCH_ARGS)
+
+bench-deploy:
+	benchmarks/deploy $(DEPLOY_BENCH_ARGS)
 
 docker-check:
 	scripts/dockerfile-check.sh

@@ -115,14 +115,16 @@ backend be
 {server_lines}"""
 
 
-def turnout(state_dir, port, admin_port, groups, workers):
+def turnout(state_dir, port, admin_port, groups, workers, count_5xx=True):
     """Turnout with listener `production` forwarding all traffic to the first of `groups` ({name: backend port}),
-    one target per group; no health probes during measurements."""
+    one target per group; no health probes during measurements. `count_5xx=False`: a 5xx answer does not count
+    towards a target's passive ejection (so that a group answering 500 keeps its traffic)."""
     first = next(iter(groups))
+    ejection = "" if count_5xx else "    passive_ejection: { count_5xx: false }\n"
     group_lines = "".join(f"""  {name}:
     targets: [127.0.0.1:{backend_port}]
     health_check: {{ enabled: false }}
-""" for name, backend_port in groups.items())
+{ejection}""" for name, backend_port in groups.items())
     return f"""workers: {workers}
 state_dir: {state_dir}
 admin:
