@@ -45,14 +45,14 @@ final class HealthCheckerHarness: @unchecked Sendable {
     }
 
     /// Waits until at least `count` changes were reported (at most `seconds`), then returns all of them.
-    func waitForChanges(_ count: Int, within seconds: Double = 2) -> [HealthChange] {
+    func waitForChanges(_ count: Int, within seconds: Double = 5) -> [HealthChange] {
         waitUntil(within: seconds) { self.changes.count >= count }
         return changes
     }
 
     /// Polls `condition` every 5 ms for at most `seconds`.
     @discardableResult
-    func waitUntil(within seconds: Double = 2, _ condition: () -> Bool) -> Bool {
+    func waitUntil(within seconds: Double = 5, _ condition: () -> Bool) -> Bool {
         pollUntil(within: seconds, condition)
     }
 
@@ -98,12 +98,20 @@ private final class LoopCall<T>: @unchecked Sendable {
     }
 }
 
-/// Health-check settings short enough for tests: 50 ms interval, 30 ms timeout, thresholds 2.
+/// The probe timeout of `fastCheck()`: room for a loopback probe on a loaded machine or under a sanitizer, where
+/// one can take tens of milliseconds, so that only a test of the timeout itself sees one.
+let roomyTimeout = ConfigDuration.milliseconds(250)
+/// The probe interval of `fastCheck()`, just above `roomyTimeout` (a check's timeout is shorter than its interval).
+let roomyInterval = ConfigDuration.milliseconds(300)
+
+/// Health-check settings short enough for tests: thresholds 2, a probe every `interval`, each failing after
+/// `timeout`.
 func fastCheck(
-    enabled: Bool = true, path: String = "/health", port: UInt16? = nil, matcher: String = "200-399", host: String? = nil
+    enabled: Bool = true, path: String = "/health", port: UInt16? = nil, matcher: String = "200-399", host: String? = nil,
+    interval: ConfigDuration = roomyInterval, timeout: ConfigDuration = roomyTimeout
 ) -> HealthCheckConfig {
     HealthCheckConfig(
-        enabled: enabled, path: path, port: port, interval: .milliseconds(50), timeout: .milliseconds(30),
+        enabled: enabled, path: path, port: port, interval: interval, timeout: timeout,
         healthyThreshold: 2, unhealthyThreshold: 2, matcher: StatusMatcher.parse(matcher)!, host: host)
 }
 
@@ -126,6 +134,11 @@ func pollUntil(within seconds: Double, _ condition: () -> Bool) -> Bool {
         usleep(5_000)
     }
     return true
+}
+
+/// Sleeps `intervals` probe intervals of `fastCheck()`.
+func sleep(intervals: Int) {
+    usleep(UInt32(intervals) * UInt32(roomyInterval.nanoseconds / 1_000))
 }
 
 func loopback(_ port: UInt16) -> HostPort { HostPort(host: "127.0.0.1", port: port) }

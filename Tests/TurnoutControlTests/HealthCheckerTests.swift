@@ -2,7 +2,9 @@ import TurnoutControl
 import TurnoutCore
 import XCTest
 
-/// The active health checker against real loopback sockets: 50 ms interval, 30 ms timeout, thresholds 2.
+/// The active health checker against real loopback sockets, thresholds 2. Probes get a timeout with room
+/// (`fastCheck()`), so that a slow machine does not turn a passing or refused probe into a timeout; only the
+/// test of the timeout itself has a short one.
 final class HealthCheckerTests: XCTestCase {
     private var servers: [LoopbackHTTPServer] = []
     private var harnesses: [HealthCheckerHarness] = []
@@ -63,7 +65,7 @@ final class HealthCheckerTests: XCTestCase {
                        "GET /health HTTP/1.1\r\nHost: \(target)\r\nUser-Agent: turnout-health-check\r\nConnection: close\r\n\r\n")
         let probes = checker.probes
         XCTAssertGreaterThanOrEqual(probes.count, 4)
-        XCTAssertTrue(probes.allSatisfy { $0.group == "blue" && $0.target == target && $0.seconds > 0 && $0.seconds < 0.03 },
+        XCTAssertTrue(probes.allSatisfy { $0.group == "blue" && $0.target == target && $0.seconds > 0 && $0.seconds < roomyTimeout.seconds },
                       "\(probes)")
 
         let snapshot = checker.onLoop { $0.snapshot() }
@@ -92,7 +94,7 @@ final class HealthCheckerTests: XCTestCase {
     func testSilentTargetTimesOut() throws {
         let backend = try server(.silent)
         let target = loopback(backend.port)
-        let checker = try harness([group("blue", [target])])
+        let checker = try harness([group("blue", [target], check: fastCheck(interval: .milliseconds(50), timeout: .milliseconds(30)))])
 
         let changes = checker.waitForChanges(1)
         XCTAssertEqual(changes.count, 1)
@@ -167,7 +169,10 @@ final class HealthCheckerTests: XCTestCase {
     func testDisabledCheckNeverProbesAndRoutesFromRegistration() throws {
         let backend = try server(.status(200))
         let target = loopback(backend.port)
-        let checker = try harness([group("blue", [target], check: fastCheck(enabled: false))])
+        // Nothing is probed, so the short interval costs nothing and keeps the watch below at 4 intervals.
+        let checker = try harness([
+            group("blue", [target], check: fastCheck(enabled: false, interval: .milliseconds(50), timeout: .milliseconds(30))),
+        ])
 
         usleep(200_000)
         XCTAssertEqual(backend.connections, 0)
@@ -253,7 +258,7 @@ final class HealthCheckerTests: XCTestCase {
         checker.onLoop { $0.update(groups: routingTable([self.group("blue", [b])]).groups) }
         XCTAssertNil(checker.onLoop { $0.health(group: "blue", target: a) })
         let requestsAfterRemoval = first.requests.count
-        usleep(200_000)
+        sleep(intervals: 4)
         XCTAssertLessThanOrEqual(first.requests.count, requestsAfterRemoval + 1, "at most the probe already in flight")
         XCTAssertEqual(checker.onLoop { $0.snapshot() }.first?.targets.map(\.target), [b])
 
@@ -295,7 +300,7 @@ final class HealthCheckerTests: XCTestCase {
         assertChange(checker.changes.last, "blue", target, .unhealthy, .initial, .healthCheckDisabled)
         XCTAssertEqual(checker.onLoop { $0.snapshot() }.first?.targets.first?.routable, true)
         let connections = backend.connections
-        usleep(150_000)
+        sleep(intervals: 3)
         XCTAssertLessThanOrEqual(backend.connections, connections + 1, "at most the probe already in flight")
     }
 }
