@@ -6,8 +6,10 @@ body bytes; the helpers that return parsed JSON first assert the call succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import threading
 import time
 from typing import Any, Callable
 
@@ -258,15 +260,19 @@ class ProbeRecorder:
     """A loopback HTTP server that answers every GET with 200 and records when each one arrived.
 
     Pointed at by a group's ``health_check.port``, it receives every probe of that group's targets,
-    so a test can see exactly when probes happen."""
+    so a test can see exactly when probes happen. ``held()`` keeps probes from passing while a test
+    acts: a probe that arrives meanwhile gets no answer until the hold ends."""
 
     def __init__(self):
         import http.server
-        import threading
 
         recorder = self
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._probes: list[tuple[float, str, str]] = []
+        self._holding = False
+        self._released = threading.Event()
+        # Probes answered while not held whose connection the prober has not closed yet.
+        self._answering = 0
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -274,11 +280,31 @@ class ProbeRecorder:
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 with recorder._lock:
                     recorder._probes.append((time.monotonic(), self.path, self.headers.get("Host", "")))
-                body = b"ok\n"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    held = recorder._holding
+                    released = recorder._released
+                    if not held:
+                        recorder._answering += 1
+                if held:
+                    released.wait()
+                try:
+                    body = b"ok\n"
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.wfile.flush()
+                    if not held:
+                        # The prober closes the probe's socket in the turn that counts its result, so once
+                        # it has, a status read shows what the answer did.
+                        self.connection.settimeout(SOCKET_TIMEOUT)
+                        self.connection.recv(1)
+                except OSError:
+                    pass  # the prober gave up meanwhile (a held probe timed out): its failure is counted
+                finally:
+                    if not held:
+                        with recorder._lock:
+                            recorder._answering -= 1
+                            recorder._lock.notify_all()
 
             def log_message(self, *args):
                 pass
@@ -289,6 +315,27 @@ class ProbeRecorder:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._thread.start()
+
+    @contextlib.contextmanager
+    def held(self):
+        """Hold every probe that arrives inside the block, answering them when it ends; yields the time
+        the hold began. Probes answered before it have had their results counted by the time the block
+        starts, so no probe passes between the block's first statement and its end, however slow the
+        machine. A held probe can still time out, which counts as one failed check."""
+        with self._lock:
+            assert not self._holding, "already holding"
+            self._holding = True
+            self._released = threading.Event()
+            began = time.monotonic()
+        try:
+            with self._lock:
+                settled = self._lock.wait_for(lambda: self._answering == 0, timeout=SOCKET_TIMEOUT)
+                assert settled, f"{self._answering} probes answered before the hold still unread by the prober"
+            yield began
+        finally:
+            with self._lock:
+                self._holding = False
+                self._released.set()
 
     def probe_times(self, since: float = 0.0) -> list[float]:
         """Arrival times of the probes that arrived after ``since``, oldest first."""

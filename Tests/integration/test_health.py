@@ -171,18 +171,15 @@ def test_group_with_every_target_unhealthy_fails_closed_when_configured(proxy, d
 # --- passive ejection ----------------------------------------------------------------------------
 #
 # A passive ejection lasts until the target's next passing active probe. Here every probe of the
-# group goes to a ProbeRecorder (health_check.port), which tells exactly when probes happen. The test
-# learns the probe schedule (each target is probed once per interval), acts in a gap where no probe
-# is due, and afterwards checks that no probe at all came between the start of that gap and the
-# moment it observed the ejection, so a passing probe cannot have cleared it unseen.
+# group goes to a ProbeRecorder (health_check.port), and the test acts and observes while the
+# recorder holds every probe unanswered: no probe can pass, so none can clear an ejection unseen, or
+# hide one, however slow the machine. A held probe fails only after the check's timeout, 0.8 of the
+# interval, and counts as one failure; a target's next probe comes at least 0.9 interval later and
+# fails a timeout after that, so two in a row (the unhealthy threshold) take a hold longer than
+# 1.7 intervals (5.1 s here), far above what the tests' own waits allow.
 
-# Long enough that, with two targets probed alternately and each interval jittered by ±10 %,
-# a 0.7 s window with no probe due always comes round.
 SLOW_INTERVAL = 3.0
 EJECT_AFTER = 3
-# Time after a probe for the checker to handle its answer before the test acts.
-PROBE_SETTLE = 0.15
-PROBE_JITTER = 0.1
 
 
 @pytest.fixture
@@ -197,7 +194,7 @@ def start_with_passive_ejection(proxy, recorder: ProbeRecorder, targets: list[st
     turnout = proxy(
         groups={"blue": {
             "targets": targets,
-            "health_check": {"path": "/health", "interval": f"{interval:g}s", "timeout": "1s",
+            "health_check": {"path": "/health", "interval": f"{interval:g}s", "timeout": f"{round(interval * 800)}ms",
                              "healthy_threshold": 2, "unhealthy_threshold": 2, "port": recorder.port},
             "passive_ejection": {"consecutive_failures": eject_after, "count_5xx": count_5xx},
         }},
@@ -211,36 +208,6 @@ def start_with_passive_ejection(proxy, recorder: ProbeRecorder, targets: list[st
     return turnout, admin
 
 
-def quiet_gap(recorder: ProbeRecorder, interval: float, needed: float) -> float:
-    """Wait for a moment at least PROBE_SETTLE after the last probe when no probe is due for ``needed``
-    seconds; return the last probe's arrival.
-
-    Every target is already healthy, so each was probed at least twice: the recorder knows every
-    target's phase. A target's next probe is due one interval after its last one. A probe whose
-    successor would have been due within the last PROBE_SETTLE seconds, with no probe since, belongs
-    to a target whose probe is late and imminent, so it blocks as well. With two targets, one of the
-    two gaps between their probes is at least interval/2 long."""
-    deadline = time.monotonic() + 2 * interval + SLACK
-    while time.monotonic() < deadline:
-        now = time.monotonic()
-        recent = recorder.probe_times(since=now - interval - PROBE_SETTLE)
-        if recent and now - recent[-1] >= PROBE_SETTLE:
-            # The checker jitters each interval by ±10 %: a probe may come that much early.
-            earliest = interval * (1 - PROBE_JITTER)
-            due = min((p + earliest for p in recent if p + interval > now - PROBE_SETTLE), default=now + earliest)
-            if due - now >= needed:
-                return recent[-1]
-        time.sleep(0.01)
-    raise AssertionError(f"no gap of {needed}s between probes within {2 * interval + SLACK}s: "
-                         f"{recorder.probe_times()}")
-
-
-def assert_no_probe_since(recorder: ProbeRecorder, probed: float) -> None:
-    later = recorder.probe_times(since=probed)
-    assert later == [], f"a probe came {later[0] - probed:.3f}s after the round the test acted on, " \
-                        "before the ejection was observed (machine too slow for this test)"
-
-
 def test_consecutive_5xx_eject_a_target_until_its_next_passing_check(proxy, demo_backend, raw_upstream,
                                                                        probe_recorder):
     a = demo_backend("blue-a")
@@ -248,35 +215,34 @@ def test_consecutive_5xx_eject_a_target_until_its_next_passing_check(proxy, demo
     turnout, admin = start_with_passive_ejection(proxy, probe_recorder, [a.address, other.address], True)
     assert sorted(name for _, name in statuses(turnout.port(), 4)) == ["blue-a", "blue-a", "raw", "raw"]
 
-    probed = quiet_gap(probe_recorder, SLOW_INTERVAL, needed=0.7)
-    failures_seen = 0
-    log: list[tuple[int, str | None]] = []
-    for _ in range(4 * EJECT_AFTER):
-        status, name = statuses(turnout.port(), 1, "/status?code=500")[0]
-        log.append((status, name))
-        if name == "blue-a":
-            assert status == 500, log
-            failures_seen += 1
-            if failures_seen == EJECT_AFTER - 1:
-                target = admin.target("blue", a.address)
-                assert (target["state"], target["reason"]) == ("healthy", None), (target, log)
-            if failures_seen == EJECT_AFTER:
-                break
-        else:
-            assert (status, name) == (200, "raw"), log
-    assert failures_seen == EJECT_AFTER, log
+    with probe_recorder.held() as held_from:
+        failures_seen = 0
+        log: list[tuple[int, str | None]] = []
+        for _ in range(4 * EJECT_AFTER):
+            status, name = statuses(turnout.port(), 1, "/status?code=500")[0]
+            log.append((status, name))
+            if name == "blue-a":
+                assert status == 500, log
+                failures_seen += 1
+                if failures_seen == EJECT_AFTER - 1:
+                    target = admin.target("blue", a.address)
+                    assert (target["state"], target["reason"]) == ("healthy", None), (target, log)
+                if failures_seen == EJECT_AFTER:
+                    break
+            else:
+                assert (status, name) == (200, "raw"), log
+        assert failures_seen == EJECT_AFTER, log
 
-    ejected = admin.wait_for_target("blue", a.address, is_state("unhealthy", "Target.PassiveEjection"), 1.0,
-                                    "ejected")
-    assert ejected["routable"] is False
-    assert statuses(turnout.port(), 10, "/status?code=500") == [(200, "raw")] * 10
-    assert_no_probe_since(probe_recorder, probed)
+        ejected = admin.wait_for_target("blue", a.address, is_state("unhealthy", "Target.PassiveEjection"), 1.0,
+                                        "ejected")
+        assert ejected["routable"] is False
+        assert statuses(turnout.port(), 10, "/status?code=500") == [(200, "raw")] * 10
 
     # The next passing probe brings it back.
     back = admin.wait_for_target("blue", a.address, is_state("healthy", None), SLOW_INTERVAL + 1 + SLACK, "back")
     assert back["routable"] is True
-    # It came back with a probe round, not by itself: at least one probe since the round acted on.
-    assert probe_recorder.probe_times(since=probed), "healthy again without any probe"
+    # It came back with a probe, not by itself: at least one probe since the hold began.
+    assert probe_recorder.probe_times(since=held_from), "healthy again without any probe"
     assert sorted(name for _, name in statuses(turnout.port(), 4)) == ["blue-a", "blue-a", "raw", "raw"]
 
 
@@ -289,37 +255,35 @@ def test_failures_count_across_workers(proxy, demo_backend, raw_upstream, probe_
     other = raw_upstream("ok")
     turnout, admin = start_with_passive_ejection(proxy, probe_recorder, [a.address, other.address], True,
                                                  eject_after=eject_after, workers=2)
-    probed = quiet_gap(probe_recorder, SLOW_INTERVAL, needed=1.0)
-    failures_seen, log = 0, []
-    while failures_seen < eject_after:
-        assert len(log) < 20 * eject_after, f"fewer than {eject_after} failures in {len(log)} requests: {log}"
-        status, name = statuses(turnout.port(), 1, "/status?code=500")[0]
-        log.append((status, name))
-        if name == "blue-a":
-            assert status == 500, log
-            failures_seen += 1
-        else:
-            assert (status, name) == (200, "raw"), log
-    ejected = admin.wait_for_target("blue", a.address, is_state("unhealthy", "Target.PassiveEjection"), 1.0,
-                                    f"ejected after {eject_after} failures over two workers")
-    assert ejected["routable"] is False
-    assert statuses(turnout.port(), 10, "/status?code=500") == [(200, "raw")] * 10
-    assert metric_sum(admin.metrics_text(), "turnout_requests_total", target_group="blue", target=a.address) \
-        == eject_after
-    assert_no_probe_since(probe_recorder, probed)
+    with probe_recorder.held():
+        failures_seen, log = 0, []
+        while failures_seen < eject_after:
+            assert len(log) < 20 * eject_after, f"fewer than {eject_after} failures in {len(log)} requests: {log}"
+            status, name = statuses(turnout.port(), 1, "/status?code=500")[0]
+            log.append((status, name))
+            if name == "blue-a":
+                assert status == 500, log
+                failures_seen += 1
+            else:
+                assert (status, name) == (200, "raw"), log
+        ejected = admin.wait_for_target("blue", a.address, is_state("unhealthy", "Target.PassiveEjection"), 1.0,
+                                        f"ejected after {eject_after} failures over two workers")
+        assert ejected["routable"] is False
+        assert statuses(turnout.port(), 10, "/status?code=500") == [(200, "raw")] * 10
+        assert metric_sum(admin.metrics_text(), "turnout_requests_total", target_group="blue", target=a.address) \
+            == eject_after
 
 
 def test_5xx_do_not_eject_unless_counted(proxy, demo_backend, raw_upstream, probe_recorder):
     a = demo_backend("blue-a")
     other = raw_upstream("ok")
     turnout, admin = start_with_passive_ejection(proxy, probe_recorder, [a.address, other.address], False)
-    probed = quiet_gap(probe_recorder, SLOW_INTERVAL, needed=0.7)
-    results = statuses(turnout.port(), 4 * EJECT_AFTER, "/status?code=500")
-    assert sorted(results) == [(200, "raw")] * (2 * EJECT_AFTER) + [(500, "blue-a")] * (2 * EJECT_AFTER)
-    time.sleep(0.3)  # what an ejection would need to reach the status
-    target = admin.target("blue", a.address)
-    assert (target["state"], target["reason"]) == ("healthy", None), target
-    assert_no_probe_since(probe_recorder, probed)
+    with probe_recorder.held():
+        results = statuses(turnout.port(), 4 * EJECT_AFTER, "/status?code=500")
+        assert sorted(results) == [(200, "raw")] * (2 * EJECT_AFTER) + [(500, "blue-a")] * (2 * EJECT_AFTER)
+        time.sleep(0.3)  # what an ejection would need to reach the status
+        target = admin.target("blue", a.address)
+        assert (target["state"], target["reason"]) == ("healthy", None), target
     assert statuses(turnout.port(), 4).count((200, "blue-a")) == 2
 
 
@@ -327,12 +291,13 @@ def test_refused_connections_eject_a_target(proxy, raw_upstream, probe_recorder)
     """The target's own port refuses connections while its probes (sent to the recorder) pass.
 
     A worker may skip a target for a moment after it refused a connection, so refusals can be spread
-    out in time: the probe interval here is long enough to hold them all."""
+    out in time: the probe interval here is long enough to hold probes for all of them."""
     refusing = f"{LOOPBACK}:{free_port()}"
     other = raw_upstream("ok")
-    # A worker skips a target for about a second after a refused connect, so the two refusals
-    # span a second or more: the probe interval leaves a quiet gap wide enough for a slow machine.
-    interval, eject_after = 10.0, 2
+    # A worker skips a target for about a second after a refused connect, so the two refusals span a
+    # second or more, and the waits below up to 5 s: held that long, no target fails two checks in a row
+    # with a 5 s interval (1.7 intervals, 8.5 s).
+    interval, eject_after = 5.0, 2
     turnout, admin = start_with_passive_ejection(proxy, probe_recorder, [refusing, other.address], False,
                                                  eject_after=eject_after, interval=interval)
 
@@ -348,16 +313,15 @@ def test_refused_connections_eject_a_target(proxy, raw_upstream, probe_recorder)
             assert time.monotonic() < deadline, f"fewer than {count} refused connects within {timeout}s"
             time.sleep(0.02)
 
-    probed = quiet_gap(probe_recorder, interval, needed=3.5)
-    send_until_refused(eject_after - 1, timeout=1.5)
-    target = admin.target("blue", refusing)
-    assert (target["state"], target["reason"]) == ("healthy", None), target
-    send_until_refused(eject_after, timeout=2.5)
-    ejected = admin.wait_for_target("blue", refusing, is_state("unhealthy", "Target.PassiveEjection"), 1.0,
-                                    "ejected")
-    assert ejected["routable"] is False
-    # Once ejected it is not tried again: exactly eject_after refused connects, however many requests.
-    assert statuses(turnout.port(), 10) == [(200, "raw")] * 10
-    assert refused() == eject_after
-    assert_no_probe_since(probe_recorder, probed)
+    with probe_recorder.held():
+        send_until_refused(eject_after - 1, timeout=1.5)
+        target = admin.target("blue", refusing)
+        assert (target["state"], target["reason"]) == ("healthy", None), target
+        send_until_refused(eject_after, timeout=2.5)
+        ejected = admin.wait_for_target("blue", refusing, is_state("unhealthy", "Target.PassiveEjection"), 1.0,
+                                        "ejected")
+        assert ejected["routable"] is False
+        # Once ejected it is not tried again: exactly eject_after refused connects, however many requests.
+        assert statuses(turnout.port(), 10) == [(200, "raw")] * 10
+        assert refused() == eject_after
     admin.wait_for_target("blue", refusing, is_state("healthy", None), interval + 1 + SLACK, "back")
