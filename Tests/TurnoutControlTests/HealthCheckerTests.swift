@@ -51,6 +51,7 @@ final class HealthCheckerTests: XCTestCase {
     func testPassingTargetBecomesHealthyOnceAndStaysQuiet() throws {
         let backend = try server(.status(200))
         let target = loopback(backend.port)
+        let started = Date()
         let checker = try harness([group("blue", [target])])
 
         let changes = checker.waitForChanges(1)
@@ -65,8 +66,11 @@ final class HealthCheckerTests: XCTestCase {
                        "GET /health HTTP/1.1\r\nHost: \(target)\r\nUser-Agent: turnout-health-check\r\nConnection: close\r\n\r\n")
         let probes = checker.probes
         XCTAssertGreaterThanOrEqual(probes.count, 4)
-        XCTAssertTrue(probes.allSatisfy { $0.group == "blue" && $0.target == target && $0.seconds > 0 && $0.seconds < roomyTimeout.seconds },
-                      "\(probes)")
+        XCTAssertTrue(probes.allSatisfy { $0.group == "blue" && $0.target == target && $0.seconds > 0 }, "\(probes)")
+        // Durations in seconds: one target's probes never overlap, so together they last less than the test so far.
+        // (Not each below the timeout: a response read in the loop's turn that also found the timeout due still
+        // passes, and its duration includes how late that turn came.)
+        XCTAssertLessThan(probes.map(\.seconds).reduce(0, +), Date().timeIntervalSince(started), "\(probes)")
 
         let snapshot = checker.onLoop { $0.snapshot() }
         XCTAssertEqual(snapshot.map(\.group), ["blue"])
