@@ -52,11 +52,13 @@ struct ServeStartup {
         proxy = try Proxy(config: config, table: table, metrics: metrics,
                           events: ProxyEvents(targetEjected: { group, target in handle.targetEjected(group: group, target: target) }),
                           logger: logger)
+        // One resolver for target names and hooks' URLs: lookups off the control thread, answers on its loop.
+        let resolver = ThreadedNameResolver(loop: loop)
         plane = ControlPlane(config: config, table: table, recovered: recovered, dataPlane: proxy, clock: loop,
-                             prober: SocketHealthProber(loop: loop), resolver: ThreadedNameResolver(loop: loop), store: store,
+                             prober: SocketHealthProber(loop: loop), resolver: resolver, store: store,
                              journal: journal, metrics: metrics, token: token, logger: logger)
         // Deployments' hooks and commands run on the control loop too (a pidfd per command, one exchange per request).
-        plane.hookRunner = HookRunner(loop: loop)
+        plane.hookRunner = HookRunner(loop: loop, resolver: resolver)
         handle.attach(plane)
         let adminAddress: SocketAddress
         do {
