@@ -8,21 +8,16 @@ enum ASCII {
     static let colon: UInt8 = 0x3A
     static let semicolon: UInt8 = 0x3B
 
-    /// `tchar` (RFC 9110 §5.6.2): the bytes of methods, header names and list tokens.
+    /// `tchar` (RFC 9110 §5.6.2): the bytes of methods, header names and list tokens: letters, digits and
+    /// ``!#$%&'*+-.^_`|~``, as one bit per byte below 0x80 (`ASCIITests` checks the bits against that list).
     @inline(__always)
     static func isToken(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
+        let bits = byte < 64 ? tokenBitsBelow64 : (byte < 128 ? tokenBitsFrom64 : 0)
+        return (bits &>> UInt64(byte & 63)) & 1 != 0
     }
+
+    private static let tokenBitsBelow64: UInt64 = 0x03FF_6CFA_0000_0000
+    private static let tokenBitsFrom64: UInt64 = 0x57FF_FFFF_C7FF_FFFE
 
     /// Optional whitespace (OWS): SP or HTAB.
     @inline(__always)

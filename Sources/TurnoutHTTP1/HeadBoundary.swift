@@ -39,8 +39,9 @@ struct HeadBoundary {
         var lineStart = start
         var index = start
         while index < window {
-            let byte = bytes[index]
-            if byte == ASCII.cr {
+            index = WordScan.firstLineBreak(bytes, from: index, to: window)
+            guard index < window else { break }
+            if bytes[index] == ASCII.cr {
                 guard index + 1 < available else { return .incomplete }
                 guard bytes[index + 1] == ASCII.lf else {
                     return .failed(HeadError(status: malformed, reason: "bare CR in head"))
@@ -59,10 +60,7 @@ struct HeadBoundary {
                 lineStart = index
                 continue
             }
-            if byte == ASCII.lf {
-                return .failed(HeadError(status: malformed, reason: "bare LF in head"))
-            }
-            index += 1
+            return .failed(HeadError(status: malformed, reason: "bare LF in head"))
         }
         if available > maxBytes {
             return .failed(HeadError(status: tooLarge, reason: "head too large"))

@@ -17,33 +17,39 @@ enum HeaderSectionParser {
         let sectionEnd = boundaryEnd - 2  // the final empty line
         var lineStart = start
         while lineStart < sectionEnd {
-            var lineEnd = lineStart
-            while bytes[lineEnd] != ASCII.cr { lineEnd += 1 }
-
-            let first = bytes[lineStart]
-            if ASCII.isWhitespace(first) {
+            if ASCII.isWhitespace(bytes[lineStart]) {
                 return HeadError(status: statuses.malformed, reason: "obs-fold or leading whitespace in field line")
             }
+            // One pass over the line: the name up to the colon, then the value up to its CR (every line ends in
+            // CRLF, so the scans stop at the latest there).
             var colon = lineStart
-            while colon < lineEnd {
+            while true {
                 let byte = bytes[colon]
+                if ASCII.isToken(byte) {
+                    colon += 1
+                    continue
+                }
                 if byte == ASCII.colon { break }
+                if byte == ASCII.cr {
+                    return HeadError(status: statuses.malformed, reason: "field line without colon")
+                }
                 if ASCII.isWhitespace(byte) {
                     return HeadError(status: statuses.malformed, reason: "whitespace before colon")
                 }
-                guard ASCII.isToken(byte) else {
-                    return HeadError(status: statuses.malformed, reason: "invalid byte in field name")
-                }
-                colon += 1
-            }
-            guard colon < lineEnd else {
-                return HeadError(status: statuses.malformed, reason: "field line without colon")
+                return HeadError(status: statuses.malformed, reason: "invalid byte in field name")
             }
             guard colon > lineStart else {
                 return HeadError(status: statuses.malformed, reason: "empty field name")
             }
-            for index in (colon + 1)..<lineEnd where !ASCII.isFieldValueByte(bytes[index]) {
-                return HeadError(status: statuses.malformed, reason: "invalid byte in field value")
+            var lineEnd = colon + 1
+            while true {
+                lineEnd = WordScan.firstControl(bytes, from: lineEnd, to: sectionEnd)
+                let byte = bytes[lineEnd]
+                if byte == ASCII.cr { break }
+                guard byte == ASCII.htab else {
+                    return HeadError(status: statuses.malformed, reason: "invalid byte in field value")
+                }
+                lineEnd += 1
             }
             guard fields.count < fieldLimit else {
                 return HeadError(status: statuses.tooMany, reason: "too many header fields")

@@ -24,34 +24,58 @@ extension KnownHeader {
     static func recognise(_ name: UnsafeRawBufferPointer) -> KnownHeader {
         switch name.count {
         case 2:
-            if name.equalsIgnoringCase("te") { return .te }
+            if isName(name, "te") { return .te }
         case 3:
-            if name.equalsIgnoringCase("via") { return .via }
+            if isName(name, "via") { return .via }
         case 4:
-            if name.equalsIgnoringCase("host") { return .host }
+            if isName(name, "host") { return .host }
         case 6:
-            if name.equalsIgnoringCase("expect") { return .expect }
+            if isName(name, "expect") { return .expect }
         case 7:
-            if name.equalsIgnoringCase("upgrade") { return .upgrade }
-            if name.equalsIgnoringCase("trailer") { return .trailer }
+            if isName(name, "upgrade") { return .upgrade }
+            if isName(name, "trailer") { return .trailer }
         case 10:
-            if name.equalsIgnoringCase("connection") { return .connection }
-            if name.equalsIgnoringCase("keep-alive") { return .keepAlive }
+            if isName(name, "connection") { return .connection }
+            if isName(name, "keep-alive") { return .keepAlive }
         case 12:
-            if name.equalsIgnoringCase("x-request-id") { return .xRequestId }
+            if isName(name, "x-request-id") { return .xRequestId }
         case 14:
-            if name.equalsIgnoringCase("content-length") { return .contentLength }
+            if isName(name, "content-length") { return .contentLength }
         case 15:
-            if name.equalsIgnoringCase("x-forwarded-for") { return .xForwardedFor }
+            if isName(name, "x-forwarded-for") { return .xForwardedFor }
         case 16:
-            if name.equalsIgnoringCase("proxy-connection") { return .proxyConnection }
-            if name.equalsIgnoringCase("x-forwarded-port") { return .xForwardedPort }
+            if isName(name, "proxy-connection") { return .proxyConnection }
+            if isName(name, "x-forwarded-port") { return .xForwardedPort }
         case 17:
-            if name.equalsIgnoringCase("transfer-encoding") { return .transferEncoding }
-            if name.equalsIgnoringCase("x-forwarded-proto") { return .xForwardedProto }
+            if isName(name, "transfer-encoding") { return .transferEncoding }
+            if isName(name, "x-forwarded-proto") { return .xForwardedProto }
         default:
             break
         }
         return .other
+    }
+
+    /// Whether `name` is `lowercaseLiteral` in any ASCII case, eight bytes at a time; the caller checked the
+    /// lengths are equal. Exact only for token bytes, which the parser has checked: setting bit 5 lowercases a
+    /// letter, and the only other bytes it maps onto a literal's digits or `-` are controls, which a token
+    /// cannot hold.
+    @inline(__always)
+    private static func isName(_ name: UnsafeRawBufferPointer, _ lowercaseLiteral: StaticString) -> Bool {
+        let count = name.count
+        let literal = UnsafeRawBufferPointer(start: lowercaseLiteral.utf8Start, count: count)
+        guard count >= 8 else {
+            for index in 0..<count where name[index] | 0x20 != literal[index] { return false }
+            return true
+        }
+        let caseBits: UInt64 = 0x2020_2020_2020_2020
+        var index = 0
+        while true {
+            // The last word overlaps the one before when the length is not a multiple of eight.
+            let offset = min(index, count - 8)
+            let word = name.loadUnaligned(fromByteOffset: offset, as: UInt64.self) | caseBits
+            guard word == literal.loadUnaligned(fromByteOffset: offset, as: UInt64.self) else { return false }
+            index += 8
+            if index >= count { return true }
+        }
     }
 }

@@ -1,4 +1,4 @@
-import TurnoutHTTP1
+@testable import TurnoutHTTP1
 import XCTest
 
 final class RequestHeadParserTests: XCTestCase {
@@ -497,6 +497,33 @@ final class RequestHeadParserTests: XCTestCase {
             let parsed = parseRequest("POST / HTTP/1.1\r\n\(hostLine)\(name): \(value)\r\n\r\n")
             XCTAssertNotNil(parsed.head, name)
             XCTAssertEqual(parsed.fields.count > 0 ? parsed.fields[parsed.fields.count - 1].kind : nil, kind, name)
+        }
+    }
+
+    /// Recognition compares eight bytes at a time with the case bit set: a name one token byte away from a known
+    /// one, at any position and with any token byte, must stay `.other`.
+    func testANameOneByteFromAKnownOneIsOther() {
+        let known: [(String, KnownHeader)] = [
+            ("te", .te), ("via", .via), ("host", .host), ("expect", .expect), ("upgrade", .upgrade),
+            ("trailer", .trailer), ("connection", .connection), ("keep-alive", .keepAlive),
+            ("x-request-id", .xRequestId), ("content-length", .contentLength), ("x-forwarded-for", .xForwardedFor),
+            ("proxy-connection", .proxyConnection), ("x-forwarded-port", .xForwardedPort),
+            ("transfer-encoding", .transferEncoding), ("x-forwarded-proto", .xForwardedProto),
+        ]
+        let tokenBytes = Array("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        for (name, kind) in known {
+            let bytes = Array(name.utf8)
+            for position in bytes.indices {
+                for replacement in tokenBytes {
+                    var changed = bytes
+                    changed[position] = replacement
+                    let sameName = replacement | 0x20 == bytes[position] && (replacement >= 0x41 && replacement <= 0x5A
+                        || replacement == bytes[position])
+                    let recognised = changed.withUnsafeBytes { KnownHeader.recognise($0) }
+                    XCTAssertEqual(recognised, sameName ? kind : .other,
+                                   "\(String(decoding: changed, as: UTF8.self)) against \(name)")
+                }
+            }
         }
     }
 }
