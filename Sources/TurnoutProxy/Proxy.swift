@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import Synchronization
 import TurnoutCore
 import TurnoutMetrics
 import TurnoutPosix
@@ -142,4 +143,13 @@ public final class Proxy: Sendable {
     public func wait() {
         for thread in threads.all { thread.join() }
     }
+}
+
+/// The proxy's worker threads, appended at start and joined at shutdown.
+final class ThreadList: Sendable {
+    private let threads = Mutex<[PosixThread]>([])
+
+    func append(_ thread: PosixThread) { threads.withLock { $0.append(thread) } }
+
+    var all: [PosixThread] { threads.withLock { $0 } }
 }
