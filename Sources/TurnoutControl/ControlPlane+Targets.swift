@@ -128,11 +128,15 @@ extension ControlPlane {
                 description = groupDraining ? "target group lost its weight; draining" : "target group receives no traffic"
             }
             let origin = group.origins[index]
-            result.append([
+            var entry: [String: JSONValue] = [
                 "target": .string(target.description), "name": origin.isAddress ? .null : .string(origin.description),
                 "state": .string(shownState), "reason": reason,
                 "description": .string(description), "routable": .bool(weighted && routable[index]),
-            ])
+            ]
+            if !weighted && groupDraining, let until = groupDrainUntil[group.name] {
+                entry["drain_until"] = .string(AuditTimestamp.iso8601(milliseconds: until))
+            }
+            result.append(.object(entry))
         }
         for (target, until) in (draining[group.name] ?? [:]).sorted(by: { $0.key.description < $1.key.description })
             where until > nowMs && !group.targets.contains(target) {
@@ -140,6 +144,7 @@ extension ControlPlane {
                 "target": .string(target.description), "name": .null, "state": "draining",
                 "reason": "Target.DeregistrationInProgress",
                 "description": .string("deregistered; connections close at the deregistration delay"), "routable": false,
+                "drain_until": .string(AuditTimestamp.iso8601(milliseconds: until)),
             ])
         }
         return result

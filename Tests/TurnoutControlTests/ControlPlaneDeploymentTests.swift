@@ -98,6 +98,21 @@ final class ControlPlaneDeploymentTests: XCTestCase {
         XCTAssertTrue(kinds.contains("AllowTraffic") && kinds.last == "Retire", "\(kinds)")
     }
 
+    /// The record shows the limits the replacement's figures are judged against, the p99 in milliseconds.
+    func testTheRecordShowsItsAlarmLimits() throws {
+        let judged = try deploy(#"""
+            {"target_group": "green", "strategy": "Canary10Percent5Minutes",
+             "alarms": {"max_5xx_rate": 0.01, "max_p99": "500ms", "max_p99_ratio": 2.0, "window": "30s", "min_requests": 20}}
+            """#)
+        XCTAssertEqual(deployment(judged)["alarm_limits"], [
+            "window_seconds": 30, "min_requests": 20, "max_5xx_rate": 0.01, "max_p99_ms": 500, "max_p99_ratio": 2,
+            "max_connect_errors": nil, "max_unhealthy_targets": nil,
+        ])
+        XCTAssertEqual(harness.send("POST", "/v1/deployments/\(judged)/rollback").status, 200)
+        let unjudged = try deploy(#"{"target_group": "green", "strategy": "Canary10Percent5Minutes"}"#)
+        XCTAssertEqual(deployment(unjudged)["alarm_limits"], .null)
+    }
+
     func testOneDeploymentPerListenerAndActionsByStatus() throws {
         let id = try deploy(#"{"target_group": "green", "strategy": {"steps": [{"weight": 20, "approval": true}, {"weight": 100}]}}"#)
         let busy = harness.send("POST", "/v1/deployments", #"{"target_group": "green"}"#)

@@ -25,6 +25,7 @@ final class ControlPlaneDrainTests: XCTestCase {
         XCTAssertEqual(harness.targets("blue")[b], [
             "target": .string(b), "name": .null, "state": "draining", "reason": "Target.DeregistrationInProgress",
             "description": "deregistered; connections close at the deregistration delay", "routable": false,
+            "drain_until": "2026-11-26T14:00:30.000Z",
         ])
         XCTAssertEqual(try harness.journalRecords().map(\.draining), [[PersistedDrain(group: "blue", target: b, until: deadline)]])
 
@@ -61,12 +62,14 @@ final class ControlPlaneDrainTests: XCTestCase {
             XCTAssertEqual(target["reason"], "Target.DeregistrationInProgress")
             XCTAssertEqual(target["description"], "target group lost its weight; draining")
             XCTAssertEqual(target["routable"], false)
+            XCTAssertEqual(target["drain_until"], "2026-11-26T14:00:30.000Z")
         }
         harness.clock.advance(milliseconds: 29_999)
         XCTAssertEqual(harness.states("blue"), [a: "draining", b: "draining"])
         harness.clock.advance(milliseconds: 1)
         XCTAssertEqual(harness.states("blue"), [a: "unused", b: "unused"])
         XCTAssertEqual(harness.targets("blue")[a]?["reason"], "Target.NotInUse")
+        XCTAssertNil(harness.targets("blue")[a]?["drain_until"], "only a draining target has an end")
 
         harness.send("PUT", "/v1/listeners/production/forward", #"{"blue": 100}"#)
         XCTAssertEqual(harness.states("blue"), [a: "initial", b: "initial"])

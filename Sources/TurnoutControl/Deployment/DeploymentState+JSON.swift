@@ -26,6 +26,7 @@ extension DeploymentState {
                 ]
             }),
         ]
+        members["alarm_limits"] = spec.alarms.map(\.json) ?? .null
         members["termination_wait"] = .string(spec.terminationWait.description)
         members["report"] = .string("/v1/deployments/\(id)/report")
         members["restarts"] = .array(restarts.map {
@@ -66,5 +67,20 @@ extension DeploymentState.PhaseRecord {
 extension FigureAlarmBreach {
     var json: JSONValue {
         ["alarm": .string(alarm.rawValue), "value": .double(rounded(value, places: 6)), "threshold": .double(threshold)]
+    }
+}
+
+extension DeploymentAlarms {
+    /// The limits the replacement's figures are judged against (null: not judged), for people to compare the
+    /// figures with while the deployment runs.
+    var json: JSONValue {
+        func number(_ value: Double?) -> JSONValue { value.map { .double($0) } ?? .null }
+        return [
+            "window_seconds": .int(Int64(windowSeconds)), "min_requests": .int(Int64(figures.minRequests)),
+            "max_5xx_rate": number(figures.max5xxRate), "max_p99_ms": number(figures.maxP99.map { rounded($0 * 1000, places: 3) }),
+            "max_p99_ratio": number(figures.maxP99Ratio),
+            "max_connect_errors": figures.maxConnectErrors.map { .int(Int64($0)) } ?? .null,
+            "max_unhealthy_targets": maxUnhealthyTargets.map { .int(Int64($0)) } ?? .null,
+        ]
     }
 }
