@@ -40,10 +40,16 @@ $(VENV)/.requirements: Tests/integration/requirements.txt
 	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/integration/requirements.txt
 	@touch $@
 
-build: deps
+# The dashboard's files (dashboard/) compiled into the binary as Swift text; the script rewrites the file only when
+# what it makes differs, and DashboardAssetsTests fails when the committed file is not what dashboard/ makes.
+DASHBOARD_ASSETS := Sources/TurnoutControl/DashboardAssets.swift
+$(DASHBOARD_ASSETS): $(wildcard dashboard/*) scripts/embed-dashboard.py
+	$(PYTHON) scripts/embed-dashboard.py
+
+build: deps $(DASHBOARD_ASSETS)
 	$(SWIFT) build
 
-release: deps
+release: deps $(DASHBOARD_ASSETS)
 	$(SWIFT) build -c release
 
 # Builds release, starts the blue and green demo backends, a spare one in no group (blue-2) and the proxy in the

@@ -1,7 +1,8 @@
 import Foundation
 import TurnoutCore
 
-/// The admin API's router: the request guard, authentication, idempotency, then the endpoint.
+/// The admin API's router: the request guard, the dashboard's files (no token), authentication, idempotency, then the
+/// endpoint.
 extension ControlPlane {
     /// Answers one admin request (control thread).
     public func handle(_ request: AdminRequest) -> AdminResponse {
@@ -12,6 +13,8 @@ extension ControlPlane {
         if request.method == "GET" || request.method == "HEAD", isHealthCheck {
             return healthz()
         }
+        // The dashboard's files carry no data: the page gets them before it has asked for the token.
+        if Dashboard.owns(segments) { return Dashboard.response(method: request.method, path: request.path, segments: segments) }
         if let failure = authenticate(request) { return failure }
         let isMutation = ["POST", "PUT", "DELETE", "PATCH"].contains(request.method)
         guard isMutation, let key = request.header("Idempotency-Key"), isRouted(request.method, segments) else {

@@ -20,7 +20,9 @@ final class ControlPlaneHarness {
     let plane: ControlPlane
 
     /// Starts on `directory` with the configuration file `yaml` (see `Self.yaml`), written there as `turnout.yaml`.
-    init(yaml: String, directory: StateTestDirectory = StateTestDirectory(), clock: ManualClock = ManualClock()) throws {
+    /// `token`: the admin token the plane requires (none by default).
+    init(yaml: String, directory: StateTestDirectory = StateTestDirectory(), clock: ManualClock = ManualClock(),
+         token: String? = nil) throws {
         self.directory = directory
         self.clock = clock
         try directory.write(yaml, to: directory.path + "/turnout.yaml")
@@ -34,7 +36,7 @@ final class ControlPlaneHarness {
             ?? RoutingTable(config: config, generation: 1)
         try journal.open()
         plane = ControlPlane(config: config, table: table, recovered: recovered, dataPlane: dataPlane, clock: clock,
-                             prober: prober, resolver: resolver, store: store, journal: journal, metrics: MetricsRegistry(), token: nil,
+                             prober: prober, resolver: resolver, store: store, journal: journal, metrics: MetricsRegistry(), token: token,
                              logger: logger)
         plane.start()
     }
