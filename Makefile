@@ -12,9 +12,10 @@ SPARE_PORT ?= 3002
 # Debian packages the build needs, and those only the tests need; installed only when missing (unshare and mount
 # run the proxy with a resolv.conf of the tests' own in the tests of targets by name, and the README's tour in a
 # network namespace; strace and systemd-analyze check the systemd unit's sandbox; tmux gives `turnout deploy --watch`
-# a terminal whose screen the tests read back).
+# a terminal whose screen the tests read back; chromium is the browser the dashboard's tests drive with Playwright, which
+# is told where it is and downloads no browser of its own).
 APT_PACKAGES := libssl-dev pkg-config curl
-APT_TEST_PACKAGES := python3-venv util-linux mount strace systemd iproute2 tmux
+APT_TEST_PACKAGES := python3-venv util-linux mount strace systemd iproute2 tmux chromium
 
 # The test tools (Tests/integration/requirements.txt) live in a virtual environment of the project's own, never in
 # the system's Python; running the proxy needs none of them.
