@@ -79,6 +79,17 @@ def show_split(page, listener: str, expected: dict[str, str]) -> None:
     assert wait_until(lambda: split(page, listener) == expected, timeout=SHOWN / 1000), split(page, listener)
 
 
+def ask_to_switch(page, listener: str, to: str):
+    """Picks ``to`` in the listener's switch form and presses Switch; the confirmation dialog, open."""
+    card = page.locator(f'[data-listener="{listener}"]')
+    card.get_by_label(f"Switch {listener} to").select_option(to)
+    card.get_by_role("button", name="Switch").click()
+    dialog = page.locator("#confirm")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"Switch all of {listener}'s traffic to {to}?")
+    return dialog
+
+
 # --- the files ----------------------------------------------------------------------------------------------------
 
 def test_the_files_over_a_socket_media_types_security_headers_and_size(open_turnout):
@@ -122,12 +133,12 @@ def test_the_page_asks_for_the_token_shows_no_data_without_it_and_keeps_it_for_t
     page.get_by_label("Token").fill(TOKEN)
     page.get_by_label("Token").press("Enter")
     expect(page.locator("#dashboard")).to_be_visible(timeout=SHOWN)
-    show_split(page, "production", {"blue": "100%"})
+    show_split(page, "production", {"blue": "100%", "green": "0%"})
     expect(page.locator("#connection")).to_have_text("live", timeout=SHOWN)
 
     # Kept for the tab: a reload shows the data without asking again; another tab (context) asks.
     page.reload()
-    show_split(page, "production", {"blue": "100%"})
+    show_split(page, "production", {"blue": "100%", "green": "0%"})
     expect(page.locator("#token-form")).to_be_hidden()
     other = browser.new_context().new_page()
     other.goto(turnout.admin_url + "/ui/")
@@ -140,7 +151,7 @@ def test_the_page_asks_for_the_token_shows_no_data_without_it_and_keeps_it_for_t
 def test_the_split_follows_a_weights_change_made_elsewhere_without_a_reload(open_turnout, page):
     turnout, admin = open_turnout
     page.goto(turnout.admin_url + "/ui/")
-    show_split(page, "production", {"blue": "100%"})
+    show_split(page, "production", {"blue": "100%", "green": "0%"})
     expect(page.locator("#connection")).to_have_text("live", timeout=SHOWN)
     page.evaluate("window.sameDocument = true")
     # What the weight inputs offer is what is in force.
@@ -160,21 +171,15 @@ def test_the_split_follows_a_weights_change_made_elsewhere_without_a_reload(open
 def test_the_switch_button_moves_production_after_its_confirmation(open_turnout, page):
     turnout, admin = open_turnout
     page.goto(turnout.admin_url + "/ui/")
-    show_split(page, "production", {"blue": "100%"})
-    card = page.locator('[data-listener="production"]')
+    show_split(page, "production", {"blue": "100%", "green": "0%"})
 
     # Cancelled: nothing is sent.
-    card.get_by_label("Switch production to").select_option("green")
-    card.get_by_role("button", name="Switch").click()
-    dialog = page.locator("#confirm")
-    expect(dialog).to_be_visible()
-    expect(dialog).to_contain_text("Switch all of production's traffic to green?")
+    dialog = ask_to_switch(page, "production", "green")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     generation = ok_json(admin.get("/v1/status"))["generation"]
 
-    card.get_by_role("button", name="Switch").click()
-    expect(dialog).to_be_visible()
+    ask_to_switch(page, "production", "green")
     screenshot(page, "switch-confirmation")
     page.get_by_role("button", name="Confirm").click()
     assert wait_until(lambda: admin.forwards()["production"] == {"green": 100}, timeout=SHOWN / 1000), admin.forwards()
@@ -183,17 +188,14 @@ def test_the_switch_button_moves_production_after_its_confirmation(open_turnout,
     [entry] = ok_json(admin.get("/v1/audit"))["entries"]
     assert entry["action"] == "switch" and entry["generation_before"] == generation
     expect(page.locator("#notice")).to_have_text("production switched to green.", timeout=SHOWN)
-    show_split(page, "production", {"green": "100%"})
+    show_split(page, "production", {"blue": "0%", "green": "100%"})
 
 
 def test_a_change_made_first_by_another_client_is_shown_as_a_409_and_the_state_reloaded(open_turnout, page):
     turnout, admin = open_turnout
     page.goto(turnout.admin_url + "/ui/")
-    show_split(page, "production", {"blue": "100%"})
-    card = page.locator('[data-listener="production"]')
-    card.get_by_label("Switch production to").select_option("green")
-    card.get_by_role("button", name="Switch").click()
-    expect(page.locator("#confirm")).to_be_visible()
+    show_split(page, "production", {"blue": "100%", "green": "0%"})
+    ask_to_switch(page, "production", "green")
 
     # Another client changes the routing while the question is on the screen.
     assert admin.put("/v1/listeners/production/forward", {"blue": 50, "green": 50}).status_code == 200
@@ -287,7 +289,7 @@ termination_wait: 0ms
     expect(page.locator("#deployment")).to_contain_text("No deployment in progress.", timeout=SHOWN)
     past = page.locator(f'#history-table tr[data-deployment="{deployment["id"]}"]')
     expect(past.locator(".state")).to_have_text("RolledBack", timeout=SHOWN)
-    show_split(page, "production", {"blue": "100%"})
+    show_split(page, "production", {"blue": "100%", "green": "0%"})
     past.locator("summary").click()
     expect(past).to_contain_text("steps")
     screenshot(page, "deployment-rolled-back")
@@ -298,7 +300,7 @@ def test_a_phone_sized_screen_keeps_every_control_labelled_and_reachable(open_tu
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     page.goto(turnout.admin_url + "/ui/")
-    show_split(page, "production", {"blue": "100%"})
+    show_split(page, "production", {"blue": "100%", "green": "0%"})
     # Nothing wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     # Every control has a name a screen reader (and get_by_label) finds.
