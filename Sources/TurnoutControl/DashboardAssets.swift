@@ -224,7 +224,8 @@ function askForToken(message) {
   $("dashboard").hidden = true;
   $("token-form").hidden = false;
   $("forget-token").hidden = true;
-  $("token-error").textContent = token() ? message : "";
+  // Several calls may be refused together: the first, which still had the token, says why.
+  if (token()) $("token-error").textContent = message;
   sessionStorage.removeItem(TOKEN_KEY);
   $("token").focus();
 }
@@ -364,6 +365,7 @@ function scheduleRefresh() {
 
 // --- reading the state ------------------------------------------------------------------------------------------
 
+/** Reads the status, the deployments and the audit log and draws them; false when that failed. */
 async function refresh() {
   try {
     const [status, deployments, audit] = await Promise.all([
@@ -372,8 +374,10 @@ async function refresh() {
     state.deployments = deployments.deployments;
     state.audit = audit.entries;
     render();
+    return true;
   } catch (error) {
     if (error.status !== 401) notify(`Could not read the state: ${error.message}`, true);
+    return false;
   }
 }
 
@@ -416,9 +420,13 @@ function colour(group, index) {
 
 function groupNames() { return state.status.target_groups.map((g) => g.name); }
 
+/** `value` with at most `digits` decimals (1) and thousands separated. Not toLocaleString: its first call loads the
+ * browser's number formats, a third of the page's first render on a slow machine. */
 function number(value, digits) {
   if (value === null || value === undefined) return "–";
-  return Number(value).toLocaleString("en", { maximumFractionDigits: digits === undefined ? 1 : digits });
+  const [whole, fraction] = Number(value).toFixed(digits === undefined ? 1 : digits).split(".");
+  const kept = (fraction || "").replace(/0+$/, "");
+  return whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (kept ? "." + kept : "");
 }
 
 function clock(iso) { return iso ? iso.slice(11, 19) : "–"; }
@@ -722,14 +730,9 @@ function tick() {
 
 async function start() {
   $("token-error").textContent = "";
-  try {
-    state.status = await api("GET", "/v1/status");
-  } catch (error) {
-    if (error.status !== 401) notify(`Could not reach the admin API: ${error.message}`, true);
-    return;
-  }
+  // One round of reads (a 401 shows the token form instead), then the figures and the stream.
+  if (!(await refresh())) return;
   $("notice").hidden = true;
-  await refresh();
   refreshFigures();
   connectEvents();
 }
