@@ -7,7 +7,7 @@ GREEN_PORT ?= 3001
 SPARE_PORT ?= 3002
 
 .PHONY: run test deps test-deps build release unit-test integration-test sanitize-thread sanitize-address fuzz \
-	bench bench-deploy docker-check install uninstall clean
+	bench bench-deploy bench-dashboard docker-check install uninstall clean
 
 # Debian packages the build needs, and those only the tests need; installed only when missing (unshare and mount
 # run the proxy with a resolv.conf of the tests' own in the tests of targets by name, and the README's tour in a
@@ -95,6 +95,11 @@ bench:
 
 bench-deploy:
 	benchmarks/deploy $(DEPLOY_BENCH_ARGS)
+
+# The dashboard's weight and its first render in headless chromium (benchmarks/dashboard; DASHBOARD_BENCH_ARGS).
+DASHBOARD_BENCH_ARGS ?=
+bench-dashboard:
+	benchmarks/dashboard $(DASHBOARD_BENCH_ARGS)
 
 docker-check:
 	scripts/dockerfile-check.sh
