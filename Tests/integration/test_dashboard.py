@@ -191,6 +191,30 @@ def test_the_switch_button_moves_production_after_its_confirmation(open_turnout,
     show_split(page, "production", {"blue": "0%", "green": "100%"})
 
 
+def test_set_weights_sends_the_forward_typed_after_its_confirmation(open_turnout, page):
+    turnout, admin = open_turnout
+    page.goto(turnout.admin_url + "/ui/")
+    show_split(page, "production", {"blue": "100%", "green": "0%"})
+    card = page.locator('[data-listener="production"]')
+    # Weights that do not add up to 100: the API's refusal, as it words it, and nothing changed.
+    card.get_by_label("blue %").fill("50")
+    card.get_by_label("green %").fill("20")
+    card.get_by_role("button", name="Set weights").click()
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#notice")).to_contain_text("Refused (422 invalid)", timeout=SHOWN)
+    expect(page.locator("#notice")).to_contain_text("must add up to 100, not 70")
+    assert admin.forwards()["production"] == {"blue": 100}
+
+    card.get_by_label("blue %").fill("80")
+    card.get_by_label("green %").fill("20")
+    card.get_by_role("button", name="Set weights").click()
+    expect(page.locator("#confirm")).to_contain_text("Set production's weights to blue 80%, green 20%?")
+    page.get_by_role("button", name="Confirm").click()
+    assert wait_until(lambda: admin.forwards()["production"] == {"blue": 80, "green": 20}, timeout=SHOWN / 1000), \
+        admin.forwards()
+    show_split(page, "production", {"blue": "80%", "green": "20%"})
+
+
 def test_a_change_made_first_by_another_client_is_shown_as_a_409_and_the_state_reloaded(open_turnout, page):
     turnout, admin = open_turnout
     page.goto(turnout.admin_url + "/ui/")
