@@ -6,7 +6,7 @@ extension ControlPlane {
         let differences = configDifferences
         func difference(_ key: String) -> ConfigDifference? { differences.first { $0.key == key } }
         var listeners: [JSONValue] = []
-        for listener in table.listeners {
+        for (index, listener) in table.listeners.enumerated() {
             listeners.append([
                 "name": .string(listener.name),
                 "bind": .string(listener.bind.description),
@@ -14,6 +14,7 @@ extension ControlPlane {
                 "forward": forwardJSON(table, listener: listener.name),
                 "forward_source": sourceJSON(of: difference("listeners.\(listener.name).forward"), name: listener.name,
                                              section: "listeners"),
+                "rules": .array(table.rules(ofListener: index).map(\.jsonValue)),
             ])
         }
         var groups: [JSONValue] = []

@@ -54,9 +54,13 @@ public struct ConfigChanges: Sendable, Equatable {
                 forwards[listener.name] = listener.forward
                 appliedKeys.append("listeners.\(listener.name).forward")
             }
+            if before.rules != listener.rules {
+                needRestart.append(RestartOnly(key: "listeners.\(listener.name).rules", change: "rules changed"))
+            }
             var unapplied = listener
             unapplied.bind = before.bind
             unapplied.forward = before.forward
+            unapplied.rules = before.rules
             if unapplied != before { needRestart.append(RestartOnly(key: "listeners.\(listener.name)", change: "settings changed")) }
         }
 

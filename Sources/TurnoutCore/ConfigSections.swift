@@ -3,7 +3,7 @@
 enum ConfigSections {
     static let rootKeys = ["workers", "state_dir", "admin", "listeners", "target_groups", "timeouts", "limits", "log"]
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
-    static let listenerKeys = ["bind", "forward"]
+    static let listenerKeys = ["bind", "forward", "rules"]
     static let targetGroupKeys = [
         "targets", "algorithm", "health_check", "deregistration_delay", "on_all_unhealthy", "passive_ejection",
         "timeouts", "dns_refresh",
@@ -78,12 +78,15 @@ enum ConfigSections {
             guard let forward = fields["forward"] else {
                 throw body.error("listener '\(name)' needs a forward action, e.g. forward: { blue: 100 }")
             }
-            listeners.append(ListenerConfig(name: name, bind: try bind.hostPort(), forward: try self.forward(forward)))
+            var rules: [ListenerRule] = []
+            if let list = fields["rules"] { rules = try self.rules(list) }
+            listeners.append(ListenerConfig(name: name, bind: try bind.hostPort(), forward: try self.forward(forward),
+                                            rules: rules))
         }
         return listeners
     }
 
-    private static func forward(_ node: ConfigNode) throws(ConfigError) -> [WeightedGroup] {
+    static func forward(_ node: ConfigNode) throws(ConfigError) -> [WeightedGroup] {
         guard case .mapping = node.node else {
             throw node.error("expected a mapping of target group to weight, e.g. { blue: 90, green: 10 }, got \(node.shape)")
         }

@@ -1,14 +1,17 @@
-/// A bind address and the groups its requests are forwarded to, by percentage.
+/// A bind address, its rules, and the groups the requests no rule takes are forwarded to, by percentage.
 public struct ListenerConfig: Sendable, Hashable {
     public var name: String
     /// Port 0 asks the kernel for a free port (useful in tests).
     public var bind: HostPort
     /// In configuration order; the weights are percentages that add up to 100.
     public var forward: [WeightedGroup]
+    /// Tried in order before `forward`, which stays the default action (the request no rule matched).
+    public var rules: [ListenerRule]
 
-    public init(name: String, bind: HostPort, forward: [WeightedGroup]) {
+    public init(name: String, bind: HostPort, forward: [WeightedGroup], rules: [ListenerRule] = []) {
         self.name = name
         self.bind = bind
         self.forward = forward
+        self.rules = rules
     }
 }

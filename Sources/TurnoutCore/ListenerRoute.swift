@@ -1,4 +1,5 @@
-/// One listener in a routing snapshot: where it binds and how its requests are spread over groups.
+/// One listener in a routing snapshot: where it binds, its rules, and how the requests no rule takes are spread
+/// over groups.
 public struct ListenerRoute: Sendable, Hashable {
     public let name: String
     public let bind: HostPort
@@ -6,11 +7,48 @@ public struct ListenerRoute: Sendable, Hashable {
     public let groupIndices: [Int]
     /// Parallel to `groupIndices`. Zero weights are kept (the group stays listed); pickers skip them.
     public let weights: [Int]
+    /// Tried in order before the forward above, the default action.
+    public let rules: [RuleRoute]
 
-    init(name: String, bind: HostPort, groupIndices: [Int], weights: [Int]) {
+    init(name: String, bind: HostPort, groupIndices: [Int], weights: [Int], rules: [RuleRoute] = []) {
         self.name = name
         self.bind = bind
         self.groupIndices = groupIndices
         self.weights = weights
+        self.rules = rules
+    }
+
+    /// The same listener with another default forward.
+    func replacingForward(groupIndices: [Int], weights: [Int]) -> ListenerRoute {
+        ListenerRoute(name: name, bind: bind, groupIndices: groupIndices, weights: weights, rules: rules)
+    }
+
+    /// The index of the rule named `name`, if any.
+    public func ruleIndex(named name: String) -> Int? { rules.firstIndex { $0.name == name } }
+}
+
+/// One rule of a listener in a routing snapshot: its conditions, and its action with groups as indices.
+public struct RuleRoute: Sendable, Hashable {
+    public let name: String
+    public let match: RuleConditions
+    public let action: Action
+
+    public enum Action: Sendable, Hashable {
+        /// Indices into `RoutingTable.groups` and their percentages, parallel, as a listener's forward.
+        case forward(groupIndices: [Int], weights: [Int])
+        case fixedResponse(FixedResponse)
+        case redirect(RedirectAction)
+    }
+
+    init(name: String, match: RuleConditions, action: Action) {
+        self.name = name
+        self.match = match
+        self.action = action
+    }
+
+    /// The forward's group indices and weights; empty for the actions that forward nothing.
+    public var forward: (groupIndices: [Int], weights: [Int]) {
+        if case .forward(let groupIndices, let weights) = action { return (groupIndices, weights) }
+        return ([], [])
     }
 }

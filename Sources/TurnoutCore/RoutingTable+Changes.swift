@@ -15,10 +15,7 @@ extension RoutingTable {
                 throw ConfigError(key: "listeners.\(name)", message: "unknown listener '\(name)'")
             }
             try WeightedGroup.validate(forward, key: "listeners.\(name).forward") { groupIndex(named: $0) != nil }
-            let old = listeners[index]
-            listeners[index] = ListenerRoute(
-                name: old.name,
-                bind: old.bind,
+            listeners[index] = listeners[index].replacingForward(
                 groupIndices: forward.map { groupIndex(named: $0.group)! },
                 weights: forward.map(\.weight)
             )

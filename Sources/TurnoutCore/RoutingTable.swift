@@ -20,11 +20,23 @@ public final class RoutingTable: Sendable {
         let groupIndexByName = Self.indexByName(groups.map(\.name))
         let listeners = config.listeners.map { listener in
             let known = listener.forward.filter { groupIndexByName[$0.group] != nil }
+            let rules = listener.rules.map { rule in
+                let action: RuleRoute.Action
+                switch rule.action {
+                case .forward(let forward):
+                    let known = forward.filter { groupIndexByName[$0.group] != nil }
+                    action = .forward(groupIndices: known.map { groupIndexByName[$0.group]! }, weights: known.map(\.weight))
+                case .fixedResponse(let response): action = .fixedResponse(response)
+                case .redirect(let redirect): action = .redirect(redirect)
+                }
+                return RuleRoute(name: rule.name, match: rule.match, action: action)
+            }
             return ListenerRoute(
                 name: listener.name,
                 bind: listener.bind,
                 groupIndices: known.map { groupIndexByName[$0.group]! },
-                weights: known.map(\.weight)
+                weights: known.map(\.weight),
+                rules: rules
             )
         }
         self.init(generation: generation, listeners: listeners, groups: groups)
@@ -51,5 +63,24 @@ public final class RoutingTable: Sendable {
     public func forward(ofListener index: Int) -> [WeightedGroup] {
         let listener = listeners[index]
         return zip(listener.groupIndices, listener.weights).map { WeightedGroup(group: groups[$0].name, weight: $1) }
+    }
+
+    /// A listener's rules as the configuration writes them, groups by name (for the status and the state file).
+    public func rules(ofListener index: Int) -> [ListenerRule] {
+        listeners[index].rules.enumerated().map { ruleIndex, rule in
+            let action: RuleAction
+            switch rule.action {
+            case .forward: action = .forward(forward(ofRule: ruleIndex, listener: index))
+            case .fixedResponse(let response): action = .fixedResponse(response)
+            case .redirect(let redirect): action = .redirect(redirect)
+            }
+            return ListenerRule(name: rule.name, match: rule.match, action: action)
+        }
+    }
+
+    /// A rule's forward action as names and weights, in order; empty for a rule that forwards nothing.
+    public func forward(ofRule rule: Int, listener index: Int) -> [WeightedGroup] {
+        let forward = listeners[index].rules[rule].forward
+        return zip(forward.groupIndices, forward.weights).map { WeightedGroup(group: groups[$0].name, weight: $1) }
     }
 }

@@ -149,6 +149,7 @@ extension TurnoutConfig {
                 )
             }
             try WeightedGroup.validate(listener.forward, key: "\(key).forward", groupExists: groupNames.contains)
+            try ListenerRule.validate(listener.rules, key: "\(key).rules", groupExists: groupNames.contains)
         }
     }
 

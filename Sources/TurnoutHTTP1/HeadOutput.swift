@@ -1,20 +1,20 @@
-/// Appends bytes to a caller's buffer; once something does not fit, every later write is ignored and `finish`
+/// Appends bytes to a caller's buffer (the head writers', and the proxy's own answers'); once something does not fit, every later write is ignored and `finish`
 /// returns nil.
-struct HeadOutput {
+public struct HeadOutput {
     private let buffer: UnsafeMutableRawBufferPointer
     private var position = 0
     private var overflowed = false
 
-    init(_ buffer: UnsafeMutableRawBufferPointer) {
+    public init(_ buffer: UnsafeMutableRawBufferPointer) {
         self.buffer = buffer
     }
 
     /// Bytes written, or nil if the output did not fit.
-    func finish() -> Int? {
+    public func finish() -> Int? {
         overflowed ? nil : position
     }
 
-    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func write(_ bytes: UnsafeRawBufferPointer) {
         guard !overflowed, !bytes.isEmpty else { return }
         guard bytes.count <= buffer.count - position, let base = buffer.baseAddress else {
             overflowed = true
@@ -24,11 +24,11 @@ struct HeadOutput {
         position += bytes.count
     }
 
-    mutating func write(_ literal: StaticString) {
+    public mutating func write(_ literal: StaticString) {
         write(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
-    mutating func write(byte: UInt8) {
+    public mutating func write(byte: UInt8) {
         guard !overflowed else { return }
         guard position < buffer.count else {
             overflowed = true
@@ -39,7 +39,7 @@ struct HeadOutput {
     }
 
     /// Writes `value` in decimal.
-    mutating func write(decimal value: UInt64) {
+    public mutating func write(decimal value: UInt64) {
         var divisor: UInt64 = 1
         while value / divisor >= 10 { divisor *= 10 }
         while divisor > 0 {

@@ -15,6 +15,7 @@ public final class MetricsRegistry: Sendable {
     private struct Blocks: Sendable {
         var routes: [RouteCounters] = []
         var listeners: [ListenerCounters] = []
+        var rules: [RuleCounters] = []
     }
 
     private let bounds: BucketBounds
@@ -44,6 +45,15 @@ public final class MetricsRegistry: Sendable {
         return counters
     }
 
+    /// A new counter block for the requests the calling worker routes by `rule` of `listener`
+    /// (`RuleCounters.defaultRule` for the listener's forward). Each call creates a block: call it once per
+    /// worker and rule, and keep the result.
+    public func ruleCounters(listener: String, rule: String) -> RuleCounters {
+        let counters = RuleCounters(listener: listener, rule: rule)
+        blocks.withLock { $0.rules.append(counters) }
+        return counters
+    }
+
     /// Every registered counter now, summed over workers. Safe from any thread, concurrently with
     /// recording and registration.
     public func snapshot() -> MetricsSnapshot {
@@ -56,6 +66,9 @@ public final class MetricsRegistry: Sendable {
         }
         for counters in current.listeners {
             snapshot.add(listener: counters.listener, counters.load())
+        }
+        for counters in current.rules {
+            snapshot.ruleRequests[MetricsSnapshot.RuleKey(listener: counters.listener, rule: counters.rule), default: 0] += counters.load()
         }
         return snapshot
     }

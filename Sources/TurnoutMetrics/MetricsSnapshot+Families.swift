@@ -23,6 +23,11 @@ extension MetricsSnapshot {
                        MetricSample(labels: [("listener", $0.key)], value: Double($0.value.activeConnections))
                    }),
             splicedBytes(listeners),
+            .counter("turnout_rule_requests_total",
+                     help: "Requests taken by each listener rule (rule=\"default\": by the listener's forward), by listener and rule.",
+                     samples: ruleRequests.sorted { $0.key < $1.key }.map {
+                         MetricSample(labels: [("listener", $0.key.listener), ("rule", $0.key.rule)], value: Double($0.value))
+                     }),
         ]
     }
 

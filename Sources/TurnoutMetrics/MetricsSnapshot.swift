@@ -17,6 +17,21 @@ public struct MetricsSnapshot: Sendable, Equatable {
         }
     }
 
+    /// The labels of a listener rule's requests.
+    public struct RuleKey: Hashable, Comparable, Sendable {
+        public var listener: String
+        public var rule: String
+
+        public init(listener: String, rule: String) {
+            self.listener = listener
+            self.rule = rule
+        }
+
+        public static func < (lhs: RuleKey, rhs: RuleKey) -> Bool {
+            (lhs.listener, lhs.rule) < (rhs.listener, rhs.rule)
+        }
+    }
+
     /// Counters of one route.
     public struct RouteTotals: Sendable, Equatable {
         /// Responses by status class: index 0 counts 1xx, …, index 4 counts 5xx.
@@ -98,6 +113,8 @@ public struct MetricsSnapshot: Sendable, Equatable {
     public internal(set) var routes: [RouteKey: RouteTotals] = [:]
     /// Every registered listener.
     public internal(set) var listeners: [String: ListenerTotals] = [:]
+    /// Requests taken by each listener rule (`RuleCounters.defaultRule`: by the listener's forward).
+    public internal(set) var ruleRequests: [RuleKey: UInt64] = [:]
 
     init(durationBuckets: [Double]) {
         self.durationBuckets = durationBuckets

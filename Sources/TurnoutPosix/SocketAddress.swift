@@ -91,6 +91,26 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The address as 128 bits in two big-endian halves, an IPv4 address mapped into IPv6 (`::ffff:a.b.c.d`):
+    /// what rules compare with address blocks. No allocation.
+    public var mappedIPv6Halves: (high: UInt64, low: UInt64) {
+        var copy = storage
+        let family = self.family
+        return withUnsafePointer(to: &copy) { pointer -> (high: UInt64, low: UInt64) in
+            if family == AF_INET6 {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                    withUnsafeBytes(of: sin6.pointee.sin6_addr) { bytes in
+                        (bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self).bigEndian,
+                         bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self).bigEndian)
+                    }
+                }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                (0, 0xffff_0000_0000 | UInt64(UInt32(bigEndian: sin.pointee.sin_addr.s_addr)))
+            }
+        }
+    }
+
     /// The port in host byte order.
     public var port: UInt16 {
         var copy = storage

@@ -11,6 +11,9 @@ final class ClientConnection {
     /// The peer's numeric address, formatted once at accept for X-Forwarded-For.
     let peerHost = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
     var peerHostLength = 0
+    /// The peer's address as rules' `source` blocks compare it (`SocketAddress.mappedIPv6Halves`).
+    var peerHigh: UInt64 = 0
+    var peerLow: UInt64 = 0
     /// The peer's hang-up (RDHUP/HUP/ERR) was signalled: reads go on to the end of file.
     var hangUpSignalled = false
 

@@ -26,6 +26,43 @@ extension ClientStateMachine {
         return sendRequestHead(exchange, link, env)
     }
 
+    /// The exchange being routed, if the connection is routing one: the rules read its request.
+    var exchangeBeingRouted: Exchange? {
+        if case .routing(let exchange, _, _) = state { return exchange }
+        return nil
+    }
+
+    /// A rule answered the request by itself (a fixed response or a redirect). A keep-alive request without a
+    /// body gets the answer and the connection reads on (`answering`); otherwise the answer says
+    /// `Connection: close` and the connection closes after it, lingering as after the proxy's other answers
+    /// unless the client asked to close and sent nothing more. An answer that does not fit the output is a 431.
+    @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
+    mutating func answer(by matcher: RuleMatcher, _ hit: RuleMatcher.Hit, _ request: RuleRequest,
+                         _ env: ConnectionEnvironment) -> ClientAction {
+        let current = take()
+        guard case .routing(let exchange, _, _) = consume current else { preconditionFailure("answer in another state") }
+        let buffers = exchange.buffers
+        let output = buffers.output
+        output.compact()
+        let keepAlive = exchange.request.keepAlive && exchange.requestComplete && !exchange.closeAfterResponse
+            && !env.draining
+        guard let written = matcher.writeAnswer(rule: hit.rule, request, pathCapture: hit.pathCapture,
+                                                headOnly: exchange.request.method == .head, closing: !keepAlive,
+                                                into: output.tail) else {
+            return respond(431, .requestHeadTooLarge, exchange, nil, env)
+        }
+        output.writeIndex += written
+        if keepAlive {
+            buffers.input.readIndex = exchange.bodyCursor
+            env.pool.give(exchange)
+            return answeringNext(buffers, env)
+        }
+        let linger = !Self.closesWithoutLinger(exchange, input: buffers.input)
+        env.pool.give(exchange)
+        beginClosing(buffers, linger: linger, env)
+        return closingNext(buffers, linger: linger)
+    }
+
     /// The listener's groups have no target to offer: 503, or 502 when a target was tried and failed.
     @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
     mutating func noTarget(_ env: ConnectionEnvironment) -> ClientAction {

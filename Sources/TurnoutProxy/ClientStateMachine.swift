@@ -29,6 +29,9 @@ struct ClientStateMachine {
         case exchanging(Exchange, UpstreamLink)
         /// Upgraded (101): bytes both ways, unchanged.
         case tunnel(Tunnel)
+        /// A listener rule's own answer (a fixed response, a redirect) is flushing; then the connection reads its
+        /// next request.
+        case answering(ClientBuffers)
         /// A final response is flushing; then the connection closes, at once or after lingering.
         case closing(ClientBuffers, linger: Bool)
         /// Our side is shut down: input is read and discarded until the client closes or the deadline.
@@ -80,7 +83,7 @@ struct ClientStateMachine {
         switch state {
         case .connecting(_, let link), .exchanging(_, let link): return link.target
         case .tunnel(let tunnel): return tunnel.link.target
-        case .idle, .readingHead, .routing, .closing, .lingering, .closed, .modifying: return nil
+        case .idle, .readingHead, .routing, .answering, .closing, .lingering, .closed, .modifying: return nil
         }
     }
 
@@ -98,6 +101,7 @@ struct ClientStateMachine {
         case .connecting: return "connecting"
         case .exchanging: return "exchanging"
         case .tunnel: return "tunnel"
+        case .answering: return "answering"
         case .closing: return "closing"
         case .lingering: return "lingering"
         case .closed: return "closed"
@@ -152,6 +156,8 @@ struct ClientStateMachine {
             return exchangeNext(exchange, link, env)
         case .tunnel(let tunnel):
             return tunnelNext(tunnel, env)
+        case .answering(let buffers):
+            return answeringNext(buffers, env)
         case .closing(let buffers, let linger):
             return closingNext(buffers, linger: linger)
         case .lingering(let buffers):
@@ -203,6 +209,18 @@ struct ClientStateMachine {
         switch consume current {
         case .tunnel(let tunnel):
             return tunnelWritten(result, leg: .tunnelDownward, tunnel, env)
+        case .answering(let buffers):
+            switch result {
+            case .bytes(let n):
+                buffers.output.consume(n)
+                return answeringNext(buffers, env)
+            case .wouldBlock:
+                state = .answering(buffers)
+                return .wait
+            case .endOfFile, .failed:
+                state = .answering(buffers)
+                return .close(abort: false)
+            }
         case .closing(let buffers, let linger):
             switch result {
             case .bytes(let n):
@@ -294,7 +312,7 @@ struct ClientStateMachine {
             return .wait
         case .modifying:
             preconditionFailure("timeout during a transition")
-        case let other:  // idle, a head not begun, a tunnel, closing
+        case let other:  // idle, a head not begun, a tunnel, an answer the client does not take, closing
             state = other
             return .close(abort: false)
         }
@@ -311,7 +329,7 @@ struct ClientStateMachine {
         case .routing(let exchange, _, _), .connecting(let exchange, _), .exchanging(let exchange, _):
             exchange.closeAfterResponse = true
             return false
-        case .tunnel, .closing, .lingering, .closed, .modifying:
+        case .answering, .tunnel, .closing, .lingering, .closed, .modifying:
             return false
         }
     }
@@ -324,7 +342,7 @@ struct ClientStateMachine {
         switch consume current {
         case .idle, .closed:
             break
-        case .readingHead(let buffers), .closing(let buffers, _), .lingering(let buffers):
+        case .readingHead(let buffers), .answering(let buffers), .closing(let buffers, _), .lingering(let buffers):
             env.pool.give(buffers)
         case .routing(let exchange, _, _):
             release(nil, exchange.relays)
@@ -522,13 +540,30 @@ struct ClientStateMachine {
         return exchange.headPinned ? input.writeIndex == exchange.bodyCursor : input.isEmpty
     }
 
-    private mutating func closingNext(_ buffers: ClientBuffers, linger: Bool) -> ClientAction {
+    mutating func closingNext(_ buffers: ClientBuffers, linger: Bool) -> ClientAction {
         state = .closing(buffers, linger: linger)
         let output = buffers.output
         if !output.isEmpty { return writable ? .writeClient(output.pending) : .wait }
         guard linger else { return .close(abort: false) }
         state = .lingering(buffers)
         return .shutdownClientOutput
+    }
+
+    /// Flushes a rule's answer, then goes on as after a forwarded response: the next request (pipelined bytes
+    /// stay) or idle; a worker that drains closes instead. The client has `client_idle` to take the answer.
+    mutating func answeringNext(_ buffers: ClientBuffers, _ env: ConnectionEnvironment) -> ClientAction {
+        let output = buffers.output
+        if !output.isEmpty {
+            state = .answering(buffers)
+            deadline = env.now &+ env.settings.clientIdleTimeout
+            return writable ? .writeClient(output.pending) : .wait
+        }
+        if env.draining {
+            beginClosing(buffers, linger: !buffers.input.isEmpty, env)
+            return closingNext(buffers, linger: !buffers.input.isEmpty)
+        }
+        deadline = env.now &+ env.settings.clientIdleTimeout
+        return readHead(buffers, env)
     }
 
     private mutating func lingeringNext(_ buffers: ClientBuffers) -> ClientAction {

@@ -16,6 +16,9 @@ public final class PublishedRouting: Sendable {
     /// `failureRuns[group][target]`: the target's failure run, one per target across groups
     /// and kept from one snapshot to the next.
     let failureRuns: [[TargetFailureRun]]
+    /// `ruleMatchers[listener]`: the listener's rules compiled, once per routing generation (a health change
+    /// republishing the same rules keeps them).
+    let ruleMatchers: [RuleMatcher]
 
     init(table: RoutingTable, routable: [[Bool]]?, version: UInt64, addresses: [[SocketAddress?]],
          previous: PublishedRouting?) {
@@ -23,6 +26,12 @@ public final class PublishedRouting: Sendable {
         self.version = version
         self.addresses = addresses
         self.routable = routable ?? table.groups.map { Array(repeating: true, count: $0.targets.count) }
+        if let previous, previous.table.generation == table.generation,
+           previous.table.listeners.map(\.rules) == table.listeners.map(\.rules) {
+            ruleMatchers = previous.ruleMatchers
+        } else {
+            ruleMatchers = table.listeners.map { RuleMatcher($0.rules) }
+        }
         var runs: [HostPort: TargetFailureRun] = [:]
         if let previous {
             for (group, runsOfGroup) in zip(previous.table.groups, previous.failureRuns) {

@@ -26,6 +26,7 @@ extension Worker {
             client.listenerIndex = listener.listenerIndex
             listenerCounters[listener.listenerIndex].connectionOpened()
             client.peerHostLength = peer.formatHost(into: client.peerHost)
+            (client.peerHigh, client.peerLow) = peer.mappedIPv6Halves
             client.machine = ClientStateMachine(peerAddress: client.peerHostBytes, listenerPort: listener.port, now: now,
                                                 settings: settings)
             // Registered once, edge-triggered for both directions: no epoll_ctl per request.

@@ -13,8 +13,25 @@ extension Worker {
     func route(_ client: ClientConnection, excluding: TargetState?, orExcluded: Bool, isRetry: Bool) -> ClientAction {
         let env = environment
         let listenerIndex = client.listenerIndex
-        guard let (group, target, counters) = pickTarget(listenerIndex: listenerIndex, excluding: excluding)
-                ?? (orExcluded ? pickTarget(listenerIndex: listenerIndex, excluding: nil) : nil) else {
+        refreshRouting()
+        var rule: Int?
+        let matcher = routing.routing.ruleMatchers[listenerIndex]
+        if matcher.count > 0, let exchange = client.machine.exchangeBeingRouted {
+            let input = exchange.buffers.input
+            let request = RuleRequest(head: exchange.request, fields: exchange.buffers.fields,
+                                      source: input.bytes(from: input.readIndex),
+                                      peerHigh: client.peerHigh, peerLow: client.peerLow)
+            if let hit = matcher.match(request) {
+                rule = hit.rule
+                if !matcher.forwards(hit.rule) {
+                    routing.ruleCounters[listenerIndex][hit.rule + 1].recordRequest()
+                    return client.machine.answer(by: matcher, hit, request, env)
+                }
+            }
+        }
+        if !isRetry { routing.ruleCounters[listenerIndex][(rule ?? -1) + 1].recordRequest() }
+        guard let (group, target, counters) = pickTarget(listenerIndex: listenerIndex, rule: rule, excluding: excluding)
+                ?? (orExcluded ? pickTarget(listenerIndex: listenerIndex, rule: rule, excluding: nil) : nil) else {
             return client.machine.noTarget(env)
         }
         if isRetry { listenerCounters[listenerIndex].recordRetry() }

@@ -9,6 +9,13 @@ struct WorkerRouting {
     private(set) var version: UInt64
     private(set) var routing: PublishedRouting
     var listenerPickers: [SmoothWeightedPicker] = []
+    /// `rulePickers[listener][rule]`: the pickers of the rules' forwards (an empty picker for a rule that
+    /// answers by itself).
+    var rulePickers: [[SmoothWeightedPicker]] = []
+    /// `ruleCounters[listener][0]` counts the requests the listener's forward takes, `[rule + 1]` each rule's.
+    var ruleCounters: [[RuleCounters]] = []
+    /// Rule counter blocks by "listener|rule", kept so a rule keeps its block across snapshots.
+    var countersByRule: [String: RuleCounters] = [:]
     var groupPickers: [TargetPicker] = []
     /// `groupResponseTimeouts[group]`: the group's `upstream_response` limit in nanoseconds.
     var groupResponseTimeouts: [UInt64] = []
@@ -41,12 +48,26 @@ struct WorkerRouting {
         let table = routing.table
         let now = worker.now
         listenerPickers = table.listeners.map { SmoothWeightedPicker(weights: $0.weights) }
+        rulePickers = table.listeners.map { listener in listener.rules.map { SmoothWeightedPicker(weights: $0.forward.weights) } }
+        ruleCounters = table.listeners.map { listener in
+            ([RuleCounters.defaultRule] + listener.rules.map(\.name)).map { rule in
+                let key = "\(listener.name)|\(rule)"
+                if let known = countersByRule[key] { return known }
+                let made = worker.metrics.ruleCounters(listener: listener.name, rule: rule)
+                countersByRule[key] = made
+                return made
+            }
+        }
         groupPickers = table.groups.map { TargetPicker(algorithm: $0.algorithm, count: $0.targets.count) }
         groupResponseTimeouts = table.groups.map(\.upstreamResponseTimeout.nanoseconds)
 
         var weighted = Set<Int>()
         for listener in table.listeners {
             for (group, weight) in zip(listener.groupIndices, listener.weights) where weight > 0 { weighted.insert(group) }
+            for rule in listener.rules {
+                let forward = rule.forward
+                for (group, weight) in zip(forward.groupIndices, forward.weights) where weight > 0 { weighted.insert(group) }
+            }
         }
         var wasInService = Set<HostPort>()
         for (key, state) in targetsByKey where state.inService { wasInService.insert(key) }
@@ -121,32 +142,44 @@ struct WorkerRouting {
 }
 
 extension Worker {
-    /// Picks a group and a target for a request on `listenerIndex`, skipping targets
-    /// that just refused connections and `excluding` (the one that just failed).
-    /// Loads the published version first: a table published before this call is used.
-    func pickTarget(listenerIndex: Int, excluding: TargetState?) -> (group: Int, target: TargetState, counters: RouteCounters)? {
+    /// Takes the snapshot published last, if the worker's is older: every routing decision starts here.
+    @inline(__always)
+    func refreshRouting() {
         if publisher.version != routing.version {
             routing.refresh(from: publisher.routing, worker: self)
         }
+    }
+
+    /// Picks a group and a target for a request on `listenerIndex` by the forward of `rule` (nil: the
+    /// listener's own), skipping targets that just refused connections and `excluding` (the one that just failed).
+    /// Loads the published version first: a table published before this call is used.
+    func pickTarget(listenerIndex: Int, rule: Int?, excluding: TargetState?) -> (group: Int, target: TargetState, counters: RouteCounters)? {
+        refreshRouting()
         let table = routing.routing.table
         guard listenerIndex < table.listeners.count else { return nil }
         let listener = table.listeners[listenerIndex]
+        let groupIndices: [Int]
+        if let rule, rule < listener.rules.count {
+            groupIndices = listener.rules[rule].forward.groupIndices
+        } else {
+            groupIndices = listener.groupIndices
+        }
         let now = self.now
         let groupTargets = routing.groupTargets
 
         // Static helpers rather than local functions: a closure that calls a capturing local
         // function gets a heap-allocated context in unoptimised builds, on every request.
-        var position = routing.listenerPickers[listenerIndex].next(skipping: { p in
-            !Worker.hasUsableTarget(groupTargets[listener.groupIndices[p]], excluding: excluding, now: now)
+        var position = nextPosition(listenerIndex: listenerIndex, rule: rule, skipping: { p in
+            !Worker.hasUsableTarget(groupTargets[groupIndices[p]], excluding: excluding, now: now)
         })
         if position == nil {
             // Every target refused or was ejected recently: try them anyway rather than fail outright.
-            position = routing.listenerPickers[listenerIndex].next(skipping: { p in
-                !groupTargets[listener.groupIndices[p]].contains { $0 != nil && $0 !== excluding }
+            position = nextPosition(listenerIndex: listenerIndex, rule: rule, skipping: { p in
+                !groupTargets[groupIndices[p]].contains { $0 != nil && $0 !== excluding }
             })
         }
         guard let position else { return nil }
-        let group = listener.groupIndices[position]
+        let group = groupIndices[position]
         let targets = groupTargets[group]
         let anyUsable = Worker.hasUsableTarget(targets, excluding: excluding, now: now)
         guard let index = routing.groupPickers[group].next(
@@ -157,6 +190,14 @@ extension Worker {
             }
         ), let target = targets[index] else { return nil }
         return (group, target, routing.routeCounters[listenerIndex][group][index])
+    }
+
+    /// The next position of the listener's picker, or of its rule's.
+    private func nextPosition(listenerIndex: Int, rule: Int?, skipping: (Int) -> Bool) -> Int? {
+        if let rule, rule < routing.rulePickers[listenerIndex].count {
+            return routing.rulePickers[listenerIndex][rule].next(skipping: skipping)
+        }
+        return routing.listenerPickers[listenerIndex].next(skipping: skipping)
     }
 
     /// Whether `target` may take a request now: present, not the one that just failed, not

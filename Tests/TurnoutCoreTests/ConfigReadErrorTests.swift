@@ -58,9 +58,9 @@ final class ConfigReadErrorTests: XCTestCase {
                           message: "did you mean 'max_headers'?")
         assertConfigError("""
             listeners:
-              production: { bind: 0.0.0.0:8080, forward: { blue: 100 }, rules: [] }
+              production: { bind: 0.0.0.0:8080, forward: { blue: 100 }, rule: [] }
             target_groups: { blue: {} }
-            """, key: "listeners.production.rules", line: 2, message: "unknown key 'rules'")
+            """, key: "listeners.production.rule", line: 2, message: "unknown key 'rule'; did you mean 'rules'?")
         assertConfigError("""
             listeners:
               production: { bind: 0.0.0.0:8080, forward: { blue: 100 } }

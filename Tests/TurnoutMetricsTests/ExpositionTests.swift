@@ -36,6 +36,14 @@ final class ExpositionTests: XCTestCase {
         productionOnWorker1.recordSplicedResponseBytes(100_000)
         productionOnWorker2.recordSplicedResponseBytes(65_536)
         productionOnWorker2.recordSplicedRequestBytes(70_000)
+        let apiOnWorker2 = registry.ruleCounters(listener: "production", rule: "api")
+        let defaultOnWorker1 = registry.ruleCounters(listener: "production", rule: "default")
+        let apiOnWorker1 = registry.ruleCounters(listener: "production", rule: "api")
+        _ = registry.ruleCounters(listener: "test", rule: "default")
+        apiOnWorker1.recordRequest()
+        apiOnWorker2.recordRequest()
+        apiOnWorker2.recordRequest()
+        defaultOnWorker1.recordRequest()
 
         let healthChecks = Histogram(upperBounds: [0.5])
         healthChecks.observe(seconds: 0.2)
@@ -100,6 +108,11 @@ final class ExpositionTests: XCTestCase {
             turnout_spliced_bytes_total{listener="production",direction="response"} 165536
             turnout_spliced_bytes_total{listener="test",direction="request"} 0
             turnout_spliced_bytes_total{listener="test",direction="response"} 0
+            # HELP turnout_rule_requests_total Requests taken by each listener rule (rule="default": by the listener's forward), by listener and rule.
+            # TYPE turnout_rule_requests_total counter
+            turnout_rule_requests_total{listener="production",rule="api"} 3
+            turnout_rule_requests_total{listener="production",rule="default"} 1
+            turnout_rule_requests_total{listener="test",rule="default"} 0
             # HELP turnout_target_health Target health state (1 for the current state).
             # TYPE turnout_target_health gauge
             turnout_target_health{target_group="blue",target="127.0.0.1:3000",state="healthy"} 1
@@ -136,6 +149,8 @@ final class ExpositionTests: XCTestCase {
             # TYPE turnout_active_connections gauge
             # HELP turnout_spliced_bytes_total Body bytes moved with splice(2), never copied through user space, by listener and direction.
             # TYPE turnout_spliced_bytes_total counter
+            # HELP turnout_rule_requests_total Requests taken by each listener rule (rule="default": by the listener's forward), by listener and rule.
+            # TYPE turnout_rule_requests_total counter
 
             """)
     }

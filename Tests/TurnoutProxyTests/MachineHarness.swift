@@ -142,6 +142,21 @@ final class MachineHarness {
     }
 
     /// Connecting to `target` fails at once for `.route`.
+    /// The worker matches the request of `.route` against `matcher` and hands the machine the rule's answer (the
+    /// rule it meets must answer by itself).
+    func answer(by matcher: RuleMatcher, file: StaticString = #filePath, line: UInt = #line) {
+        guard case .route = action, let exchange = machine.exchangeBeingRouted else {
+            return XCTFail("expected route, got \(summary)", file: file, line: line)
+        }
+        let input = exchange.buffers.input
+        let request = RuleRequest(head: exchange.request, fields: exchange.buffers.fields,
+                                  source: input.bytes(from: input.readIndex), peerHigh: 0, peerLow: 0xffff_c000_0207)
+        guard let hit = matcher.match(request), !matcher.forwards(hit.rule) else {
+            return XCTFail("no rule answers \(exchange.request)", file: file, line: line)
+        }
+        action = machine.answer(by: matcher, hit, request, env)
+    }
+
     func refuse(_ target: TargetState, errno: Int32 = 111, file: StaticString = #filePath, line: UInt = #line) {
         guard case .route = action else {
             return XCTFail("expected route, got \(summary)", file: file, line: line)

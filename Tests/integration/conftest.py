@@ -143,6 +143,7 @@ def proxy_config(request, tmp_path):
         token_file: Path | None = None,
         allowed_hosts: list[str] | None = None,
         log: dict[str, str] | None = None,
+        rules: dict[str, list[dict]] | None = None,
     ) -> tuple[ProxyConfig, Path]:
         if groups is None:
             pair: Backends = request.getfixturevalue("backends")
@@ -160,6 +161,7 @@ def proxy_config(request, tmp_path):
             token_file=token_file,
             allowed_hosts=allowed_hosts,
             log=log,
+            rules=rules,
         )
         path = tmp_path / "turnout.yaml"
         config.write(path)
@@ -174,7 +176,7 @@ def proxy(proxy_config, start_process):
 
     Keyword arguments: ``listeners`` ({name: {group: weight}}), ``groups`` ({name: [targets]} or
     {name: {targets, algorithm, health_check, on_all_unhealthy, passive_ejection, ...}}), ``timeouts``
-    and ``limits`` (merged over the defaults), ``workers``, ``state_dir``, ``token_file``, ``allowed_hosts``, ``log``
+    and ``limits`` (merged over the defaults), ``rules`` ({listener: [rule, ...]}), ``workers``, ``state_dir``, ``token_file``, ``allowed_hosts``, ``log``
     (the ``log`` section), ``serve_args`` (more options for ``serve``), and ``wait_for_admin`` (also wait until the
     admin API answers ``GET /healthz`` with 200).
     """

@@ -210,8 +210,10 @@ def render_yaml(value, indent: int = 0) -> str:
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, (dict, list)):
-                raise ValueError("nested collections inside lists are not needed by turnout configs")
-            lines.append(f"{pad}- {_yaml_scalar(item)}")
+                # A listener's rules: each one in flow style (JSON is YAML).
+                lines.append(f"{pad}- {json.dumps(item)}")
+            else:
+                lines.append(f"{pad}- {_yaml_scalar(item)}")
     else:
         lines.append(pad + _yaml_scalar(value))
     return "\n".join(lines)
@@ -242,8 +244,10 @@ class ProxyConfig:
         token_file: Path | None = None,
         allowed_hosts: list[str] | None = None,
         log: dict[str, str] | None = None,
+        rules: dict[str, list[dict]] | None = None,
     ):
         self.state_dir = state_dir
+        self.rules = {name: list(listed) for name, listed in (rules or {}).items()}
         self.log = log
         self.workers = workers
         self.token_file = token_file
@@ -266,7 +270,11 @@ class ProxyConfig:
             "state_dir": str(self.state_dir),
             "admin": admin,
             "listeners": {
-                name: {"bind": f"{LOOPBACK}:{self.listener_ports[name]}", "forward": forward}
+                name: {
+                    "bind": f"{LOOPBACK}:{self.listener_ports[name]}",
+                    "forward": forward,
+                    **({"rules": self.rules[name]} if self.rules.get(name) else {}),
+                }
                 for name, forward in self.listeners.items()
             },
             "target_groups": self.groups,

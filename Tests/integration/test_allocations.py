@@ -248,14 +248,16 @@ def counted_proxy(malloc_counter_library, demo_backend, proxy_config, start_proc
     """``turnout serve`` with the counter preloaded: one worker, no health checks. ``production`` →
     blue 50 / green 50, where blue round-robins over both demo backends and green picks the least
     outstanding; ``closing`` → a backend that closes its connection after every response;
-    ``large_chunks`` → a backend answering with chunks of 100 kB and more."""
+    ``large_chunks`` → a backend answering with chunks of 100 kB and more; ``ruled`` → rules of every
+    kind of condition before the one its requests meet (forward to green) and a fixed response."""
     blue, green = demo_backend("blue"), demo_backend("green")
     closing = ClosingUpstream()
     large_chunks = LargeChunkUpstream()
     no_checks = {"enabled": False}
     config, config_path = proxy_config(
         listeners={"production": {"blue": 50, "green": 50}, "closing": {"closing": 100},
-                   "large_chunks": {"large_chunks": 100}},
+                   "large_chunks": {"large_chunks": 100}, "ruled": {"blue": 100}},
+        rules={"ruled": RULES},
         groups={
             "blue": {"targets": [blue.address, green.address], "algorithm": "round_robin", "health_check": no_checks},
             "green": {"targets": [green.address], "algorithm": "least_outstanding_requests",
@@ -321,6 +323,20 @@ def upload_answer(body: bytes) -> bytes:
 
 
 GET = Scenario("keep-alive GET", b"GET / HTTP/1.1\r\nHost: app.example\r\n\r\n", HELLO)
+# The ruled listener's rules: the request below fails each condition of the first ones (wildcard host,
+# path, header, method, query, source) and meets every condition of ``api``.
+RULES = [
+    {"name": "docs", "match": {"host": "*.docs.example.com"}, "forward": {"blue": 100}},
+    {"name": "admin", "match": {"path": "/admin/*"}, "redirect": {"path": "/{path}", "status": 301}},
+    {"name": "beta", "match": {"header": {"X-Env": "gamma"}}, "forward": {"blue": 100}},
+    {"name": "deletes", "match": {"method": ["DELETE", "PUT"]}, "forward": {"blue": 100}},
+    {"name": "v3", "match": {"query": {"version": "3*"}}, "forward": {"blue": 100}},
+    {"name": "office", "match": {"source": "10.0.0.0/8"}, "forward": {"blue": 100}},
+    {"name": "api", "match": {"host": "API.example.com", "path": ["/api/*", "/"], "header": {"x-env": "beta*"},
+                              "query": {"version": "2"}, "method": "GET", "source": "127.0.0.0/8"},
+     "forward": {"green": 100}},
+    {"name": "fixed", "match": {"path": "/fixed"}, "fixed_response": {"status": 200, "body": "fixed"}},
+]
 SCENARIOS = [
     Scenario(
         "POST with a small Content-Length body",
@@ -368,6 +384,11 @@ SCENARIOS = [
              warm_up=512, window=1200),
     Scenario("an upstream that closes after every response", GET.request, frozenset({b"ok"}), listener="closing",
              warm_up=512, window=1200),
+    Scenario("keep-alive GET taken by the seventh rule",
+             b"GET /?a=1&version=2 HTTP/1.1\r\nHost: api.example.com:8080\r\nX-Env: beta-1\r\n\r\n",
+             frozenset({b"Hello World! from green\n"}), listener="ruled"),
+    Scenario("keep-alive GET a rule answers itself", b"GET /fixed HTTP/1.1\r\nHost: app.example\r\n\r\n",
+             frozenset({b"fixed"}), listener="ruled"),
 ]
 
 

@@ -1,0 +1,106 @@
+/// A listener's `rules:` list: each rule's conditions and its one action. Values are checked by
+/// `ListenerRule.validate`, as the admin API's are.
+extension ConfigSections {
+    static let ruleKeys = ["name", "match", "forward", "fixed_response", "redirect"]
+    static let matchKeys = ["host", "path", "method", "header", "query", "source"]
+    static let fixedResponseKeys = ["status", "content_type", "body"]
+    static let redirectKeys = ["host", "port", "path", "query", "status"]
+
+    static func rules(_ node: ConfigNode) throws(ConfigError) -> [ListenerRule] {
+        var rules: [ListenerRule] = []
+        for item in try node.sequence(expected: "rules, e.g. - { name: api, match: { host: api.example.com }, forward: { blue: 100 } }") {
+            let fields = try item.mapping(allowedKeys: ruleKeys)
+            guard let name = fields["name"] else { throw item.error("a rule needs a name, e.g. name: api") }
+            guard let match = fields["match"] else {
+                throw item.error("a rule needs match conditions, e.g. match: { host: api.example.com }")
+            }
+            let actions = fields.entries.filter { ["forward", "fixed_response", "redirect"].contains($0.key) }
+            guard actions.count == 1, let (kind, body) = actions.first else {
+                throw item.error("a rule needs exactly one action: forward, fixed_response or redirect")
+            }
+            let action: RuleAction
+            switch kind {
+            case "forward": action = .forward(try forward(body))
+            case "fixed_response": action = .fixedResponse(try fixedResponse(body))
+            default: action = .redirect(try redirect(body))
+            }
+            rules.append(ListenerRule(name: try name.string(expected: "a rule name"), match: try conditions(match),
+                                      action: action))
+        }
+        return rules
+    }
+
+    private static func conditions(_ node: ConfigNode) throws(ConfigError) -> RuleConditions {
+        var conditions = RuleConditions()
+        for (key, value) in try node.mapping(allowedKeys: matchKeys).entries {
+            switch key {
+            case "host": conditions.hosts = try texts(value, expected: "host patterns")
+            case "path": conditions.paths = try texts(value, expected: "path patterns")
+            case "method": conditions.methods = try texts(value, expected: "methods")
+            case "header": conditions.headers = try keyedPatterns(value, expected: "a mapping of field name to value patterns")
+            case "query": conditions.query = try keyedPatterns(value, expected: "a mapping of query key to value patterns")
+            case "source":
+                conditions.sources = []
+                for item in try items(value) {
+                    let text = try item.scalarText(expected: "an address block such as 10.0.0.0/8")
+                    guard let block = SourceCIDR.parse(text) else {
+                        throw item.error("expected an address block such as 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32, got '\(text)'")
+                    }
+                    conditions.sources.append(block)
+                }
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return conditions
+    }
+
+    /// One scalar or a list of them.
+    private static func items(_ node: ConfigNode) throws(ConfigError) -> [ConfigNode] {
+        if case .sequence = node.node { return try node.sequence(expected: "values") }
+        return [node]
+    }
+
+    private static func texts(_ node: ConfigNode, expected: String) throws(ConfigError) -> [String] {
+        var texts: [String] = []
+        for item in try items(node) { texts.append(try item.scalarText(expected: expected)) }
+        return texts
+    }
+
+    private static func keyedPatterns(_ node: ConfigNode, expected: String) throws(ConfigError) -> [KeyedPatterns] {
+        guard case .mapping = node.node else { throw node.error("expected \(expected), got \(node.shape)") }
+        var keyed: [KeyedPatterns] = []
+        for (key, value) in try node.mapping(allowedKeys: nil).entries {
+            keyed.append(KeyedPatterns(key: key, patterns: try texts(value, expected: "value patterns")))
+        }
+        return keyed
+    }
+
+    private static func fixedResponse(_ node: ConfigNode) throws(ConfigError) -> FixedResponse {
+        var response = FixedResponse(status: 0)
+        for (key, value) in try node.mapping(allowedKeys: fixedResponseKeys).entries {
+            switch key {
+            case "status": response.status = try value.int()
+            case "content_type": response.contentType = try value.string(expected: "a media type such as text/plain")
+            case "body": response.body = try value.scalarText(expected: "the body's text")
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        if response.status == 0 { throw node.error("a fixed response needs a status, e.g. status: 503") }
+        return response
+    }
+
+    private static func redirect(_ node: ConfigNode) throws(ConfigError) -> RedirectAction {
+        var redirect = RedirectAction()
+        for (key, value) in try node.mapping(allowedKeys: redirectKeys).entries {
+            switch key {
+            case "host": redirect.host = try value.string(expected: "a host, or {host}")
+            case "port": redirect.port = try value.port()
+            case "path": redirect.path = try value.string(expected: "a path such as /new/{path}")
+            case "query": redirect.query = value.isNull ? "" : try value.scalarText(expected: "a query without '?'")
+            case "status": redirect.status = try value.int()
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return redirect
+    }
+}
