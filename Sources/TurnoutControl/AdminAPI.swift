@@ -77,6 +77,9 @@ extension ControlPlane {
             case "PUT":
                 if match("v1/routing") != nil { return try putRouting(request) }
                 if let c = match("v1/listeners/*/forward") { return try putListenerForward(request, listener: c[0]) }
+                if let c = match("v1/listeners/*/rules/*/forward") {
+                    return try putRuleForward(request, listener: c[0], rule: c[1])
+                }
                 if let c = match("v1/target-groups/*/targets") { return try putTargets(request, group: c[0]) }
             case "POST":
                 if match("v1/switch") != nil { return try postSwitch(request) }
@@ -123,6 +126,7 @@ extension ControlPlane {
         if s == ["v1", "routing"] { return ["PUT"] }
         if s == ["v1", "switch"] || s == ["v1", "reload"] || s == ["v1", "reset"] { return ["POST"] }
         if s.count == 4 && s[0] == "v1" && s[1] == "listeners" && s[3] == "forward" { return ["PUT"] }
+        if s.count == 6 && s[0] == "v1" && s[1] == "listeners" && s[3] == "rules" && s[5] == "forward" { return ["PUT"] }
         if s.count == 4 && s[0] == "v1" && s[1] == "target-groups" && s[3] == "targets" { return ["GET", "HEAD", "PUT", "POST"] }
         if s.count == 5 && s[0] == "v1" && s[1] == "target-groups" && s[3] == "targets" { return ["DELETE"] }
         return nil

@@ -184,10 +184,12 @@ public final class ControlPlane {
     {
         let routing = routingState(of: table)
         let deployment = deployments?.persisted
-        try journal.append(JournalRecord(
+        var journalRecord = JournalRecord(
             sequence: journalSequence + 1, generation: table.generation, listeners: routing.listeners,
             targetGroups: routing.groups, resolvedNames: routing.resolvedNames, draining: routing.drains, audit: entry,
-            idempotency: record, deployment: deployment))
+            idempotency: record, deployment: deployment)
+        journalRecord.ruleForwards = routing.ruleForwards
+        try journal.append(journalRecord)
         deployments?.written = deployment
         journalSequence += 1
         recordsSinceSnapshot += 1
@@ -217,11 +219,18 @@ public final class ControlPlane {
         }
     }
 
-    func routingState(of table: RoutingTable) -> (listeners: [String: [PersistedWeight]], groups: [String: [String]],
+    func routingState(of table: RoutingTable) -> (listeners: [String: [PersistedWeight]],
+                                                  ruleForwards: [String: [String: [PersistedWeight]]], groups: [String: [String]],
                                                   resolvedNames: [String: [String: [String]]], drains: [PersistedDrain]) {
         var listeners: [String: [PersistedWeight]] = [:]
+        var ruleForwards: [String: [String: [PersistedWeight]]] = [:]
         for (index, listener) in table.listeners.enumerated() {
             listeners[listener.name] = table.forward(ofListener: index).map { PersistedWeight(group: $0.group, weight: $0.weight) }
+            for (ruleIndex, rule) in listener.rules.enumerated() {
+                guard case .forward = rule.action else { continue }
+                ruleForwards[listener.name, default: [:]][rule.name] = table.forward(ofRule: ruleIndex, listener: index)
+                    .map { PersistedWeight(group: $0.group, weight: $0.weight) }
+            }
         }
         var groups: [String: [String]] = [:]
         var resolvedNames: [String: [String: [String]]] = [:]
@@ -240,14 +249,17 @@ public final class ControlPlane {
             for (target, until) in targets { drains.append(PersistedDrain(group: group, target: target.description, until: until)) }
         }
         drains.sort { ($0.group, $0.target) < ($1.group, $1.target) }
-        return (listeners, groups, resolvedNames, drains)
+        return (listeners, ruleForwards, groups, resolvedNames, drains)
     }
 
     func persistedState(table: RoutingTable, audit: AuditLog) -> PersistedState {
         let routing = routingState(of: table)
-        return PersistedState(generation: table.generation, listeners: routing.listeners, targetGroups: routing.groups,
-                              resolvedNames: routing.resolvedNames, draining: routing.drains, audit: audit.entries(limit: AuditLog.capacity),
-                              idempotency: idempotency.records, deployment: deployments?.persisted)
+        var state = PersistedState(generation: table.generation, listeners: routing.listeners, targetGroups: routing.groups,
+                                   resolvedNames: routing.resolvedNames, draining: routing.drains,
+                                   audit: audit.entries(limit: AuditLog.capacity), idempotency: idempotency.records,
+                                   deployment: deployments?.persisted)
+        state.ruleForwards = routing.ruleForwards
+        return state
     }
 
     /// Groups that just lost all weight drain for their deregistration delay.
@@ -350,6 +362,10 @@ extension RoutingTable {
         var names = Set<String>()
         for listener in listeners {
             for (group, weight) in zip(listener.groupIndices, listener.weights) where weight > 0 { names.insert(groups[group].name) }
+            for rule in listener.rules {
+                let forward = rule.forward
+                for (group, weight) in zip(forward.groupIndices, forward.weights) where weight > 0 { names.insert(groups[group].name) }
+            }
         }
         return names
     }

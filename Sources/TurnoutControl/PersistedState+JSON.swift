@@ -5,8 +5,8 @@
 /// are the types' `Key`s. Reading ignores members it does not know, as `JSONDecoder` did.
 extension PersistedState {
     var jsonValue: JSONValue {
-        var members = routingMembers(generation: generation, listeners: listeners, targetGroups: targetGroups,
-                                     resolvedNames: resolvedNames, draining: draining)
+        var members = routingMembers(generation: generation, listeners: listeners, ruleForwards: ruleForwards,
+                                     targetGroups: targetGroups, resolvedNames: resolvedNames, draining: draining)
         members[Key.audit.rawValue] = .array(audit.map(\.jsonValue))
         members[Key.idempotency.rawValue] = .array(idempotency.map(\.jsonValue))
         members[Key.deployment.rawValue] = deployment ?? .null  // explicit null, as `encode(to:)` writes it
@@ -16,7 +16,8 @@ extension PersistedState {
 }
 
 /// The routing members a snapshot and a journal record share (same keys in both).
-private func routingMembers(generation: UInt64, listeners: [String: [PersistedWeight]], targetGroups: [String: [String]],
+private func routingMembers(generation: UInt64, listeners: [String: [PersistedWeight]],
+                            ruleForwards: [String: [String: [PersistedWeight]]], targetGroups: [String: [String]],
                             resolvedNames: [String: [String: [String]]], draining: [PersistedDrain]) -> [String: JSONValue] {
     var members: [String: JSONValue] = [
         "generation": .int(Int64(clamping: generation)),
@@ -24,6 +25,10 @@ private func routingMembers(generation: UInt64, listeners: [String: [PersistedWe
         "target_groups": .object(targetGroups.mapValues { .array($0.map(JSONValue.string)) }),
         "draining": .array(draining.map(\.jsonValue)),
     ]
+    // Absent while no listener has a rule that forwards, so that files without rules read as they were written before.
+    if !ruleForwards.isEmpty {
+        members["rule_forwards"] = .object(ruleForwards.mapValues { rules in .object(rules.mapValues { .array($0.map(\.jsonValue)) }) })
+    }
     // Absent while no name is registered, so that files without names read as they were written before.
     if !resolvedNames.isEmpty {
         members["resolved_names"] = .object(resolvedNames.mapValues { names in
@@ -35,8 +40,8 @@ private func routingMembers(generation: UInt64, listeners: [String: [PersistedWe
 
 extension JournalRecord {
     var jsonValue: JSONValue {
-        var members = routingMembers(generation: generation, listeners: listeners, targetGroups: targetGroups,
-                                     resolvedNames: resolvedNames, draining: draining)
+        var members = routingMembers(generation: generation, listeners: listeners, ruleForwards: ruleForwards,
+                                     targetGroups: targetGroups, resolvedNames: resolvedNames, draining: draining)
         members[Key.sequence.rawValue] = .int(Int64(clamping: sequence))
         // Absent rather than null, as the synthesized encoding leaves them.
         if let audit { members[Key.audit.rawValue] = audit.jsonValue }
@@ -189,6 +194,7 @@ extension PersistedState {
             audit: try members.array(Key.audit.rawValue, AuditEntry.init(json:path:)),
             idempotency: try members.array(Key.idempotency.rawValue, IdempotencyRecord.init(json:path:)),
             deployment: members.optional(Key.deployment.rawValue))
+        ruleForwards = try members.ruleForwards(Key.ruleForwards.rawValue)
         if members.optional(Key.journalSequence.rawValue) != nil {
             journalSequence = try members.unsigned(Key.journalSequence.rawValue)
         }
@@ -212,6 +218,7 @@ extension JournalRecord {
             resolvedNames: try members.resolvedNames(Key.resolvedNames.rawValue),
             draining: try members.array(Key.draining.rawValue, PersistedDrain.init(json:path:)),
             audit: audit, idempotency: idempotency, deployment: members.optional(Key.deployment.rawValue))
+        ruleForwards = try members.ruleForwards(Key.ruleForwards.rawValue)
     }
 }
 
@@ -253,6 +260,14 @@ extension PersistedDrain {
 
 extension JSONMembers {
     /// group → name → addresses; empty when the member is absent (a file written before names were kept).
+    /// listener → rule → weights; absent (files written before rules) reads as none.
+    fileprivate func ruleForwards(_ key: String) throws(JSONShapeError) -> [String: [String: [PersistedWeight]]] {
+        guard optional(key) != nil else { return [:] }
+        return try dictionary(key) { (value, path) throws(JSONShapeError) in
+            try JSONMembers.entries(of: value, path: path, JSONValue.weights)
+        }
+    }
+
     fileprivate func resolvedNames(_ key: String) throws(JSONShapeError) -> [String: [String: [String]]] {
         guard optional(key) != nil else { return [:] }
         return try dictionary(key) { (value, path) throws(JSONShapeError) in

@@ -7,6 +7,8 @@ public struct PersistedState: Equatable, Sendable {
     public var generation: UInt64
     /// Each listener's forward, in its configured order.
     public var listeners: [String: [PersistedWeight]]
+    /// listener → rule → the rule's forward, for the rules that forward.
+    public var ruleForwards: [String: [String: [PersistedWeight]]] = [:]
     /// Each target group's registered targets as "host:port" (addresses and names, as registered).
     public var targetGroups: [String: [String]]
     /// group → registered name → the "host:port" addresses it last resolved to.
@@ -48,6 +50,7 @@ public struct PersistedState: Equatable, Sendable {
         case generation, listeners, draining, audit, idempotency, deployment
         case targetGroups = "target_groups"
         case resolvedNames = "resolved_names"
+        case ruleForwards = "rule_forwards"
         case journalSequence = "journal_sequence"
     }
 }
@@ -59,6 +62,7 @@ public struct JournalRecord: Equatable, Sendable {
     public var sequence: UInt64
     public var generation: UInt64
     public var listeners: [String: [PersistedWeight]]
+    public var ruleForwards: [String: [String: [PersistedWeight]]] = [:]
     public var targetGroups: [String: [String]]
     public var resolvedNames: [String: [String: [String]]]
     public var draining: [PersistedDrain]
@@ -87,6 +91,7 @@ public struct JournalRecord: Equatable, Sendable {
         case sequence, generation, listeners, draining, audit, idempotency, deployment
         case targetGroups = "target_groups"
         case resolvedNames = "resolved_names"
+        case ruleForwards = "rule_forwards"
     }
 
     /// `state` with this record applied.
@@ -94,6 +99,7 @@ public struct JournalRecord: Equatable, Sendable {
         var next = state
         next.generation = generation
         next.listeners = listeners
+        next.ruleForwards = ruleForwards
         next.targetGroups = targetGroups
         next.resolvedNames = resolvedNames
         next.draining = draining

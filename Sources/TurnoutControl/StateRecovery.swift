@@ -109,6 +109,18 @@ public enum StateRestore {
                 logger.warning("saved forwards no longer valid (\(error)); using the configuration's")
             }
         }
+        // A rule's saved forward wins like a listener's, rule by rule: one the configuration no longer has (or
+        // that no longer forwards, or names a group that is gone) keeps the file's.
+        for (listener, rules) in state.ruleForwards.sorted(by: { $0.key < $1.key }) {
+            for (rule, weights) in rules.sorted(by: { $0.key < $1.key }) {
+                let forward = weights.map { WeightedGroup(group: $0.group, weight: $0.weight) }
+                do {
+                    table = try table.replacingRuleForwards([listener: [rule: forward]], generation: table.generation)
+                } catch {
+                    logger.warning("saved forward of rule '\(rule)' of '\(listener)' not restored (\(error)); using the configuration's")
+                }
+            }
+        }
         return table
     }
 

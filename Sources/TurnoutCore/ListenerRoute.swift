@@ -23,6 +23,14 @@ public struct ListenerRoute: Sendable, Hashable {
         ListenerRoute(name: name, bind: bind, groupIndices: groupIndices, weights: weights, rules: rules)
     }
 
+    /// The same listener with another forward for the rule at `index`.
+    func replacingForward(ofRule index: Int, groupIndices: [Int], weights: [Int]) -> ListenerRoute {
+        var rules = self.rules
+        let rule = rules[index]
+        rules[index] = RuleRoute(name: rule.name, match: rule.match, action: .forward(groupIndices: groupIndices, weights: weights))
+        return ListenerRoute(name: name, bind: bind, groupIndices: self.groupIndices, weights: self.weights, rules: rules)
+    }
+
     /// The index of the rule named `name`, if any.
     public func ruleIndex(named name: String) -> Int? { rules.firstIndex { $0.name == name } }
 }

@@ -23,6 +23,35 @@ extension RoutingTable {
         return RoutingTable(generation: generation ?? self.generation + 1, listeners: listeners, groups: groups)
     }
 
+    /// A new table in which the named rules' forward actions are replaced (listener name → rule name → its
+    /// complete new forward list), all in one generation. Other rules and the listeners' own forwards are kept.
+    ///
+    /// - Throws: `ConfigError` (without a line) for an unknown listener (`listeners.<name>`), an unknown rule or
+    ///   one that answers by itself (`listeners.<name>.rules.<rule>`), and what `WeightedGroup.validate` refuses
+    ///   (`listeners.<name>.rules.<rule>.forward`). Nothing changes when it throws.
+    public func replacingRuleForwards(_ changes: [String: [String: [WeightedGroup]]],
+                                      generation: UInt64? = nil) throws -> RoutingTable {
+        var listeners = self.listeners
+        for (name, rules) in changes.sorted(by: { $0.key < $1.key }) {
+            guard let index = listenerIndex(named: name) else {
+                throw ConfigError(key: "listeners.\(name)", message: "unknown listener '\(name)'")
+            }
+            for (rule, forward) in rules.sorted(by: { $0.key < $1.key }) {
+                let key = "listeners.\(name).rules.\(rule)"
+                guard let ruleIndex = listeners[index].ruleIndex(named: rule) else {
+                    throw ConfigError(key: key, message: "listener '\(name)' has no rule '\(rule)'")
+                }
+                guard case .forward = listeners[index].rules[ruleIndex].action else {
+                    throw ConfigError(key: key, message: "rule '\(rule)' answers by itself: it has no forward to change")
+                }
+                try WeightedGroup.validate(forward, key: "\(key).forward") { groupIndex(named: $0) != nil }
+                listeners[index] = listeners[index].replacingForward(
+                    ofRule: ruleIndex, groupIndices: forward.map { groupIndex(named: $0.group)! }, weights: forward.map(\.weight))
+            }
+        }
+        return RoutingTable(generation: generation ?? self.generation + 1, listeners: listeners, groups: groups)
+    }
+
     /// A new table in which the named groups' registered targets are replaced (group name → all its targets,
     /// addresses and names), all in one generation. A name the group keeps keeps the addresses it resolved to;
     /// a new name has none until it resolves (`replacingAddresses`), unless `resolved` gives them (restoring

@@ -51,6 +51,18 @@ enum StatusTable {
         for listener in status["listeners"]?.arrayValue ?? [] {
             listeners.add(
                 listener["name"]?.stringValue ?? "?", listener["bind"]?.stringValue ?? "?", forward(listener["forward"]))
+            // Its rules below it, in the order they are tried: a forward's split, or what the rule answers.
+            for rule in listener["rules"]?.arrayValue ?? [] {
+                let action: String
+                if let split = rule["forward"] {
+                    action = forward(split)
+                } else if let fixed = rule["fixed_response"] {
+                    action = "fixed response \(fixed["status"]?.intValue.map(String.init) ?? "?")"
+                } else {
+                    action = "redirect \(rule["redirect"]?["status"]?.intValue.map(String.init) ?? "?")"
+                }
+                listeners.add("  rule \(rule["name"]?.stringValue ?? "?")", "", action)
+            }
         }
         sections.append(listeners.rendered)
 
@@ -192,7 +204,13 @@ enum AdminChangeReport {
         for name in listeners.keys.sorted() {
             table.add(name, StatusTable.forward(listeners[name]))
         }
-        let changed = !listeners.isEmpty
+        // A rule's forward shows as `listener rule NAME`.
+        let rules = answer["rules"]?.objectValue ?? [:]
+        for listener in rules.keys.sorted() {
+            let named = rules[listener]?.objectValue ?? [:]
+            for rule in named.keys.sorted() { table.add("\(listener) rule \(rule)", StatusTable.forward(named[rule])) }
+        }
+        let changed = !listeners.isEmpty || !rules.isEmpty
         let heading: String
         if answer["dry_run"]?.boolValue == true {
             heading = "dry run at generation \(number(answer["generation"])): nothing applied"

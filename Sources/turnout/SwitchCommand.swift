@@ -18,6 +18,10 @@ struct SwitchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The listener to switch (server default: production).", valueName: "name"))
     var listener: String?
 
+    @Option(help: ArgumentHelp("Switch this rule's forward instead of the listener's own (which, like the other rules, stays as it is).",
+                               valueName: "name"))
+    var rule: String?
+
     @Flag(help: "Point the test listener at the group production used before.")
     var swapTest = false
 
@@ -30,11 +34,13 @@ struct SwitchCommand: ParsableCommand {
     func validate() throws {
         guard !group.isEmpty else { throw ValidationError("GROUP must not be empty") }
         if testListener != nil && !swapTest { throw ValidationError("--test-listener needs --swap-test") }
+        if rule != nil && swapTest { throw ValidationError("--swap-test switches a listener's own forward, not a rule's") }
     }
 
     func run() throws {
         var body: [String: JSONValue] = ["to": .string(group)]
         if let listener { body["listener"] = .string(listener) }
+        if let rule { body["rule"] = .string(rule) }
         if swapTest { body["swap_test"] = true }
         if let testListener { body["test_listener"] = .string(testListener) }
         let session = try AdminSession(admin)

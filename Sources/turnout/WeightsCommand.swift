@@ -25,6 +25,10 @@ struct WeightsCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The new percentages, one per group.", valueName: "group=percent"))
     var weights: [String]
 
+    @Option(help: ArgumentHelp("Change this rule's forward instead of the listener's own (which, like the other rules, stays as it is).",
+                               valueName: "name"))
+    var rule: String?
+
     @OptionGroup var routing: AdminRoutingOptions
     @OptionGroup var admin: AdminOptions
 
@@ -41,7 +45,8 @@ struct WeightsCommand: ParsableCommand {
         let session = try AdminSession(admin)
         var routing = self.routing
         let forward = try forwardToSend(session, ifMatch: &routing.ifMatch)
-        let path = "/v1/listeners/\(AdminPath.segment(listener))/forward"
+        var path = "/v1/listeners/\(AdminPath.segment(listener))/forward"
+        if let rule { path = "/v1/listeners/\(AdminPath.segment(listener))/rules/\(AdminPath.segment(rule))/forward" }
         let request = AdminClientRequest(.put, path, body: AdminWeightArguments.forwardBody(forward))
         let answer = try session.perform(routing.apply(to: request))
         session.show(AdminChangeReport.routing(answer))
@@ -53,7 +58,7 @@ struct WeightsCommand: ParsableCommand {
     private func forwardToSend(_ session: AdminSession, ifMatch: inout UInt64?) throws -> [WeightedGroup] {
         let partial = PartialForward(try AdminWeightArguments.parse(weights))
         guard partial.isPartial,
-            let now = ListenerNow(try session.read(AdminClientRequest(.get, "/v1/status")), listener: listener)
+            let now = ListenerNow(try session.read(AdminClientRequest(.get, "/v1/status")), listener: listener, rule: rule)
         else { return partial.given }
         switch partial.completed(current: now.forward, groups: now.groups) {
         case .asGiven:
@@ -77,7 +82,7 @@ struct WeightsCommand: ParsableCommand {
         printError("""
             error: \(WeightedGroup.describe(partial.given)) adds up to \(WeightedGroup.total - partial.rest), not \
             \(WeightedGroup.total), and \(reason). Give every group's percentage, e.g. \
-            `turnout weights \(listener) \(WeightedGroup.describe(example))`
+            `turnout weights \(listener) \(WeightedGroup.describe(example))\(rule.map { " --rule \($0)" } ?? "")`
             """)
         return AdminSession.usageExit
     }
@@ -90,8 +95,10 @@ private struct ListenerNow {
     let generation: UInt64?
 
     /// Nil when the status has no such listener (the change is then sent as given, for the API to answer 404).
-    init?(_ status: JSONValue, listener: String) {
-        let entry = status["listeners"]?.arrayValue?.first { $0["name"]?.stringValue == listener }
+    /// The listener's forward, or with `rule` that rule's.
+    init?(_ status: JSONValue, listener: String, rule: String?) {
+        var entry = status["listeners"]?.arrayValue?.first { $0["name"]?.stringValue == listener }
+        if let rule { entry = entry?["rules"]?.arrayValue?.first { $0["name"]?.stringValue == rule } }
         guard let weights = entry?["forward"]?.objectValue else { return nil }
         let groups = status["target_groups"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
         let order = { (group: String) in groups.firstIndex(of: group) ?? groups.count }

@@ -26,6 +26,26 @@ final class PersistedStateCodingTests: XCTestCase {
         XCTAssertEqual(decoded.listeners["production"]?.map(\.group), ["blue", "green"])
     }
 
+    /// Rules' forwards are a member of their own, absent while no rule forwards (so files from before rules read
+    /// and write as they did), and come back in order.
+    func testRuleForwardsRoundTripAndAreAbsentWithoutRules() throws {
+        var state = sampleState()
+        state.ruleForwards = ["production": ["api": [PersistedWeight(group: "green", weight: 10), PersistedWeight(group: "blue", weight: 90)]]]
+        let object = try JSONSerialization.jsonObject(with: Data(state.jsonValue.jsonBytes)) as! [String: Any]
+        let api = ((object["rule_forwards"] as! [String: Any])["production"] as! [String: Any])["api"] as! [[String: Any]]
+        XCTAssertEqual(api.map { $0["group"] as? String }, ["green", "blue"])
+        XCTAssertEqual(try PersistedState(json: JSONReader.parse(state.jsonValue.jsonBytes)), state)
+
+        var record = JournalRecord(sequence: 3, generation: 4, listeners: state.listeners, targetGroups: [:], draining: [],
+                                   audit: nil, idempotency: nil)
+        let withoutRules = try JSONSerialization.jsonObject(with: Data(record.jsonValue.jsonBytes)) as! [String: Any]
+        XCTAssertNil(withoutRules["rule_forwards"])
+        record.ruleForwards = state.ruleForwards
+        let decoded = try JournalRecord(json: JSONReader.parse(record.jsonValue.jsonBytes))
+        XCTAssertEqual(decoded, record)
+        XCTAssertEqual(decoded.applied(to: PersistedState(generation: 1)).ruleForwards, state.ruleForwards)
+    }
+
     func testAMisshapenRecordNamesTheMemberAndWhatWasExpected() throws {
         func reason(_ text: String) -> String? {
             do {

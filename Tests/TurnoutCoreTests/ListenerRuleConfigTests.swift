@@ -134,6 +134,46 @@ final class ListenerRuleConfigTests: XCTestCase {
             """), key: "listeners.production.rules[0].match.cookie", line: 7, message: "unknown key 'cookie'")
     }
 
+    /// A rule's forward changes alone: the listener's own, the other rules and the groups stay; what cannot be
+    /// changed is refused naming the rule.
+    func testARulesForwardIsReplacedAlone() throws {
+        let config = try ConfigLoader.parse(yaml: """
+            listeners:
+              production:
+                bind: 0.0.0.0:8080
+                forward: { blue: 100 }
+                rules:
+                  - { name: api, match: { host: a.example }, forward: { blue: 100 } }
+                  - { name: down, match: { path: "/x/*" }, fixed_response: { status: 503 } }
+                  - { name: docs, match: { host: d.example }, forward: { green: 100 } }
+            target_groups: { blue: {}, green: {} }
+            """)
+        let table = RoutingTable(config: config, generation: 4)
+        let next = try table.replacingRuleForwards(["production": ["api": [WeightedGroup(group: "blue", weight: 90),
+                                                                            WeightedGroup(group: "green", weight: 10)]]])
+        XCTAssertEqual(next.generation, 5)
+        XCTAssertEqual(next.forward(ofRule: 0, listener: 0), [WeightedGroup(group: "blue", weight: 90), WeightedGroup(group: "green", weight: 10)])
+        XCTAssertEqual(next.forward(ofRule: 2, listener: 0), table.forward(ofRule: 2, listener: 0))
+        XCTAssertEqual(next.forward(ofListener: 0), table.forward(ofListener: 0))
+        XCTAssertEqual(next.listeners[0].rules[1], table.listeners[0].rules[1])
+        XCTAssertFalse(next.routesLike(table))
+
+        let green = [WeightedGroup(group: "green", weight: 100)]
+        XCTAssertThrowsError(try table.replacingRuleForwards(["production": ["nope": green]])) {
+            XCTAssertEqual($0 as? ConfigError, ConfigError(key: "listeners.production.rules.nope", message: "listener 'production' has no rule 'nope'"))
+        }
+        XCTAssertThrowsError(try table.replacingRuleForwards(["production": ["down": green]])) {
+            XCTAssertEqual($0 as? ConfigError, ConfigError(key: "listeners.production.rules.down",
+                                                           message: "rule 'down' answers by itself: it has no forward to change"))
+        }
+        XCTAssertThrowsError(try table.replacingRuleForwards(["production": ["api": [WeightedGroup(group: "red", weight: 100)]]])) {
+            XCTAssertEqual(($0 as? ConfigError)?.key, "listeners.production.rules.api.forward.red")
+        }
+        XCTAssertThrowsError(try table.replacingRuleForwards(["staging": ["api": green]])) {
+            XCTAssertEqual(($0 as? ConfigError)?.key, "listeners.staging")
+        }
+    }
+
     func testAddressBlocksHoldIPv4AsMappedIPv6() throws {
         let block = try XCTUnwrap(SourceCIDR.parse("10.1.0.0/16"))
         XCTAssertEqual(block.prefixLength, 112)

@@ -26,15 +26,17 @@ class Outcome:
         return self.error is not None
 
 
-def hammer(port: int, stop: threading.Event, outcomes: list[Outcome]) -> None:
-    """Keep-alive GETs of ``/`` until ``stop``; a failure (error, non-200, a body that does not name
-    the group in X-Served-By) is recorded and the connection reopened."""
+def hammer(port: int, stop: threading.Event, outcomes: list[Outcome], host: str | None = None) -> None:
+    """Keep-alive GETs of ``/`` (with ``host`` as the Host header, when given) until ``stop``; a failure
+    (error, non-200, a body that does not name the group in X-Served-By) is recorded and the connection
+    reopened."""
+    headers = {"Host": host} if host else {}
     connection = http.client.HTTPConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT)
     try:
         while not stop.is_set():
             started = time.monotonic()
             try:
-                connection.request("GET", "/")
+                connection.request("GET", "/", headers=headers)
                 response = connection.getresponse()
                 body = response.read()
                 finished = time.monotonic()
@@ -55,12 +57,13 @@ def hammer(port: int, stop: threading.Event, outcomes: list[Outcome]) -> None:
 
 
 class KeepAliveLoad:
-    """``clients`` hammer threads against ``port``, started at once; ``stop()`` joins them."""
+    """``clients`` hammer threads against ``port`` (sending ``host``, when given), started at once; ``stop()``
+    joins them."""
 
-    def __init__(self, port: int, clients: int):
+    def __init__(self, port: int, clients: int, host: str | None = None):
         self._stop = threading.Event()
         self.per_thread: list[list[Outcome]] = [[] for _ in range(clients)]
-        self._threads = [threading.Thread(target=hammer, args=(port, self._stop, outcomes), daemon=True)
+        self._threads = [threading.Thread(target=hammer, args=(port, self._stop, outcomes, host), daemon=True)
                          for outcomes in self.per_thread]
         for thread in self._threads:
             thread.start()

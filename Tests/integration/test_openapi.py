@@ -53,6 +53,7 @@ CONTRACT_OPERATIONS = {
     ("post", "/v1/reload"),
     ("post", "/v1/reset"),
     ("put", "/v1/listeners/{name}/forward"),
+    ("put", "/v1/listeners/{name}/rules/{rule}/forward"),
     ("get", "/v1/target-groups/{name}/targets"),
     ("put", "/v1/target-groups/{name}/targets"),
     ("post", "/v1/target-groups/{name}/targets"),
