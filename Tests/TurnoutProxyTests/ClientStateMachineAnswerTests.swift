@@ -9,17 +9,10 @@ final class ClientStateMachineAnswerTests: XCTestCase {
     typealias H = MachineHarness
 
     private func matcher() throws -> RuleMatcher {
-        let config = try ConfigLoader.parse(yaml: """
-            listeners:
-              production:
-                bind: 0.0.0.0:8080
-                forward: { blue: 100 }
-                rules:
+        try compiledRules("""
                   - { name: down, match: { path: "/admin/*" }, fixed_response: { status: 503, body: "back soon" } }
                   - { name: old, match: { path: "/old/*" }, redirect: { path: "/new/{path}", status: 301 } }
-            target_groups: { blue: {} }
-            """)
-        return RuleMatcher(RoutingTable(config: config, generation: 1).listeners[0].rules)
+            """).0
     }
 
     func testKeepAliveAnswerIsFlushedAndThePipelinedRequestRouted() throws {

@@ -3,23 +3,26 @@ import TurnoutHTTP1
 import XCTest
 @testable import TurnoutProxy
 
+/// The rules of `rulesYAML` (the items of a `rules:` list, indented by 6) on a listener forwarding to blue, with
+/// groups blue and green: compiled, and their names.
+func compiledRules(_ rulesYAML: String) throws -> (RuleMatcher, [String]) {
+    let config = try ConfigLoader.parse(yaml: """
+        listeners:
+          production:
+            bind: 0.0.0.0:8080
+            forward: { blue: 100 }
+            rules:
+        \(rulesYAML)
+        target_groups: { blue: {}, green: {} }
+        """)
+    let table = RoutingTable(config: config, generation: 1)
+    return (RuleMatcher(table.listeners[0].rules), table.listeners[0].rules.map(\.name))
+}
+
 /// A listener's rules compiled and matched against raw request heads: which rule takes each request, what a
 /// path's `*` covered, and the exact bytes of the answers rules give by themselves.
 final class RuleMatcherTests: XCTestCase {
-    /// The rules of `rulesYAML` (a `rules:` list) on a listener forwarding to blue, compiled.
-    private func matcher(_ rulesYAML: String) throws -> (RuleMatcher, [String]) {
-        let config = try ConfigLoader.parse(yaml: """
-            listeners:
-              production:
-                bind: 0.0.0.0:8080
-                forward: { blue: 100 }
-                rules:
-            \(rulesYAML)
-            target_groups: { blue: {}, green: {} }
-            """)
-        let table = RoutingTable(config: config, generation: 1)
-        return (RuleMatcher(table.listeners[0].rules), table.listeners[0].rules.map(\.name))
-    }
+    private func matcher(_ rulesYAML: String) throws -> (RuleMatcher, [String]) { try compiledRules(rulesYAML) }
 
     /// Parses `head` and runs `body` with the request the rules see (from `peer`, an IPv4-mapped address).
     private func withRequest<R>(_ head: String, peer: (UInt64, UInt64) = (0, 0xffff_7f00_0001),
