@@ -87,10 +87,17 @@ http {{
 """
 
 
-def haproxy(port, servers, workers, maxconn, splice=False, stats_socket=None):
+def host_rule_name(index):
+    """The Host the `index`th host rule matches (the same for every proxy)."""
+    return f"h{index}.example"
+
+
+def haproxy(port, servers, workers, maxconn, splice=False, stats_socket=None, host_rules=0):
     """HAProxy in HTTP mode, server connections shared (`http-reuse always`), optionally `option splice-auto` and an
-    admin stats socket. `servers`: (name, port, weight or None) of backend `be`'s servers."""
+    admin stats socket. `servers`: (name, port, weight or None) of backend `be`'s servers. `host_rules`: that many
+    `use_backend` rules on the Host (each to `be`) before the default backend, as Turnout's listener rules."""
     socket_line = f"    stats socket {stats_socket} mode 600 level admin expose-fd listeners\n" if stats_socket else ""
+    rule_lines = "".join(f"    use_backend be if {{ hdr(host) -i {host_rule_name(index)} }}\n" for index in range(host_rules))
     splice_line = "    option splice-auto\n" if splice else ""
     server_lines = "".join(f"    server {name} 127.0.0.1:{server_port}{'' if weight is None else f' weight {weight}'}\n"
                            for name, server_port, weight in servers)
@@ -109,17 +116,21 @@ defaults
 
 frontend production
     bind 127.0.0.1:{port}
-    default_backend be
+{rule_lines}    default_backend be
 
 backend be
 {server_lines}"""
 
 
-def turnout(state_dir, port, admin_port, groups, workers, count_5xx=True):
+def turnout(state_dir, port, admin_port, groups, workers, count_5xx=True, host_rules=0):
     """Turnout with listener `production` forwarding all traffic to the first of `groups` ({name: backend port}),
     one target per group; no health probes during measurements. `count_5xx=False`: a 5xx answer does not count
-    towards a target's passive ejection (so that a group answering 500 keeps its traffic)."""
+    towards a target's passive ejection (so that a group answering 500 keeps its traffic). `host_rules`: that many
+    listener rules on the Host (each forwarding to the first group) before the listener's forward."""
     first = next(iter(groups))
+    rules = "".join(f"\n      - {{ name: r{index}, match: {{ host: {host_rule_name(index)} }}, forward: {{ {first}: 100 }} }}"
+                    for index in range(host_rules))
+    rules_line = f"\n    rules:{rules}" if host_rules else ""
     ejection = "" if count_5xx else "    passive_ejection: { count_5xx: false }\n"
     group_lines = "".join(f"""  {name}:
     targets: [127.0.0.1:{backend_port}]
@@ -130,7 +141,9 @@ state_dir: {state_dir}
 admin:
   bind: 127.0.0.1:{admin_port}
 listeners:
-  production: {{ bind: 127.0.0.1:{port}, forward: {{ {first}: 100 }} }}
+  production:
+    bind: 127.0.0.1:{port}
+    forward: {{ {first}: 100 }}{rules_line}
 target_groups:
 {group_lines}timeouts:
   client_idle: {KEEPALIVE_TIMEOUT}

@@ -28,10 +28,12 @@ def colour(proxy):
 
 @dataclass(frozen=True)
 class ProxySettings:
-    """What a workload asks of every proxy: worker count and HAProxy's connection limit."""
+    """What a workload asks of every proxy: worker count, HAProxy's connection limit, and how many host rules
+    (`h0.example` ... each forwarding to the backend) stand before the default route."""
 
     workers: int = 1
     haproxy_maxconn: int = 4000
+    host_rules: int = 0
 
 
 class Backend:
@@ -71,12 +73,13 @@ def proxy_command(proxy, work, ports, settings, turnout_bin):
     if proxy == "turnout":
         config = root / "turnout.yaml"
         config.write_text(configs.turnout(root / "state", port, ports["admin"], {"blue": backend_port},
-                                          settings.workers))
+                                          settings.workers, host_rules=settings.host_rules))
         return [turnout_bin, "serve", "--config", config]
     if proxy in ("haproxy", "haproxy-splice"):
         config = root / "haproxy.cfg"
         config.write_text(configs.haproxy(port, [("blue1", backend_port, None)], settings.workers,
-                                          settings.haproxy_maxconn, splice=proxy == "haproxy-splice"))
+                                          settings.haproxy_maxconn, splice=proxy == "haproxy-splice",
+                                          host_rules=settings.host_rules))
         subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
         return ["haproxy", "-db", "-f", config]
     if proxy == "nginx":

@@ -170,6 +170,14 @@ def _download():
     return dict(measure=measure, warm_up=warm_up, commands=commands, checked_paths=("/", "/1m"))
 
 
+def _host_rules(count):
+    """Small keep-alive GETs for the last of `count` host rules, 1 worker."""
+    measure, warm_up, commands = _wrk_workload("/", lambda options: options.connections,
+                                               headers=(f"Host: {configs.host_rule_name(count - 1)}",))
+    return dict(measure=measure, warm_up=warm_up, commands=commands,
+                settings=lambda options: ProxySettings(workers=1, host_rules=count))
+
+
 def _close():
     measure, warm_up, commands = _wrk_workload("/", lambda options: options.connections,
                                                headers=("Connection: close",))
@@ -183,6 +191,10 @@ WORKLOADS = [
     Workload("get-keepalive-w2", "small GET, keep-alive, 2 workers", "throughput", "req/s", THREE,
              description="as above with 2 proxy workers (HAProxy nbthread 2, nginx worker_processes 2)",
              **_small_get_keepalive(2)),
+    Workload("get-keepalive-rules", "small GET, keep-alive, 100 host rules", "throughput", "req/s", ("turnout", "haproxy"),
+             description="as the 1-worker row, the Host matching the last of 100 host rules (Turnout listener rules, "
+                         "HAProxy use_backend); compare with that row for the rules' cost",
+             **_host_rules(100)),
     Workload("get-close", "small GET, Connection: close", "throughput", "req/s", THREE,
              description="GET / with `Connection: close`: a new client connection per request", **_close()),
     Workload("download-1m", "1 MiB responses", "throughput", "MiB/s", WITH_SPLICE,
