@@ -18,7 +18,7 @@ extension ControlPlane {
         let live: String
         do {
             spec = try DeploymentSpec.parse(body, table: table)
-            live = try DeploymentSpec.liveGroup(of: spec.listener, in: table)
+            live = try DeploymentSpec.liveGroup(of: spec.listener, rule: spec.rule, in: table)
         } catch {
             throw .badRequest("deployment spec: \(error)")
         }
@@ -72,10 +72,12 @@ extension ControlPlane {
     func commitDeploymentRouting(_ change: DeploymentRouting, of state: DeploymentState) throws(AdminFailure) -> UInt64? {
         let spec = state.spec
         var forwards: [String: [WeightedGroup]] = [:]
+        var ruleForwards: [String: [String: [WeightedGroup]]] = [:]
         if let weight = change.replacementWeight {
-            forwards[spec.listener] = weight >= 100 ? [WeightedGroup(group: spec.targetGroup, weight: 100)]
+            let forward = weight >= 100 ? [WeightedGroup(group: spec.targetGroup, weight: 100)]
                 : weight <= 0 ? [WeightedGroup(group: state.liveGroup, weight: 100)]
                 : [WeightedGroup(group: state.liveGroup, weight: 100 - weight), WeightedGroup(group: spec.targetGroup, weight: weight)]
+            if let rule = spec.rule { ruleForwards[spec.listener] = [rule: forward] } else { forwards[spec.listener] = forward }
         }
         if let test = change.test, let listener = spec.testListener {
             forwards[listener] = [WeightedGroup(group: test == .replacement ? spec.targetGroup : state.liveGroup, weight: 100)]
@@ -98,6 +100,12 @@ extension ControlPlane {
                     listeners[name] = ["before": forwardJSON(table, listener: name), "after": forwardJSON(next, listener: name)]
                 }
                 diff["listeners"] = .object(listeners)
+            }
+            if let rule = spec.rule, let forward = ruleForwards[spec.listener]?[rule] {
+                next = try next.replacingRuleForwards([spec.listener: [rule: forward]],
+                                                      generation: next.generation == table.generation ? nil : next.generation)
+                diff["rules"] = [spec.listener: [rule: ["before": ruleForwardJSON(table, listener: spec.listener, rule: rule),
+                                                        "after": ruleForwardJSON(next, listener: spec.listener, rule: rule)]]]
             }
         } catch let error as ConfigError {
             throw .invalid(error.message)

@@ -29,6 +29,9 @@ struct DeployCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The listener with --to (server default: production).", valueName: "name"))
     var listener: String?
 
+    @Option(help: ArgumentHelp("With --to, shift this rule's forward instead of the listener's own.", valueName: "name"))
+    var rule: String?
+
     @Flag(help: "Follow the deployment until it ends; the exit status says how.")
     var watch = false
 
@@ -38,8 +41,8 @@ struct DeployCommand: ParsableCommand {
         switch (file, to) {
         case (nil, nil): throw ValidationError("give --file PATH or --to GROUP")
         case (.some, .some): throw ValidationError("give either --file or --to, not both")
-        case (.some, nil) where strategy != nil || listener != nil:
-            throw ValidationError("--strategy and --listener go with --to; with --file the spec says them")
+        case (.some, nil) where strategy != nil || listener != nil || rule != nil:
+            throw ValidationError("--strategy, --listener and --rule go with --to; with --file the spec says them")
         default: break
         }
         if to?.isEmpty == true { throw ValidationError("--to must name a target group") }
@@ -76,6 +79,7 @@ struct DeployCommand: ParsableCommand {
         var spec: [String: JSONValue] = ["target_group": .string(to ?? "")]
         if let strategy { spec["strategy"] = .string(strategy) }
         if let listener { spec["listener"] = .string(listener) }
+        if let rule { spec["rule"] = .string(rule) }
         return .object(spec)
     }
 }

@@ -152,3 +152,26 @@ def test_put_routing_sets_listeners_and_rules_in_one_generation(proxy, demo_back
                                     "(default)": {"docs": 100}}
     error = assert_error(admin.put("/v1/routing", {"rules": {"production": {"api": {"api-blue": 60}}}}), 422, "invalid")
     assert error["message"].startswith("rules.production.api: weights are percentages and must add up to 100, not 60"), error
+
+
+def test_a_deployment_shifts_one_rules_forward(proxy, demo_backend):
+    turnout = start(proxy, demo_backend)
+    admin = AdminClient.of(turnout)
+    assert_error(admin.post("/v1/deployments", {"rule": "down", "target_group": "api-green"}), 400, "bad_request")
+    assert_error(admin.post("/v1/deployments", {"rule": "api", "target_group": "api-blue"}), 400, "bad_request")
+    response = admin.post("/v1/deployments", {"rule": "api", "target_group": "api-green",
+                                              "strategy": {"canary": {"percent": 20, "wait": "300ms"}}})
+    assert response.status_code == 201, describe(response)
+    identifier = response.json()["id"]
+    assert response.json()["rule"] == "api" and response.json()["test_listener"] is None, response.json()
+
+    def status() -> str:
+        return admin.get(f"/v1/deployments/{identifier}").json()["status"]
+
+    assert wait_until(lambda: status() == "Succeeded", timeout=20), admin.get(f"/v1/deployments/{identifier}").json()
+    assert rule_forwards(admin) == {"api": {"api-green": 100}, "docs": {"docs": 100}, "down": None,
+                                    "(default)": {"blue": 100}}
+    diffs = [entry["diff"] for entry in admin.audit() if entry["action"] == "deployment"]
+    assert [diff["rules"]["production"]["api"]["after"] for diff in diffs if "rules" in diff][-2:] == \
+        [{"api-blue": 80, "api-green": 20}, {"api-green": 100}], diffs
+    assert all("listeners" not in diff for diff in diffs), diffs

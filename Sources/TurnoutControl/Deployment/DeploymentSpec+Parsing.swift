@@ -5,7 +5,7 @@ import TurnoutMetrics
 extension DeploymentSpec {
     static let keys: Set<String> = [
         "listener", "test_listener", "target_group", "targets", "strategy", "readiness", "install", "hooks", "alarms",
-        "approval", "termination_wait", "terminate",
+        "approval", "termination_wait", "terminate", "rule",
     ]
 
     /// The spec `json` describes, checked against `table`: unknown keys, listeners and groups, a replacement
@@ -19,9 +19,19 @@ extension DeploymentSpec {
         guard table.listenerIndex(named: listener) != nil else {
             throw DeploymentSpecError(field: "listener", message: "no listener named '\(listener)'")
         }
+        let rule = try members["rule"].map { v throws(DeploymentSpecError) in try v.specString("rule") }
+        if let rule {
+            guard let ruleIndex = table.listeners[table.listenerIndex(named: listener)!].ruleIndex(named: rule) else {
+                throw DeploymentSpecError(field: "rule", message: "'\(listener)' has no rule '\(rule)'")
+            }
+            guard case .forward = table.listeners[table.listenerIndex(named: listener)!].rules[ruleIndex].action else {
+                throw DeploymentSpecError(field: "rule", message: "rule '\(rule)' answers by itself: it has no forward to shift")
+            }
+        }
         var testListener: String?
         switch members["test_listener"] {
-        case nil: testListener = table.listenerIndex(named: "test") != nil && listener != "test" ? "test" : nil
+        // A rule's service has no test route of its own yet: the test listener moves only when named.
+        case nil: testListener = rule == nil && table.listenerIndex(named: "test") != nil && listener != "test" ? "test" : nil
         case .null?: testListener = nil
         case let value?:
             let name = try value.specString("test_listener")
@@ -40,9 +50,9 @@ extension DeploymentSpec {
         guard table.groupIndex(named: targetGroup) != nil else {
             throw DeploymentSpecError(field: "target_group", message: "no target group named '\(targetGroup)'")
         }
-        if checkingLiveGroup, try liveGroup(of: listener, in: table) == targetGroup {
-            throw DeploymentSpecError(field: "target_group",
-                                      message: "'\(targetGroup)' is the live group of '\(listener)': name the replacement")
+        if checkingLiveGroup, try liveGroup(of: listener, rule: rule, in: table) == targetGroup {
+            throw DeploymentSpecError(field: "target_group", message: "'\(targetGroup)' is the live group of '\(listener)'"
+                                      + (rule.map { " rule '\($0)'" } ?? "") + ": name the replacement")
         }
         var targets: [HostPort] = []
         if let value = members["targets"] {
@@ -71,19 +81,30 @@ extension DeploymentSpec {
             alarms: try members["alarms"].map { v throws(DeploymentSpecError) in try DeploymentAlarms.parse(v) },
             approval: try members["approval"].map { v throws(DeploymentSpecError) in try Approval.parse(v) }
                 ?? Approval(beforeTraffic: false, timeout: nil, onTimeout: .rollback),
-            terminationWait: try members["termination_wait"]?.specDuration("termination_wait") ?? ConfigDuration(nanoseconds: 0))
+            terminationWait: try members["termination_wait"]?.specDuration("termination_wait") ?? ConfigDuration(nanoseconds: 0),
+            rule: rule)
     }
 
-    /// The group that has all of `listener`'s traffic: where a deployment starts from.
-    public static func liveGroup(of listener: String, in table: RoutingTable) throws(DeploymentSpecError) -> String {
+    /// The group that has all of `listener`'s traffic (with `rule`, all of that rule's): where a deployment
+    /// starts from.
+    public static func liveGroup(of listener: String, rule: String? = nil, in table: RoutingTable) throws(DeploymentSpecError) -> String {
         guard let index = table.listenerIndex(named: listener) else {
             throw DeploymentSpecError(field: "listener", message: "no listener named '\(listener)'")
         }
-        let weighted = table.forward(ofListener: index).filter { $0.weight > 0 }
+        var forward = table.forward(ofListener: index)
+        var field = "listener", route = "'\(listener)'"
+        if let rule {
+            guard let ruleIndex = table.listeners[index].ruleIndex(named: rule) else {
+                throw DeploymentSpecError(field: "rule", message: "'\(listener)' has no rule '\(rule)'")
+            }
+            forward = table.forward(ofRule: ruleIndex, listener: index)
+            (field, route) = ("rule", "rule '\(rule)' of '\(listener)'")
+        }
+        let weighted = forward.filter { $0.weight > 0 }
         guard weighted.count == 1 else {
             let split = weighted.map { "\($0.group) \($0.weight)" }.joined(separator: ", ")
-            throw DeploymentSpecError(field: "listener", message: weighted.isEmpty ? "'\(listener)' sends traffic nowhere"
-                : "'\(listener)' splits its traffic (\(split)): a deployment starts from one live group")
+            throw DeploymentSpecError(field: field, message: weighted.isEmpty ? "\(route) sends traffic nowhere"
+                : "\(route) splits its traffic (\(split)): a deployment starts from one live group")
         }
         return weighted[0].group
     }

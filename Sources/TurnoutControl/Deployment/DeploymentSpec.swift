@@ -24,6 +24,9 @@ public struct DeploymentSpec: Sendable, Hashable {
     public var approval: Approval
     /// How long the old group stays ready for an instant rollback once production is on the replacement.
     public var terminationWait: ConfigDuration
+    /// The listener's rule whose forward shifts (one service behind a shared listener); nil: the listener's own
+    /// forward.
+    public var rule: String? = nil
 
     /// The gate before any weight moves: enough of the replacement's targets routable (healthy, or
     /// registered in a group without health checks).

@@ -39,7 +39,7 @@ extension DeploymentState {
     var eventJSON: [String: JSONValue] {
         func time(_ ms: UInt64?) -> JSONValue { ms.map { .string(AuditTimestamp.iso8601(milliseconds: $0)) } ?? .null }
         return [
-            "id": .string(id), "listener": .string(spec.listener),
+            "id": .string(id), "listener": .string(spec.listener), "rule": spec.rule.map(JSONValue.string) ?? .null,
             "test_listener": spec.testListener.map(JSONValue.string) ?? .null,
             "target_group": .string(spec.targetGroup), "live_group": .string(liveGroup),
             "status": .string(status.rawValue), "reason": .string(reason), "phase": .string(phase.rawValue),
