@@ -40,15 +40,15 @@ let package = Package(
         .target(name: "TurnoutPosix", dependencies: ["CTurnoutLinux"]),
         // HTTP/1.1 head parsing and chunked framing over raw bytes. No syscalls.
         .target(name: "TurnoutHTTP1", swiftSettings: dataPlaneSettings),
-        // OpenSSL: digests now; contexts and non-blocking TLS with the TLS issue.
-        .target(name: "TurnoutTLS", dependencies: ["COpenSSL"]),
+        // OpenSSL: digests, certificates, per-worker server contexts, non-blocking TLS sessions.
+        .target(name: "TurnoutTLS", dependencies: ["COpenSSL", "TurnoutCore", "TurnoutPosix"]),
         // Per-worker counters (relaxed atomics on worker-owned memory) and Prometheus exposition.
         .target(name: "TurnoutMetrics", dependencies: ["CTurnoutLinux"]),
         // Workers, listeners, connection state machines, upstream pools, forwarding loop.
         .target(
             name: "TurnoutProxy",
             dependencies: [
-                "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1", "TurnoutMetrics",
+                "TurnoutCore", "TurnoutPosix", "TurnoutHTTP1", "TurnoutMetrics", "TurnoutTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: dataPlaneSettings
@@ -80,6 +80,7 @@ let package = Package(
         .testTarget(name: "TurnoutHTTP1Tests", dependencies: ["TurnoutHTTP1"]),
         .testTarget(name: "TurnoutPosixTests", dependencies: ["TurnoutPosix"]),
         .testTarget(name: "TurnoutMetricsTests", dependencies: ["TurnoutMetrics"]),
+        .testTarget(name: "TurnoutTLSTests", dependencies: ["TurnoutTLS", "TurnoutCore"]),
         .testTarget(
             name: "TurnoutControlTests",
             dependencies: [

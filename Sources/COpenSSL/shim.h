@@ -2,4 +2,60 @@
 #define TURNOUT_COPENSSL_SHIM_H
 #include <openssl/ssl.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+// Functions for what OpenSSL's headers give as macros (Swift imports none of them), prefixed like
+// CTurnoutLinux's wrappers.
+
+static inline int turnout_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_min_proto_version(ctx, version);
+}
+
+/// What every server context of the data plane sets: a TCP close without close_notify reads as an end of file
+/// (as on a plain connection), no renegotiation, the server's order of suites, no compression; partial writes
+/// from a buffer that may move between retries (the connection's output buffer compacts); records read ahead in
+/// one read(2) rather than a header and a body.
+static inline void turnout_SSL_CTX_set_server_defaults(SSL_CTX *ctx) {
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE
+                                 | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(ctx, 1);
+}
+
+static inline long turnout_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
+    return SSL_CTX_set_session_cache_mode(ctx, mode);
+}
+
+static inline int turnout_SSL_CTX_add_extra_chain_cert(SSL_CTX *ctx, X509 *cert) {
+    return (int)SSL_CTX_add_extra_chain_cert(ctx, cert);
+}
+
+/// The SNI callback and its argument (SSL_CTX_set_tlsext_servername_callback and _arg).
+static inline int turnout_SSL_CTX_set_servername_callback(SSL_CTX *ctx, int (*callback)(SSL *, int *, void *),
+                                                          void *arg) {
+    if (!SSL_CTX_set_tlsext_servername_callback(ctx, callback)) return 0;
+    return (int)SSL_CTX_set_tlsext_servername_arg(ctx, arg);
+}
+
+/// The names of `cert`'s DNS subjectAltNames, handed one at a time to `each` (an empty list when it has none).
+static inline void turnout_X509_dns_names(X509 *cert, void (*each)(const unsigned char *, int, void *), void *arg) {
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    if (names == NULL) return;
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, i);
+        if (name->type != GEN_DNS) continue;
+        each(ASN1_STRING_get0_data(name->d.dNSName), ASN1_STRING_length(name->d.dNSName), arg);
+    }
+    GENERAL_NAMES_free(names);
+}
+
+/// The certificate's notAfter as seconds since the epoch, or 0 when it cannot be read.
+static inline long long turnout_X509_not_after(X509 *cert) {
+    const ASN1_TIME *time = X509_get0_notAfter(cert);
+    struct tm tm;
+    if (time == NULL || !ASN1_TIME_to_tm(time, &tm)) return 0;
+    return (long long)timegm(&tm);
+}
+
 #endif

@@ -88,7 +88,7 @@ public struct ConfigChanges: Sendable, Equatable {
         for (key, before, after) in [
             ("connect", t0.connect, t1.connect), ("client_header", t0.clientHeader, t1.clientHeader),
             ("client_idle", t0.clientIdle, t1.clientIdle), ("upstream_idle", t0.upstreamIdle, t1.upstreamIdle),
-            ("shutdown_grace", t0.shutdownGrace, t1.shutdownGrace),
+            ("shutdown_grace", t0.shutdownGrace, t1.shutdownGrace), ("tls_handshake", t0.tlsHandshake, t1.tlsHandshake),
         ] {
             restartOnly("timeouts.\(key)", before.description, after.description)
         }

@@ -10,6 +10,12 @@ import Yams
 public enum ConfigLoader {
     /// Reads the file at `path` and parses it.
     public static func load(path: String) throws -> TurnoutConfig {
+        try loadLocated(path: path).config
+    }
+
+    /// Reads the file at `path` like `load(path:)`, keeping the line of each key for errors found later, in what
+    /// the file names (a certificate that does not load).
+    public static func loadLocated(path: String) throws -> (config: TurnoutConfig, lines: ConfigSourceMap) {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -19,11 +25,16 @@ public enum ConfigLoader {
         guard let yaml = String(data: data, encoding: .utf8) else {
             throw ConfigError(key: "", message: "config file '\(path)' is not valid UTF-8")
         }
-        return try parse(yaml: yaml)
+        return try parseLocated(yaml: yaml)
     }
 
     /// Parses and validates a configuration given as YAML text.
     public static func parse(yaml: String) throws -> TurnoutConfig {
+        try parseLocated(yaml: yaml).config
+    }
+
+    /// Parses and validates like `parse(yaml:)`, keeping the line of each key.
+    public static func parseLocated(yaml: String) throws -> (config: TurnoutConfig, lines: ConfigSourceMap) {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -40,7 +51,7 @@ public enum ConfigLoader {
         } catch {
             throw ConfigError(key: error.key, line: error.line ?? sourceMap.line(of: error.key), message: error.message)
         }
-        return config
+        return (config, sourceMap)
     }
 
     static func configError(from error: YamlError) -> ConfigError {

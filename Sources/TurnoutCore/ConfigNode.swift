@@ -1,8 +1,8 @@
 import Yams
 
-/// Lines of the YAML source by dotted key path, so that errors found after reading (by `validate()`) can still
-/// point at a line.
-final class ConfigSourceMap {
+/// Lines of the YAML source by dotted key path, so that errors found after reading (by `validate()`, or in the
+/// files the configuration names) can still point at a line.
+public final class ConfigSourceMap: @unchecked Sendable {  // written only while the file is read
     private var lines: [String: Int] = [:]
 
     func record(_ path: String, line: Int?) {
@@ -10,7 +10,7 @@ final class ConfigSourceMap {
     }
 
     /// The line of `path`, or of its nearest recorded ancestor (`a.b[2].c` → `a.b[2]` → `a.b` → `a`).
-    func line(of path: String) -> Int? {
+    public func line(of path: String) -> Int? {
         var path = Substring(path)
         while !path.isEmpty {
             if let line = lines[String(path)] { return line }

@@ -3,7 +3,9 @@
 enum ConfigSections {
     static let rootKeys = ["workers", "state_dir", "admin", "listeners", "target_groups", "timeouts", "limits", "log"]
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
-    static let listenerKeys = ["bind", "forward", "rules"]
+    static let listenerKeys = ["bind", "forward", "rules", "tls"]
+    static let listenerTLSKeys = ["certificates", "min_version", "ciphers", "alpn", "strict_sni"]
+    static let certificateKeys = ["cert", "key"]
     static let targetGroupKeys = [
         "targets", "algorithm", "health_check", "deregistration_delay", "on_all_unhealthy", "passive_ejection",
         "timeouts", "dns_refresh",
@@ -14,7 +16,7 @@ enum ConfigSections {
     ]
     static let passiveEjectionKeys = ["consecutive_failures", "count_5xx"]
     static let timeoutKeys = [
-        "connect", "client_header", "client_idle", "upstream_response", "upstream_idle", "shutdown_grace",
+        "connect", "client_header", "client_idle", "upstream_response", "upstream_idle", "shutdown_grace", "tls_handshake",
     ]
     static let limitKeys = ["max_header_bytes", "max_headers", "max_connections"]
     static let logKeys = ["format", "level"]
@@ -81,9 +83,40 @@ enum ConfigSections {
             var rules: [ListenerRule] = []
             if let list = fields["rules"] { rules = try self.rules(list) }
             listeners.append(ListenerConfig(name: name, bind: try bind.hostPort(), forward: try self.forward(forward),
-                                            rules: rules))
+                                            rules: rules, tls: try fields["tls"].map(listenerTLS)))
         }
         return listeners
+    }
+
+    private static func listenerTLS(_ node: ConfigNode) throws(ConfigError) -> ListenerTLSConfig {
+        var tls = ListenerTLSConfig(certificates: [])
+        for (key, value) in try node.mapping(allowedKeys: listenerTLSKeys).entries {
+            switch key {
+            case "certificates":
+                for item in try value.sequence(expected: "{cert, key} pairs") {
+                    let pair = try item.mapping(allowedKeys: certificateKeys)
+                    guard let cert = pair["cert"], let key = pair["key"] else {
+                        throw item.error("a certificate needs both files, e.g. { cert: /etc/turnout/a.pem, key: /etc/turnout/a.key }")
+                    }
+                    tls.certificates.append(ListenerTLSConfig.CertificateFiles(
+                        cert: try cert.string(expected: "a PEM file path"), key: try key.string(expected: "a PEM file path")))
+                }
+            case "min_version": tls.minVersion = try choice(value)
+            case "ciphers": tls.ciphers = try choice(value)
+            case "alpn":
+                tls.alpn = []
+                for item in try value.sequence(expected: "protocol names") {
+                    let name = try item.string(expected: "a protocol name")
+                    guard ListenerTLSConfig.offerableProtocols.contains(name) else {
+                        throw item.error("Turnout speaks HTTP/1.x: expected one of \(ListenerTLSConfig.offerableProtocols.joined(separator: ", ")), got '\(name)'")
+                    }
+                    tls.alpn.append(name)
+                }
+            case "strict_sni": tls.strictSNI = try value.bool()
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return tls
     }
 
     static func forward(_ node: ConfigNode) throws(ConfigError) -> [WeightedGroup] {
@@ -190,6 +223,7 @@ enum ConfigSections {
             case "upstream_response": timeouts.upstreamResponse = duration
             case "upstream_idle": timeouts.upstreamIdle = duration
             case "shutdown_grace": timeouts.shutdownGrace = duration
+            case "tls_handshake": timeouts.tlsHandshake = duration
             default: preconditionFailure("key '\(key)' is allowed but not read")
             }
         }

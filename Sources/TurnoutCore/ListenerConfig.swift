@@ -7,11 +7,15 @@ public struct ListenerConfig: Sendable, Hashable {
     public var forward: [WeightedGroup]
     /// Tried in order before `forward`, which stays the default action (the request no rule matched).
     public var rules: [ListenerRule]
+    /// HTTPS: set, the listener terminates TLS with these settings; nil, it speaks plain HTTP.
+    public var tls: ListenerTLSConfig?
 
-    public init(name: String, bind: HostPort, forward: [WeightedGroup], rules: [ListenerRule] = []) {
+    public init(name: String, bind: HostPort, forward: [WeightedGroup], rules: [ListenerRule] = [],
+                tls: ListenerTLSConfig? = nil) {
         self.name = name
         self.bind = bind
         self.forward = forward
         self.rules = rules
+        self.tls = tls
     }
 }

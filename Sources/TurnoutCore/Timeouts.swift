@@ -14,6 +14,8 @@ public struct Timeouts: Sendable, Hashable {
     public var upstreamIdle: ConfigDuration
     /// On shutdown, in-flight requests get this long to finish.
     public var shutdownGrace: ConfigDuration
+    /// An HTTPS client connection whose TLS handshake is not done within this is closed.
+    public var tlsHandshake: ConfigDuration
 
     public init(
         connect: ConfigDuration = .seconds(5),
@@ -21,7 +23,8 @@ public struct Timeouts: Sendable, Hashable {
         clientIdle: ConfigDuration = .seconds(60),
         upstreamResponse: ConfigDuration = .seconds(15),
         upstreamIdle: ConfigDuration = .seconds(30),
-        shutdownGrace: ConfigDuration = .seconds(10)
+        shutdownGrace: ConfigDuration = .seconds(10),
+        tlsHandshake: ConfigDuration = .seconds(10)
     ) {
         self.connect = connect
         self.clientHeader = clientHeader
@@ -29,5 +32,6 @@ public struct Timeouts: Sendable, Hashable {
         self.upstreamResponse = upstreamResponse
         self.upstreamIdle = upstreamIdle
         self.shutdownGrace = shutdownGrace
+        self.tlsHandshake = tlsHandshake
     }
 }

@@ -36,6 +36,7 @@ extension TurnoutConfig {
             ("connect", timeouts.connect), ("client_header", timeouts.clientHeader),
             ("client_idle", timeouts.clientIdle), ("upstream_response", timeouts.upstreamResponse),
             ("upstream_idle", timeouts.upstreamIdle), ("shutdown_grace", timeouts.shutdownGrace),
+            ("tls_handshake", timeouts.tlsHandshake),
         ]
         for timeout in all where timeout.value.nanoseconds == 0 {
             throw ConfigError(key: "timeouts.\(timeout.key)", message: "must be above 0")
@@ -150,6 +151,10 @@ extension TurnoutConfig {
             }
             try WeightedGroup.validate(listener.forward, key: "\(key).forward", groupExists: groupNames.contains)
             try ListenerRule.validate(listener.rules, key: "\(key).rules", groupExists: groupNames.contains)
+            if let tls = listener.tls, tls.certificates.isEmpty {
+                throw ConfigError(key: "\(key).tls.certificates",
+                                  message: "an HTTPS listener needs at least one certificate, e.g. - { cert: /etc/turnout/a.pem, key: /etc/turnout/a.key }")
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import TurnoutPosix
+import TurnoutTLS
 
 /// One accepted client connection: its socket and slot, and its state machine. Owned by a single worker
 /// thread; recycled through the worker's free list.
@@ -16,6 +17,8 @@ final class ClientConnection {
     var peerLow: UInt64 = 0
     /// The peer's hang-up (RDHUP/HUP/ERR) was signalled: reads go on to the end of file.
     var hangUpSignalled = false
+    /// On an HTTPS listener: the TLS session every read and write of the client goes through (see `Worker+TLS`).
+    var tls: TLSSession?
 
     /// Where the connection is in its life, and what it holds there.
     var machine = ClientStateMachine()

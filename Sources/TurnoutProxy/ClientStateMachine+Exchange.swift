@@ -122,7 +122,7 @@ extension ClientStateMachine {
         let input = exchange.buffers.input, output = link.output
         let head = exchange.request
         let requestId: UnsafeRawBufferPointer? = head.hasRequestId ? nil : env.requestIds.next()
-        let forwarded = ForwardedFor(clientAddress: peerAddress, proto: "http", port: listenerPort,
+        let forwarded = ForwardedFor(clientAddress: peerAddress, proto: secure ? "https" : "http", port: listenerPort,
                                      requestId: requestId, targetAuthority: link.target.authority)
         guard let written = RequestHeadWriter.write(head, fields: exchange.buffers.fields,
                                                     source: input.bytes(from: input.readIndex), forwarded: forwarded,
@@ -487,7 +487,7 @@ extension ClientStateMachine {
     /// Whether the next bytes of `body` are to be spliced (once nothing is buffered for them in user space), so
     /// they must not be read into a buffer.
     func wantsSplice(_ body: BodyTransfer, _ env: ConnectionEnvironment) -> Bool {
-        guard env.spliceEnabled else { return false }
+        guard env.spliceEnabled && !secure else { return false }
         switch body.spliceSpan {
         case .bytes(let remaining): return remaining >= Self.spliceThreshold
         case .untilClose: return true

@@ -53,6 +53,10 @@ struct ClientStateMachine {
     let peerAddress: UnsafeRawBufferPointer
     /// The port the client connected to, for X-Forwarded-Port.
     let listenerPort: UInt16
+    /// The client speaks TLS (the worker reads and writes through its session): requests are forwarded as
+    /// `https`, and bodies and tunnels are copied, never spliced, since the bytes on the socket are not the
+    /// ones to forward.
+    let secure: Bool
     /// What transitions let go of and the worker has yet to take (`takeReleased`).
     private(set) var released = Released()
     /// The failure the last `.failed` or `.close` reports, for the worker to take (`takeReport`).
@@ -62,12 +66,15 @@ struct ClientStateMachine {
     /// Continue and a few 103 Early Hints, not for an upstream that never gets to the point.
     static let maxInterimResponses = 10
 
-    /// A connection just accepted: idle, with the header timeout running for its first request.
-    init(peerAddress: UnsafeRawBufferPointer, listenerPort: UInt16, now: UInt64, settings: WorkerSettings) {
+    /// A connection just accepted: idle, with the header timeout running for its first request; a `secure` one
+    /// with the TLS handshake's, until the worker reports the handshake done (`handshakeCompleted`).
+    init(peerAddress: UnsafeRawBufferPointer, listenerPort: UInt16, secure: Bool = false, now: UInt64,
+         settings: WorkerSettings) {
         state = .idle
-        deadline = now &+ settings.clientHeaderTimeout
+        deadline = now &+ (secure ? settings.tlsHandshakeTimeout : settings.clientHeaderTimeout)
         self.peerAddress = peerAddress
         self.listenerPort = listenerPort
+        self.secure = secure
     }
 
     /// A machine with no connection.
@@ -76,6 +83,7 @@ struct ClientStateMachine {
         deadline = .max
         peerAddress = UnsafeRawBufferPointer(start: nil, count: 0)
         listenerPort = 0
+        secure = false
     }
 
     /// The target of the exchange or tunnel in progress, if any (its drain may close the connection).
@@ -125,6 +133,14 @@ struct ClientStateMachine {
     }
 
     // MARK: - Events
+
+    /// The TLS handshake of a `secure` connection is done: the header timeout runs for its first request, and
+    /// the first read is tried (the request may have come with the handshake's last flight, already decrypted
+    /// inside the session).
+    mutating func handshakeCompleted(_ env: ConnectionEnvironment) {
+        deadline = env.now &+ env.settings.clientHeaderTimeout
+        readable = true
+    }
 
     /// What to do next: after readiness changed, and after an action that reports nothing.
     @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)

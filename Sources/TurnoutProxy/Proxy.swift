@@ -4,6 +4,7 @@ import Synchronization
 import TurnoutCore
 import TurnoutMetrics
 import TurnoutPosix
+import TurnoutTLS
 
 /// A failure to start the data plane, naming what could not be set up.
 public struct ProxyStartError: Error, CustomStringConvertible {
@@ -34,8 +35,9 @@ public final class Proxy: Sendable {
     private let events: ProxyEvents
     private let metrics: MetricsRegistry
 
-    public init(config: TurnoutConfig, table: RoutingTable, metrics: MetricsRegistry = MetricsRegistry(),
-                events: ProxyEvents = ProxyEvents(), logger: Logger) throws {
+    /// `tls`: the loaded certificates of each HTTPS listener (`listeners.<name>.tls`), by listener name.
+    public init(config: TurnoutConfig, table: RoutingTable, tls: [String: TLSServerConfiguration] = [:],
+                metrics: MetricsRegistry = MetricsRegistry(), events: ProxyEvents = ProxyEvents(), logger: Logger) throws {
         self.events = events
         self.metrics = metrics
         let workers = config.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -49,6 +51,10 @@ public final class Proxy: Sendable {
         var ports: [String: UInt16] = [:]
         do {
             for (index, listener) in config.listeners.enumerated() {
+                let secure = listener.tls == nil ? nil : tls[listener.name]
+                if listener.tls != nil && secure == nil {
+                    throw ProxyStartError(description: "listeners.\(listener.name).tls: its certificates were not loaded")
+                }
                 var address: SocketAddress
                 do {
                     address = try SocketAddress.resolve(host: listener.bind.host, port: listener.bind.port)
@@ -68,7 +74,7 @@ public final class Proxy: Sendable {
                     let bound = try Socket.localAddress(fd)
                     // Port 0: the first socket picks the port, the other workers share it.
                     if worker == 0 { address = bound }
-                    sockets[worker].append(ListenerSocket(fd: fd, listenerIndex: index, port: bound.port))
+                    sockets[worker].append(ListenerSocket(fd: fd, listenerIndex: index, port: bound.port, tls: secure))
                 }
                 ports[listener.name] = address.port
             }

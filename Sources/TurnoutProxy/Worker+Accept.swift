@@ -27,8 +27,16 @@ extension Worker {
             listenerCounters[listener.listenerIndex].connectionOpened()
             client.peerHostLength = peer.formatHost(into: client.peerHost)
             (client.peerHigh, client.peerLow) = peer.mappedIPv6Halves
-            client.machine = ClientStateMachine(peerAddress: client.peerHostBytes, listenerPort: listener.port, now: now,
-                                                settings: settings)
+            let secure = listener.tls != nil
+            if secure {
+                guard let context = tlsContexts[listener.listenerIndex], let session = context.makeSession(fd: fd) else {
+                    closeClient(client)
+                    continue
+                }
+                client.tls = session
+            }
+            client.machine = ClientStateMachine(peerAddress: client.peerHostBytes, listenerPort: listener.port,
+                                                secure: secure, now: now, settings: settings)
             // Registered once, edge-triggered for both directions: no epoll_ctl per request.
             do {
                 try epoll.add(fd, Worker.connectionEvents,

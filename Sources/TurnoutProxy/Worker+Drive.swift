@@ -19,6 +19,9 @@ extension Worker {
             }
         }
         let env = environment
+        if start == nil, let tls = client.tls, !tls.established {
+            guard advanceHandshake(client, tls) else { return }
+        }
         var action = start ?? client.machine.next(env)
         for _ in 0..<Worker.maxActionsPerDrive {
             assert(!client.machine.isModifying, "a transition left its state out")
@@ -26,11 +29,9 @@ extension Worker {
             case .wait:
                 return
             case .readClient(let bytes):
-                let result = readSocket(client.fd, into: bytes, readable: &client.machine.readable,
-                                        hangUpSignalled: client.hangUpSignalled)
-                action = client.machine.clientRead(result, env)
+                action = client.machine.clientRead(readClient(client, into: bytes), env)
             case .writeClient(let bytes):
-                action = client.machine.clientWritten(writeSocket(client.fd, from: bytes, writable: &client.machine.writable), env)
+                action = client.machine.clientWritten(writeClient(client, from: bytes), env)
             case .readUpstream(let fd, let bytes):
                 action = client.machine.upstreamRead(FileIO.read(fd, into: bytes), env)
             case .writeUpstream(let fd, let bytes):
@@ -58,7 +59,7 @@ extension Worker {
                 if idle { return }
                 action = client.machine.next(env)
             case .shutdownClientOutput:
-                Socket.shutdownWrite(client.fd)
+                shutdownClientOutput(client)
                 action = client.machine.next(env)
             case .shutdownUpstreamOutput(let upstream):
                 Socket.shutdownWrite(upstream.object.fd)
@@ -73,7 +74,7 @@ extension Worker {
                 if let failure = client.machine.takeReport() { report(failure, client) }
                 if let flushing, !flushing.isEmpty, client.machine.writable {
                     // What is buffered goes out before the reset, so the client sees how far the response got.
-                    switch writeSocket(client.fd, from: flushing, writable: &client.machine.writable) {
+                    switch writeClient(client, from: flushing) {
                     case .bytes, .wouldBlock: break
                     case .endOfFile, .failed:
                         closeClient(client)

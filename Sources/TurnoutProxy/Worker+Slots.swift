@@ -28,6 +28,11 @@ extension Worker {
         guard client.fd >= 0 else { return }
         // An exchange that did not finish leaves its upstream connection in an unknown state: it closes.
         dispose(client.machine.close(environment), reuse: false)
+        if let tls = client.tls {
+            // A whole close says so; an abort must look cut short.
+            if !abort { tls.sendCloseNotify() }
+            client.tls = nil
+        }
         if abort { Socket.setAbortOnClose(client.fd) }
         listenerCounters[client.listenerIndex].connectionClosed()
         FileIO.close(client.fd)

@@ -4,6 +4,7 @@ import TurnoutCore
 import TurnoutHTTP1
 import TurnoutMetrics
 import TurnoutPosix
+import TurnoutTLS
 
 /// State shared between the proxy façade and its workers: the stop request and
 /// each worker's wake-up descriptor.
@@ -34,6 +35,8 @@ final class Worker {
     let metrics: MetricsRegistry
     /// Per listener index: this worker's counters for proxy errors, retries, connections.
     let listenerCounters: [ListenerCounters]
+    /// Per listener index: this worker's TLS contexts of an HTTPS listener (see `Worker+TLS`).
+    let tlsContexts: [TLSServerContext?]
     var logger: Logger
 
     var clients: [ClientConnection?] = []
@@ -80,6 +83,7 @@ final class Worker {
         listenerCounters = publisher.table.listeners.map { metrics.listenerCounters(listener: $0.name) }
         self.logger = logger
         self.logger[metadataKey: "worker"] = .stringConvertible(index)
+        tlsContexts = Worker.makeTLSContexts(listeners, logger: self.logger)
         epoll = loop.epoll
         wake = control.notifiers[index]
         tick = loop.tick
@@ -155,6 +159,9 @@ final class Worker {
         }
         if events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) { client.hangUpSignalled = true }
         if events.contains(.writable) || events.contains(.error) || events.contains(.hangUp) { client.machine.writable = true }
+        if let tls = client.tls {
+            crossReadiness(tls, client, readable: events.contains(.readable), writable: events.contains(.writable))
+        }
         drive(client)
     }
 

@@ -1,11 +1,13 @@
 import TurnoutCore
 import TurnoutHTTP1
+import TurnoutTLS
 
 /// The numbers a worker needs from the configuration, in the units it uses.
 struct WorkerSettings: Sendable {
     var connectTimeout: UInt64
     var clientHeaderTimeout: UInt64
     var clientIdleTimeout: UInt64
+    var tlsHandshakeTimeout: UInt64
     var upstreamIdleTimeout: UInt64
     var lingerTimeout: UInt64 = 1_000_000_000
     var limits: HeadLimits
@@ -19,6 +21,7 @@ struct WorkerSettings: Sendable {
         connectTimeout = t.connect.nanoseconds
         clientHeaderTimeout = t.clientHeader.nanoseconds
         clientIdleTimeout = t.clientIdle.nanoseconds
+        tlsHandshakeTimeout = t.tlsHandshake.nanoseconds
         upstreamIdleTimeout = t.upstreamIdle.nanoseconds
         limits = HeadLimits(maxHeaderBytes: config.limits.maxHeaderBytes, maxHeaders: config.limits.maxHeaders)
         maxConnections = max(1, config.limits.maxConnections / max(1, workers))
@@ -32,4 +35,6 @@ struct ListenerSocket: Sendable {
     let fd: Int32
     let listenerIndex: Int
     let port: UInt16
+    /// An HTTPS listener's certificates and settings, from which the worker builds its own contexts.
+    var tls: TLSServerConfiguration? = nil
 }

@@ -23,11 +23,12 @@ struct ServeCommand: ParsableCommand {
     var logLevel: LogLevel?
 
     func run() throws {
-        let config = try options.load()
+        let (config, lines) = try options.loadLocated()
         let log = LogConfig(format: logFormat ?? config.log.format, level: logLevel ?? config.log.level)
         Self.bootstrapLogging(log)
         let logger = Logger(label: "turnout")
         let token = try options.checkFiles(of: config, creatingStateDir: true)
+        let certificates = try options.loadCertificates(of: config, lines: lines)
 
         // Signals are taken synchronously from a signalfd on the control loop; block them
         // before any worker exists so every thread inherits the mask.
@@ -35,7 +36,8 @@ struct ServeCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
 
         do {
-            let startup = try ServeStartup(config: config, configPath: options.config, token: token, logger: logger)
+            let startup = try ServeStartup(config: config, configPath: options.config, token: token,
+                                           certificates: certificates, logger: logger)
             try startup.run()
         } catch {
             // A line of the log's own format, so that a shipper parsing JSON lines reads why the process stopped.

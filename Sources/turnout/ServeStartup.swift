@@ -5,6 +5,7 @@ import TurnoutCore
 import TurnoutMetrics
 import TurnoutPosix
 import TurnoutProxy
+import TurnoutTLS
 
 /// Everything `serve` sets up, in the order that keeps a bad start harmless: state
 /// restored, every socket bound (data plane and admin), then probes and lookups start,
@@ -19,7 +20,8 @@ struct ServeStartup {
     let admin: AdminServer
     let signals: SignalDescriptor
 
-    init(config: TurnoutConfig, configPath: String, token: String?, logger: Logger) throws {
+    init(config: TurnoutConfig, configPath: String, token: String?, certificates: [String: TLSServerConfiguration],
+         logger: Logger) throws {
         self.config = config
         self.configPath = configPath
         self.logger = logger
@@ -49,7 +51,7 @@ struct ServeStartup {
         loop = try ControlLoop()
         let handle = ControlPlaneHandle(loop: loop)
         let metrics = MetricsRegistry()
-        proxy = try Proxy(config: config, table: table, metrics: metrics,
+        proxy = try Proxy(config: config, table: table, tls: certificates, metrics: metrics,
                           events: ProxyEvents(targetEjected: { group, target in handle.targetEjected(group: group, target: target) }),
                           logger: logger)
         // One resolver for target names and hooks' URLs: lookups off the control thread, answers on its loop.

@@ -13,12 +13,13 @@ final class MachineHarness {
     static let clientIdleTimeout: UInt64 = 4_000_000_000
     static let connectTimeout: UInt64 = 2_000_000_000
     static let lingerTimeout: UInt64 = 1_000_000_000
+    static let tlsHandshakeTimeout: UInt64 = 5_000_000_000
     /// The routed group's `upstream_response` (the top-level one is 15 s).
     static let responseTimeout: UInt64 = 7_000_000_000
 
     static let settings: WorkerSettings = {
         let timeouts = Timeouts(connect: .seconds(2), clientHeader: .seconds(3), clientIdle: .seconds(4),
-                                upstreamResponse: .seconds(15))
+                                upstreamResponse: .seconds(15), tlsHandshake: .seconds(5))
         return WorkerSettings(config: TurnoutConfig(listeners: [], targetGroups: [], timeouts: timeouts), workers: 1)
     }()
 
@@ -36,14 +37,15 @@ final class MachineHarness {
     private let registry = MetricsRegistry()
     private var pipes: [TurnoutPosix.Pipe] = []
 
-    init(spliceEnabled: Bool = false) {
+    /// `secure`: the client's connection is an HTTPS listener's (the worker's TLS session under it).
+    init(spliceEnabled: Bool = false, secure: Bool = false) {
         env = ConnectionEnvironment(settings: Self.settings, now: 1_000_000_000)
         env.spliceEnabled = spliceEnabled
         let address = Array("192.0.2.7".utf8)
         peer = UnsafeMutableRawBufferPointer.allocate(byteCount: address.count, alignment: 1)
         peer.copyBytes(from: address)
-        machine = ClientStateMachine(peerAddress: UnsafeRawBufferPointer(peer), listenerPort: 8080, now: env.now,
-                                     settings: Self.settings)
+        machine = ClientStateMachine(peerAddress: UnsafeRawBufferPointer(peer), listenerPort: secure ? 8443 : 8080,
+                                     secure: secure, now: env.now, settings: Self.settings)
     }
 
     deinit {

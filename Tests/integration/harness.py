@@ -190,7 +190,8 @@ def _yaml_scalar(value) -> str:
 
 
 def render_yaml(value, indent: int = 0) -> str:
-    """Block-style YAML for nested dicts/lists of scalars (enough for a turnout config)."""
+    """Block-style YAML for nested dicts/lists of scalars, and lists of flat dicts (a listener's certificates),
+    written as flow mappings: enough for a turnout config."""
     pad = "  " * indent
     lines: list[str] = []
     if isinstance(value, dict):
@@ -209,6 +210,10 @@ def render_yaml(value, indent: int = 0) -> str:
                 lines.append(f"{pad}{key}: {_yaml_scalar(item)}")
     elif isinstance(value, list):
         for item in value:
+            if isinstance(item, dict) and not any(isinstance(v, (dict, list)) for v in item.values()):
+                pairs = ", ".join(f"{key}: {_yaml_scalar(v)}" for key, v in item.items())
+                lines.append(f"{pad}- {{ {pairs} }}")
+                continue
             if isinstance(item, (dict, list)):
                 # A listener's rules: each one in flow style (JSON is YAML).
                 lines.append(f"{pad}- {json.dumps(item)}")
@@ -245,9 +250,12 @@ class ProxyConfig:
         allowed_hosts: list[str] | None = None,
         log: dict[str, str] | None = None,
         rules: dict[str, list[dict]] | None = None,
+        tls: dict[str, dict] | None = None,
     ):
         self.state_dir = state_dir
         self.rules = {name: list(listed) for name, listed in (rules or {}).items()}
+        # listener name → its ``tls`` section (HTTPS listeners)
+        self.tls = dict(tls or {})
         self.log = log
         self.workers = workers
         self.token_file = token_file
@@ -274,6 +282,7 @@ class ProxyConfig:
                     "bind": f"{LOOPBACK}:{self.listener_ports[name]}",
                     "forward": forward,
                     **({"rules": self.rules[name]} if self.rules.get(name) else {}),
+                    **({"tls": self.tls[name]} if name in self.tls else {}),
                 }
                 for name, forward in self.listeners.items()
             },

@@ -5,6 +5,7 @@ request path)."""
 from __future__ import annotations
 
 import http.client
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -26,12 +27,19 @@ class Outcome:
         return self.error is not None
 
 
-def hammer(port: int, stop: threading.Event, outcomes: list[Outcome], host: str | None = None) -> None:
-    """Keep-alive GETs of ``/`` (with ``host`` as the Host header, when given) until ``stop``; a failure
-    (error, non-200, a body that does not name the group in X-Served-By) is recorded and the connection
-    reopened."""
+def hammer(port: int, stop: threading.Event, outcomes: list[Outcome], host: str | None = None,
+           tls: ssl.SSLContext | None = None) -> None:
+    """Keep-alive GETs of ``/`` (with ``host`` as the Host header, when given) until ``stop``, over TLS with
+    ``tls``; a failure (error, non-200, a body that does not name the group in X-Served-By) is recorded and the
+    connection reopened."""
     headers = {"Host": host} if host else {}
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT)
+
+    def connect() -> http.client.HTTPConnection:
+        if tls is not None:
+            return http.client.HTTPSConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT, context=tls)
+        return http.client.HTTPConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT)
+
+    connection = connect()
     try:
         while not stop.is_set():
             started = time.monotonic()
@@ -50,20 +58,20 @@ def hammer(port: int, stop: threading.Event, outcomes: list[Outcome], host: str 
             except (OSError, http.client.HTTPException) as failure:
                 outcome = Outcome(started, time.monotonic(), None, f"{type(failure).__name__}: {failure}")
                 connection.close()
-                connection = http.client.HTTPConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT)
+                connection = connect()
             outcomes.append(outcome)
     finally:
         connection.close()
 
 
 class KeepAliveLoad:
-    """``clients`` hammer threads against ``port`` (sending ``host``, when given), started at once; ``stop()``
-    joins them."""
+    """``clients`` hammer threads against ``port`` (sending ``host``, when given; over TLS with ``tls``), started
+    at once; ``stop()`` joins them."""
 
-    def __init__(self, port: int, clients: int, host: str | None = None):
+    def __init__(self, port: int, clients: int, host: str | None = None, tls: ssl.SSLContext | None = None):
         self._stop = threading.Event()
         self.per_thread: list[list[Outcome]] = [[] for _ in range(clients)]
-        self._threads = [threading.Thread(target=hammer, args=(port, self._stop, outcomes, host), daemon=True)
+        self._threads = [threading.Thread(target=hammer, args=(port, self._stop, outcomes, host, tls), daemon=True)
                          for outcomes in self.per_thread]
         for thread in self._threads:
             thread.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import ssl
 from dataclasses import dataclass, field
 
 from harness import LOOPBACK, SOCKET_TIMEOUT
@@ -42,8 +43,12 @@ class ConnectionClosed(Exception):
 class Conn:
     """A client socket with a receive buffer, so pipelined responses and leftovers are kept."""
 
-    def __init__(self, port: int, host: str = LOOPBACK, timeout: float = SOCKET_TIMEOUT):
+    def __init__(self, port: int, host: str = LOOPBACK, timeout: float = SOCKET_TIMEOUT,
+                 tls: "ssl.SSLContext | None" = None, server_name: str | None = None):
+        """``tls``: speak TLS over the connection, sending ``server_name`` (SNI) when given."""
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=server_name)
         self.sock.settimeout(timeout)
         self.buffer = b""
 

@@ -43,8 +43,9 @@ def apply_mask(payload: bytes, mask: bytes) -> bytes:
 class WebSocket:
     """A client WebSocket on top of a raw connection."""
 
-    def __init__(self, port: int, path: str = "/ws"):
-        self.conn = Conn(port)
+    def __init__(self, port: int, path: str = "/ws", conn: Conn | None = None):
+        """``conn``: a connection made already (over TLS, say) instead of a plain one to ``port``."""
+        self.conn = conn if conn is not None else Conn(port)
         self.key = base64.b64encode(os.urandom(16)).decode()
         self.conn.send(
             (

@@ -1,0 +1,46 @@
+import TurnoutCore
+
+/// A listener's HTTPS settings with their files read and checked: what each worker builds its own
+/// `TLSServerContext` from. Loading is the check `turnout check` and `serve` share; a failure names the
+/// configuration key of the file at fault.
+public final class TLSServerConfiguration: Sendable {
+    public let certificates: [TLSCertificate]
+    public let settings: ListenerTLSConfig
+    /// Which certificate serves which name.
+    public let matcher: ServerNameMatcher
+
+    public init(certificates: [TLSCertificate], settings: ListenerTLSConfig) {
+        self.certificates = certificates
+        self.settings = settings
+        matcher = ServerNameMatcher(names: certificates.map(\.names))
+    }
+
+    /// Reads every certificate pair of `settings`. `key` is the listener's `tls` key
+    /// (`listeners.production.tls`): a failure is a `ConfigError` at `<key>.certificates[i].cert` or `.key`,
+    /// whose line `lines` knows.
+    public static func load(_ settings: ListenerTLSConfig, key: String,
+                            lines: ConfigSourceMap? = nil) throws(ConfigError) -> TLSServerConfiguration {
+        var certificates: [TLSCertificate] = []
+        for (index, files) in settings.certificates.enumerated() {
+            do {
+                certificates.append(try TLSCertificate(certPath: files.cert, keyPath: files.key))
+            } catch {
+                let which = error.file == files.cert && error.file != files.key ? "cert" : "key"
+                let path = "\(key).certificates[\(index)].\(which)"
+                throw ConfigError(key: path, line: lines?.line(of: path), message: error.description)
+            }
+        }
+        return TLSServerConfiguration(certificates: certificates, settings: settings)
+    }
+
+    /// Names served by more than one certificate: the first serves them (a warning for `turnout check`).
+    public var namesServedTwice: [String] {
+        var seen = Set<String>(), twice: [String] = []
+        for certificate in certificates {
+            for name in Set(certificate.names.map { $0.lowercased() }) where !seen.insert(name).inserted {
+                twice.append(name)
+            }
+        }
+        return twice
+    }
+}

@@ -1,0 +1,146 @@
+import COpenSSL
+import TurnoutCore
+
+/// A worker's own OpenSSL contexts for one HTTPS listener: one `SSL_CTX` per certificate, the first also where
+/// every handshake starts, and whose SNI callback moves the connection to the context of the certificate that
+/// serves the name asked for. Built on the worker's thread and used by it only, so that workers share no context
+/// (OpenSSL 3 contends on locks in a context many threads use).
+public final class TLSServerContext {
+    /// `SSL_CTX *` per certificate, in configuration order.
+    private let contexts: [OpaquePointer]
+    private let matcher: ServerNameMatcher
+    private let strictSNI: Bool
+    /// The ALPN protocols offered, in wire format (a length byte before each name); empty when none is.
+    private let alpn: [UInt8]
+
+    /// TLS 1.2 suites of the `default` policy: forward-secret (ECDHE) AEAD only. TLS 1.3's suites are all AEAD and
+    /// forward-secret; OpenSSL's default list of them is kept.
+    static let defaultTLS12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+        + "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+        + "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+    /// Builds the contexts; fails only when OpenSSL refuses a setting (out of memory, a library without TLS 1.3),
+    /// with OpenSSL's reason.
+    public init(_ configuration: TLSServerConfiguration) throws(TLSContextError) {
+        matcher = configuration.matcher
+        strictSNI = configuration.settings.strictSNI
+        var wire: [UInt8] = []
+        for name in configuration.settings.alpn {
+            wire.append(UInt8(name.utf8.count))
+            wire.append(contentsOf: name.utf8)
+        }
+        alpn = wire
+        var made: [OpaquePointer] = []
+        do {
+            for certificate in configuration.certificates {
+                made.append(try Self.makeContext(certificate, configuration.settings))
+            }
+        } catch {
+            for context in made { SSL_CTX_free(context) }
+            throw error
+        }
+        contexts = made
+        let this = Unmanaged.passUnretained(self).toOpaque()
+        turnout_SSL_CTX_set_servername_callback(contexts[0], { ssl, alert, argument in
+            guard let ssl, let argument else { return SSL_TLSEXT_ERR_OK }
+            let context = Unmanaged<TLSServerContext>.fromOpaque(argument).takeUnretainedValue()
+            return context.selectCertificate(ssl, alert: alert)
+        }, this)
+        if !alpn.isEmpty {
+            for context in contexts {
+                SSL_CTX_set_alpn_select_cb(context, { _, out, outLength, offered, offeredLength, argument in
+                    guard let out, let outLength, let offered, let argument else { return SSL_TLSEXT_ERR_NOACK }
+                    let context = Unmanaged<TLSServerContext>.fromOpaque(argument).takeUnretainedValue()
+                    return context.selectProtocol(out, outLength, offered, offeredLength)
+                }, this)
+            }
+        }
+    }
+
+    deinit {
+        for context in contexts { SSL_CTX_free(context) }
+    }
+
+    /// A server-side session over the connected socket `fd`, or nil when OpenSSL has no memory for one.
+    public func makeSession(fd: Int32) -> TLSSession? {
+        guard let ssl = SSL_new(contexts[0]) else {
+            ERR_clear_error()
+            return nil
+        }
+        SSL_set_fd(ssl, fd)
+        SSL_set_accept_state(ssl)
+        return TLSSession(ssl: ssl)
+    }
+
+    private static func makeContext(_ certificate: TLSCertificate,
+                                    _ settings: ListenerTLSConfig) throws(TLSContextError) -> OpaquePointer {
+        guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSContextError.fromQueue("SSL_CTX_new") }
+        turnout_SSL_CTX_set_server_defaults(context)
+        let version = settings.minVersion == .tls13 ? TLS1_3_VERSION : TLS1_2_VERSION
+        var ok = turnout_SSL_CTX_set_min_proto_version(context, version) == 1
+        switch settings.ciphers {
+        case .default: ok = ok && SSL_CTX_set_cipher_list(context, defaultTLS12Ciphers) == 1
+        }
+        ok = ok && SSL_CTX_use_certificate(context, certificate.leaf) == 1
+        for intermediate in certificate.chain where ok {
+            // The context takes over the reference it is given.
+            X509_up_ref(intermediate)
+            ok = turnout_SSL_CTX_add_extra_chain_cert(context, intermediate) == 1
+            if !ok { X509_free(intermediate) }
+        }
+        ok = ok && SSL_CTX_use_PrivateKey(context, certificate.key) == 1
+        guard ok else {
+            let error = TLSContextError.fromQueue("setting up \(certificate.certPath)")
+            SSL_CTX_free(context)
+            throw error
+        }
+        return context
+    }
+
+    /// The SNI callback: moves the connection to the context of the certificate serving the name asked for; with
+    /// none (or no name), the first serves, unless `strict_sni` refuses the handshake.
+    private func selectCertificate(_ ssl: OpaquePointer, alert: UnsafeMutablePointer<Int32>?) -> Int32 {
+        var index: Int?
+        if let name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) {
+            index = name.withMemoryRebound(to: UInt8.self, capacity: 1) { bytes in
+                matcher.match(UnsafeBufferPointer(start: bytes, count: strlen(name)))
+            }
+        }
+        guard let index else {
+            if strictSNI {
+                alert?.pointee = SSL_AD_UNRECOGNIZED_NAME
+                return SSL_TLSEXT_ERR_ALERT_FATAL
+            }
+            return SSL_TLSEXT_ERR_OK
+        }
+        if index != 0 { SSL_set_SSL_CTX(ssl, contexts[index]) }
+        return SSL_TLSEXT_ERR_OK
+    }
+
+    /// The ALPN callback: the first of our protocols the client offers; none in common, no protocol is agreed
+    /// (the client may still speak HTTP/1.1).
+    private func selectProtocol(_ out: UnsafeMutablePointer<UnsafePointer<UInt8>?>, _ outLength: UnsafeMutablePointer<UInt8>,
+                                _ offered: UnsafePointer<UInt8>, _ offeredLength: UInt32) -> Int32 {
+        alpn.withUnsafeBufferPointer { ours in
+            var selected: UnsafeMutablePointer<UInt8>?
+            let outcome = SSL_select_next_proto(&selected, outLength, ours.baseAddress, UInt32(ours.count),
+                                                offered, offeredLength)
+            guard outcome == OPENSSL_NPN_NEGOTIATED, let selected else { return SSL_TLSEXT_ERR_NOACK }
+            out.pointee = UnsafePointer(selected)
+            return SSL_TLSEXT_ERR_OK
+        }
+    }
+}
+
+/// OpenSSL refused to set up a context.
+public struct TLSContextError: Error, CustomStringConvertible {
+    public var description: String
+
+    /// The error naming `what` and the reason at the head of OpenSSL's queue, which it clears.
+    static func fromQueue(_ what: String) -> TLSContextError {
+        defer { ERR_clear_error() }
+        let code = ERR_peek_last_error()
+        let reason = code == 0 ? "unknown reason" : ERR_reason_error_string(code).map { String(cString: $0) } ?? "code \(code)"
+        return TLSContextError(description: "\(what): \(reason)")
+    }
+}

@@ -1,0 +1,120 @@
+import COpenSSL
+import Glibc
+import TurnoutPosix
+
+/// One server-side TLS connection over a non-blocking socket: the handshake, reads and writes as the data plane's
+/// `IOResult`s, and close_notify. Each call does what the socket allows and returns; OpenSSL's wish to read when
+/// asked to write (or the reverse) is kept (`readWantsWrite`, `writeWantsRead`) so that the caller knows which
+/// readiness to wait for.
+public final class TLSSession {
+    /// `SSL *`.
+    private let ssl: OpaquePointer
+    /// The last read stopped because OpenSSL must write first (the socket's room wakes it).
+    public private(set) var readWantsWrite = false
+    /// The last write stopped because OpenSSL must read first (the socket's input wakes it).
+    public private(set) var writeWantsRead = false
+    public private(set) var established = false
+    private var closeNotifySent = false
+
+    init(ssl: OpaquePointer) { self.ssl = ssl }
+
+    deinit { SSL_free(ssl) }
+
+    /// What a step of the handshake came to.
+    public enum HandshakeStep: Equatable {
+        case done
+        /// Waits for the socket to be readable.
+        case wantRead
+        /// Waits for the socket to have room.
+        case wantWrite
+        /// The handshake failed: the library's reason, for the log (the client gets an alert if any was due).
+        case failed(String)
+    }
+
+    /// Advances the handshake as far as the socket allows.
+    public func handshake() -> HandshakeStep {
+        let result = SSL_do_handshake(ssl)
+        if result == 1 {
+            established = true
+            return .done
+        }
+        switch SSL_get_error(ssl, result) {
+        case SSL_ERROR_WANT_READ: return .wantRead
+        case SSL_ERROR_WANT_WRITE: return .wantWrite
+        case SSL_ERROR_SYSCALL:
+            let err = errno
+            ERR_clear_error()
+            return .failed(err == 0 ? "the client closed during the handshake" : String(cString: strerror(err)))
+        default:
+            return .failed(Self.takeQueuedReason())
+        }
+    }
+
+    /// The protocol ALPN agreed on, if any.
+    public var negotiatedProtocol: String? {
+        var data: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &data, &length)
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
+    }
+
+    /// Decrypted bytes into `bytes`. `.wouldBlock` when nothing can be read yet (see `readWantsWrite`),
+    /// `.endOfFile` on close_notify or a TCP close, `.failed` on a protocol error (EPROTO) or a socket error.
+    @inline(__always)
+    public func read(into bytes: UnsafeMutableRawBufferPointer) -> IOResult {
+        readWantsWrite = false
+        let n = SSL_read(ssl, bytes.baseAddress, Int32(clamping: bytes.count))
+        if n > 0 { return .bytes(Int(n)) }
+        return outcome(of: n, wouldBlockWhen: SSL_ERROR_WANT_READ, crossedWhen: SSL_ERROR_WANT_WRITE,
+                       crossed: &readWantsWrite)
+    }
+
+    /// Encrypts and sends `bytes`, or part of them (partial writes are on). A write that could not go out is to
+    /// be retried with at least the same bytes, from wherever they are then.
+    @inline(__always)
+    public func write(from bytes: UnsafeRawBufferPointer) -> IOResult {
+        writeWantsRead = false
+        guard !bytes.isEmpty else { return .wouldBlock }
+        let n = SSL_write(ssl, bytes.baseAddress, Int32(clamping: bytes.count))
+        if n > 0 { return .bytes(Int(n)) }
+        return outcome(of: n, wouldBlockWhen: SSL_ERROR_WANT_WRITE, crossedWhen: SSL_ERROR_WANT_READ,
+                       crossed: &writeWantsRead)
+    }
+
+    /// Sends close_notify, once and as far as the socket takes it: the peer learns the stream ended whole (a
+    /// response read until the close, a tunnel's direction). Not for an abort, which must look cut short.
+    public func sendCloseNotify() {
+        guard established, !closeNotifySent else { return }
+        closeNotifySent = true
+        if SSL_shutdown(ssl) < 0 { ERR_clear_error() }
+    }
+
+    private func outcome(of result: Int32, wouldBlockWhen waiting: Int32, crossedWhen crossing: Int32,
+                         crossed: inout Bool) -> IOResult {
+        let error = SSL_get_error(ssl, result)
+        switch error {
+        case waiting:
+            return .wouldBlock
+        case crossing:
+            crossed = true
+            return .wouldBlock
+        case SSL_ERROR_ZERO_RETURN:
+            return .endOfFile
+        case SSL_ERROR_SYSCALL:
+            let err = errno
+            ERR_clear_error()
+            return err == 0 ? .endOfFile : .failed(err)
+        default:
+            ERR_clear_error()
+            return .failed(EPROTO)
+        }
+    }
+
+    private static func takeQueuedReason() -> String {
+        defer { ERR_clear_error() }
+        let code = ERR_peek_error()
+        guard code != 0, let reason = ERR_reason_error_string(code) else { return "TLS protocol error" }
+        return String(cString: reason)
+    }
+}

@@ -1,0 +1,408 @@
+"""HTTPS listeners: TLS termination on the real binary, with certificates the tests make with the ``openssl`` CLI.
+
+Clients are curl (``--cacert`` and ``--resolve``, so that the name it asks for and checks is the test's),
+``openssl s_client`` (protocol versions, ALPN, no SNI) and Python's ``ssl`` over raw sockets (pipelining, a
+WebSocket tunnel, a stalled handshake). Every certificate is self-signed, so it is its own CA for the client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import ssl
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from admin_client import NO_CHECKS, AdminClient, describe
+from harness import LOOPBACK, run_check, wait_until
+from keepalive_load import CLIENT_TIMEOUT, KeepAliveLoad
+from raw_http import Conn, ConnectionClosed, pattern_bytes
+from websocket_client import OPCODE_BINARY, OPCODE_TEXT, WebSocket
+
+
+@dataclass
+class Pair:
+    cert: Path
+    key: Path
+
+    def entry(self) -> dict[str, str]:
+        return {"cert": str(self.cert), "key": str(self.key)}
+
+
+def make_certificate(directory: Path, stem: str, names: list[str], *, rsa: bool = False) -> Pair:
+    """A self-signed certificate for ``names`` (subjectAltNames; the first also the common name)."""
+    cert, key = directory / f"{stem}.pem", directory / f"{stem}.key"
+    algorithm = ["-newkey", "rsa:2048"] if rsa else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    subprocess.run(
+        ["openssl", "req", "-x509", *algorithm, "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "30", "-subj", f"/CN={names[0]}",
+         "-addext", "subjectAltName=" + ",".join(f"DNS:{name}" for name in names)],
+        check=True, capture_output=True,
+    )
+    return Pair(cert, key)
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory) -> dict[str, Pair]:
+    directory = tmp_path_factory.mktemp("certificates")
+    return {
+        "a": make_certificate(directory, "a", ["a.example"]),
+        "b": make_certificate(directory, "b", ["b.example", "www.b.example"], rsa=True),
+        "wildcard": make_certificate(directory, "wildcard", ["*.w.example"]),
+    }
+
+
+def https_listener(certificates: dict[str, Pair], **settings) -> dict:
+    """The production listener's ``tls`` section: a, b and the wildcard, a first."""
+    return {"certificates": [certificates[name].entry() for name in ("a", "b", "wildcard")], **settings}
+
+
+@pytest.fixture
+def https(proxy, pair, certificates):
+    """Factory: a proxy whose production listener is HTTPS (one worker unless told), plain test listener."""
+
+    def start(workers: int = 1, timeouts: dict[str, str] | None = None, **settings):
+        return proxy(groups=pair, workers=workers, timeouts=timeouts, wait_for_admin=True,
+                     tls={"production": https_listener(certificates, **settings)})
+
+    return start
+
+
+def curl(port: int, name: str, cacert: Path, path: str = "/", *extra: str) -> subprocess.CompletedProcess:
+    """curl for https://name:port/path, ``name`` resolved to loopback, trusting ``cacert`` only."""
+    result = subprocess.run(
+        ["curl", "-sS", "--max-time", "10", "--cacert", str(cacert), "--resolve", f"{name}:{port}:{LOOPBACK}",
+         "-D", "-", *extra, f"https://{name}:{port}{path}"],
+        capture_output=True, timeout=20,
+    )
+    # Decoded by hand: text mode would turn the heads' CRLFs into newlines.
+    result.stdout, result.stderr = result.stdout.decode("latin-1"), result.stderr.decode("latin-1")
+    return result
+
+
+def s_client(port: int, *options: str, send: bytes = b"") -> subprocess.CompletedProcess:
+    """``openssl s_client`` against the listener: the handshake, ``send``, then the end of its input."""
+    return subprocess.run(
+        ["openssl", "s_client", "-connect", f"{LOOPBACK}:{port}", *options],
+        input=send, capture_output=True, timeout=20,
+    )
+
+
+def subject_served(port: int, *options: str) -> str:
+    """The subject line of the certificate the listener presents for the s_client ``options``."""
+    out = s_client(port, *options).stdout.decode()
+    return next(line for line in out.splitlines() if line.startswith("subject="))
+
+
+def client_context(cacert: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(cacert))
+    return context
+
+
+# MARK: - Certificates by name
+
+
+def test_each_name_gets_the_certificate_that_has_it(https, certificates):
+    turnout = https()
+    port = turnout.port()
+    for name, pair in [("a.example", certificates["a"]), ("b.example", certificates["b"]),
+                       ("www.b.example", certificates["b"]), ("x.w.example", certificates["wildcard"]),
+                       ("other.w.example", certificates["wildcard"])]:
+        result = curl(port, name, pair.cert)
+        assert result.returncode == 0, (name, result.stderr)
+        assert result.stdout.startswith("HTTP/1.1 200 OK\r\n"), result.stdout
+        assert result.stdout.endswith("Hello World! from blue\n"), result.stdout
+    # A name the wildcard does not cover (two labels) is served by the first certificate, which curl refuses.
+    result = curl(port, "x.y.w.example", certificates["wildcard"].cert)
+    assert result.returncode == 60, result.stderr  # peer certificate cannot be authenticated
+
+
+def test_no_name_or_an_unknown_one_gets_the_first_certificate(https):
+    turnout = https()
+    assert subject_served(turnout.port(), "-noservername") == "subject=CN = a.example"
+    assert subject_served(turnout.port(), "-servername", "unknown.example") == "subject=CN = a.example"
+    assert subject_served(turnout.port(), "-servername", "B.EXAMPLE") == "subject=CN = b.example"
+
+
+def test_strict_sni_refuses_a_name_no_certificate_has(https, certificates):
+    turnout = https(strict_sni=True)
+    unknown = s_client(turnout.port(), "-servername", "unknown.example")
+    assert unknown.returncode != 0
+    assert b"unrecognized name" in unknown.stderr, unknown.stderr
+    nameless = s_client(turnout.port(), "-noservername")
+    assert nameless.returncode != 0
+    assert b"unrecognized name" in nameless.stderr, nameless.stderr
+    known = curl(turnout.port(), "a.example", certificates["a"].cert)
+    assert known.returncode == 0 and known.stdout.startswith("HTTP/1.1 200 OK\r\n"), known.stderr
+
+
+# MARK: - Protocol
+
+
+def test_tls_1_1_is_refused_and_1_2_and_1_3_are_served(https):
+    turnout = https()
+    port = turnout.port()
+    refused = s_client(port, "-tls1_1", "-servername", "a.example")
+    assert refused.returncode != 0
+    assert b"protocol version" in refused.stderr or b"no protocols available" in refused.stderr, refused.stderr
+    for version, shown in [("-tls1_2", b"TLSv1.2"), ("-tls1_3", b"TLSv1.3")]:
+        served = s_client(port, version, "-servername", "a.example", "-ign_eof",
+                          send=b"GET / HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n")
+        assert served.returncode == 0, served.stderr
+        assert b"Protocol  : " + shown in served.stdout or b"New, " + shown in served.stdout, served.stdout
+        assert b"Hello World! from blue" in served.stdout
+
+
+def test_min_version_1_3_refuses_1_2(https):
+    turnout = https(min_version="1.3")
+    assert s_client(turnout.port(), "-tls1_2", "-servername", "a.example").returncode != 0
+    assert s_client(turnout.port(), "-tls1_3", "-servername", "a.example").returncode == 0
+
+
+def test_tls_1_2_gets_forward_secret_aead_suites_only(https):
+    turnout = https()
+    weak = s_client(turnout.port(), "-tls1_2", "-cipher", "AES128-SHA256:AES128-GCM-SHA256", "-servername", "b.example")
+    assert weak.returncode != 0, "a suite without forward secrecy was accepted"
+    strong = s_client(turnout.port(), "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256", "-servername", "b.example")
+    assert strong.returncode == 0, strong.stderr
+
+
+def test_alpn_agrees_on_http_1_1_and_on_nothing_else(https):
+    turnout = https()
+    offered = s_client(turnout.port(), "-alpn", "h2,http/1.1", "-servername", "a.example")
+    assert b"ALPN protocol: http/1.1" in offered.stdout, offered.stdout
+    only_h2 = s_client(turnout.port(), "-alpn", "h2", "-servername", "a.example")
+    assert b"No ALPN negotiated" in only_h2.stdout, only_h2.stdout
+
+
+# MARK: - Requests over TLS
+
+
+def test_requests_are_forwarded_as_https_with_the_listeners_port(https, certificates):
+    turnout = https()
+    result = curl(turnout.port(), "a.example", certificates["a"].cert, "/echo",
+                  "-H", "X-Forwarded-Proto: http", "-H", "X-Forwarded-Port: 1")
+    assert result.returncode == 0, result.stderr
+    assert "\r\nX-Forwarded-Proto: https\r\n" in result.stdout, result.stdout
+    assert f"\r\nX-Forwarded-Port: {turnout.port()}\r\n" in result.stdout, result.stdout
+    assert "X-Forwarded-Port: 1\r\n" not in result.stdout, "the client's own values are replaced"
+    plain = requests.get(f"http://{LOOPBACK}:{turnout.port('test')}/echo", timeout=10)
+    assert b"\r\nX-Forwarded-Proto: http\r\n" in plain.content, "the plain listener stays http"
+
+
+def test_pipelined_requests_over_tls_are_answered_in_order(https, certificates):
+    turnout = https()
+    with Conn(turnout.port(), tls=client_context(certificates["a"].cert), server_name="a.example") as conn:
+        conn.send(b"".join(f"GET /echo?n={i} HTTP/1.1\r\nHost: a.example\r\n\r\n".encode() for i in range(5)))
+        for i in range(5):
+            response = conn.read_response()
+            assert response.status == 200
+            assert response.body.startswith(f"GET /echo?n={i} HTTP/1.1\r\n".encode()), response.body[:60]
+
+
+def test_large_bodies_are_copied_both_ways_unchanged(https, certificates):
+    turnout = https()
+    size = 8 * 1024 * 1024
+    with Conn(turnout.port(), tls=client_context(certificates["a"].cert), server_name="a.example") as conn:
+        conn.send(f"GET /bytes?n={size} HTTP/1.1\r\nHost: a.example\r\n\r\n".encode())
+        response = conn.read_response()
+        assert response.status == 200
+        assert response.body == pattern_bytes(size)
+        body = pattern_bytes(size)
+        conn.send(f"POST /upload HTTP/1.1\r\nHost: a.example\r\nContent-Length: {size}\r\n\r\n".encode() + body)
+        response = conn.read_response()
+        assert response.status == 200
+        assert response.header("X-Echo-Body-Sha256") == hashlib.sha256(body).hexdigest()
+    # Nothing went through a pipe: a TLS connection's bytes on the socket are not the ones to forward.
+    metrics = requests.get(f"{turnout.admin_url}/metrics", timeout=10).text
+    spliced = [line for line in metrics.splitlines()
+               if line.startswith("turnout_spliced_bytes_total{") and 'listener="production"' in line]
+    assert all(line.endswith(" 0") for line in spliced), spliced
+
+
+def test_websocket_tunnel_over_tls(https, certificates):
+    turnout = https()
+    conn = Conn(turnout.port(), tls=client_context(certificates["a"].cert), server_name="a.example")
+    socket_ = WebSocket(turnout.port(), conn=conn)
+    try:
+        assert socket_.handshake.status == 101, socket_.handshake.status_line
+        for opcode, payload in [(OPCODE_TEXT, b"hello"), (OPCODE_BINARY, pattern_bytes(300 * 1024)),
+                                (OPCODE_TEXT, b"after")]:
+            socket_.send(opcode, payload)
+            assert socket_.read_message() == (opcode, payload)
+    finally:
+        socket_.close_socket()
+
+
+def test_a_close_sends_close_notify(https, certificates):
+    turnout = https()
+    with Conn(turnout.port(), tls=client_context(certificates["a"].cert), server_name="a.example") as conn:
+        conn.send(b"GET / HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n")
+        response = conn.read_response()
+        assert response.status == 200
+        # Python's ssl raises SSLEOFError on a TCP close without close_notify; with one, recv returns b"".
+        assert conn.sock.recv(100) == b""
+
+
+# MARK: - Timeouts and failures
+
+
+def test_a_stalled_handshake_is_closed_at_tls_handshake(https):
+    turnout = https(timeouts={"tls_handshake": "1s"})
+    for opening in [b"", b"\x16\x03\x01\x00\x80"]:  # nothing, then a record header and no record
+        with socket.create_connection((LOOPBACK, turnout.port()), timeout=10) as sock:
+            sock.sendall(opening)
+            try:
+                assert sock.recv(100) == b"", "the proxy closed the connection"
+            except ConnectionResetError:
+                pass
+
+
+def test_a_handshake_that_fails_does_not_disturb_others(https, certificates):
+    turnout = https()
+    with socket.create_connection((LOOPBACK, turnout.port()), timeout=10) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n")  # plain HTTP to an HTTPS port
+        try:
+            sock.recv(100)
+        except ConnectionResetError:
+            pass
+    result = curl(turnout.port(), "a.example", certificates["a"].cert)
+    assert result.returncode == 0 and result.stdout.startswith("HTTP/1.1 200 OK\r\n"), result.stderr
+
+
+def test_a_switch_under_https_keep_alive_load_fails_no_request(https, certificates):
+    turnout = https(workers=2)
+    admin = AdminClient.of(turnout)
+    context = client_context(certificates["a"].cert)
+    context.check_hostname = False  # the clients connect to 127.0.0.1 and send no name: the first certificate
+    load = KeepAliveLoad(turnout.port(), 4, tls=context)
+    try:
+        assert wait_until(lambda: load.count() >= 100, timeout=20), "load did not get going"
+        with requests.Session() as session:
+            for to in ["green", "blue", "green", "blue"] * 5:
+                response = session.post(f"{turnout.admin_url}/v1/switch", json={"to": to}, timeout=CLIENT_TIMEOUT)
+                assert response.status_code == 200, describe(response)
+                time.sleep(0.05)
+        started = load.count()
+        assert wait_until(lambda: load.count() >= started + 100, timeout=20)
+    finally:
+        load.stop()
+    outcomes = load.outcomes()
+    failures = [o for o in outcomes if o.failed]
+    assert not failures, failures[:5]
+    assert {o.served_by for o in outcomes} == {"blue", "green"}
+    admin.close()
+
+
+# MARK: - turnout check
+
+
+def check_with(tmp_path: Path, certificates_section: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "check.yaml"
+    path.write_text(
+        "state_dir: " + str(tmp_path / "state") + "\n"
+        "listeners:\n"
+        "  production:\n"
+        "    bind: 127.0.0.1:1\n"
+        "    forward: { blue: 100 }\n"
+        "    tls:\n"
+        "      certificates:\n" + certificates_section +
+        "target_groups:\n"
+        "  blue: { targets: [127.0.0.1:2] }\n"
+    )
+    return run_check(path)
+
+
+def test_check_accepts_good_certificates(tmp_path, certificates):
+    result = check_with(tmp_path, "".join(
+        f"        - {{ cert: {certificates[n].cert}, key: {certificates[n].key} }}\n" for n in ("a", "wildcard")))
+    assert result.returncode == 0, result.stderr
+    assert "1 HTTPS" in result.stdout, result.stdout
+    assert result.stderr == ""
+
+
+def test_check_names_the_key_the_line_and_the_file_at_fault(tmp_path, certificates):
+    a, b = certificates["a"], certificates["b"]
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("this is not a certificate\n")
+    missing = tmp_path / "missing.pem"
+    cases = [
+        (f"        - {{ cert: {missing}, key: {a.key} }}\n", "certificates[0].cert (line 8)",
+         f"{missing}: cannot read: No such file or directory"),
+        (f"        - {{ cert: {a.cert}, key: {a.key} }}\n        - {{ cert: {not_pem}, key: {a.key} }}\n",
+         "certificates[1].cert (line 9)", f"{not_pem}: not a PEM certificate"),
+        (f"        - {{ cert: {a.cert}, key: {not_pem} }}\n", "certificates[0].key (line 8)",
+         f"{not_pem}: not a PEM private key"),
+        (f"        - {{ cert: {a.cert}, key: {b.key} }}\n", "certificates[0].key (line 8)",
+         f"{b.key}: the private key does not match the certificate {a.cert}"),
+    ]
+    for section, key, message in cases:
+        result = check_with(tmp_path, section)
+        assert result.returncode == 2, result
+        assert f"listeners.production.tls.{key}: {message}" in result.stderr, result.stderr
+
+
+def test_check_refuses_an_https_listener_without_certificates_and_h2(tmp_path, certificates):
+    result = check_with(tmp_path, "        []\n")
+    assert result.returncode == 2
+    assert "listeners.production.tls.certificates" in result.stderr and "at least one certificate" in result.stderr
+    a = certificates["a"]
+    path = tmp_path / "h2.yaml"
+    path.write_text(
+        f"state_dir: {tmp_path / 'state'}\n"
+        "listeners:\n"
+        "  production:\n"
+        "    bind: 127.0.0.1:1\n"
+        "    forward: { blue: 100 }\n"
+        f"    tls: {{ certificates: [{{ cert: {a.cert}, key: {a.key} }}], alpn: [h2, http/1.1] }}\n"
+        "target_groups:\n"
+        "  blue: { targets: [127.0.0.1:2] }\n"
+    )
+    result = run_check(path)
+    assert result.returncode == 2
+    assert "listeners.production.tls.alpn[0] (line 6): Turnout speaks HTTP/1.x" in result.stderr, result.stderr
+
+
+def expired_certificate(directory: Path, name: str) -> Pair:
+    """A certificate for ``name`` (its common name only) that expired a day ago."""
+    key, request, cert = directory / "expired.key", directory / "expired.csr", directory / "expired.pem"
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-subj", f"/CN={name}", "-out", str(request)], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", str(request), "-signkey", str(key), "-days", "-1",
+                    "-out", str(cert)], check=True, capture_output=True)
+    return Pair(cert, key)
+
+
+def test_check_warns_of_an_expired_certificate_and_a_name_served_twice(tmp_path, certificates):
+    expired = expired_certificate(tmp_path, "a.example")
+    result = check_with(tmp_path, "".join(
+        f"        - {{ cert: {pair.cert}, key: {pair.key} }}\n" for pair in (certificates["a"], expired)))
+    assert result.returncode == 0, result.stderr
+    assert f"listeners.production.tls.certificates[1].cert (line 9): {expired.cert} expired" in result.stderr
+    assert "'a.example' is served by more than one certificate; the first serves it" in result.stderr
+
+
+def test_serve_refuses_a_bad_certificate_before_binding(proxy_config, pair, certificates, tmp_path):
+    a, b = certificates["a"], certificates["b"]
+    config, path = proxy_config(groups=pair, tls={"production": {"certificates": [
+        {"cert": str(a.cert), "key": str(b.key)}]}})
+    from harness import executable
+    result = subprocess.run([str(executable("turnout")), "serve", "--config", str(path)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "listeners.production.tls.certificates[0].key" in result.stderr
+    assert "does not match the certificate" in result.stderr
+    assert not socket_accepts(config.listener_ports["production"])
+
+
+def socket_accepts(port: int) -> bool:
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
