@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -190,3 +191,123 @@ void turnout_owned_add_u64(uint64_t *p, uint64_t v) {
 }
 
 uint64_t turnout_atomic_load_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+
+// --- the per-thread block cache ---------------------------------------------------------------------------
+
+#define BLOCK_CACHE_GRAIN 16
+#define BLOCK_CACHE_CLASSES 16  // 16, 32, ... 256 bytes
+#define BLOCK_CACHE_KEPT 128
+#define BLOCK_LARGE ((size_t)-1)
+
+// Before each block: its size class (or BLOCK_LARGE) and the size asked for. 16 bytes, so the block keeps
+// malloc's alignment.
+struct block_header {
+    size_t size_class;
+    size_t size;
+};
+
+struct cached_block {
+    struct cached_block *next;
+};
+
+struct block_cache {
+    struct cached_block *heads[BLOCK_CACHE_CLASSES];
+    unsigned counts[BLOCK_CACHE_CLASSES];
+};
+
+static __thread struct block_cache *thread_block_cache;
+// Set once the thread's cache is freed: blocks freed after that (other keys' destructors) go to the heap.
+static __thread int thread_block_cache_gone;
+static pthread_key_t block_cache_key;
+static pthread_once_t block_cache_key_once = PTHREAD_ONCE_INIT;
+
+static void block_cache_release(void *value) {
+    struct block_cache *cache = value;
+    for (int i = 0; i < BLOCK_CACHE_CLASSES; i++) {
+        struct cached_block *block = cache->heads[i];
+        while (block != NULL) {
+            struct cached_block *next = block->next;
+            free(block);
+            block = next;
+        }
+    }
+    free(cache);
+    thread_block_cache = NULL;
+    thread_block_cache_gone = 1;
+}
+
+static void block_cache_make_key(void) { pthread_key_create(&block_cache_key, block_cache_release); }
+
+static struct block_cache *block_cache(void) {
+    if (thread_block_cache != NULL || thread_block_cache_gone) return thread_block_cache;
+    pthread_once(&block_cache_key_once, block_cache_make_key);
+    struct block_cache *cache = calloc(1, sizeof(struct block_cache));
+    if (cache == NULL) return NULL;
+    thread_block_cache = cache;
+    pthread_setspecific(block_cache_key, cache);
+    return cache;
+}
+
+void *turnout_block_cache_malloc(size_t size, const char *file, int line) {
+    (void)file;
+    (void)line;
+    if (size == 0) return NULL;  // as CRYPTO_malloc answers a request for nothing
+    size_t size_class = (size + BLOCK_CACHE_GRAIN - 1) / BLOCK_CACHE_GRAIN - 1;
+    struct block_header *header;
+    if (size_class < BLOCK_CACHE_CLASSES) {
+        struct block_cache *cache = block_cache();
+        if (cache != NULL && cache->heads[size_class] != NULL) {
+            struct cached_block *block = cache->heads[size_class];
+            cache->heads[size_class] = block->next;
+            cache->counts[size_class]--;
+            header = (struct block_header *)block;
+        } else {
+            header = malloc(sizeof(struct block_header) + (size_class + 1) * BLOCK_CACHE_GRAIN);
+            if (header == NULL) return NULL;
+        }
+    } else {
+        size_class = BLOCK_LARGE;
+        header = malloc(sizeof(struct block_header) + size);
+        if (header == NULL) return NULL;
+    }
+    header->size_class = size_class;
+    header->size = size;
+    return header + 1;
+}
+
+void turnout_block_cache_free(void *pointer, const char *file, int line) {
+    (void)file;
+    (void)line;
+    if (pointer == NULL) return;
+    struct block_header *header = (struct block_header *)pointer - 1;
+    size_t size_class = header->size_class;
+    if (size_class != BLOCK_LARGE) {
+        struct block_cache *cache = block_cache();
+        if (cache != NULL && cache->counts[size_class] < BLOCK_CACHE_KEPT) {
+            struct cached_block *block = (struct cached_block *)header;
+            block->next = cache->heads[size_class];
+            cache->heads[size_class] = block;
+            cache->counts[size_class]++;
+            return;
+        }
+    }
+    free(header);
+}
+
+void *turnout_block_cache_realloc(void *pointer, size_t size, const char *file, int line) {
+    if (pointer == NULL) return turnout_block_cache_malloc(size, file, line);
+    if (size == 0) {
+        turnout_block_cache_free(pointer, file, line);
+        return NULL;
+    }
+    struct block_header *header = (struct block_header *)pointer - 1;
+    if (header->size_class != BLOCK_LARGE && size <= (header->size_class + 1) * BLOCK_CACHE_GRAIN) {
+        header->size = size;
+        return pointer;
+    }
+    void *moved = turnout_block_cache_malloc(size, file, line);
+    if (moved == NULL) return NULL;
+    memcpy(moved, pointer, header->size < size ? header->size : size);
+    turnout_block_cache_free(pointer, file, line);
+    return moved;
+}

@@ -6,6 +6,7 @@ import TurnoutCore
 import TurnoutMetrics
 import TurnoutPosix
 import TurnoutProxy
+import TurnoutTLS
 
 /// `turnout serve`: run the proxy and its admin API until SIGTERM or SIGINT.
 struct ServeCommand: ParsableCommand {
@@ -23,10 +24,13 @@ struct ServeCommand: ParsableCommand {
     var logLevel: LogLevel?
 
     func run() throws {
+        // Before anything calls OpenSSL: its allocations recycle per thread rather than per record on the heap.
+        let openSSLCaches = OpenSSLMemory.useThreadBlockCaches()
         let (config, lines) = try options.loadLocated()
         let log = LogConfig(format: logFormat ?? config.log.format, level: logLevel ?? config.log.level)
         Self.bootstrapLogging(log)
         let logger = Logger(label: "turnout")
+        if !openSSLCaches { logger.warning("OpenSSL allocated before its allocator could be set; it keeps the heap") }
         let token = try options.checkFiles(of: config, creatingStateDir: true)
         let certificates = try options.loadCertificates(of: config, lines: lines)
 

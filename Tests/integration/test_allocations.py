@@ -18,6 +18,7 @@ import mmap
 import re
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import time
@@ -241,23 +242,37 @@ class LargeChunkUpstream(ScriptedUpstream):
 class CountedProxy:
     ports: dict[str, int]
     counters: AllocationCounters
+    # What the HTTPS listener's clients trust: its certificate, for app.example.
+    tls: ssl.SSLContext
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed ECDSA P-256 certificate for app.example and its key."""
+    directory = tmp_path_factory.mktemp("certificate")
+    cert, key = directory / "app.pem", directory / "app.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "30", "-subj", "/CN=app.example",
+                    "-addext", "subjectAltName=DNS:app.example"], check=True, capture_output=True)
+    return cert, key
 
 
 @pytest.fixture
-def counted_proxy(malloc_counter_library, demo_backend, proxy_config, start_process, tmp_path):
+def counted_proxy(malloc_counter_library, demo_backend, proxy_config, start_process, tmp_path, certificate):
     """``turnout serve`` with the counter preloaded: one worker, no health checks. ``production`` →
     blue 50 / green 50, where blue round-robins over both demo backends and green picks the least
-    outstanding; ``closing`` → a backend that closes its connection after every response;
-    ``large_chunks`` → a backend answering with chunks of 100 kB and more; ``ruled`` → rules of every
-    kind of condition before the one its requests meet (forward to green) and a fixed response."""
+    outstanding; ``secure`` → the same over HTTPS; ``closing`` → a backend that closes its connection after
+    every response; ``large_chunks`` → a backend answering with chunks of 100 kB and more; ``ruled`` → rules of
+    every kind of condition before the one its requests meet (forward to green) and a fixed response."""
     blue, green = demo_backend("blue"), demo_backend("green")
     closing = ClosingUpstream()
     large_chunks = LargeChunkUpstream()
     no_checks = {"enabled": False}
     config, config_path = proxy_config(
-        listeners={"production": {"blue": 50, "green": 50}, "closing": {"closing": 100},
-                   "large_chunks": {"large_chunks": 100}, "ruled": {"blue": 100}},
+        listeners={"production": {"blue": 50, "green": 50}, "secure": {"blue": 50, "green": 50},
+                   "closing": {"closing": 100}, "large_chunks": {"large_chunks": 100}, "ruled": {"blue": 100}},
         rules={"ruled": RULES},
+        tls={"secure": {"certificates": [{"cert": str(certificate[0]), "key": str(certificate[1])}]}},
         groups={
             "blue": {"targets": [blue.address, green.address], "algorithm": "round_robin", "health_check": no_checks},
             "green": {"targets": [green.address], "algorithm": "least_outstanding_requests",
@@ -277,7 +292,8 @@ def counted_proxy(malloc_counter_library, demo_backend, proxy_config, start_proc
     ])
     process.wait_until_listening(config.listener_ports.values())
     counters = AllocationCounters(counter_path, trace_path, process.pid)
-    yield CountedProxy(ports=dict(config.listener_ports), counters=counters)
+    tls = ssl.create_default_context(cafile=str(certificate[0]))
+    yield CountedProxy(ports=dict(config.listener_ports), counters=counters, tls=tls)
     counters.close()
     closing.close()
     large_chunks.close()
@@ -295,6 +311,8 @@ class Scenario:
     pipeline_depth: int = 1
     connection_per_request: bool = False
     listener: str = "production"
+    # Over TLS: the listener is an HTTPS one (``secure``).
+    tls: bool = False
     warm_up: int = 1024
     window: int = 2400
 
@@ -337,6 +355,7 @@ RULES = [
      "forward": {"green": 100}},
     {"name": "fixed", "match": {"path": "/fixed"}, "fixed_response": {"status": 200, "body": "fixed"}},
 ]
+TLS_GET = Scenario("keep-alive GET over TLS", GET.request, HELLO, listener="secure", tls=True)
 SCENARIOS = [
     Scenario(
         "POST with a small Content-Length body",
@@ -389,16 +408,29 @@ SCENARIOS = [
              frozenset({b"Hello World! from green\n"}), listener="ruled"),
     Scenario("keep-alive GET a rule answers itself", b"GET /fixed HTTP/1.1\r\nHost: app.example\r\n\r\n",
              frozenset({b"fixed"}), listener="ruled"),
+    Scenario("a 100 kB Content-Length response over TLS",
+             b"GET /bytes?n=%d HTTP/1.1\r\nHost: app.example\r\n\r\n" % len(LARGE_BODY),
+             frozenset({LARGE_BODY}), listener="secure", tls=True, window=1200),
+    Scenario("POST with a 100 kB Content-Length body over TLS",
+             b"POST /upload HTTP/1.1\r\nHost: app.example\r\nContent-Length: %d\r\n\r\n%s" % (len(LARGE_BODY), LARGE_BODY),
+             frozenset({upload_answer(LARGE_BODY)}), listener="secure", tls=True, window=1200),
+    Scenario("pipelined GETs over TLS, 8 per write", GET.request, HELLO, listener="secure", tls=True,
+             pipeline_depth=8),
 ]
 
 
 class Load:
     """Requests over a few keep-alive connections, sent to all before reading any answer."""
 
-    def __init__(self, port: int, scenario: Scenario, connections: int = CLIENT_CONNECTIONS):
+    def __init__(self, port: int, scenario: Scenario, connections: int = CLIENT_CONNECTIONS,
+                 tls: ssl.SSLContext | None = None):
         self.port = port
         self.scenario = scenario
-        self.connections = [] if scenario.connection_per_request else [Conn(port) for _ in range(connections)]
+        self.tls = tls if scenario.tls else None
+        self.connections = [] if scenario.connection_per_request else [self._connect() for _ in range(connections)]
+
+    def _connect(self) -> Conn:
+        return Conn(self.port, tls=self.tls, server_name="app.example" if self.tls else None)
 
     def close(self) -> None:
         for connection in self.connections:
@@ -407,7 +439,7 @@ class Load:
     def run(self, requests: int) -> None:
         if self.scenario.connection_per_request:
             for _ in range(requests):
-                with Conn(self.port) as connection:
+                with self._connect() as connection:
                     connection.send(self.scenario.request)
                     self._expect_response(connection)
             return
@@ -430,7 +462,7 @@ class Load:
 
 def measure(proxy: CountedProxy, scenario: Scenario, *, warm_up: int, window: int, windows: int = 2) -> list[Snapshot]:
     """Warm up, then run ``windows`` measured windows; returns the snapshot before each and after the last."""
-    load = Load(proxy.ports[scenario.listener], scenario)
+    load = Load(proxy.ports[scenario.listener], scenario, tls=proxy.tls)
     try:
         load.run(warm_up)
         # The control thread samples the figures once a second; a quick warm-up can end before its
@@ -495,6 +527,14 @@ def test_keep_alive_requests_allocate_nothing_in_steady_state(counted_proxy, req
     known = expect_known_allocations(request, GET)
     snapshots = measure(counted_proxy, GET, warm_up=2000, window=10000)
     assert_flat(counted_proxy, GET, snapshots, window=10000, explain=not known)
+
+
+def test_keep_alive_requests_over_tls_allocate_nothing_in_steady_state(counted_proxy, request):
+    """The same over an HTTPS listener: once the handshakes are done, reads and writes through the TLS sessions
+    allocate nothing either (the test's client is slower at TLS: windows of 4,800)."""
+    known = expect_known_allocations(request, TLS_GET)
+    snapshots = measure(counted_proxy, TLS_GET, warm_up=2000, window=4800)
+    assert_flat(counted_proxy, TLS_GET, snapshots, window=4800, explain=not known)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.name)

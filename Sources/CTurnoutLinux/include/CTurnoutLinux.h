@@ -83,6 +83,14 @@ void turnout_owned_add_u64(uint64_t *p, uint64_t v);
 /// Relaxed load of a slot another thread may be writing.
 uint64_t turnout_atomic_load_u64(const uint64_t *p);
 
+// Small blocks recycled per thread, for a library's allocator hooks (OpenSSL's CRYPTO_set_mem_functions, whose
+// signatures these have): OpenSSL 3.0 allocates and frees a few small blocks on every record it writes, and a
+// thread's free list gives them back without the heap. Blocks up to 256 bytes are kept, at most 128 per size
+// class and thread, and freed when the thread exits; larger ones go to malloc. `file` and `line` are ignored.
+void *turnout_block_cache_malloc(size_t size, const char *file, int line);
+void *turnout_block_cache_realloc(void *pointer, size_t size, const char *file, int line);
+void turnout_block_cache_free(void *pointer, const char *file, int line);
+
 #ifdef __cplusplus
 }
 #endif
