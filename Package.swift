@@ -41,7 +41,7 @@ let package = Package(
         // HTTP/1.1 head parsing and chunked framing over raw bytes. No syscalls.
         .target(name: "TurnoutHTTP1", swiftSettings: dataPlaneSettings),
         // OpenSSL: digests, certificates, per-worker server contexts, non-blocking TLS sessions.
-        .target(name: "TurnoutTLS", dependencies: ["COpenSSL", "CTurnoutLinux", "TurnoutCore", "TurnoutPosix"]),
+        .target(name: "TurnoutTLS", dependencies: ["COpenSSL", "CTurnoutLinux", "TurnoutCore", "TurnoutPosix", "TurnoutMetrics"]),
         // Per-worker counters (relaxed atomics on worker-owned memory) and Prometheus exposition.
         .target(name: "TurnoutMetrics", dependencies: ["CTurnoutLinux"]),
         // Workers, listeners, connection state machines, upstream pools, forwarding loop.

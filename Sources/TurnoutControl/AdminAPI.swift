@@ -84,6 +84,7 @@ extension ControlPlane {
             case "POST":
                 if match("v1/switch") != nil { return try postSwitch(request) }
                 if match("v1/reload") != nil { return try postReload(request) }
+                if match("v1/tls/reload") != nil { return try postTLSReload(request) }
                 if match("v1/reset") != nil { return try postReset(request) }
                 if let c = match("v1/target-groups/*/targets") { return try postTargets(request, group: c[0]) }
                 if match("v1/deployments") != nil { return try postDeployment(request) }
@@ -124,7 +125,9 @@ extension ControlPlane {
         if s.count == 3 && s[0] == "v1" && s[1] == "deployments" { return ["GET", "HEAD"] }
         if s.count == 4 && s[0] == "v1" && s[1] == "deployments" { return s[3] == "report" ? ["GET", "HEAD"] : ["POST"] }
         if s == ["v1", "routing"] { return ["PUT"] }
-        if s == ["v1", "switch"] || s == ["v1", "reload"] || s == ["v1", "reset"] { return ["POST"] }
+        if s == ["v1", "switch"] || s == ["v1", "reload"] || s == ["v1", "reset"] || s == ["v1", "tls", "reload"] {
+            return ["POST"]
+        }
         if s.count == 4 && s[0] == "v1" && s[1] == "listeners" && s[3] == "forward" { return ["PUT"] }
         if s.count == 6 && s[0] == "v1" && s[1] == "listeners" && s[3] == "rules" && s[5] == "forward" { return ["PUT"] }
         if s.count == 4 && s[0] == "v1" && s[1] == "target-groups" && s[3] == "targets" { return ["GET", "HEAD", "PUT", "POST"] }

@@ -29,6 +29,9 @@ public enum AdminErrorCode: String, CaseIterable, Sendable {
     /// 422: a reload (`POST /v1/reload`) found a file it cannot apply: invalid, or changing keys only a
     /// restart applies; the error's `keys` names them.
     case reloadRefused = "reload_refused"
+    /// 422: a certificate reload (`POST /v1/tls/reload`) found a file it cannot use (unreadable, not PEM, a key
+    /// that does not match its certificate); the certificates in force keep serving.
+    case tlsReloadRefused = "tls_reload_refused"
     /// 422: the `Idempotency-Key` was used for another request.
     case idempotencyKeyReused = "idempotency_key_reused"
     /// 503: the change's record could not be written to the state journal; the journal is as it was

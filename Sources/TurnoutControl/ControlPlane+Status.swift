@@ -15,6 +15,7 @@ extension ControlPlane {
                 "forward_source": sourceJSON(of: difference("listeners.\(listener.name).forward"), name: listener.name,
                                              section: "listeners"),
                 "rules": .array(table.rules(ofListener: index).map(\.jsonValue)),
+                "tls": certificates[listener.name].map(Self.certificatesJSON) ?? .null,
             ])
         }
         var groups: [JSONValue] = []

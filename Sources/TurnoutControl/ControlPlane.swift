@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TurnoutCore
+import TurnoutTLS
 import TurnoutMetrics
 
 /// The authority over routing: holds the routing table, target health, drains, the
@@ -36,6 +37,8 @@ public final class ControlPlane {
     var requestGuard: AdminRequestGuard
     /// The configuration file `POST /v1/reload` reads; nil when none was given (unit tests).
     public var configSource: ConfigSource?
+    /// Each HTTPS listener's certificates in force, by listener name (`ControlPlane+TLS`).
+    public var certificates: [String: TLSServerConfiguration] = [:]
 
     /// The routing table in force (the one last published).
     var table: RoutingTable
@@ -331,6 +334,15 @@ public protocol DataPlane: AnyObject {
     /// Makes `table` the routing table for every request routed after this returns;
     /// `routable[group][target]` applies target health (nil: every target routable).
     func publish(_ table: RoutingTable, routable: [[Bool]]?)
+
+    /// Makes `configuration` the certificates of the HTTPS listener `listener` for every handshake begun after
+    /// this returns; connections already open keep theirs.
+    func replaceCertificates(listener: String, with configuration: TLSServerConfiguration)
+}
+
+extension DataPlane {
+    /// A data plane without HTTPS listeners has nothing to replace.
+    public func replaceCertificates(listener: String, with configuration: TLSServerConfiguration) {}
 }
 
 /// Lets a worker thread hand an event to the control plane: only dereferenced on

@@ -12,7 +12,9 @@ public final class ListenerCounters: @unchecked Sendable {
         static let connectionsClosed = 2
         static let splicedRequestBytes = 3
         static let splicedResponseBytes = 4
-        static let firstProxyError = 5
+        static let tlsHandshakes = 5
+        static let firstHandshakeFailure = 6
+        static let firstProxyError = firstHandshakeFailure + TLSHandshakeFailure.allCases.count
         static let otherProxyError = firstProxyError + proxyErrorStatuses.count
         static let count = otherProxyError + 1
     }
@@ -70,6 +72,17 @@ public final class ListenerCounters: @unchecked Sendable {
         slots.add(count, at: Slot.splicedResponseBytes)
     }
 
+    /// Counts a completed TLS handshake (an HTTPS listener).
+    @inline(__always)
+    public func recordHandshake() {
+        slots.add(1, at: Slot.tlsHandshakes)
+    }
+
+    /// Counts a TLS handshake that failed, by why.
+    public func recordHandshakeFailure(_ reason: TLSHandshakeFailure) {
+        slots.add(1, at: Slot.firstHandshakeFailure + reason.rawValue)
+    }
+
     /// Error responses of 500 and above the proxy generated, read from any thread without allocating.
     func serverErrors() -> UInt64 {
         var total: UInt64 = 0
@@ -93,13 +106,50 @@ public final class ListenerCounters: @unchecked Sendable {
         }
         let other = slots.load(Slot.otherProxyError)
         if other > 0 { proxyErrors[MetricsSnapshot.ListenerTotals.otherProxyErrorStatus] = other }
+        var handshakeFailures: [TLSHandshakeFailure: UInt64] = [:]
+        for reason in TLSHandshakeFailure.allCases {
+            let count = slots.load(Slot.firstHandshakeFailure + reason.rawValue)
+            if count > 0 { handshakeFailures[reason] = count }
+        }
         return MetricsSnapshot.ListenerTotals(
             retries: slots.load(Slot.retries),
             connectionsOpened: opened,
             connectionsClosed: closed,
             splicedRequestBytes: slots.load(Slot.splicedRequestBytes),
             splicedResponseBytes: slots.load(Slot.splicedResponseBytes),
+            tlsHandshakes: slots.load(Slot.tlsHandshakes),
+            tlsHandshakeFailures: handshakeFailures,
             proxyErrors: proxyErrors
         )
+    }
+}
+
+/// Why a TLS handshake failed, as `turnout_tls_handshake_failures_total` labels it.
+public enum TLSHandshakeFailure: Int, CaseIterable, Sendable {
+    /// Not done within `timeouts.tls_handshake`.
+    case timeout
+    /// The client offered only versions below the listener's `min_version`.
+    case protocolVersion
+    /// No cipher suite in common.
+    case noSharedCipher
+    /// `strict_sni`: a name no certificate has, or none.
+    case unrecognizedName
+    /// The bytes were not TLS (plain HTTP to an HTTPS port, say).
+    case notTLS
+    /// The client closed or reset the connection during the handshake.
+    case closed
+    /// Anything else the library refused.
+    case other
+
+    public var label: String {
+        switch self {
+        case .timeout: "timeout"
+        case .protocolVersion: "protocol_version"
+        case .noSharedCipher: "no_shared_cipher"
+        case .unrecognizedName: "unrecognized_name"
+        case .notTLS: "not_tls"
+        case .closed: "closed"
+        case .other: "other"
+        }
     }
 }

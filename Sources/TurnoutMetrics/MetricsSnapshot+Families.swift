@@ -28,6 +28,8 @@ extension MetricsSnapshot {
                      samples: ruleRequests.sorted { $0.key < $1.key }.map {
                          MetricSample(labels: [("listener", $0.key.listener), ("rule", $0.key.rule)], value: Double($0.value))
                      }),
+            tlsHandshakes(listeners),
+            tlsHandshakeFailures(listeners),
         ]
     }
 
@@ -93,6 +95,25 @@ extension MetricsSnapshot {
         }
         return .counter("turnout_spliced_bytes_total",
                         help: "Body bytes moved with splice(2), never copied through user space, by listener and direction.",
+                        samples: samples)
+    }
+
+    /// HTTPS listeners only: those that saw a handshake, whole or failed (plain ones would show zeros forever).
+    private func tlsHandshakes(_ listeners: [(key: String, value: ListenerTotals)]) -> MetricFamily {
+        .counter("turnout_tls_handshakes_total", help: "TLS handshakes completed, by listener.",
+                 samples: listeners.filter { $0.value.tlsHandshakes > 0 || !$0.value.tlsHandshakeFailures.isEmpty }
+                     .map { MetricSample(labels: [("listener", $0.key)], value: Double($0.value.tlsHandshakes)) })
+    }
+
+    private func tlsHandshakeFailures(_ listeners: [(key: String, value: ListenerTotals)]) -> MetricFamily {
+        var samples: [MetricSample] = []
+        for (listener, totals) in listeners {
+            for (reason, count) in totals.tlsHandshakeFailures.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                samples.append(MetricSample(labels: [("listener", listener), ("reason", reason.label)], value: Double(count)))
+            }
+        }
+        return .counter("turnout_tls_handshake_failures_total",
+                        help: "TLS handshakes that failed, by listener and reason (timeout, protocol_version, no_shared_cipher, unrecognized_name, not_tls, closed, other).",
                         samples: samples)
     }
 

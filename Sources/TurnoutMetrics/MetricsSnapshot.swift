@@ -89,6 +89,10 @@ public struct MetricsSnapshot: Sendable, Equatable {
         public internal(set) var splicedRequestBytes: UInt64
         /// Response body bytes spliced upstream → client.
         public internal(set) var splicedResponseBytes: UInt64
+        /// TLS handshakes completed (HTTPS listeners).
+        public internal(set) var tlsHandshakes: UInt64 = 0
+        /// TLS handshakes failed, by reason; only reasons seen at least once.
+        public internal(set) var tlsHandshakeFailures: [TLSHandshakeFailure: UInt64] = [:]
         /// Error responses the proxy generated, by status; only statuses seen at least once.
         public internal(set) var proxyErrors: [Int: UInt64]
 
@@ -103,6 +107,8 @@ public struct MetricsSnapshot: Sendable, Equatable {
             connectionsClosed += other.connectionsClosed
             splicedRequestBytes += other.splicedRequestBytes
             splicedResponseBytes += other.splicedResponseBytes
+            tlsHandshakes += other.tlsHandshakes
+            tlsHandshakeFailures.merge(other.tlsHandshakeFailures, uniquingKeysWith: +)
             proxyErrors.merge(other.proxyErrors, uniquingKeysWith: +)
         }
     }

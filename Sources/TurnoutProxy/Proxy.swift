@@ -34,6 +34,8 @@ public final class Proxy: Sendable {
     private let threads = ThreadList()
     private let events: ProxyEvents
     private let metrics: MetricsRegistry
+    /// Each HTTPS listener's certificates in force, by listener name.
+    private let certificatePublishers: [String: CertificatePublisher]
 
     /// `tls`: the loaded certificates of each HTTPS listener (`listeners.<name>.tls`), by listener name.
     public init(config: TurnoutConfig, table: RoutingTable, tls: [String: TLSServerConfiguration] = [:],
@@ -48,12 +50,17 @@ public final class Proxy: Sendable {
         publisher = RoutingPublisher(table)
 
         var sockets = Array(repeating: [ListenerSocket](), count: workers)
+        var publishers: [String: CertificatePublisher] = [:]
         var ports: [String: UInt16] = [:]
         do {
             for (index, listener) in config.listeners.enumerated() {
-                let secure = listener.tls == nil ? nil : tls[listener.name]
-                if listener.tls != nil && secure == nil {
-                    throw ProxyStartError(description: "listeners.\(listener.name).tls: its certificates were not loaded")
+                var secure: CertificatePublisher?
+                if listener.tls != nil {
+                    guard let configuration = tls[listener.name] else {
+                        throw ProxyStartError(description: "listeners.\(listener.name).tls: its certificates were not loaded")
+                    }
+                    secure = CertificatePublisher(configuration)
+                    publishers[listener.name] = secure
                 }
                 var address: SocketAddress
                 do {
@@ -100,6 +107,7 @@ public final class Proxy: Sendable {
         }
         listenerSockets = sockets
         boundPorts = ports
+        certificatePublishers = publishers
         self.loops = loops
         control = WorkerControl(notifiers: notifiers)
     }
@@ -136,6 +144,13 @@ public final class Proxy: Sendable {
     /// `routable[group][target]` applies target health (nil: every target routable).
     public func publish(_ table: RoutingTable, routable: [[Bool]]? = nil) {
         publisher.publish(table, routable: routable)
+    }
+
+    /// Makes `configuration` the certificates of the HTTPS listener `listener` for every handshake begun after
+    /// this returns (each worker builds its contexts again at its next accepted connection); connections already
+    /// open keep theirs. A listener that is not HTTPS is left alone.
+    public func replaceCertificates(listener: String, with configuration: TLSServerConfiguration) {
+        certificatePublishers[listener]?.publish(configuration)
     }
 
     /// Stops accepting and lets in-flight exchanges finish within the shutdown grace.

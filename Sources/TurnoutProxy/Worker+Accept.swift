@@ -29,7 +29,7 @@ extension Worker {
             (client.peerHigh, client.peerLow) = peer.mappedIPv6Halves
             let secure = listener.tls != nil
             if secure {
-                guard let context = tlsContexts[listener.listenerIndex], let session = context.makeSession(fd: fd) else {
+                guard let context = tlsContext(for: listener), let session = context.makeSession(fd: fd) else {
                     closeClient(client)
                     continue
                 }

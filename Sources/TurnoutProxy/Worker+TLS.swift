@@ -7,23 +7,30 @@ import TurnoutTLS
 /// writes of the client go through the session instead of the socket, and the rest of the machine is the same
 /// (its `secure` flag only turns splicing off and the forwarded scheme to https).
 extension Worker {
-    /// This worker's own contexts for its HTTPS listeners, by listener index (nil: plain HTTP). Built on the
-    /// worker's thread, so no two workers share an OpenSSL context. A context OpenSSL refuses leaves the listener
-    /// refusing connections, logged once.
-    static func makeTLSContexts(_ listeners: [ListenerSocket], logger: Logger) -> [TLSServerContext?] {
-        let count = (listeners.map(\.listenerIndex).max() ?? -1) + 1
-        var contexts = [TLSServerContext?](repeating: nil, count: count)
-        for listener in listeners {
-            guard let configuration = listener.tls else { continue }
+    /// The worker's own contexts for an HTTPS listener, built on its thread (so no two workers share an OpenSSL
+    /// context) from the certificates in force, again whenever a reload published new ones. Sessions already
+    /// open keep the contexts they began with. A context OpenSSL refuses leaves the listener refusing
+    /// connections, logged.
+    func tlsContext(for listener: ListenerSocket) -> TLSServerContext? {
+        guard let publisher = listener.tls else { return nil }
+        let index = listener.listenerIndex
+        if tlsContexts.count <= index {
+            tlsContexts += [TLSServerContext?](repeating: nil, count: index + 1 - tlsContexts.count)
+            tlsVersions += [UInt64](repeating: 0, count: index + 1 - tlsVersions.count)
+        }
+        let version = publisher.version
+        if version != tlsVersions[index] {
+            tlsVersions[index] = version
             do {
-                contexts[listener.listenerIndex] = try TLSServerContext(configuration)
+                tlsContexts[index] = try TLSServerContext(publisher.configuration)
             } catch {
+                tlsContexts[index] = nil
                 logger.error("cannot set up TLS for the listener", metadata: [
-                    "listener": .stringConvertible(listener.listenerIndex), "error": "\(error)",
+                    "listener": .stringConvertible(index), "error": "\(error)",
                 ])
             }
         }
-        return contexts
+        return tlsContexts[index]
     }
 
     /// Advances a client's handshake; true once it is done and the machine may run. A failed handshake closes the
@@ -31,13 +38,15 @@ extension Worker {
     func advanceHandshake(_ client: ClientConnection, _ tls: TLSSession) -> Bool {
         switch tls.handshake() {
         case .done:
+            listenerCounters[client.listenerIndex].recordHandshake()
             client.machine.handshakeCompleted(environment)
             return true
         case .wantRead:
             client.machine.readable = false
         case .wantWrite:
             client.machine.writable = false
-        case .failed(let reason):
+        case .failed(let failure, let reason):
+            listenerCounters[client.listenerIndex].recordHandshakeFailure(failure)
             logger.debug("TLS handshake failed", metadata: ["client": "\(peerDescription(client))", "reason": "\(reason)"])
             closeClient(client)
         }

@@ -25,7 +25,12 @@ extension Worker {
                 closeClient(client, abort: !client.machine.isTunnel)
                 continue
             }
-            if client.machine.deadline <= now { drive(client, from: client.machine.timedOut(environment)) }
+            if client.machine.deadline <= now {
+                if let tls = client.tls, !tls.established {
+                    listenerCounters[client.listenerIndex].recordHandshakeFailure(.timeout)
+                }
+                drive(client, from: client.machine.timedOut(environment))
+            }
         }
         for slot in 0..<upstreams.count {
             guard let upstream = upstreams[slot], upstream.client == nil else { continue }

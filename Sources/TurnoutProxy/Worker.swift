@@ -35,8 +35,10 @@ final class Worker {
     let metrics: MetricsRegistry
     /// Per listener index: this worker's counters for proxy errors, retries, connections.
     let listenerCounters: [ListenerCounters]
-    /// Per listener index: this worker's TLS contexts of an HTTPS listener (see `Worker+TLS`).
-    let tlsContexts: [TLSServerContext?]
+    /// Per listener index: this worker's TLS contexts of an HTTPS listener, and the version of the certificates
+    /// they were built from (see `Worker+TLS`).
+    var tlsContexts: [TLSServerContext?] = []
+    var tlsVersions: [UInt64] = []
     var logger: Logger
 
     var clients: [ClientConnection?] = []
@@ -83,7 +85,6 @@ final class Worker {
         listenerCounters = publisher.table.listeners.map { metrics.listenerCounters(listener: $0.name) }
         self.logger = logger
         self.logger[metadataKey: "worker"] = .stringConvertible(index)
-        tlsContexts = Worker.makeTLSContexts(listeners, logger: self.logger)
         epoll = loop.epoll
         wake = control.notifiers[index]
         tick = loop.tick
@@ -93,6 +94,8 @@ final class Worker {
         owedTurns.reserveCapacity(1024)
         servingTurns.reserveCapacity(1024)
         routing.refresh(from: publisher.routing, worker: self)
+        // Built now rather than at the first connection: a handshake should not wait for certificates to load.
+        for listener in listeners { _ = tlsContext(for: listener) }
     }
 
     /// Runs the loop until a drain completes.

@@ -35,6 +35,6 @@ struct ListenerSocket: Sendable {
     let fd: Int32
     let listenerIndex: Int
     let port: UInt16
-    /// An HTTPS listener's certificates and settings, from which the worker builds its own contexts.
-    var tls: TLSServerConfiguration? = nil
+    /// An HTTPS listener's certificates in force, from which the worker builds its own contexts.
+    var tls: CertificatePublisher? = nil
 }

@@ -69,7 +69,7 @@ public final class TLSServerContext {
         }
         SSL_set_fd(ssl, fd)
         SSL_set_accept_state(ssl)
-        return TLSSession(ssl: ssl)
+        return TLSSession(ssl: ssl, context: self)
     }
 
     private static func makeContext(_ certificate: TLSCertificate,

@@ -1,5 +1,6 @@
 import COpenSSL
 import Glibc
+import TurnoutMetrics
 import TurnoutPosix
 
 /// One server-side TLS connection over a non-blocking socket: the handshake, reads and writes as the data plane's
@@ -9,6 +10,9 @@ import TurnoutPosix
 public final class TLSSession {
     /// `SSL *`.
     private let ssl: OpaquePointer
+    /// The contexts the session started in, whose callbacks it calls during its handshake: kept alive while the
+    /// session lives, even after new certificates replaced them for new connections.
+    private let context: TLSServerContext
     /// The last read stopped because OpenSSL must write first (the socket's room wakes it).
     public private(set) var readWantsWrite = false
     /// The last write stopped because OpenSSL must read first (the socket's input wakes it).
@@ -16,7 +20,10 @@ public final class TLSSession {
     public private(set) var established = false
     private var closeNotifySent = false
 
-    init(ssl: OpaquePointer) { self.ssl = ssl }
+    init(ssl: OpaquePointer, context: TLSServerContext) {
+        self.ssl = ssl
+        self.context = context
+    }
 
     deinit { SSL_free(ssl) }
 
@@ -27,8 +34,9 @@ public final class TLSSession {
         case wantRead
         /// Waits for the socket to have room.
         case wantWrite
-        /// The handshake failed: the library's reason, for the log (the client gets an alert if any was due).
-        case failed(String)
+        /// The handshake failed: why, as counted, and the library's reason, for the log (the client gets an alert
+        /// if one was due).
+        case failed(TLSHandshakeFailure, String)
     }
 
     /// Advances the handshake as far as the socket allows.
@@ -41,12 +49,12 @@ public final class TLSSession {
         switch SSL_get_error(ssl, result) {
         case SSL_ERROR_WANT_READ: return .wantRead
         case SSL_ERROR_WANT_WRITE: return .wantWrite
-        case SSL_ERROR_SYSCALL:
+        case SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN:
             let err = errno
             ERR_clear_error()
-            return .failed(err == 0 ? "the client closed during the handshake" : String(cString: strerror(err)))
+            return .failed(.closed, err == 0 ? "the client closed during the handshake" : String(cString: strerror(err)))
         default:
-            return .failed(Self.takeQueuedReason())
+            return Self.takeQueuedFailure()
         }
     }
 
@@ -111,10 +119,21 @@ public final class TLSSession {
         }
     }
 
-    private static func takeQueuedReason() -> String {
+    /// The failure at the head of OpenSSL's error queue, which it clears.
+    private static func takeQueuedFailure() -> HandshakeStep {
         defer { ERR_clear_error() }
         let code = ERR_peek_error()
-        guard code != 0, let reason = ERR_reason_error_string(code) else { return "TLS protocol error" }
-        return String(cString: reason)
+        guard code != 0 else { return .failed(.other, "TLS protocol error") }
+        let text = ERR_reason_error_string(code).map { String(cString: $0) } ?? "code \(code)"
+        let failure: TLSHandshakeFailure
+        switch ERR_GET_REASON(code) {
+        case SSL_R_UNSUPPORTED_PROTOCOL, SSL_R_VERSION_TOO_LOW, SSL_R_NO_PROTOCOLS_AVAILABLE: failure = .protocolVersion
+        case SSL_R_NO_SHARED_CIPHER: failure = .noSharedCipher
+        case SSL_R_CALLBACK_FAILED, SSL_R_CLIENTHELLO_TLSEXT, SSL_R_PARSE_TLSEXT: failure = .unrecognizedName
+        case SSL_R_HTTP_REQUEST, SSL_R_HTTPS_PROXY_REQUEST, SSL_R_WRONG_VERSION_NUMBER, SSL_R_PACKET_LENGTH_TOO_LONG,
+             SSL_R_RECORD_LENGTH_MISMATCH, SSL_R_UNSUPPORTED_SSL_VERSION: failure = .notTLS
+        default: failure = .other
+        }
+        return .failed(failure, text)
     }
 }

@@ -61,6 +61,7 @@ struct ServeStartup {
                              journal: journal, metrics: metrics, token: token, logger: logger)
         // Deployments' hooks and commands run on the control loop too (a pidfd per command, one exchange per request).
         plane.hookRunner = HookRunner(loop: loop, resolver: resolver)
+        plane.certificates = certificates
         handle.attach(plane)
         let adminAddress: SocketAddress
         do {
@@ -120,7 +121,10 @@ struct ServeStartup {
             guard let signal = signals.take() else { return }
             if signal == SIGHUP {
                 source.willReload()
-                source.didReload(plane.reload(from: source.path, caller: "SIGHUP", readToken: source.readToken))
+                let outcome = plane.reload(from: source.path, caller: "SIGHUP", readToken: source.readToken)
+                // The certificate files too: a renewed certificate is the commonest reason for a SIGHUP.
+                plane.reloadCertificates(caller: "SIGHUP")
+                source.didReload(outcome)
                 return
             }
             logger.notice("signal \(signal): draining (grace \(config.timeouts.shutdownGrace.milliseconds) ms)")

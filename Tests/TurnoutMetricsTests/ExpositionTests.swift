@@ -113,6 +113,10 @@ final class ExpositionTests: XCTestCase {
             turnout_rule_requests_total{listener="production",rule="api"} 3
             turnout_rule_requests_total{listener="production",rule="default"} 1
             turnout_rule_requests_total{listener="test",rule="default"} 0
+            # HELP turnout_tls_handshakes_total TLS handshakes completed, by listener.
+            # TYPE turnout_tls_handshakes_total counter
+            # HELP turnout_tls_handshake_failures_total TLS handshakes that failed, by listener and reason (timeout, protocol_version, no_shared_cipher, unrecognized_name, not_tls, closed, other).
+            # TYPE turnout_tls_handshake_failures_total counter
             # HELP turnout_target_health Target health state (1 for the current state).
             # TYPE turnout_target_health gauge
             turnout_target_health{target_group="blue",target="127.0.0.1:3000",state="healthy"} 1
@@ -128,6 +132,23 @@ final class ExpositionTests: XCTestCase {
             turnout_routing_generation 4
 
             """)
+    }
+
+    func testHandshakesAreCountedForHTTPSListenersOnlyAndFailuresByReason() {
+        let registry = MetricsRegistry()
+        let secure = registry.listenerCounters(listener: "secure")
+        _ = registry.listenerCounters(listener: "plain")
+        secure.recordHandshake()
+        secure.recordHandshake()
+        secure.recordHandshakeFailure(.timeout)
+        secure.recordHandshakeFailure(.notTLS)
+        secure.recordHandshakeFailure(.timeout)
+        let lines = registry.render().split(separator: "\n").filter { $0.hasPrefix("turnout_tls_") }
+        XCTAssertEqual(lines, [
+            #"turnout_tls_handshakes_total{listener="secure"} 2"#,
+            #"turnout_tls_handshake_failures_total{listener="secure",reason="not_tls"} 1"#,
+            #"turnout_tls_handshake_failures_total{listener="secure",reason="timeout"} 2"#,
+        ])
     }
 
     func testEmptyRegistryRendersEveryDataPlaneFamilyHeaderOnce() {
@@ -151,6 +172,10 @@ final class ExpositionTests: XCTestCase {
             # TYPE turnout_spliced_bytes_total counter
             # HELP turnout_rule_requests_total Requests taken by each listener rule (rule="default": by the listener's forward), by listener and rule.
             # TYPE turnout_rule_requests_total counter
+            # HELP turnout_tls_handshakes_total TLS handshakes completed, by listener.
+            # TYPE turnout_tls_handshakes_total counter
+            # HELP turnout_tls_handshake_failures_total TLS handshakes that failed, by listener and reason (timeout, protocol_version, no_shared_cipher, unrecognized_name, not_tls, closed, other).
+            # TYPE turnout_tls_handshake_failures_total counter
 
             """)
     }

@@ -7,7 +7,9 @@ WebSocket tunnel, a stalled handshake). Every certificate is self-signed, so it 
 
 from __future__ import annotations
 
+import calendar
 import hashlib
+import signal
 import socket
 import ssl
 import subprocess
@@ -406,3 +408,151 @@ def socket_accepts(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+# MARK: - Reloading certificates
+
+
+def fingerprint_served(port: int, name: str) -> str:
+    """The SHA-256 fingerprint of the certificate the listener presents for ``name``."""
+    pem = ssl.get_server_certificate((LOOPBACK, port))  # no SNI: the first certificate
+    if name:
+        with socket.create_connection((LOOPBACK, port), timeout=10) as sock:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            with context.wrap_socket(sock, server_hostname=name) as tls:
+                return hashlib.sha256(tls.getpeercert(binary_form=True)).hexdigest()
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+
+
+def fingerprint_of(pair: Pair) -> str:
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pair.cert.read_text())).hexdigest()
+
+
+@pytest.fixture
+def renewable(proxy, pair, tmp_path):
+    """A proxy serving a.example from files the test rewrites (``live``), and two certificates for the name to
+    put there (``first``, served at start, and ``second``)."""
+    first = make_certificate(tmp_path, "first", ["a.example"])
+    second = make_certificate(tmp_path, "second", ["a.example"])
+    live = Pair(tmp_path / "live.pem", tmp_path / "live.key")
+    install(first, live)
+    turnout = proxy(groups=pair, workers=2, wait_for_admin=True,
+                    tls={"production": {"certificates": [live.entry()]}})
+    return turnout, live, first, second
+
+
+def install(source: Pair, live: Pair) -> None:
+    """Replaces the live files as a renewal would (each written whole, then renamed over the old)."""
+    for source_path, live_path in [(source.cert, live.cert), (source.key, live.key)]:
+        scratch = live_path.with_suffix(".tmp")
+        scratch.write_bytes(source_path.read_bytes())
+        scratch.replace(live_path)
+
+
+def test_a_reload_serves_new_handshakes_the_new_certificate_and_open_connections_carry_on(renewable):
+    turnout, live, first, second = renewable
+    admin = AdminClient.of(turnout)
+    context = ssl.create_default_context(cafile=str(first.cert))
+    with Conn(turnout.port(), tls=context, server_name="a.example") as conn:
+        conn.send(b"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n")
+        assert conn.read_response().status == 200
+        assert fingerprint_served(turnout.port(), "a.example") == fingerprint_of(first)
+
+        install(second, live)
+        response = admin.post("/v1/tls/reload")
+        assert response.status_code == 200, describe(response)
+        listed = response.json()["listeners"]["production"]["certificates"]
+        assert [(c["cert"], c["names"]) for c in listed] == [(str(live.cert), ["a.example"])]
+        for _ in range(4):  # each of the two workers, whichever accepts
+            assert fingerprint_served(turnout.port(), "a.example") == fingerprint_of(second)
+        # The connection opened before the reload keeps its session.
+        conn.send(b"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n")
+        assert conn.read_response().status == 200
+    assert turnout.process.wait_for_log(r"certificates reloaded \(127\.0\.0\.1\); new handshakes use them: production: 1")
+    admin.close()
+
+
+def test_a_bad_file_at_reload_is_refused_naming_it_and_the_old_certificate_keeps_serving(renewable):
+    turnout, live, first, second = renewable
+    admin = AdminClient.of(turnout)
+    live.key.write_text("not a key\n")
+    response = admin.post("/v1/tls/reload")
+    assert response.status_code == 422, describe(response)
+    error = response.json()["error"]
+    assert error["code"] == "tls_reload_refused"
+    assert error["message"] == (f"listeners.production.tls.certificates[0].key: {live.key}: not a PEM private key "
+                                "(expected -----BEGIN PRIVATE KEY----- or a key type's own block)")
+    assert fingerprint_served(turnout.port(), "a.example") == fingerprint_of(first)
+
+    # A key that does not match, by SIGHUP: refused the same way, in the log.
+    install(second, live)
+    live.key.write_bytes(first.key.read_bytes())
+    turnout.process.send_signal(signal.SIGHUP)
+    turnout.process.wait_for_log(r"certificates not reloaded \(SIGHUP\), the ones in force keep serving: "
+                                 r"listeners\.production\.tls\.certificates\[0\]\.key: .*does not match")
+    assert fingerprint_served(turnout.port(), "a.example") == fingerprint_of(first)
+
+    # Mended, a SIGHUP puts the new one in force.
+    install(second, live)
+    turnout.process.send_signal(signal.SIGHUP)
+    turnout.process.wait_for_log(r"certificates reloaded \(SIGHUP\)")
+    assert fingerprint_served(turnout.port(), "a.example") == fingerprint_of(second)
+    admin.close()
+
+
+def test_reloads_under_https_keep_alive_load_lose_no_request(renewable, tmp_path):
+    turnout, live, first, second = renewable
+    admin = AdminClient.of(turnout)
+    both = tmp_path / "both.pem"
+    both.write_bytes(first.cert.read_bytes() + second.cert.read_bytes())
+    context = ssl.create_default_context(cafile=str(both))
+    context.check_hostname = False  # the clients connect to 127.0.0.1 and send no name
+    load = KeepAliveLoad(turnout.port(), 4, tls=context)
+    try:
+        assert wait_until(lambda: load.count() >= 100, timeout=20), "load did not get going"
+        for index in range(10):
+            install(second if index % 2 == 0 else first, live)
+            response = admin.post("/v1/tls/reload")
+            assert response.status_code == 200, describe(response)
+            time.sleep(0.05)
+        started = load.count()
+        assert wait_until(lambda: load.count() >= started + 100, timeout=20)
+    finally:
+        load.stop()
+    failures = [o for o in load.outcomes() if o.failed]
+    assert not failures, failures[:5]
+    admin.close()
+
+
+def test_status_and_metrics_show_certificates_and_handshakes(https, certificates):
+    turnout = https(strict_sni=True, timeouts={"tls_handshake": "1s"})
+    admin = AdminClient.of(turnout)
+    listeners = {listener["name"]: listener for listener in admin.status()["listeners"]}
+    assert listeners["test"]["tls"] is None
+    tls = listeners["production"]["tls"]
+    assert tls["min_version"] == "1.2" and tls["strict_sni"] is True
+    assert [c["names"] for c in tls["certificates"]] == [["a.example"], ["b.example", "www.b.example"], ["*.w.example"]]
+    not_after = subprocess.run(["openssl", "x509", "-in", str(certificates["a"].cert), "-noout", "-enddate"],
+                               capture_output=True, text=True, check=True).stdout.strip().split("=", 1)[1]
+    expiry = time.strptime(not_after, "%b %d %H:%M:%S %Y %Z")
+    assert tls["certificates"][0]["not_after"] == time.strftime("%Y-%m-%dT%H:%M:%S.000Z", expiry)
+
+    assert curl(turnout.port(), "a.example", certificates["a"].cert).returncode == 0
+    assert curl(turnout.port(), "b.example", certificates["b"].cert).returncode == 0
+    assert s_client(turnout.port(), "-tls1_1", "-servername", "a.example").returncode != 0
+    assert s_client(turnout.port(), "-servername", "unknown.example").returncode != 0
+    with socket.create_connection((LOOPBACK, turnout.port()), timeout=10) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        sock.recv(100)
+    with socket.create_connection((LOOPBACK, turnout.port()), timeout=10) as sock:
+        assert sock.recv(100) == b""  # timed out
+    metrics = admin.get("/metrics").text
+    assert 'turnout_tls_handshakes_total{listener="production"} 2' in metrics, metrics
+    for reason in ["protocol_version", "unrecognized_name", "not_tls", "timeout"]:
+        assert f'turnout_tls_handshake_failures_total{{listener="production",reason="{reason}"}} 1' in metrics, reason
+    expiry_line = (f'turnout_tls_certificate_expiry_timestamp_seconds{{listener="production",'
+                   f'cert="{certificates["a"].cert}"}} {int(calendar.timegm(expiry))}')
+    assert expiry_line in metrics, metrics
+    admin.close()

@@ -1,0 +1,69 @@
+import TurnoutCore
+import TurnoutMetrics
+import TurnoutTLS
+
+/// HTTPS listeners' certificates at run time: read again on SIGHUP and `POST /v1/tls/reload`, shown in the status
+/// and the metrics. A reload reads every listener's files first and replaces nothing unless all of them load: a
+/// bad file is refused naming its key and path, and the certificates in force keep serving. New handshakes use
+/// the new certificates; connections already open keep theirs.
+extension ControlPlane {
+    /// Reads every HTTPS listener's certificate files again and, when all load, hands them to the data plane.
+    /// Logs the outcome in one line; returns the error of the first file that did not load.
+    @discardableResult
+    public func reloadCertificates(caller: String) -> ConfigError? {
+        var loaded: [String: TLSServerConfiguration] = [:]
+        for listener in config.listeners {
+            guard let tls = listener.tls else { continue }
+            do {
+                loaded[listener.name] = try TLSServerConfiguration.load(tls, key: "listeners.\(listener.name).tls")
+            } catch {
+                logger.error("certificates not reloaded (\(caller)), the ones in force keep serving: \(error)")
+                return error
+            }
+        }
+        guard !loaded.isEmpty else { return nil }
+        for (name, configuration) in loaded { dataPlane.replaceCertificates(listener: name, with: configuration) }
+        certificates = loaded
+        let summary = loaded.keys.sorted().map { "\($0): \(loaded[$0]!.certificates.count)" }.joined(separator: ", ")
+        logger.notice("certificates reloaded (\(caller)); new handshakes use them: \(summary)")
+        return nil
+    }
+
+    /// `POST /v1/tls/reload`: the certificates in force after the reload, by listener, or 422
+    /// `tls_reload_refused` naming the key and the file at fault.
+    func postTLSReload(_ request: AdminRequest) throws(AdminFailure) -> AdminResponse {
+        if !request.body.isEmpty { _ = try JSONValue.parseBody(request.body).members("the body", allowed: []) }
+        if let error = reloadCertificates(caller: request.peer) {
+            throw AdminFailure(status: 422, code: .tlsReloadRefused, message: "\(error)")
+        }
+        var listeners: [String: JSONValue] = [:]
+        for (name, configuration) in certificates { listeners[name] = Self.certificatesJSON(configuration) }
+        return .json(200, ["listeners": .object(listeners)])
+    }
+
+    /// A listener's certificates for the status: files, names and expiry of each.
+    static func certificatesJSON(_ configuration: TLSServerConfiguration) -> JSONValue {
+        [
+            "certificates": .array(configuration.certificates.map { certificate in
+                [
+                    "cert": .string(certificate.certPath),
+                    "key": .string(certificate.keyPath),
+                    "names": .array(certificate.names.map { .string($0) }),
+                    "not_after": .string(AuditTimestamp.iso8601(milliseconds: UInt64(max(0, certificate.notAfter)) * 1000)),
+                ]
+            }),
+            "min_version": .string(configuration.settings.minVersion.rawValue),
+            "strict_sni": .bool(configuration.settings.strictSNI),
+        ]
+    }
+
+    /// `turnout_tls_certificate_expiry_timestamp_seconds`, one sample per listener and certificate file.
+    var certificateExpirySamples: [MetricSample] {
+        certificates.keys.sorted().flatMap { listener in
+            certificates[listener]!.certificates.map { certificate in
+                MetricSample(labels: [("listener", listener), ("cert", certificate.certPath)],
+                             value: Double(certificate.notAfter))
+            }
+        }
+    }
+}
