@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 // Functions for what OpenSSL's headers give as macros (Swift imports none of them), prefixed like
@@ -25,6 +26,11 @@ static inline void turnout_SSL_CTX_set_server_defaults(SSL_CTX *ctx) {
 
 static inline long turnout_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_session_cache_mode(ctx, mode);
+}
+
+/// The keys that encrypt and authenticate session tickets: 80 bytes (a 16-byte name, then the HMAC and AES keys).
+static inline int turnout_SSL_CTX_set_tlsext_ticket_keys(SSL_CTX *ctx, unsigned char *keys, long length) {
+    return (int)SSL_CTX_set_tlsext_ticket_keys(ctx, keys, length);
 }
 
 static inline int turnout_SSL_CTX_add_extra_chain_cert(SSL_CTX *ctx, X509 *cert) {

@@ -33,7 +33,7 @@ public final class TLSServerContext {
         var made: [OpaquePointer] = []
         do {
             for certificate in configuration.certificates {
-                made.append(try Self.makeContext(certificate, configuration.settings))
+                made.append(try Self.makeContext(certificate, configuration.settings, ticketKeys: configuration.ticketKeys))
             }
         } catch {
             for context in made { SSL_CTX_free(context) }
@@ -72,12 +72,17 @@ public final class TLSServerContext {
         return TLSSession(ssl: ssl, context: self)
     }
 
-    private static func makeContext(_ certificate: TLSCertificate,
-                                    _ settings: ListenerTLSConfig) throws(TLSContextError) -> OpaquePointer {
+    private static func makeContext(_ certificate: TLSCertificate, _ settings: ListenerTLSConfig,
+                                    ticketKeys: [UInt8]) throws(TLSContextError) -> OpaquePointer {
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSContextError.fromQueue("SSL_CTX_new") }
         turnout_SSL_CTX_set_server_defaults(context)
+        // Resumption by tickets only, whose keys every worker shares; a per-context session cache would resume
+        // only clients that come back to the same worker.
+        _ = turnout_SSL_CTX_set_session_cache_mode(context, Int(SSL_SESS_CACHE_OFF))
+        var keys = ticketKeys
         let version = settings.minVersion == .tls13 ? TLS1_3_VERSION : TLS1_2_VERSION
         var ok = turnout_SSL_CTX_set_min_proto_version(context, version) == 1
+        ok = ok && turnout_SSL_CTX_set_tlsext_ticket_keys(context, &keys, keys.count) == 1
         switch settings.ciphers {
         case .default: ok = ok && SSL_CTX_set_cipher_list(context, defaultTLS12Ciphers) == 1
         }

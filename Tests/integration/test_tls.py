@@ -556,3 +556,31 @@ def test_status_and_metrics_show_certificates_and_handshakes(https, certificates
                    f'cert="{certificates["a"].cert}"}} {int(calendar.timegm(expiry))}')
     assert expiry_line in metrics, metrics
     admin.close()
+
+
+# MARK: - Session resumption
+
+
+def resumed(port: int, session: Path, version: str, *, save: bool = False) -> bool:
+    """One s_client connection that sends a request (so that TLS 1.3's tickets arrive before it ends), offering
+    the session in ``session`` or, with ``save``, keeping its own there. True when the session was resumed."""
+    result = s_client(port, version, "-ign_eof", "-servername", "a.example",
+                      *(["-sess_out", str(session)] if save else ["-sess_in", str(session)]),
+                      send=b"GET / HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n")
+    assert b"Hello World! from blue" in result.stdout, result.stderr
+    return b"\nReused, " in result.stdout
+
+
+def test_sessions_resume_on_every_worker_by_ticket_until_a_reload_rotates_the_keys(renewable, tmp_path):
+    turnout, live, first, second = renewable  # two workers
+    admin = AdminClient.of(turnout)
+    for version in ("-tls1_3", "-tls1_2"):
+        session = tmp_path / f"session{version}"
+        assert not resumed(turnout.port(), session, version, save=True)
+        # Eight connections: the kernel spreads them over both workers' listening sockets.
+        assert all(resumed(turnout.port(), session, version) for _ in range(8)), version
+    session = tmp_path / "before-reload"
+    resumed(turnout.port(), session, "-tls1_3", save=True)
+    assert admin.post("/v1/tls/reload").status_code == 200
+    assert not resumed(turnout.port(), session, "-tls1_3"), "a reload draws new ticket keys"
+    admin.close()
