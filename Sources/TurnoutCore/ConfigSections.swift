@@ -3,7 +3,8 @@
 enum ConfigSections {
     static let rootKeys = ["workers", "state_dir", "admin", "listeners", "target_groups", "timeouts", "limits", "log"]
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
-    static let listenerKeys = ["bind", "forward", "rules", "tls"]
+    static let listenerKeys = ["bind", "forward", "rules", "tls", "redirect_to_https"]
+    static let redirectToHTTPSKeys = ["port"]
     static let listenerTLSKeys = ["certificates", "min_version", "ciphers", "alpn", "strict_sni"]
     static let certificateKeys = ["cert", "key"]
     static let targetGroupKeys = [
@@ -80,10 +81,21 @@ enum ConfigSections {
             guard let forward = fields["forward"] else {
                 throw body.error("listener '\(name)' needs a forward action, e.g. forward: { blue: 100 }")
             }
+            var redirectPort: UInt16?
+            if let redirect = fields["redirect_to_https"] {
+                guard let port = try redirect.mapping(allowedKeys: redirectToHTTPSKeys)["port"] else {
+                    throw redirect.error("redirect_to_https needs the HTTPS port, e.g. redirect_to_https: { port: 443 }")
+                }
+                redirectPort = try port.port()
+            }
+            if redirectPort != nil, let tls = fields["tls"] {
+                throw tls.error("a listener that redirects to HTTPS speaks plain HTTP: remove tls or redirect_to_https")
+            }
             var rules: [ListenerRule] = []
             if let list = fields["rules"] { rules = try self.rules(list) }
             listeners.append(ListenerConfig(name: name, bind: try bind.hostPort(), forward: try self.forward(forward),
-                                            rules: rules, tls: try fields["tls"].map(listenerTLS)))
+                                            rules: rules, tls: try fields["tls"].map(listenerTLS),
+                                            redirectToHTTPSPort: redirectPort))
         }
         return listeners
     }

@@ -9,13 +9,17 @@ public struct ListenerConfig: Sendable, Hashable {
     public var rules: [ListenerRule]
     /// HTTPS: set, the listener terminates TLS with these settings; nil, it speaks plain HTTP.
     public var tls: ListenerTLSConfig?
+    /// A plain listener that answers every request with a 301 to HTTPS on this port (path and query kept),
+    /// forwarding nothing (`redirect_to_https: { port: 443 }`); nil, it forwards.
+    public var redirectToHTTPSPort: UInt16?
 
     public init(name: String, bind: HostPort, forward: [WeightedGroup], rules: [ListenerRule] = [],
-                tls: ListenerTLSConfig? = nil) {
+                tls: ListenerTLSConfig? = nil, redirectToHTTPSPort: UInt16? = nil) {
         self.name = name
         self.bind = bind
         self.forward = forward
         self.rules = rules
         self.tls = tls
+        self.redirectToHTTPSPort = redirectToHTTPSPort
     }
 }

@@ -57,6 +57,9 @@ struct ClientStateMachine {
     /// `https`, and bodies and tunnels are copied, never spliced, since the bytes on the socket are not the
     /// ones to forward.
     let secure: Bool
+    /// Nonzero on a plain listener with `redirect_to_https`: every request is answered with a 301 to HTTPS on
+    /// this port, and nothing is routed.
+    let redirectToHTTPSPort: UInt16
     /// What transitions let go of and the worker has yet to take (`takeReleased`).
     private(set) var released = Released()
     /// The failure the last `.failed` or `.close` reports, for the worker to take (`takeReport`).
@@ -68,13 +71,14 @@ struct ClientStateMachine {
 
     /// A connection just accepted: idle, with the header timeout running for its first request; a `secure` one
     /// with the TLS handshake's, until the worker reports the handshake done (`handshakeCompleted`).
-    init(peerAddress: UnsafeRawBufferPointer, listenerPort: UInt16, secure: Bool = false, now: UInt64,
-         settings: WorkerSettings) {
+    init(peerAddress: UnsafeRawBufferPointer, listenerPort: UInt16, secure: Bool = false,
+         redirectToHTTPSPort: UInt16 = 0, now: UInt64, settings: WorkerSettings) {
         state = .idle
         deadline = now &+ (secure ? settings.tlsHandshakeTimeout : settings.clientHeaderTimeout)
         self.peerAddress = peerAddress
         self.listenerPort = listenerPort
         self.secure = secure
+        self.redirectToHTTPSPort = redirectToHTTPSPort
     }
 
     /// A machine with no connection.
@@ -84,6 +88,7 @@ struct ClientStateMachine {
         peerAddress = UnsafeRawBufferPointer(start: nil, count: 0)
         listenerPort = 0
         secure = false
+        redirectToHTTPSPort = 0
     }
 
     /// The target of the exchange or tunnel in progress, if any (its drain may close the connection).
@@ -481,11 +486,26 @@ struct ClientStateMachine {
     /// A complete request head: an exchange begins, and the worker routes it.
     private mutating func startExchange(_ buffers: ClientBuffers, _ head: RequestHead,
                                         _ env: ConnectionEnvironment) -> ClientAction {
+        if redirectToHTTPSPort != 0 { return redirectToHTTPS(buffers, head, env) }
         let exchange = env.pool.takeExchange(buffers: buffers)
         exchange.begin(head, bodyStart: buffers.input.readIndex + head.headLength, now: env.now,
                        closeAfterResponse: !head.keepAlive || env.draining)
         state = .routing(exchange, excluding: nil, orExcluded: false)
         return .route(excluding: nil, orExcluded: false, isRetry: false)
+    }
+
+    /// Answers a complete request with a 301 to HTTPS and closes after it (lingering: a body may follow the head).
+    private mutating func redirectToHTTPS(_ buffers: ClientBuffers, _ head: RequestHead,
+                                          _ env: ConnectionEnvironment) -> ClientAction {
+        let input = buffers.input, output = buffers.output
+        output.compact()
+        guard let written = HTTPSRedirect.write(head, source: input.bytes(from: input.readIndex), port: redirectToHTTPSPort,
+                                                into: output.tail) else {
+            return respond(400, .malformedRequest(HeadError(status: 400, reason: "no host to redirect to HTTPS")), buffers, env)
+        }
+        output.writeIndex += written
+        beginClosing(buffers, linger: true, env)
+        return closingNext(buffers, linger: true)
     }
 
     // MARK: - Closing

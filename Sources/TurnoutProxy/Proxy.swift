@@ -81,7 +81,8 @@ public final class Proxy: Sendable {
                     let bound = try Socket.localAddress(fd)
                     // Port 0: the first socket picks the port, the other workers share it.
                     if worker == 0 { address = bound }
-                    sockets[worker].append(ListenerSocket(fd: fd, listenerIndex: index, port: bound.port, tls: secure))
+                    sockets[worker].append(ListenerSocket(fd: fd, listenerIndex: index, port: bound.port, tls: secure,
+                                                          redirectToHTTPSPort: listener.redirectToHTTPSPort ?? 0))
                 }
                 ports[listener.name] = address.port
             }

@@ -36,7 +36,8 @@ extension Worker {
                 client.tls = session
             }
             client.machine = ClientStateMachine(peerAddress: client.peerHostBytes, listenerPort: listener.port,
-                                                secure: secure, now: now, settings: settings)
+                                                secure: secure, redirectToHTTPSPort: listener.redirectToHTTPSPort,
+                                                now: now, settings: settings)
             // Registered once, edge-triggered for both directions: no epoll_ctl per request.
             do {
                 try epoll.add(fd, Worker.connectionEvents,

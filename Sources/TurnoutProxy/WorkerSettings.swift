@@ -37,4 +37,6 @@ struct ListenerSocket: Sendable {
     let port: UInt16
     /// An HTTPS listener's certificates in force, from which the worker builds its own contexts.
     var tls: CertificatePublisher? = nil
+    /// Nonzero: the listener answers every request with a redirect to HTTPS on this port.
+    var redirectToHTTPSPort: UInt16 = 0
 }

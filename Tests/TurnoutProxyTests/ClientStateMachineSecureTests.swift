@@ -66,6 +66,26 @@ final class ClientStateMachineSecureTests: XCTestCase {
         XCTAssertTrue(sent.hasSuffix("\r\n\r\n" + String(repeating: "b", count: 1_000)), sent)
     }
 
+    func testAListenerThatRedirectsAnswersEveryRequestWith301AndRoutesNothing() {
+        let h = H(redirectToHTTPSPort: 443)
+        h.clientReadable()
+        h.clientSends("POST /a?b=1 HTTP/1.1\r\nHost: app.example:8080\r\nContent-Length: 3\r\n\r\nabc")
+        XCTAssertEqual(h.summary, "writeClient", "no route: the answer goes out at once")
+        XCTAssertEqual(h.clientTakes(), "HTTP/1.1 301 Moved Permanently\r\nLocation: https://app.example/a?b=1\r\n"
+                       + "Content-Length: 0\r\nConnection: close\r\n\r\n")
+        XCTAssertEqual(h.summary, "shutdownClientOutput", "then a lingering close, which discards the body")
+        XCTAssertEqual(h.state, "lingering")
+    }
+
+    func testARedirectWithoutAHostIs400() {
+        let h = H(redirectToHTTPSPort: 443)
+        h.clientReadable()
+        h.clientSends("GET / HTTP/1.0\r\n\r\n")
+        XCTAssertEqual(h.summary, "failed(malformedRequest(400), answer: 400)")
+        h.proceed()
+        XCTAssertEqual(h.clientTakes(), H.canned(400))
+    }
+
     func testTunnelIsCopiedBothWays() {
         let h = H(spliceEnabled: true, secure: true)
         h.machine.handshakeCompleted(h.env)

@@ -38,14 +38,16 @@ final class MachineHarness {
     private var pipes: [TurnoutPosix.Pipe] = []
 
     /// `secure`: the client's connection is an HTTPS listener's (the worker's TLS session under it).
-    init(spliceEnabled: Bool = false, secure: Bool = false) {
+    /// `redirectToHTTPSPort`: the listener answers every request with a redirect to HTTPS on that port.
+    init(spliceEnabled: Bool = false, secure: Bool = false, redirectToHTTPSPort: UInt16 = 0) {
         env = ConnectionEnvironment(settings: Self.settings, now: 1_000_000_000)
         env.spliceEnabled = spliceEnabled
         let address = Array("192.0.2.7".utf8)
         peer = UnsafeMutableRawBufferPointer.allocate(byteCount: address.count, alignment: 1)
         peer.copyBytes(from: address)
         machine = ClientStateMachine(peerAddress: UnsafeRawBufferPointer(peer), listenerPort: secure ? 8443 : 8080,
-                                     secure: secure, now: env.now, settings: Self.settings)
+                                     secure: secure, redirectToHTTPSPort: redirectToHTTPSPort, now: env.now,
+                                     settings: Self.settings)
     }
 
     deinit {

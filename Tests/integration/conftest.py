@@ -145,6 +145,7 @@ def proxy_config(request, tmp_path):
         log: dict[str, str] | None = None,
         rules: dict[str, list[dict]] | None = None,
         tls: dict[str, dict] | None = None,
+        redirect_to_https: dict[str, int] | None = None,
     ) -> tuple[ProxyConfig, Path]:
         if groups is None:
             pair: Backends = request.getfixturevalue("backends")
@@ -164,6 +165,7 @@ def proxy_config(request, tmp_path):
             log=log,
             rules=rules,
             tls=tls,
+            redirect_to_https=redirect_to_https,
         )
         path = tmp_path / "turnout.yaml"
         config.write(path)
@@ -179,7 +181,8 @@ def proxy(proxy_config, start_process):
     Keyword arguments: ``listeners`` ({name: {group: weight}}), ``groups`` ({name: [targets]} or
     {name: {targets, algorithm, health_check, on_all_unhealthy, passive_ejection, ...}}), ``timeouts``
     and ``limits`` (merged over the defaults), ``rules`` ({listener: [rule, ...]}), ``workers``, ``state_dir``, ``token_file``, ``allowed_hosts``, ``log``
-    (the ``log`` section), ``tls`` ({listener: its ``tls`` section}), ``serve_args`` (more options for ``serve``), and ``wait_for_admin`` (also wait until the
+    (the ``log`` section), ``tls`` ({listener: its ``tls`` section}),
+    ``redirect_to_https`` ({listener: HTTPS port}), ``serve_args`` (more options for ``serve``), and ``wait_for_admin`` (also wait until the
     admin API answers ``GET /healthz`` with 200).
     """
     binary = str(executable("turnout"))

@@ -251,11 +251,14 @@ class ProxyConfig:
         log: dict[str, str] | None = None,
         rules: dict[str, list[dict]] | None = None,
         tls: dict[str, dict] | None = None,
+        redirect_to_https: dict[str, int] | None = None,
     ):
         self.state_dir = state_dir
         self.rules = {name: list(listed) for name, listed in (rules or {}).items()}
         # listener name → its ``tls`` section (HTTPS listeners)
         self.tls = dict(tls or {})
+        # listener name → the HTTPS port it redirects every request to
+        self.redirect_to_https = dict(redirect_to_https or {})
         self.log = log
         self.workers = workers
         self.token_file = token_file
@@ -283,6 +286,8 @@ class ProxyConfig:
                     "forward": forward,
                     **({"rules": self.rules[name]} if self.rules.get(name) else {}),
                     **({"tls": self.tls[name]} if name in self.tls else {}),
+                    **({"redirect_to_https": {"port": self.redirect_to_https[name]}}
+                       if name in self.redirect_to_https else {}),
                 }
                 for name, forward in self.listeners.items()
             },

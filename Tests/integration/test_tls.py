@@ -584,3 +584,39 @@ def test_sessions_resume_on_every_worker_by_ticket_until_a_reload_rotates_the_ke
     assert admin.post("/v1/tls/reload").status_code == 200
     assert not resumed(turnout.port(), session, "-tls1_3"), "a reload draws new ticket keys"
     admin.close()
+
+
+# MARK: - Redirecting plain HTTP
+
+
+def test_a_plain_listener_redirects_every_request_to_https(proxy, pair, certificates):
+    turnout = proxy(groups=pair, wait_for_admin=True, listeners={"production": {"blue": 100}, "plain": {"blue": 100}},
+                    tls={"production": https_listener(certificates)}, redirect_to_https={"plain": 8443})
+    response = requests.post(f"http://{LOOPBACK}:{turnout.port('plain')}/a/b?x=1&y=2",
+                             headers={"Host": "app.example:8080"}, data=b"x" * 100_000, allow_redirects=False,
+                             timeout=10)
+    assert response.status_code == 301
+    assert response.headers["Location"] == "https://app.example:8443/a/b?x=1&y=2"
+    assert response.content == b""
+    metrics = requests.get(f"{turnout.admin_url}/metrics", timeout=10).text
+    forwarded = [line for line in metrics.splitlines() if line.startswith('turnout_requests_total{listener="plain"')]
+    assert forwarded and all(line.endswith(" 0") for line in forwarded), "nothing was forwarded"
+
+
+def test_check_refuses_a_listener_that_redirects_and_terminates_tls(tmp_path, certificates):
+    a = certificates["a"]
+    path = tmp_path / "both.yaml"
+    path.write_text(
+        f"state_dir: {tmp_path / 'state'}\n"
+        "listeners:\n"
+        "  production:\n"
+        "    bind: 127.0.0.1:1\n"
+        "    forward: { blue: 100 }\n"
+        "    redirect_to_https: { port: 443 }\n"
+        f"    tls: {{ certificates: [{{ cert: {a.cert}, key: {a.key} }}] }}\n"
+        "target_groups:\n"
+        "  blue: { targets: [127.0.0.1:2] }\n"
+    )
+    result = run_check(path)
+    assert result.returncode == 2
+    assert "listeners.production.tls (line 7): a listener that redirects to HTTPS speaks plain HTTP" in result.stderr
