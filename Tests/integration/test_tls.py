@@ -277,24 +277,34 @@ def test_a_handshake_that_fails_does_not_disturb_others(https, certificates):
     assert result.returncode == 0 and result.stdout.startswith("HTTP/1.1 200 OK\r\n"), result.stderr
 
 
+def under_https_load(port: int, context: ssl.SSLContext, action) -> list:
+    """Runs ``action`` while four keep-alive HTTPS clients send GETs (from their 100th request until 100 more
+    after it); returns every request's outcome."""
+    load = KeepAliveLoad(port, 4, tls=context)
+    try:
+        assert wait_until(lambda: load.count() >= 100, timeout=20), "load did not get going"
+        action()
+        started = load.count()
+        assert wait_until(lambda: load.count() >= started + 100, timeout=20)
+    finally:
+        load.stop()
+    return load.outcomes()
+
+
 def test_a_switch_under_https_keep_alive_load_fails_no_request(https, certificates):
     turnout = https(workers=2)
     admin = AdminClient.of(turnout)
     context = client_context(certificates["a"].cert)
     context.check_hostname = False  # the clients connect to 127.0.0.1 and send no name: the first certificate
-    load = KeepAliveLoad(turnout.port(), 4, tls=context)
-    try:
-        assert wait_until(lambda: load.count() >= 100, timeout=20), "load did not get going"
+
+    def switches():
         with requests.Session() as session:
             for to in ["green", "blue", "green", "blue"] * 5:
                 response = session.post(f"{turnout.admin_url}/v1/switch", json={"to": to}, timeout=CLIENT_TIMEOUT)
                 assert response.status_code == 200, describe(response)
                 time.sleep(0.05)
-        started = load.count()
-        assert wait_until(lambda: load.count() >= started + 100, timeout=20)
-    finally:
-        load.stop()
-    outcomes = load.outcomes()
+
+    outcomes = under_https_load(turnout.port(), context, switches)
     failures = [o for o in outcomes if o.failed]
     assert not failures, failures[:5]
     assert {o.served_by for o in outcomes} == {"blue", "green"}
@@ -509,19 +519,15 @@ def test_reloads_under_https_keep_alive_load_lose_no_request(renewable, tmp_path
     both.write_bytes(first.cert.read_bytes() + second.cert.read_bytes())
     context = ssl.create_default_context(cafile=str(both))
     context.check_hostname = False  # the clients connect to 127.0.0.1 and send no name
-    load = KeepAliveLoad(turnout.port(), 4, tls=context)
-    try:
-        assert wait_until(lambda: load.count() >= 100, timeout=20), "load did not get going"
+
+    def reloads():
         for index in range(10):
             install(second if index % 2 == 0 else first, live)
             response = admin.post("/v1/tls/reload")
             assert response.status_code == 200, describe(response)
             time.sleep(0.05)
-        started = load.count()
-        assert wait_until(lambda: load.count() >= started + 100, timeout=20)
-    finally:
-        load.stop()
-    failures = [o for o in load.outcomes() if o.failed]
+
+    failures = [o for o in under_https_load(turnout.port(), context, reloads) if o.failed]
     assert not failures, failures[:5]
     admin.close()
 
