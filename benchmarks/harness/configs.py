@@ -6,6 +6,9 @@ SMALL_BODY = "Hello World! from blue\n"
 ONE_MIB = 1024 * 1024
 HUNDRED_MIB = 100 * ONE_MIB
 KEEPALIVE_TIMEOUT = "300s"
+# The TLS 1.2 suites every proxy offers over HTTPS (Turnout's `ciphers: default`); TLS 1.3 keeps OpenSSL's suites.
+TLS12_CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                 "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
 
 
 def backend_nginx(root, port):
@@ -53,8 +56,14 @@ http {{
 """
 
 
-def proxy_nginx(root, port, backend_port, workers):
-    """nginx as the proxy: upstream keep-alive pool, bodies streamed (no request buffering, no temp files)."""
+def proxy_nginx(root, port, backend_port, workers, tls=None):
+    """nginx as the proxy: upstream keep-alive pool, bodies streamed (no request buffering, no temp files); with
+    `tls` (certificate and key files) it listens for HTTPS."""
+    listen = f"listen 127.0.0.1:{port} backlog=4096{' ssl' if tls else ''};"
+    if tls:
+        listen += (f"\n        ssl_certificate {tls[0]};\n        ssl_certificate_key {tls[1]};"
+                   f"\n        ssl_protocols TLSv1.2 TLSv1.3;\n        ssl_ciphers {TLS12_CIPHERS};"
+                   "\n        ssl_session_tickets on;")
     return f"""worker_processes {workers};
 daemon off;
 pid {root}/nginx.pid;
@@ -73,7 +82,7 @@ http {{
         keepalive_timeout {KEEPALIVE_TIMEOUT};
     }}
     server {{
-        listen 127.0.0.1:{port} backlog=4096;
+        {listen}
         client_max_body_size 2m;
         location / {{
             proxy_pass http://backend;
@@ -92,10 +101,11 @@ def host_rule_name(index):
     return f"h{index}.example"
 
 
-def haproxy(port, servers, workers, maxconn, splice=False, stats_socket=None, host_rules=0):
+def haproxy(port, servers, workers, maxconn, splice=False, stats_socket=None, host_rules=0, tls_pem=None):
     """HAProxy in HTTP mode, server connections shared (`http-reuse always`), optionally `option splice-auto` and an
     admin stats socket. `servers`: (name, port, weight or None) of backend `be`'s servers. `host_rules`: that many
     `use_backend` rules on the Host (each to `be`) before the default backend, as Turnout's listener rules."""
+    bind_tls = f" ssl crt {tls_pem} alpn http/1.1 ssl-min-ver TLSv1.2 ciphers {TLS12_CIPHERS}" if tls_pem else ""
     socket_line = f"    stats socket {stats_socket} mode 600 level admin expose-fd listeners\n" if stats_socket else ""
     rule_lines = "".join(f"    use_backend be if {{ hdr(host) -i {host_rule_name(index)} }}\n" for index in range(host_rules))
     splice_line = "    option splice-auto\n" if splice else ""
@@ -115,22 +125,24 @@ defaults
     timeout http-keep-alive {KEEPALIVE_TIMEOUT}
 
 frontend production
-    bind 127.0.0.1:{port}
+    bind 127.0.0.1:{port}{bind_tls}
 {rule_lines}    default_backend be
 
 backend be
 {server_lines}"""
 
 
-def turnout(state_dir, port, admin_port, groups, workers, count_5xx=True, host_rules=0):
+def turnout(state_dir, port, admin_port, groups, workers, count_5xx=True, host_rules=0, tls=None):
     """Turnout with listener `production` forwarding all traffic to the first of `groups` ({name: backend port}),
     one target per group; no health probes during measurements. `count_5xx=False`: a 5xx answer does not count
     towards a target's passive ejection (so that a group answering 500 keeps its traffic). `host_rules`: that many
-    listener rules on the Host (each forwarding to the first group) before the listener's forward."""
+    listener rules on the Host (each forwarding to the first group) before the listener's forward. `tls`:
+    certificate and key files, for an HTTPS listener."""
     first = next(iter(groups))
     rules = "".join(f"\n      - {{ name: r{index}, match: {{ host: {host_rule_name(index)} }}, forward: {{ {first}: 100 }} }}"
                     for index in range(host_rules))
     rules_line = f"\n    rules:{rules}" if host_rules else ""
+    tls_line = f"\n    tls: {{ certificates: [{{ cert: {tls[0]}, key: {tls[1]} }}] }}" if tls else ""
     ejection = "" if count_5xx else "    passive_ejection: { count_5xx: false }\n"
     group_lines = "".join(f"""  {name}:
     targets: [127.0.0.1:{backend_port}]
@@ -143,7 +155,7 @@ admin:
 listeners:
   production:
     bind: 127.0.0.1:{port}
-    forward: {{ {first}: 100 }}{rules_line}
+    forward: {{ {first}: 100 }}{rules_line}{tls_line}
 target_groups:
 {group_lines}timeouts:
   client_idle: {KEEPALIVE_TIMEOUT}

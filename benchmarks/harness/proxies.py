@@ -1,6 +1,7 @@
 """The proxies under test and the backend: how each is configured, started and checked."""
 
 import shutil
+import ssl
 import subprocess
 import urllib.request
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ class ProxySettings:
     workers: int = 1
     haproxy_maxconn: int = 4000
     host_rules: int = 0
+    # HTTPS on the client side: every proxy terminates TLS with the same ECDSA P-256 certificate.
+    tls: bool = False
 
 
 class Backend:
@@ -63,6 +66,20 @@ def nginx_command(root, config):
     return ["nginx", "-p", root, "-e", root / "logs/error.log", "-c", config]
 
 
+def certificate(work):
+    """The benchmark's certificate (ECDSA P-256, self-signed, for 127.0.0.1), made once per work directory: its
+    certificate, key, and both in one file (HAProxy's `crt`)."""
+    directory = Path(work) / "tls"
+    cert, key, combined = directory / "cert.pem", directory / "key.pem", directory / "combined.pem"
+    if not combined.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "30", "-keyout", str(key), "-out", str(cert), "-subj", "/CN=bench.example",
+                        "-addext", "subjectAltName=DNS:bench.example,IP:127.0.0.1"], check=True, capture_output=True)
+        combined.write_bytes(cert.read_bytes() + key.read_bytes())
+    return cert, key, combined
+
+
 def proxy_command(proxy, work, ports, settings, turnout_bin):
     """Writes `proxy`'s configuration for `settings` into a fresh directory and returns its start command."""
     root = Path(work) / proxy
@@ -70,38 +87,42 @@ def proxy_command(proxy, work, ports, settings, turnout_bin):
         shutil.rmtree(root)
     (root / "logs").mkdir(parents=True)
     port, backend_port = ports[proxy], ports["backend"]
+    tls = certificate(work) if settings.tls else None
     if proxy == "turnout":
         config = root / "turnout.yaml"
         config.write_text(configs.turnout(root / "state", port, ports["admin"], {"blue": backend_port},
-                                          settings.workers, host_rules=settings.host_rules))
+                                          settings.workers, host_rules=settings.host_rules,
+                                          tls=tls[:2] if tls else None))
         return [turnout_bin, "serve", "--config", config]
     if proxy in ("haproxy", "haproxy-splice"):
         config = root / "haproxy.cfg"
         config.write_text(configs.haproxy(port, [("blue1", backend_port, None)], settings.workers,
                                           settings.haproxy_maxconn, splice=proxy == "haproxy-splice",
-                                          host_rules=settings.host_rules))
+                                          host_rules=settings.host_rules, tls_pem=tls[2] if tls else None))
         subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
         return ["haproxy", "-db", "-f", config]
     if proxy == "nginx":
         config = root / "nginx.conf"
-        config.write_text(configs.proxy_nginx(root, port, backend_port, settings.workers))
+        config.write_text(configs.proxy_nginx(root, port, backend_port, settings.workers, tls=tls[:2] if tls else None))
         return nginx_command(root, config)
     raise ValueError(f"unknown proxy {proxy}")
 
 
-def check_proxying(service, port, paths):
-    """Fetches each path through the proxy and compares it with what the backend serves; raises StartFailure."""
+def check_proxying(service, port, paths, tls=False):
+    """Fetches each path through the proxy (over HTTPS with `tls`) and compares it with what the backend serves;
+    raises StartFailure."""
     expected_sizes = {"/1m": configs.ONE_MIB, "/100m": configs.HUNDRED_MIB}
+    context = ssl._create_unverified_context() if tls else None
     for path in paths:
-        url = f"http://127.0.0.1:{port}{path}"
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}{path}"
         try:
             if path == "/upload":
                 request = urllib.request.Request(url, data=b"x" * configs.ONE_MIB, method="POST")
-                with urllib.request.urlopen(request, timeout=10) as response:
+                with urllib.request.urlopen(request, timeout=10, context=context) as response:
                     body = response.read()
                 ok, seen = response.status == 200 and body == b"uploaded\n", f"{response.status} {body[:40]!r}"
             else:
-                with urllib.request.urlopen(url, timeout=30) as response:
+                with urllib.request.urlopen(url, timeout=30, context=context) as response:
                     body = response.read()
                 if path in expected_sizes:
                     ok, seen = len(body) == expected_sizes[path], f"{len(body)} bytes"

@@ -44,7 +44,7 @@ def start_proxies(services, workload, proxies, settings, context):
         service = services.start(proxy, command, context.work)
         try:
             service.wait_listening(port)
-            check_proxying(service, port, workload.checked_paths)
+            check_proxying(service, port, workload.checked_paths, tls=settings.tls)
         except StartFailure as failure:
             outcome.failure = str(failure)
             log(str(failure))

@@ -71,8 +71,8 @@ class Workload:
         return self.kind == "throughput"
 
 
-def _url(port, path):
-    return f"http://127.0.0.1:{port}{path}"
+def _url(port, path, tls=False):
+    return f"{'https' if tls else 'http'}://127.0.0.1:{port}{path}"
 
 
 def _timed_cpu(target, action):
@@ -83,12 +83,13 @@ def _timed_cpu(target, action):
     return result, elapsed, (target.service.cpu_seconds() - cpu_before) / elapsed if elapsed > 0 else None
 
 
-def _wrk_workload(path, connections, headers=(), script=None, per_request=1.0):
-    """measure / warm-up / commands for a wrk run; `per_request` turns req/s into the workload's unit."""
+def _wrk_workload(path, connections, headers=(), script=None, per_request=1.0, tls=False):
+    """measure / warm-up / commands for a wrk run (over HTTPS with `tls`); `per_request` turns req/s into the
+    workload's unit."""
 
     def command(port, seconds, options):
         count = connections(options) if callable(connections) else connections
-        return clients.wrk_command(_url(port, path), count, seconds, headers=headers, script=script)
+        return clients.wrk_command(_url(port, path, tls), count, seconds, headers=headers, script=script)
 
     def measure(target, options):
         result, _, cpu = _timed_cpu(target, lambda: clients.run_wrk(command(target.port, options.duration, options)))
@@ -184,6 +185,12 @@ def _close():
     return dict(measure=measure, warm_up=warm_up, commands=commands)
 
 
+def _https(path, connections, workers=1, headers=()):
+    measure, warm_up, commands = _wrk_workload(path, connections, headers=headers, tls=True)
+    return dict(measure=measure, warm_up=warm_up, commands=commands, checked_paths=("/", path),
+                settings=lambda options: ProxySettings(workers=workers, tls=True))
+
+
 WORKLOADS = [
     Workload("get-keepalive", "small GET, keep-alive, 1 worker", "throughput", "req/s", THREE,
              description="GET / (23-byte body), 64 keep-alive connections",
@@ -212,6 +219,18 @@ WORKLOADS = [
              measure=_latency_measure, warm_up=_small_get_warm_up,
              commands=lambda options: [" ".join(_latency_command("PORT", options, "open_loop"))
                                        + "   # HOST PORT PATH RATE SECONDS CONNECTIONS"]),
+    Workload("https-get-keepalive", "HTTPS small GET, keep-alive, 1 worker", "throughput", "req/s", THREE,
+             description="GET / over TLS (ECDSA P-256, the same suites everywhere), 64 keep-alive connections",
+             **_https("/", lambda options: options.connections)),
+    Workload("https-get-keepalive-w2", "HTTPS small GET, keep-alive, 2 workers", "throughput", "req/s", THREE,
+             description="as above with 2 proxy workers",
+             **_https("/", lambda options: options.connections, workers=2)),
+    Workload("https-get-close", "HTTPS small GET, a handshake per request", "throughput", "req/s", THREE,
+             description="GET / over TLS with `Connection: close`: a new connection and TLS handshake per request",
+             **_https("/", lambda options: options.connections, headers=("Connection: close",))),
+    Workload("https-download-1m", "HTTPS 1 MiB responses", "throughput", "MiB/s", THREE,
+             description="GET /1m over TLS, 16 keep-alive connections; MiB/s = responses/s",
+             **_https("/1m", 16)),
     Workload("idle-10k", "idle keep-alive connections", "memory", "KiB/conn", THREE,
              description="memory per idle client connection (RSS growth / connections held)",
              measure=_idle_measure, warm_up=_small_get_warm_up, commands=_idle_commands,
