@@ -5,7 +5,7 @@ enum ConfigSections {
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
     static let listenerKeys = ["bind", "forward", "rules", "tls", "redirect_to_https"]
     static let redirectToHTTPSKeys = ["port"]
-    static let listenerTLSKeys = ["certificates", "min_version", "ciphers", "alpn", "strict_sni"]
+    static let listenerTLSKeys = ["certificates", "certificates_dir", "min_version", "ciphers", "alpn", "strict_sni"]
     static let certificateKeys = ["cert", "key"]
     static let targetGroupKeys = [
         "targets", "algorithm", "health_check", "deregistration_delay", "on_all_unhealthy", "passive_ejection",
@@ -113,6 +113,7 @@ enum ConfigSections {
                     tls.certificates.append(ListenerTLSConfig.CertificateFiles(
                         cert: try cert.string(expected: "a PEM file path"), key: try key.string(expected: "a PEM file path")))
                 }
+            case "certificates_dir": tls.certificatesDir = try value.string(expected: "a directory path")
             case "min_version": tls.minVersion = try choice(value)
             case "ciphers": tls.ciphers = try choice(value)
             case "alpn":

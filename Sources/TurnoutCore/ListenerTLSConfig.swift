@@ -27,6 +27,9 @@ public struct ListenerTLSConfig: Sendable, Hashable {
 
     /// In file order; the first serves clients that send no name, or one no certificate has.
     public var certificates: [CertificateFiles]
+    /// A directory whose every pair is served after `certificates`, in name order (as HAProxy's `crt <dir>`):
+    /// `name.pem` or `name.crt` with its key in `name.key`, or both in the one file. Read again on every reload.
+    public var certificatesDir: String?
     public var minVersion: MinimumVersion
     public var ciphers: CipherPolicy
     /// Protocols offered by ALPN, in preference order (`http/1.1`, `http/1.0`: Turnout speaks HTTP/1.x).
@@ -38,9 +41,10 @@ public struct ListenerTLSConfig: Sendable, Hashable {
     /// The ALPN protocol names a listener may offer.
     public static let offerableProtocols = ["http/1.1", "http/1.0"]
 
-    public init(certificates: [CertificateFiles], minVersion: MinimumVersion = .tls12, ciphers: CipherPolicy = .default,
-                alpn: [String] = ["http/1.1"], strictSNI: Bool = false) {
+    public init(certificates: [CertificateFiles], certificatesDir: String? = nil, minVersion: MinimumVersion = .tls12,
+                ciphers: CipherPolicy = .default, alpn: [String] = ["http/1.1"], strictSNI: Bool = false) {
         self.certificates = certificates
+        self.certificatesDir = certificatesDir
         self.minVersion = minVersion
         self.ciphers = ciphers
         self.alpn = alpn

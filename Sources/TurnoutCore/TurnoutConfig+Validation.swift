@@ -151,9 +151,9 @@ extension TurnoutConfig {
             }
             try WeightedGroup.validate(listener.forward, key: "\(key).forward", groupExists: groupNames.contains)
             try ListenerRule.validate(listener.rules, key: "\(key).rules", groupExists: groupNames.contains)
-            if let tls = listener.tls, tls.certificates.isEmpty {
+            if let tls = listener.tls, tls.certificates.isEmpty && tls.certificatesDir == nil {
                 throw ConfigError(key: "\(key).tls.certificates",
-                                  message: "an HTTPS listener needs at least one certificate, e.g. - { cert: /etc/turnout/a.pem, key: /etc/turnout/a.key }")
+                                  message: "an HTTPS listener needs at least one certificate, e.g. - { cert: /etc/turnout/a.pem, key: /etc/turnout/a.key }, or a certificates_dir")
             }
         }
     }

@@ -1,5 +1,6 @@
 import COpenSSL
 import TurnoutCore
+import TurnoutPosix
 
 /// A listener's HTTPS settings with their files read and checked: what each worker builds its own
 /// `TLSServerContext` from. Loading is the check `turnout check` and `serve` share; a failure names the
@@ -39,7 +40,39 @@ public final class TLSServerConfiguration: Sendable {
                 throw ConfigError(key: path, line: lines?.line(of: path), message: error.description)
             }
         }
+        if let directory = settings.certificatesDir {
+            let path = "\(key).certificates_dir"
+            do {
+                certificates += try loadDirectory(directory)
+            } catch {
+                throw ConfigError(key: path, line: lines?.line(of: path), message: error.description)
+            }
+            if certificates.isEmpty {
+                throw ConfigError(key: path, line: lines?.line(of: path),
+                                  message: "\(directory): no certificate in it (name.pem or name.crt, with name.key or the key in the same file)")
+            }
+        }
         return TLSServerConfiguration(certificates: certificates, settings: settings)
+    }
+
+    /// Every pair in `directory`, in name order: `name.pem` or `name.crt`, its key in `name.key` when there is
+    /// one, else in the same file.
+    static func loadDirectory(_ directory: String) throws(TLSFileError) -> [TLSCertificate] {
+        let names: [String]
+        do {
+            names = try DirectoryListing.names(in: directory)
+        } catch {
+            throw TLSFileError(file: directory, message: "cannot read the directory: \(error)")
+        }
+        var certificates: [TLSCertificate] = []
+        let present = Set(names)
+        for name in names where name.hasSuffix(".pem") || name.hasSuffix(".crt") {
+            let stem = String(name.dropLast(4))
+            let cert = "\(directory)/\(name)"
+            let key = present.contains("\(stem).key") ? "\(directory)/\(stem).key" : cert
+            certificates.append(try TLSCertificate(certPath: cert, keyPath: key))
+        }
+        return certificates
     }
 
     /// Names served by more than one certificate: the first serves them (a warning for `turnout check`).

@@ -626,3 +626,62 @@ def test_check_refuses_a_listener_that_redirects_and_terminates_tls(tmp_path, ce
     result = run_check(path)
     assert result.returncode == 2
     assert "listeners.production.tls (line 7): a listener that redirects to HTTPS speaks plain HTTP" in result.stderr
+
+
+# MARK: - A directory of certificates
+
+
+def test_certificates_dir_serves_every_pair_in_it_and_a_reload_picks_up_new_ones(proxy, pair, tmp_path):
+    directory = tmp_path / "certs"
+    directory.mkdir()
+    first = make_certificate(directory, "10-first", ["first.example"])  # 10-first.pem + 10-first.key
+    combined = make_certificate(tmp_path, "combined", ["combined.example"])
+    (directory / "20-combined.crt").write_bytes(combined.cert.read_bytes() + combined.key.read_bytes())
+    (directory / "README").write_text("not a certificate, and not read\n")
+    turnout = proxy(groups=pair, workers=1, wait_for_admin=True,
+                    tls={"production": {"certificates_dir": str(directory)}})
+    port = turnout.port()
+    assert curl(port, "first.example", first.cert).returncode == 0
+    assert curl(port, "combined.example", combined.cert).returncode == 0
+    assert subject_served(port, "-noservername") == "subject=CN = first.example", "name order: the first serves"
+
+    later = make_certificate(directory, "30-later", ["later.example"])
+    assert curl(port, "later.example", later.cert).returncode == 60, "not served before a reload"
+    admin = AdminClient.of(turnout)
+    response = admin.post("/v1/tls/reload")
+    assert response.status_code == 200, describe(response)
+    assert [c["names"] for c in response.json()["listeners"]["production"]["certificates"]] == [
+        ["first.example"], ["combined.example"], ["later.example"]]
+    assert curl(port, "later.example", later.cert).returncode == 0
+    admin.close()
+
+
+def test_check_names_a_certificates_dir_without_certificates_and_a_bad_file_in_it(tmp_path, certificates):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    path = tmp_path / "dir.yaml"
+
+    def check(directory: Path) -> subprocess.CompletedProcess:
+        path.write_text(
+            f"state_dir: {tmp_path / 'state'}\n"
+            "listeners:\n"
+            "  production:\n"
+            "    bind: 127.0.0.1:1\n"
+            "    forward: { blue: 100 }\n"
+            f"    tls: {{ certificates_dir: {directory} }}\n"
+            "target_groups:\n"
+            "  blue: { targets: [127.0.0.1:2] }\n"
+        )
+        return run_check(path)
+
+    result = check(empty)
+    assert result.returncode == 2
+    assert f"listeners.production.tls.certificates_dir (line 6): {empty}: no certificate in it" in result.stderr
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.pem").write_bytes(certificates["a"].cert.read_bytes())
+    (bad / "x.key").write_bytes(certificates["b"].key.read_bytes())
+    result = check(bad)
+    assert result.returncode == 2
+    assert (f"listeners.production.tls.certificates_dir (line 6): {bad}/x.key: the private key does not match "
+            f"the certificate {bad}/x.pem") in result.stderr, result.stderr
