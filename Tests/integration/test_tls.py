@@ -314,20 +314,25 @@ def test_a_switch_under_https_keep_alive_load_fails_no_request(https, certificat
 # MARK: - turnout check
 
 
-def check_with(tmp_path: Path, certificates_section: str) -> subprocess.CompletedProcess:
+def check_listener(tmp_path: Path, settings: str) -> subprocess.CompletedProcess:
+    """``turnout check`` of a configuration whose production listener has ``settings`` (lines indented four
+    spaces) after its bind (line 4) and forward (line 5)."""
     path = tmp_path / "check.yaml"
     path.write_text(
         "state_dir: " + str(tmp_path / "state") + "\n"
         "listeners:\n"
         "  production:\n"
         "    bind: 127.0.0.1:1\n"
-        "    forward: { blue: 100 }\n"
-        "    tls:\n"
-        "      certificates:\n" + certificates_section +
+        "    forward: { blue: 100 }\n" + settings +
         "target_groups:\n"
         "  blue: { targets: [127.0.0.1:2] }\n"
     )
     return run_check(path)
+
+
+def check_with(tmp_path: Path, certificates_section: str) -> subprocess.CompletedProcess:
+    """``check_listener`` with a ``tls`` section whose certificates are ``certificates_section`` (from line 8)."""
+    return check_listener(tmp_path, "    tls:\n      certificates:\n" + certificates_section)
 
 
 def test_check_accepts_good_certificates(tmp_path, certificates):
@@ -364,18 +369,7 @@ def test_check_refuses_an_https_listener_without_certificates_and_h2(tmp_path, c
     assert result.returncode == 2
     assert "listeners.production.tls.certificates" in result.stderr and "at least one certificate" in result.stderr
     a = certificates["a"]
-    path = tmp_path / "h2.yaml"
-    path.write_text(
-        f"state_dir: {tmp_path / 'state'}\n"
-        "listeners:\n"
-        "  production:\n"
-        "    bind: 127.0.0.1:1\n"
-        "    forward: { blue: 100 }\n"
-        f"    tls: {{ certificates: [{{ cert: {a.cert}, key: {a.key} }}], alpn: [h2, http/1.1] }}\n"
-        "target_groups:\n"
-        "  blue: { targets: [127.0.0.1:2] }\n"
-    )
-    result = run_check(path)
+    result = check_listener(tmp_path, f"    tls: {{ certificates: [{{ cert: {a.cert}, key: {a.key} }}], alpn: [h2, http/1.1] }}\n")
     assert result.returncode == 2
     assert "listeners.production.tls.alpn[0] (line 6): Turnout speaks HTTP/1.x" in result.stderr, result.stderr
 
@@ -611,19 +605,8 @@ def test_a_plain_listener_redirects_every_request_to_https(proxy, pair, certific
 
 def test_check_refuses_a_listener_that_redirects_and_terminates_tls(tmp_path, certificates):
     a = certificates["a"]
-    path = tmp_path / "both.yaml"
-    path.write_text(
-        f"state_dir: {tmp_path / 'state'}\n"
-        "listeners:\n"
-        "  production:\n"
-        "    bind: 127.0.0.1:1\n"
-        "    forward: { blue: 100 }\n"
-        "    redirect_to_https: { port: 443 }\n"
-        f"    tls: {{ certificates: [{{ cert: {a.cert}, key: {a.key} }}] }}\n"
-        "target_groups:\n"
-        "  blue: { targets: [127.0.0.1:2] }\n"
-    )
-    result = run_check(path)
+    result = check_listener(tmp_path, "    redirect_to_https: { port: 443 }\n"
+                                      f"    tls: {{ certificates: [{{ cert: {a.cert}, key: {a.key} }}] }}\n")
     assert result.returncode == 2
     assert "listeners.production.tls (line 7): a listener that redirects to HTTPS speaks plain HTTP" in result.stderr
 
@@ -659,20 +642,9 @@ def test_certificates_dir_serves_every_pair_in_it_and_a_reload_picks_up_new_ones
 def test_check_names_a_certificates_dir_without_certificates_and_a_bad_file_in_it(tmp_path, certificates):
     empty = tmp_path / "empty"
     empty.mkdir()
-    path = tmp_path / "dir.yaml"
 
     def check(directory: Path) -> subprocess.CompletedProcess:
-        path.write_text(
-            f"state_dir: {tmp_path / 'state'}\n"
-            "listeners:\n"
-            "  production:\n"
-            "    bind: 127.0.0.1:1\n"
-            "    forward: { blue: 100 }\n"
-            f"    tls: {{ certificates_dir: {directory} }}\n"
-            "target_groups:\n"
-            "  blue: { targets: [127.0.0.1:2] }\n"
-        )
-        return run_check(path)
+        return check_listener(tmp_path, f"    tls: {{ certificates_dir: {directory} }}\n")
 
     result = check(empty)
     assert result.returncode == 2
