@@ -26,7 +26,8 @@ def setup(proxy, backends):
         "blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS, "deregistration_delay": "5s"},
         "green": {"targets": [backends.green.address], "health_check": NO_CHECKS, "deregistration_delay": "5s"},
     }
-    turnout = proxy(groups=groups, wait_for_admin=True)
+    # The slow requests take SLOW_MS: the upstream's response timeout (3 s by default here) must leave them room.
+    turnout = proxy(groups=groups, timeouts={"upstream_response": "10s"}, wait_for_admin=True)
     return turnout, AdminClient.of(turnout)
 
 
