@@ -90,8 +90,11 @@ public final class ControlPlane {
         for drain in restored?.draining ?? [] where drain.until > nowMs {
             if let target = HostPort.parse(drain.target) { draining[drain.group, default: [:]][target] = drain.until }
         }
+        // The health checker's lines under a label of their own (`turnout.health`), at the plane's level.
+        var healthLogger = Logger(label: logger.label + ".health")
+        healthLogger.logLevel = logger.logLevel
         // A health change reaches the data plane as a republish of the same generation.
-        health = HealthChecker(clock: clock, prober: prober, logger: logger, onChange: { [weak self] change in
+        health = HealthChecker(clock: clock, prober: prober, logger: healthLogger, onChange: { [weak self] change in
             self?.publish()
             self?.publishHealthEvent(change)
         }, onProbe: { [weak self] group, _, seconds in

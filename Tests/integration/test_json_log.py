@@ -78,7 +78,7 @@ def test_json_lines_from_start_to_stop_through_a_health_change_and_a_switch(prox
     assert one(objects, rf"^admin API on {LOOPBACK}:{turnout.admin_port}$")["level"] == "notice"
 
     unhealthy = one(objects, rf"^target {re.escape(blue.address)} in blue: \w+ → unhealthy \(Target\.ResponseCodeMismatch")
-    assert (unhealthy["level"], unhealthy["logger"], unhealthy["source"]) == ("warning", "turnout", "TurnoutControl")
+    assert (unhealthy["level"], unhealthy["logger"], unhealthy["source"]) == ("warning", "turnout.health", "TurnoutControl")
 
     switch = one(objects, r"^switch by .*: generation 1 → 2 ")
     assert switch["level"] == "notice"
