@@ -7,7 +7,8 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,40 +127,59 @@ int turnout_spawn(const char *file, char *const argv[], char *const envp[], pid_
     int fds[2];
     // The write end stays blocking: it becomes the child's standard output, which programs expect to block.
     if (pipe2(fds, O_CLOEXEC) != 0) return errno;
-    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0 || fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
         int error = errno;
+        if (null_fd >= 0) close(null_fd);
         close(fds[0]);
         close(fds[1]);
         return error;
     }
-    posix_spawnattr_t attributes;
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_init(&attributes);
-    posix_spawn_file_actions_init(&actions);
-    // Its own process group, so that a timeout can signal everything it started; the signals this process
-    // blocks (for its signalfd) or ignores (SIGPIPE) are the child's to handle as usual.
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigemptyset(&all);
-    for (int signal = 1; signal < 32; signal++) {
-        if (signal != SIGKILL && signal != SIGSTOP) sigaddset(&all, signal);
+    // posix_spawn cannot set PR_SET_PDEATHSIG, so the child is made by vfork, as posix_spawn makes it (the parent
+    // thread waits until the child has exec'd or exited; nothing is copied). Every signal is blocked around it, so
+    // that no handler of this process runs in the child on the shared stack; the child resets them all.
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    pid_t parent = getpid();
+    volatile int child_error = 0;
+    pid_t child = vfork();
+    if (child == 0) {
+        // Default dispositions (the proxy ignores SIGPIPE; handlers mean nothing after exec anyway).
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (int signal = 1; signal < NSIG; signal++) {
+            if (signal != SIGKILL && signal != SIGSTOP) sigaction(signal, &dfl, NULL);
+        }
+        // Its own process group, so that a timeout can signal everything it started; and SIGKILL when the thread
+        // that spawned it (the control thread, which lives as long as the proxy) ends, so that a proxy killed
+        // with SIGKILL leaves no command running. If the proxy died before prctl, getppid says so.
+        if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) { child_error = errno; _exit(127); }
+        if (getppid() != parent) { child_error = ESRCH; _exit(127); }
+        if (dup2(null_fd, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0) { child_error = errno; _exit(127); }
+        close_range(3, ~0U, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execvpe(file, argv, envp);
+        child_error = errno;
+        _exit(127);
     }
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attributes, 0);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setsigdefault(&attributes, &all);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    int error = posix_spawnp(pid, file, &actions, &attributes, argv, envp);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
+    int error = child < 0 ? errno : child_error;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    close(null_fd);
     close(fds[1]);
+    if (child > 0 && error != 0) {
+        // The child could not exec: it has exited; collect it.
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+    }
     if (error != 0) {
         close(fds[0]);
         return error;
     }
+    *pid = child;
     *output_fd = fds[0];
     return 0;
 }

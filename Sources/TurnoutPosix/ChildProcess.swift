@@ -7,7 +7,9 @@ import Glibc
 ///
 /// The command's standard input is /dev/null; its standard output and error go, interleaved, into one pipe whose
 /// non-blocking read end is `outputDescriptor`. It inherits no other descriptor, an empty signal mask and default
-/// signal dispositions. Both descriptors are the owner's to close.
+/// signal dispositions. It gets SIGKILL when the thread that spawned it ends (`PR_SET_PDEATHSIG`; the setting is
+/// not inherited by what it starts), so it does not outlive a process killed with SIGKILL. Both descriptors are
+/// the owner's to close.
 public struct ChildProcess: Sendable {
     /// How a reaped process ended.
     public enum Termination: Sendable, Equatable {
@@ -24,13 +26,13 @@ public struct ChildProcess: Sendable {
     /// Starts `arguments[0]` (looked up in `PATH` when it has no `/`) with `arguments` as its argv and
     /// `environment` (`NAME=value` entries) as its whole environment.
     public static func spawn(arguments: [String], environment: [String]) throws(SystemError) -> ChildProcess {
-        guard let file = arguments.first else { throw SystemError("posix_spawn", errno: ENOENT) }
+        guard let file = arguments.first else { throw SystemError("spawn", errno: ENOENT) }
         var pid: pid_t = 0
         var output: Int32 = -1
         let error = withCStringArray(arguments) { argv in
             withCStringArray(environment) { envp in turnout_spawn(file, argv, envp, &pid, &output) }
         }
-        if error != 0 { throw SystemError("posix_spawn", errno: error) }
+        if error != 0 { throw SystemError("spawn", errno: error) }
         let (exitDescriptor, openError) = retryingOnInterrupt { turnout_pidfd_open(pid) }
         if exitDescriptor < 0 {
             // Nothing could tell us when it ends: stop it now, and collect it at once (SIGKILL is not refused).

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import TurnoutPosix
 import XCTest
 
@@ -45,6 +46,19 @@ final class ChildProcessTests: XCTestCase {
         XCTAssertEqual(getpgid(child.pid), child.pid)
         XCTAssertEqual(getpgid(background), child.pid)
         child.signalGroup(SIGKILL)
+        XCTAssertEqual(end(child), .killedBySignal(SIGKILL))
+        FileIO.close(child.outputDescriptor)
+    }
+
+    func testChildDiesWithTheThreadThatSpawnedIt() throws {
+        // PR_SET_PDEATHSIG: the proxy's control thread spawns hooks; when it is gone (a kill -9 of the proxy) so
+        // are they. A thread of its own here, so that its end can be seen without ending the test process.
+        let spawned = Mutex<ChildProcess?>(nil)
+        let thread = try PosixThread(name: "spawner") {
+            spawned.withLock { $0 = try? ChildProcess.spawn(arguments: ["sleep", "30"], environment: ["PATH=/usr/bin:/bin"]) }
+        }
+        thread.join()
+        let child = try XCTUnwrap(spawned.withLock { $0 })
         XCTAssertEqual(end(child), .killedBySignal(SIGKILL))
         FileIO.close(child.outputDescriptor)
     }

@@ -346,7 +346,11 @@ def test_a_proxy_killed_while_a_hook_runs_rolls_the_deployment_back_after_the_re
     assert admin.forwards()["test"] == {"green": 100}
     [test_traffic] = before["generations"]
 
+    hook = int(pid_file.read_text())
+    assert is_running(hook)
     turnout.process.kill()  # SIGKILL while the hook runs
+    # The hook dies with the proxy (PR_SET_PDEATHSIG), rather than running on with nobody to watch it.
+    assert wait_until(lambda: not is_running(hook), timeout=10), "the hook outlived the proxy"
     again = restart_proxy(turnout)
     admin = AdminClient.of(again)
     record = ok_json(admin.get(f"/v1/deployments/{deployment}"))

@@ -57,7 +57,8 @@ int turnout_signalfd_read(int fd);
 // child processes
 /// Starts `file` (looked up in PATH when it has no '/') with `argv` and `envp` in a process group of its own,
 /// with an empty signal mask and default dispositions, standard input from /dev/null and standard output and
-/// error into a new pipe, and no other descriptor of this process. Returns 0 with `*pid` and `*output_fd` (the
+/// error into a new pipe, and no other descriptor of this process; it gets SIGKILL when the calling thread ends
+/// (PR_SET_PDEATHSIG), so it does not outlive a proxy killed with SIGKILL. Returns 0 with `*pid` and `*output_fd` (the
 /// pipe's non-blocking, close-on-exec read end), or the error number (ENOENT, EACCES, ...).
 int turnout_spawn(const char *file, char *const argv[], char *const envp[], pid_t *pid, int *output_fd);
 /// A descriptor that becomes readable when process `pid` ends (pidfd_open(2), close-on-exec); -1 and errno.

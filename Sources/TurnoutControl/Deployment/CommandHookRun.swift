@@ -1,8 +1,8 @@
 import Glibc
 import TurnoutPosix
 
-/// One run of an `exec` hook on the control loop: the command started with `posix_spawn` in a process group of
-/// its own, its exit watched through a pidfd on the loop's epoll, its output read from a pipe on the same loop.
+/// One run of an `exec` hook on the control loop: the command started (`ChildProcess`) in a process group of its
+/// own, its exit watched through a pidfd on the loop's epoll, its output read from a pipe on the same loop.
 ///
 /// The outcome comes when the command itself has exited and been reaped: exit status 0 passes. At the timeout
 /// its whole group gets SIGTERM, and SIGKILL after `killGrace` or as soon as the command has exited, whichever
