@@ -8,7 +8,8 @@ extension ControlPlane {
     static let deploymentActions: Set<String> = ["promote", "rollback", "pause", "resume", "approve", "stop"]
 
     /// `POST /v1/deployments`: 201 with the deployment; 400 naming the field of a bad spec; 409 with the id of
-    /// the deployment already in progress on the listener.
+    /// the deployment already in progress on the listener. With an `Idempotency-Key`, a retry gets the first 201
+    /// again (and starts nothing); the key with another body, 422.
     func postDeployment(_ request: AdminRequest) throws(AdminFailure) -> AdminResponse {
         try request.allowOnlyQuery([])
         let body = try JSONValue.parseBody(request.body)
@@ -26,7 +27,10 @@ extension ControlPlane {
             throw .invalid("this proxy runs no hooks: the spec's install, terminate and hooks cannot run")
         }
         let state = deployments.start(spec: spec, source: body, liveGroup: live)
-        return .json(201, state.json, headers: [("Location", "/v1/deployments/\(state.id)")])
+        let response = AdminResponse.json(201, state.json, headers: [("Location", "/v1/deployments/\(state.id)")])
+        // Its routing changes are the deployment's, not this request's: the reply is kept for a retry on its own.
+        recordIdempotentReply(response)
+        return response
     }
 
     private static func busy(_ active: DeploymentState) -> AdminFailure {
@@ -85,9 +89,9 @@ extension ControlPlane {
         var next = table
         var diff: [String: JSONValue] = [:]
         do {
-            if !change.register.isEmpty, let index = table.groupIndex(named: spec.targetGroup) {
-                let before = table.groups[index].targets
-                let after = before + change.register.filter { !before.contains($0) }
+            if !change.register.isEmpty || !change.deregister.isEmpty, let index = table.groupIndex(named: spec.targetGroup) {
+                let before = table.groups[index].registered
+                let after = (before + change.register.filter { !before.contains($0) }).filter { !change.deregister.contains($0) }
                 next = try next.replacingTargets([spec.targetGroup: after])
                 diff["target_groups"] = [spec.targetGroup: [
                     "before": .array(before.map { .string($0.description) }), "after": .array(after.map { .string($0.description) }),
@@ -116,7 +120,9 @@ extension ControlPlane {
         var request: [String: JSONValue] = ["deployment": .string(state.id), "phase": .string(state.phase.rawValue)]
         if let step = state.position?.step, state.status != .rollingBack { request["step"] = .int(Int64(step + 1)) }
         if state.status == .rollingBack { request["rollback"] = true }
-        try commit(next, action: "deployment", caller: "deployment \(state.id)", request: .object(request), diff: .object(diff))
+        // Through the drains' path: the targets a rollback deregisters finish their requests.
+        _ = try commitDraining(next, action: "deployment", caller: "deployment \(state.id)", request: .object(request),
+                               diff: .object(diff))
         return next.generation
     }
 
@@ -126,6 +132,18 @@ extension ControlPlane {
         let targets = table.groups[index].targets
         let healthy = targets.filter { health.health(group: group, target: $0)?.isRoutable ?? true }.count
         return (healthy, targets.count)
+    }
+
+    /// Which of `targets` `group` does not have registered: those a deployment's registration adds.
+    func targetsNotRegistered(_ targets: [HostPort], in group: String) -> [HostPort] {
+        guard let index = table.groupIndex(named: group) else { return [] }
+        return targets.filter { !table.groups[index].registered.contains($0) }
+    }
+
+    /// How many of `group`'s targets are unhealthy now.
+    func unhealthyTargets(of group: String) -> Int {
+        guard let index = table.groupIndex(named: group) else { return 0 }
+        return table.groups[index].targets.filter { health.health(group: group, target: $0)?.state == .unhealthy }.count
     }
 
     /// What a hook of `state` is told.

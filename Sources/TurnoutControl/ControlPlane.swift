@@ -134,6 +134,13 @@ public final class ControlPlane {
         deployments.resume()
     }
 
+    /// The data plane ejected `target` of `group` (passive ejection): out of rotation until its next passing
+    /// check, and noted by a deployment whose replacement it is.
+    func targetEjected(group: String, target: HostPort) {
+        guard health.passiveEjection(group: group, target: target) else { return }
+        deployments.targetEjected(group: group, target: target)
+    }
+
     /// Publishes the current table with the current health to the data plane.
     func publish() {
         dataPlane.publish(table, routable: routability())
@@ -158,13 +165,7 @@ public final class ControlPlane {
         let now = clock.wallMilliseconds
         let entry = audit.entry(action: action, caller: caller, generationBefore: before,
                                 generationAfter: next.generation, request: request, diff: diff, millisecondsSinceEpoch: now)
-        var idempotencyRecord: IdempotencyRecord?
-        if let context = pendingIdempotency, let response {
-            idempotencyRecord = IdempotencyRecord(
-                key: context.key, method: context.method, path: context.path, requestHash: context.bodyHash,
-                status: response.status, body: String(decoding: response.body, as: UTF8.self),
-                time: AuditTimestamp.iso8601(milliseconds: now))
-        }
+        let idempotencyRecord = response.flatMap { replayRecord(of: $0, now: now) }
         do {
             try appendRecord(for: next, audit: entry, idempotency: idempotencyRecord)
         } catch {
@@ -181,6 +182,22 @@ public final class ControlPlane {
         reports.record(from: previous, to: next, entry: entry)
         publishCommitEvents(previous: previous, entry: entry)
         logger.notice("\(action) by \(caller): generation \(before) → \(next.generation) \(diff.jsonText)")
+    }
+
+    /// The record that keeps `response` under the `Idempotency-Key` of the request being handled; nil without one.
+    func replayRecord(of response: AdminResponse, now: UInt64) -> IdempotencyRecord? {
+        guard let context = pendingIdempotency else { return nil }
+        return IdempotencyRecord(key: context.key, method: context.method, path: context.path, requestHash: context.bodyHash,
+                                 status: response.status, body: String(decoding: response.body, as: UTF8.self),
+                                 time: AuditTimestamp.iso8601(milliseconds: now))
+    }
+
+    /// Keeps the reply of a keyed request that changed state outside `commit` (a deployment started) in a journal
+    /// record of its own, so that a retry with the key gets it again, after a restart too.
+    func recordIdempotentReply(_ response: AdminResponse) {
+        guard let record = replayRecord(of: response, now: clock.wallMilliseconds) else { return }
+        do { try appendRecord(for: table, audit: nil, idempotency: record) } catch { stateNotSaved(error) }
+        idempotency.store(record)
     }
 
     /// Appends one journal record holding the routing state of `table` (and the drains)
@@ -360,7 +377,7 @@ public final class ControlPlaneHandle: @unchecked Sendable {
 
     /// The data plane's passive ejection report, from any thread.
     public func targetEjected(group: String, target: HostPort) {
-        loop.execute { [self] in plane?.health.passiveEjection(group: group, target: target) }
+        loop.execute { [self] in plane?.targetEjected(group: group, target: target) }
     }
 }
 

@@ -53,7 +53,7 @@ public struct FigureAlarms: Sendable, Hashable {
 
 /// A limit a window went over, with the figure and the limit, for the deployment's record.
 public struct FigureAlarmBreach: Sendable, Equatable {
-    /// Which limit, named as a deployment spec's `alarms` key.
+    /// Which limit, named as a deployment spec's `alarms` key (but `passive_ejection`).
     public enum Alarm: String, Sendable {
         case errorRate5xx = "max_5xx_rate"
         case p99 = "max_p99"
@@ -61,6 +61,9 @@ public struct FigureAlarmBreach: Sendable, Equatable {
         case connectErrors = "max_connect_errors"
         /// Judged by the deployment from the targets' health, not from the figures.
         case unhealthyTargets = "max_unhealthy_targets"
+        /// A replacement target passively ejected within the window, no figure over its limit: the ejection
+        /// itself (the value is how many targets were ejected).
+        case passiveEjection = "passive_ejection"
     }
 
     public let alarm: Alarm

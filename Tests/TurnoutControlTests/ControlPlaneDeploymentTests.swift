@@ -141,6 +141,49 @@ final class ControlPlaneDeploymentTests: XCTestCase {
         XCTAssertEqual(list.map { $0["id"]?.stringValue }, [id])
     }
 
+    func testARetryWithTheIdempotencyKeyGetsTheFirstAnswerAfterARestartToo() throws {
+        let spec = #"{"target_group": "green", "strategy": {"canary": {"percent": 10, "wait": "60s"}}}"#
+        let key = ["Idempotency-Key": "release-42"]
+        let first = harness.send("POST", "/v1/deployments", spec, headers: key)
+        XCTAssertEqual(first.status, 201)
+        let id = try XCTUnwrap(first.json["id"]?.stringValue)
+        let generation = harness.dataPlane.last!.table.generation
+        let again = harness.send("POST", "/v1/deployments", spec, headers: key)
+        XCTAssertEqual(again.status, 201)
+        XCTAssertEqual(again.json, first.json)
+        XCTAssertEqual(again.header("Idempotent-Replayed"), "true")
+        XCTAssertEqual(harness.dataPlane.last!.table.generation, generation, "nothing started again")
+        XCTAssertEqual(harness.send("GET", "/v1/deployments").json["deployments"]?.arrayValue?.count, 1)
+        let other = harness.send("POST", "/v1/deployments", #"{"target_group": "green"}"#, headers: key)
+        XCTAssertEqual(other.status, 422)
+        XCTAssertEqual(other.errorCode, "idempotency_key_reused")
+        // The reply is in the journal: a restart keeps it.
+        harness = try harness.restarted(yaml: yaml)
+        let afterRestart = harness.send("POST", "/v1/deployments", spec, headers: key)
+        XCTAssertEqual(afterRestart.status, 201)
+        XCTAssertEqual(afterRestart.json["id"]?.stringValue, id)
+        XCTAssertEqual(afterRestart.header("Idempotent-Replayed"), "true")
+    }
+
+    func testARollbackDeregistersTheTargetsTheDeploymentRegisteredAndTheyDrain() throws {
+        let id = try deploy(#"{"target_group": "green", "targets": ["127.0.0.1:3002", "127.0.0.1:3009"], "test_listener": null,"#
+            + #" "strategy": {"canary": {"percent": 10, "wait": "60s"}}}"#)
+        let green = { self.harness.send("GET", "/v1/target-groups/green/targets").json["targets"]?.arrayValue ?? [] }
+        XCTAssertEqual(green().map { $0["target"]?.stringValue }, ["127.0.0.1:3002", "127.0.0.1:3009"])
+        XCTAssertEqual(harness.send("POST", "/v1/deployments/\(id)/rollback").status, 200)
+        XCTAssertEqual(deployment(id)["status"]?.stringValue, "RolledBack")
+        XCTAssertEqual(forward("production"), ["blue=100"])
+        // 127.0.0.1:3002 was green's before the deployment and stays; the one it registered drains, then is gone.
+        let targets = harness.dataPlane.last!.table.groups.first { $0.name == "green" }!.registered
+        XCTAssertEqual(targets.map(\.description), ["127.0.0.1:3002"])
+        XCTAssertEqual(green().map { "\($0["target"]?.stringValue ?? "") \($0["state"]?.stringValue ?? "")" },
+                       ["127.0.0.1:3002 draining", "127.0.0.1:3009 draining"])
+        let rollback = harness.auditEntries.last { $0["action"]?.stringValue == "deployment" }
+        XCTAssertEqual(rollback?["diff"]?["target_groups"]?["green"]?["after"], ["127.0.0.1:3002"])
+        harness.clock.advance(milliseconds: 30_000)
+        XCTAssertEqual(green().map { $0["target"]?.stringValue }, ["127.0.0.1:3002"])
+    }
+
     func testPauseFreezesTheBakeAndRollbackMidCanaryPutsEverythingBack() throws {
         let id = try deploy(#"{"target_group": "green", "strategy": {"canary": {"percent": 25, "wait": "10s"}}}"#)
         harness.clock.advance(milliseconds: 4000)

@@ -312,6 +312,82 @@ final class DeploymentStateTests: XCTestCase {
         XCTAssertEqual(state.alarmBreached([breach], now: 3), [], "once")
     }
 
+    /// A window of `requests` answered by the replacement, `failing` of them with 500.
+    private func window(requests: UInt64, failing: UInt64) -> WindowFigures {
+        WindowFigures(seconds: 1, counts: FigureCounts(responses: requests, responses5xx: failing, proxyErrors: 0,
+                                                       connectErrors: 0, latency: HistogramCounts(upperBounds: [0.1, 1])),
+                      inFlight: 0)
+    }
+
+    func testAPassiveEjectionWaivesMinRequestsAndRollsBackByItself() {
+        let target = HostPort.parse("127.0.0.1:3001")!
+        let alarms = DeploymentAlarms(figures: FigureAlarms(max5xxRate: 0.1, minRequests: 100), windowSeconds: 5,
+                                      maxUnhealthyTargets: nil)
+        var (state, _) = started(spec(.canary(percent: 10, wait: .seconds(60)), test: nil) { $0.alarms = alarms })
+        state.replacementEjected(target, now: 500)
+        XCTAssertTrue(state.ejections.isEmpty, "not watched yet: nothing on the replacement")
+        var generation: UInt64 = 1
+        acknowledge(&state, ready(&state, now: 1000), now: 1000, generation: &generation)
+        XCTAssertTrue(state.isWatched)
+        // An ejected replacement gets a few requests through fail_open: under min_requests, not judged.
+        let failing = window(requests: 3, failing: 3)
+        XCTAssertEqual(state.alarmsJudged(candidate: failing, baseline: nil, unhealthy: 0, now: 2000), [])
+        // Once one of its targets was ejected, the same window is judged from the first request.
+        state.replacementEjected(target, now: 2100)
+        XCTAssertEqual(state.alarmsJudged(candidate: failing, baseline: nil, unhealthy: 0, now: 3000),
+                       [.route(DeploymentRouting(replacementWeight: 0))])
+        XCTAssertEqual(state.status, .rollingBack)
+        XCTAssertEqual(state.alarms, [FigureAlarmBreach(alarm: .errorRate5xx, value: 1, threshold: 0.1)])
+        XCTAssertEqual(state.reason, "alarm: max_5xx_rate 1 > 0.1 (127.0.0.1:3001 was passively ejected)")
+    }
+
+    func testAnEjectionWithNoFigureOverItsLimitIsItselfTheAlarmForTheWindow() {
+        let (a, b) = (HostPort.parse("127.0.0.1:3001")!, HostPort.parse("127.0.0.1:3002")!)
+        let alarms = DeploymentAlarms(figures: FigureAlarms(maxP99: 1, minRequests: 20), windowSeconds: 5,
+                                      maxUnhealthyTargets: nil)
+        var (state, _) = started(spec(.canary(percent: 10, wait: .seconds(60)), test: nil) { $0.alarms = alarms })
+        var generation: UInt64 = 1
+        acknowledge(&state, ready(&state, now: 1000), now: 1000, generation: &generation)
+        state.replacementEjected(a, now: 1500)
+        // Five seconds later the ejection is out of the window: forgotten, nothing to judge.
+        XCTAssertEqual(state.alarmsJudged(candidate: window(requests: 0, failing: 0), baseline: nil, unhealthy: 0, now: 6501), [])
+        XCTAssertTrue(state.ejections.isEmpty)
+        state.replacementEjected(a, now: 7000)
+        state.replacementEjected(b, now: 7100)
+        state.replacementEjected(a, now: 7200)
+        XCTAssertEqual(state.alarmsJudged(candidate: nil, baseline: nil, unhealthy: 0, now: 8000),
+                       [.route(DeploymentRouting(replacementWeight: 0))])
+        XCTAssertEqual(state.alarms, [FigureAlarmBreach(alarm: .passiveEjection, value: 2, threshold: 0)])
+        XCTAssertEqual(state.reason,
+                       "alarm: passive_ejection 2 > 0 (127.0.0.1:3001, 127.0.0.1:3002 were passively ejected)")
+    }
+
+    func testWithoutAlarmsAnEjectionRollsNothingBack() {
+        var (state, _) = started(spec(.canary(percent: 10, wait: .seconds(60)), test: nil))
+        var generation: UInt64 = 1
+        acknowledge(&state, ready(&state, now: 1000), now: 1000, generation: &generation)
+        state.replacementEjected(HostPort.parse("127.0.0.1:3001")!, now: 1500)
+        XCTAssertEqual(state.alarmsJudged(candidate: nil, baseline: nil, unhealthy: 1, now: 2000), [])
+        XCTAssertEqual(state.status, .inProgress)
+    }
+
+    func testARollbackDeregistersWhatTheDeploymentRegistered() throws {
+        let (kept, added) = (HostPort.parse("127.0.0.1:3001")!, HostPort.parse("127.0.0.1:3002")!)
+        var (state, actions) = started(spec(.canary(percent: 10, wait: .seconds(60)), test: nil) {
+            $0.targets = [kept, added]
+        })
+        XCTAssertEqual(actions, [.route(DeploymentRouting(register: [kept, added]))])
+        // The group had `kept` already: only `added` is the deployment's.
+        XCTAssertEqual(state.routingApplied(generation: 2, registered: [added], now: 1000), [.checkReadiness])
+        XCTAssertEqual(state.registered, [added])
+        var generation: UInt64 = 2
+        acknowledge(&state, ready(&state, now: 1100), now: 1100, generation: &generation)
+        XCTAssertEqual(try state.rollback(now: 1200), [.route(DeploymentRouting(replacementWeight: 0, deregister: [added]))])
+        XCTAssertEqual(state.routingApplied(generation: 5, now: 1300), [])
+        XCTAssertEqual(state.status, .rolledBack)
+        XCTAssertEqual(state.registered, [])
+    }
+
     func testStopLeavesRoutingAndCancelsAHook() throws {
         var (state, _) = started(spec { $0.hooks[.afterAllowTestTraffic] = Self.exec })
         var generation: UInt64 = 1

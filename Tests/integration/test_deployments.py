@@ -95,6 +95,37 @@ def test_the_replacement_breaking_rolls_back_by_itself(setup, control, alarm_nam
     assert after and all(o.served_by == "blue" and not o.failed for o in after)
 
 
+def test_a_passively_ejected_replacement_rolls_back_though_its_requests_stay_under_min_requests(proxy, backends):
+    """Green answers 500 on ``/``, passes its health checks, and is ejected after 5 failures in a row: it then gets
+    only what ``fail_open`` sends it between its ejections and its next passing probe, far under ``min_requests``.
+    The ejection waives ``min_requests`` for the window, so the 5xx rate judges it, and the reason names it."""
+    checks = {"path": "/health", "interval": "200ms", "timeout": "100ms", "healthy_threshold": 2,
+              "unhealthy_threshold": 2}
+    groups = {
+        "blue": {"targets": [backends.blue.address], "health_check": checks, "deregistration_delay": "1s"},
+        "green": {"targets": [backends.green.address], "health_check": checks, "deregistration_delay": "1s",
+                  "passive_ejection": {"consecutive_failures": 5, "count_5xx": True}},
+    }
+    turnout = proxy(groups=groups, listeners={"production": {"blue": 100}}, wait_for_admin=True)
+    admin = AdminClient.of(turnout)
+    assert wait_until(lambda: admin.target("blue", backends.blue.address)["state"] == "healthy", timeout=10)
+    assert requests.post(f"http://{backends.green.address}/control/root", data=b"fail", timeout=SOCKET_TIMEOUT).ok
+    spec = {
+        "target_group": "green", "test_listener": None,
+        "strategy": {"canary": {"percent": 50, "wait": "4s"}},
+        "alarms": {"max_5xx_rate": 0.5, "window": "5s", "min_requests": 100000},
+    }
+    deployment, _, load = deploy_under_load(turnout, admin, spec)
+
+    record = ok_json(admin.get(f"/v1/deployments/{deployment}"))
+    assert record["status"] == "RolledBack", record
+    [alarm] = record["alarms"]
+    assert (alarm["alarm"], alarm["threshold"], alarm["value"]) == ("max_5xx_rate", 0.5, 1), alarm
+    assert record["reason"] == f"alarm: max_5xx_rate 1 > 0.5 ({backends.green.address} was passively ejected)", record
+    assert admin.forwards()["production"] == {"blue": 100}
+    assert {o.served_by for o in load.outcomes() if o.failed} == {"green"}
+
+
 def test_rollback_mid_canary_and_the_apis_refusals(setup):
     turnout, admin, _ = setup
     bad = admin.post("/v1/deployments", {"target_group": "blue"})
@@ -127,6 +158,36 @@ def test_rollback_mid_canary_and_the_apis_refusals(setup):
     assert [o for o in outcomes if o.started > acknowledged and o.served_by != "blue"] == []
     listed = ok_json(admin.get("/v1/deployments"))["deployments"]
     assert [d["id"] for d in listed] == [deployment]
+
+
+def test_a_retried_post_with_its_idempotency_key_gets_the_first_answer(setup):
+    turnout, admin, _ = setup
+    spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 10, "wait": "60s"}}}
+    key = {"Idempotency-Key": "release-2026-11-27"}
+    first = admin.post("/v1/deployments", spec, headers=key)
+    deployment = created(first)
+    again = admin.post("/v1/deployments", spec, headers=key)
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert [d["id"] for d in ok_json(admin.get("/v1/deployments"))["deployments"]] == [deployment]
+    other = admin.post("/v1/deployments", {**spec, "strategy": "AllAtOnce"}, headers=key)
+    assert "release-2026-11-27" in assert_error(other, 422, "idempotency_key_reused")["message"]
+    assert ok_json(admin.post(f"/v1/deployments/{deployment}/stop"))["status"] == "Stopped"
+
+
+def test_a_rollback_deregisters_the_targets_the_deployment_registered(setup, demo_backend):
+    turnout, admin, backends = setup
+    spare = demo_backend("spare")
+    spec = {"target_group": "green", "targets": [backends.green.address, spare.address], "test_listener": None,
+            "strategy": {"canary": {"percent": 50, "wait": "60s"}}}
+    deployment = created(admin.post("/v1/deployments", spec))
+    assert [t["target"] for t in admin.targets("green")] == [backends.green.address, spare.address]
+    assert ok_json(admin.post(f"/v1/deployments/{deployment}/rollback"))["status"] == "RolledBack"
+    # Green's own target stays; the one the deployment registered drains for green's 1 s, then is gone.
+    assert {t["target"]: t["state"] for t in admin.targets("green")}[spare.address] == "draining"
+    entry = [e for e in admin.audit() if e["action"] == "deployment"][-1]
+    assert entry["diff"]["target_groups"]["green"]["after"] == [backends.green.address], entry
+    assert wait_until(lambda: [t["target"] for t in admin.targets("green")] == [backends.green.address], timeout=10)
 
 
 def test_a_deployment_killed_mid_bake_resumes_after_the_restart(setup, restart_proxy):

@@ -100,36 +100,37 @@ final class DeploymentRunner {
         return running.state
     }
 
-    /// After each sample of the recent figures: every watched deployment's alarms.
+    /// After each sample of the recent figures: every watched deployment's alarms, judged by its state.
     func figuresSampled(second: UInt64) {
         guard !active.isEmpty else { return }  // the sample allocates nothing while no deployment runs
         for running in Array(active.values) where running.state.isWatched {
             guard let alarms = running.state.spec.alarms, let since = running.watchedSince, second >= since else { continue }
             // The seconds since the replacement got traffic, the one it began in included (it had none before).
             let seconds = min(alarms.windowSeconds, Int(second - since) + 1)
-            let breaches = self.breaches(of: running.state, alarms: alarms, seconds: seconds)
-            guard !breaches.isEmpty else { continue }
-            transition(running) { state, now in state.alarmBreached(breaches, now: now) }
+            let group = running.state.spec.targetGroup
+            let candidate = seconds > 0 ? plane.figures.window(.group(group), seconds: seconds) : nil
+            let baseline = seconds > 0 ? plane.figures.window(.group(running.state.liveGroup), seconds: seconds) : nil
+            let unhealthy = plane.unhealthyTargets(of: group)
+            // Judged on a copy first: a transition (event, timer, journal) only for a rollback.
+            var judged = running.state
+            guard !judged.alarmsJudged(candidate: candidate, baseline: baseline, unhealthy: unhealthy,
+                                       now: plane.clock.wallMilliseconds).isEmpty
+            else {
+                running.state = judged
+                continue
+            }
+            transition(running) { state, now in
+                state.alarmsJudged(candidate: candidate, baseline: baseline, unhealthy: unhealthy, now: now)
+            }
         }
     }
 
-    /// What the replacement's last `seconds` (and its targets' health) go over.
-    private func breaches(of state: DeploymentState, alarms: DeploymentAlarms, seconds: Int) -> [FigureAlarmBreach] {
-        var found: [FigureAlarmBreach] = []
-        if seconds > 0 {
-            let candidate = plane.figures.window(.group(state.spec.targetGroup), seconds: seconds)
-            let baseline = plane.figures.window(.group(state.liveGroup), seconds: seconds)
-            found = alarms.figures.breaches(candidate: candidate, baseline: baseline)
+    /// The data plane ejected `target` of `group`: the deployments replacing with that group note it for their
+    /// next judgement.
+    func targetEjected(group: String, target: HostPort) {
+        for running in active.values where running.state.spec.targetGroup == group {
+            running.state.replacementEjected(target, now: plane.clock.wallMilliseconds)
         }
-        if let limit = alarms.maxUnhealthyTargets, let index = plane.table.groupIndex(named: state.spec.targetGroup) {
-            let unhealthy = plane.table.groups[index].targets.filter {
-                plane.health.health(group: state.spec.targetGroup, target: $0)?.state == .unhealthy
-            }.count
-            if unhealthy > limit {
-                found.append(FigureAlarmBreach(alarm: .unhealthyTargets, value: Double(unhealthy), threshold: Double(limit)))
-            }
-        }
-        return found
     }
 
     // MARK: - State files
@@ -203,8 +204,9 @@ final class DeploymentRunner {
         switch action {
         case .route(let change):
             do throws(AdminFailure) {
+                let added = plane.targetsNotRegistered(change.register, in: running.state.spec.targetGroup)
                 let generation = try plane.commitDeploymentRouting(change, of: running.state)
-                return running.state.routingApplied(generation: generation, now: now())
+                return running.state.routingApplied(generation: generation, registered: added, now: now())
             } catch {
                 plane.logger.error("deployment \(running.state.id): routing change not saved: \(error.message)")
                 return running.state.routingFailed(error.message, now: now())

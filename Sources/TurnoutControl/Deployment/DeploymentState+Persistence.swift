@@ -27,11 +27,13 @@ extension DeploymentState {
             "alarms": .array(alarms.map { ["alarm": .string($0.alarm.rawValue), "value": .double($0.value),
                                            "threshold": .double($0.threshold)] }),
             "generations": .array(generations.map { .int(Int64(clamping: $0)) }),
+            "registered": .array(registered.map { .string($0.description) }),
             "routing": routing.map { change in
                 [
                     "replacement_weight": change.replacementWeight.map { .int(Int64($0)) } ?? .null,
                     "test": change.test.map { .string($0.rawValue) } ?? .null,
                     "register": .array(change.register.map { .string($0.description) }),
+                    "deregister": .array(change.deregister.map { .string($0.description) }),
                 ]
             } ?? .null,
             "readiness_seen": readinessSeen.map { [.int(Int64($0.healthy)), .int(Int64($0.total))] } ?? .null,
@@ -103,8 +105,9 @@ extension DeploymentState {
             routing = DeploymentRouting(
                 replacementWeight: record.optional("replacement_weight")?.intValue.map(Int.init),
                 test: record.optional("test")?.stringValue.flatMap(DeploymentRouting.TestRoute.init(rawValue:)),
-                register: (record.optional("register")?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(HostPort.parse) })
+                register: Self.targets(record.optional("register")), deregister: Self.targets(record.optional("deregister")))
         }
+        registered = Self.targets(members.optional("registered"))
         if let seen = members.optional("readiness_seen")?.arrayValue, seen.count == 2,
            let healthy = seen[0].intValue, let total = seen[1].intValue {
             readinessSeen = (Int(healthy), Int(total))
@@ -115,6 +118,13 @@ extension DeploymentState {
             let record = try JSONMembers(value, path: path)
             return (try record.unsigned("time"), try record.string("outcome"))
         }
+    }
+}
+
+extension DeploymentState {
+    /// A list of `host:port` strings in a record (absent: none).
+    fileprivate static func targets(_ list: JSONValue?) -> [HostPort] {
+        (list?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(HostPort.parse) }
     }
 }
 

@@ -90,6 +90,12 @@ public struct DeploymentState: Sendable {
     public internal(set) var generations: [UInt64] = []
     /// The alarm breaches that rolled the deployment back.
     public internal(set) var alarms: [FigureAlarmBreach] = []
+    /// Replacement targets passively ejected while the alarms watched, with when (wall-clock milliseconds), those
+    /// of the last alarm window (`DeploymentState+Alarms`).
+    public internal(set) var ejections: [(target: HostPort, time: UInt64)] = []
+    /// Targets the deployment registered into the replacement group (those the group did not have): a
+    /// rollback deregisters them again.
+    public internal(set) var registered: [HostPort] = []
     /// The routing change being made, while one is.
     public internal(set) var routing: DeploymentRouting?
     /// The latest readiness seen: routable and registered replacement targets.
@@ -177,12 +183,15 @@ public struct DeploymentState: Sendable {
     }
 
     /// The routing change asked for (or the registration) is acknowledged; `generation` is the one it made,
-    /// nil when nothing needed to change.
-    public mutating func routingApplied(generation: UInt64?, now: UInt64) -> [DeploymentAction] {
+    /// nil when nothing needed to change; `registered`, the targets a registration added (those the group did not
+    /// have already).
+    public mutating func routingApplied(generation: UInt64?, registered: [HostPort] = [], now: UInt64) -> [DeploymentAction] {
         guard let change = routing else { return [] }
         routing = nil
         updated = now
         if let generation { generations.append(generation) }
+        if !change.register.isEmpty { self.registered = registered }
+        if !change.deregister.isEmpty { self.registered = [] }
         if let weight = change.replacementWeight { replacementWeight = weight }
         if let test = change.test { testOnReplacement = test == .replacement }
         if status == .rollingBack {
@@ -237,12 +246,14 @@ public struct DeploymentState: Sendable {
         }
     }
 
-    /// The alarms found the replacement over its limits: roll back.
-    public mutating func alarmBreached(_ breaches: [FigureAlarmBreach], now: UInt64) -> [DeploymentAction] {
+    /// The alarms found the replacement over its limits: roll back. `context` ends the reason (what made the
+    /// judgement stricter, such as a passive ejection).
+    public mutating func alarmBreached(_ breaches: [FigureAlarmBreach], context: String? = nil,
+                                       now: UInt64) -> [DeploymentAction] {
         guard isWatched, !breaches.isEmpty else { return [] }
         alarms = breaches
         let what = breaches.map { "\($0.alarm.rawValue) \(Self.figure($0.value)) > \(Self.figure($0.threshold))" }
-        return rollBack("alarm: " + what.joined(separator: ", "), now: now)
+        return rollBack("alarm: " + what.joined(separator: ", ") + (context.map { " (\($0))" } ?? ""), now: now)
     }
 
     /// The proxy restarted: a hook that was running is lost, so the deployment rolls back, or fails when it was
@@ -423,8 +434,9 @@ public struct DeploymentState: Sendable {
         return rollBack(why, cancellingHook: false, now: now)
     }
 
-    /// Asks for the routing change that puts production (and test, if it moved) back on the live group;
-    /// `cancellingHook` when a hook may still be running.
+    /// Asks for the routing change that puts production (and test, if it moved) back on the live group and
+    /// deregisters the targets the deployment registered (they drain); `cancellingHook` when a hook may still be
+    /// running.
     private mutating func rollBack(_ why: String, cancellingHook: Bool = true, now: UInt64) -> [DeploymentAction] {
         let cancel = cancellingHook && position?.stage == .hook && routing == nil
         status = .rollingBack
@@ -434,7 +446,7 @@ public struct DeploymentState: Sendable {
         held = false
         updated = now
         closePhase(.cancelled, detail: why, now: now)
-        let change = DeploymentRouting(replacementWeight: 0, test: testOnReplacement ? .live : nil)
+        let change = DeploymentRouting(replacementWeight: 0, test: testOnReplacement ? .live : nil, deregister: registered)
         routing = change
         return (cancel ? [.cancelHook] : []) + [.route(change)]
     }
@@ -539,7 +551,8 @@ public enum DeploymentAction: Sendable, Equatable {
     case checkReadiness
 }
 
-/// One routing change of a deployment: production's split, the test listener, or targets to register.
+/// One routing change of a deployment: production's split, the test listener, targets to register, or (in a
+/// rollback) to deregister.
 public struct DeploymentRouting: Sendable, Equatable {
     public enum TestRoute: String, Sendable { case replacement, live }
 
@@ -549,11 +562,15 @@ public struct DeploymentRouting: Sendable, Equatable {
     public var test: TestRoute?
     /// Targets to register into the replacement group.
     public var register: [HostPort]
+    /// Targets to deregister from the replacement group (they drain).
+    public var deregister: [HostPort]
 
-    public init(replacementWeight: Int? = nil, test: TestRoute? = nil, register: [HostPort] = []) {
+    public init(replacementWeight: Int? = nil, test: TestRoute? = nil, register: [HostPort] = [],
+                deregister: [HostPort] = []) {
         self.replacementWeight = replacementWeight
         self.test = test
         self.register = register
+        self.deregister = deregister
     }
 }
 
