@@ -86,6 +86,7 @@ extension ControlPlane {
                 if match("v1/reload") != nil { return try postReload(request) }
                 if match("v1/tls/reload") != nil { return try postTLSReload(request) }
                 if match("v1/reset") != nil { return try postReset(request) }
+                if match("v1/logs/reopen") != nil { return try postLogsReopen(request) }
                 if let c = match("v1/target-groups/*/targets") { return try postTargets(request, group: c[0]) }
                 if match("v1/deployments") != nil { return try postDeployment(request) }
                 if let c = match("v1/deployments/*/*") { return try postDeploymentAction(request, id: c[0], action: c[1]) }
@@ -125,7 +126,8 @@ extension ControlPlane {
         if s.count == 3 && s[0] == "v1" && s[1] == "deployments" { return ["GET", "HEAD"] }
         if s.count == 4 && s[0] == "v1" && s[1] == "deployments" { return s[3] == "report" ? ["GET", "HEAD"] : ["POST"] }
         if s == ["v1", "routing"] { return ["PUT"] }
-        if s == ["v1", "switch"] || s == ["v1", "reload"] || s == ["v1", "reset"] || s == ["v1", "tls", "reload"] {
+        if s == ["v1", "switch"] || s == ["v1", "reload"] || s == ["v1", "reset"] || s == ["v1", "tls", "reload"]
+            || s == ["v1", "logs", "reopen"] {
             return ["POST"]
         }
         if s.count == 4 && s[0] == "v1" && s[1] == "listeners" && s[3] == "forward" { return ["PUT"] }

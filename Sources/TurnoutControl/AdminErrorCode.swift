@@ -42,6 +42,8 @@ public enum AdminErrorCode: String, CaseIterable, Sendable {
     case stateUnsound = "state_unsound"
     /// 503: as many clients as the server allows are streaming `GET /v1/events` already.
     case tooManyStreams = "too_many_streams"
+    /// 503: an access log file could not be opened again (`POST /v1/logs/reopen`); it keeps its old descriptor.
+    case logNotReopened = "log_not_reopened"
 }
 
 /// A request the API refuses, carrying the status and the error code of the contract.

@@ -59,6 +59,7 @@ extension ControlPlane {
             .counter("turnout_event_stream_refused_clients_total",
                      help: "Event stream clients refused because the most allowed were streaming.",
                      samples: [MetricSample(value: Double(events.refusedClients))]),
+        ] + accessLogFamilies() + [
             .histogram("turnout_health_check_duration_seconds", help: "Active health check latency.",
                        series: healthCheckLatency.sorted { $0.key < $1.key }
                            .map { $0.value.series(labels: [("target_group", $0.key)]) }),

@@ -358,11 +358,38 @@ public protocol DataPlane: AnyObject {
     /// Makes `configuration` the certificates of the HTTPS listener `listener` for every handshake begun after
     /// this returns; connections already open keep theirs.
     func replaceCertificates(listener: String, with configuration: TLSServerConfiguration)
+
+    /// Opens the access logs' files again (after logrotate renamed them); their paths. Throws what failed, naming
+    /// the path (the other files are reopened).
+    func reopenAccessLogs() throws -> [String]
+
+    /// What each access log file did so far.
+    var accessLogFigures: [AccessLogFigures] { get }
 }
 
 extension DataPlane {
     /// A data plane without HTTPS listeners has nothing to replace.
     public func replaceCertificates(listener: String, with configuration: TLSServerConfiguration) {}
+
+    /// A data plane that writes no access log.
+    public func reopenAccessLogs() throws -> [String] { [] }
+    public var accessLogFigures: [AccessLogFigures] { [] }
+}
+
+/// One access log file's lines: written, dropped by the workers because the writer was behind (a full ring), and
+/// lost to write errors (a full disk).
+public struct AccessLogFigures: Sendable {
+    public let path: String
+    public let written: UInt64
+    public let dropped: UInt64
+    public let failed: UInt64
+
+    public init(path: String, written: UInt64, dropped: UInt64, failed: UInt64) {
+        self.path = path
+        self.written = written
+        self.dropped = dropped
+        self.failed = failed
+    }
 }
 
 /// Lets a worker thread hand an event to the control plane: only dereferenced on

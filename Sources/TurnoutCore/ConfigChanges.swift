@@ -103,6 +103,9 @@ public struct ConfigChanges: Sendable, Equatable {
         // The log handler is installed once, before anything logs.
         restartOnly("log.format", running.log.format.rawValue, file.log.format.rawValue)
         restartOnly("log.level", running.log.level.rawValue, file.log.level.rawValue)
+        // The access logs' files are opened and their writer started with the workers.
+        func accessLog(_ config: AccessLogConfig?) -> String { config.map { "\($0.path) (\($0.format.rawValue))" } ?? "none" }
+        restartOnly("access_log", accessLog(running.accessLog), accessLog(file.accessLog))
 
         // Whatever else a configuration holds (a section this function does not know yet) needs a restart.
         var unapplied = file
@@ -114,6 +117,7 @@ public struct ConfigChanges: Sendable, Equatable {
         unapplied.timeouts = running.timeouts
         unapplied.limits = running.limits
         unapplied.log = running.log
+        unapplied.accessLog = running.accessLog
         if unapplied != running { needRestart.append(RestartOnly(key: "(other settings)", change: "changed")) }
         var admin = file.admin
         admin.bind = running.admin.bind

@@ -1,9 +1,10 @@
 /// Turns the YAML tree into `TurnoutConfig`, one section at a time, with the keys each section allows.
 /// Defaults come from the types' initializers; range checks are left to `TurnoutConfig.validate()`.
 enum ConfigSections {
-    static let rootKeys = ["workers", "state_dir", "admin", "listeners", "target_groups", "timeouts", "limits", "log"]
+    static let rootKeys = ["workers", "state_dir", "admin", "listeners", "target_groups", "timeouts", "limits", "log",
+                           "access_log"]
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
-    static let listenerKeys = ["bind", "forward", "rules", "tls", "redirect_to_https"]
+    static let listenerKeys = ["bind", "forward", "rules", "tls", "redirect_to_https", "access_log"]
     static let redirectToHTTPSKeys = ["port"]
     static let listenerTLSKeys = ["certificates", "certificates_dir", "min_version", "ciphers", "alpn", "strict_sni"]
     static let certificateKeys = ["cert", "key"]
@@ -21,6 +22,7 @@ enum ConfigSections {
     ]
     static let limitKeys = ["max_header_bytes", "max_headers", "max_connections"]
     static let logKeys = ["format", "level"]
+    static let accessLogKeys = ["path", "format"]
 
     static func read(_ root: ConfigNode) throws(ConfigError) -> TurnoutConfig {
         if case .scalar = root.node, !root.isNull {
@@ -38,6 +40,10 @@ enum ConfigSections {
             case "timeouts": config.timeouts = try timeouts(value)
             case "limits": config.limits = try limits(value)
             case "log": config.log = try log(value)
+            case "access_log":
+                let (path, format) = try accessLog(value)
+                guard let path else { throw value.error("access_log needs a path, e.g. { path: /var/log/turnout/access.log }") }
+                config.accessLog = AccessLogConfig(path: path, format: format ?? .combined)
             default: preconditionFailure("key '\(key)' is allowed but not read")
             }
         }
@@ -95,7 +101,8 @@ enum ConfigSections {
             if let list = fields["rules"] { rules = try self.rules(list) }
             listeners.append(ListenerConfig(name: name, bind: try bind.hostPort(), forward: try self.forward(forward),
                                             rules: rules, tls: try fields["tls"].map(listenerTLS),
-                                            redirectToHTTPSPort: redirectPort))
+                                            redirectToHTTPSPort: redirectPort,
+                                            accessLog: try fields["access_log"].map(listenerAccessLog)))
         }
         return listeners
     }
@@ -255,6 +262,32 @@ enum ConfigSections {
             }
         }
         return limits
+    }
+
+    /// `{path, format}`, either left out.
+    private static func accessLog(_ node: ConfigNode) throws(ConfigError) -> (path: String?, format: AccessLogFormat?) {
+        var path: String?
+        var format: AccessLogFormat?
+        for (key, value) in try node.mapping(allowedKeys: accessLogKeys).entries {
+            switch key {
+            case "path": path = try value.string(expected: "a file path")
+            case "format": format = try choice(value)
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return (path, format)
+    }
+
+    /// A listener's `access_log`: `off`, or `{path, format}` over the top-level one.
+    private static func listenerAccessLog(_ node: ConfigNode) throws(ConfigError) -> ListenerAccessLog {
+        if case .scalar(let scalar) = node.node {
+            guard scalar.string == "off" || (try? node.bool()) == false else {
+                throw node.error("expected off, or { path, format } over the top-level access_log, got \(node.shape)")
+            }
+            return .off
+        }
+        let (path, format) = try accessLog(node)
+        return .override(path: path, format: format)
     }
 
     private static func log(_ node: ConfigNode) throws(ConfigError) -> LogConfig {

@@ -12,14 +12,17 @@ public struct ListenerConfig: Sendable, Hashable {
     /// A plain listener that answers every request with a 301 to HTTPS on this port (path and query kept),
     /// forwarding nothing (`redirect_to_https: { port: 443 }`); nil, it forwards.
     public var redirectToHTTPSPort: UInt16?
+    /// Its own access log settings over the top-level `access_log` (nil: that one as it is).
+    public var accessLog: ListenerAccessLog?
 
     public init(name: String, bind: HostPort, forward: [WeightedGroup], rules: [ListenerRule] = [],
-                tls: ListenerTLSConfig? = nil, redirectToHTTPSPort: UInt16? = nil) {
+                tls: ListenerTLSConfig? = nil, redirectToHTTPSPort: UInt16? = nil, accessLog: ListenerAccessLog? = nil) {
         self.name = name
         self.bind = bind
         self.forward = forward
         self.rules = rules
         self.tls = tls
         self.redirectToHTTPSPort = redirectToHTTPSPort
+        self.accessLog = accessLog
     }
 }

@@ -14,6 +14,33 @@ extension TurnoutConfig {
         try validateLimits()
         try validateTargetGroups()
         try validateListeners()
+        try validateAccessLogs()
+    }
+
+    private func validateAccessLogs() throws(ConfigError) {
+        if let accessLog, accessLog.path.isEmpty {
+            throw ConfigError(key: "access_log.path", message: "expected a file path, got an empty string")
+        }
+        for listener in listeners {
+            guard case .override(let path, _)? = listener.accessLog else { continue }
+            if path?.isEmpty == true {
+                throw ConfigError(key: "listeners.\(listener.name).access_log.path", message: "expected a file path, got an empty string")
+            }
+            if path == nil, accessLog == nil {
+                throw ConfigError(key: "listeners.\(listener.name).access_log.path",
+                                  message: "missing: there is no top-level access_log to take it from")
+            }
+        }
+        // One file, one format: lines of both in one file would defeat whatever reads it.
+        var formats: [String: AccessLogFormat] = [:]
+        for listener in listeners {
+            guard let log = self.accessLog(of: listener) else { continue }
+            if let other = formats[log.path], other != log.format {
+                throw ConfigError(key: "listeners.\(listener.name).access_log.format",
+                                  message: "\(log.path) is written as \(other.rawValue) by another listener; one file takes one format")
+            }
+            formats[log.path] = log.format
+        }
     }
 
     private func validateAdmin() throws(ConfigError) {

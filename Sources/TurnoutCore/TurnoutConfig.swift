@@ -12,6 +12,8 @@ public struct TurnoutConfig: Sendable, Hashable {
     public var timeouts: Timeouts
     public var limits: Limits
     public var log: LogConfig
+    /// The access log of every listener that does not set its own; nil: none.
+    public var accessLog: AccessLogConfig?
 
     /// The range of an explicit worker count.
     public static let workersRange = 1...256
@@ -24,7 +26,8 @@ public struct TurnoutConfig: Sendable, Hashable {
         targetGroups: [TargetGroupConfig],
         timeouts: Timeouts = Timeouts(),
         limits: Limits = Limits(),
-        log: LogConfig = LogConfig()
+        log: LogConfig = LogConfig(),
+        accessLog: AccessLogConfig? = nil
     ) {
         self.workers = workers
         self.stateDir = stateDir
@@ -34,5 +37,6 @@ public struct TurnoutConfig: Sendable, Hashable {
         self.timeouts = timeouts
         self.limits = limits
         self.log = log
+        self.accessLog = accessLog
     }
 }

@@ -32,6 +32,15 @@ public enum FileIO {
         return classify(err)
     }
 
+    /// `write(2)` to a file or a pipe, where `write` above is for sockets (`send`). A pipe without a reader fails
+    /// with EPIPE where the process ignores SIGPIPE, as `serve` does.
+    public static func writeFile(_ fd: Int32, from bytes: UnsafeRawBufferPointer) -> IOResult {
+        guard let base = bytes.baseAddress else { return .wouldBlock }
+        let (n, err) = retryingOnInterrupt { Glibc.write(fd, base, bytes.count) }
+        if n >= 0 { return n == 0 ? .wouldBlock : .bytes(n) }
+        return classify(err)
+    }
+
     /// Reads into `bytes` (`read` over a buffer's region).
     @inline(__always)
     public static func read(_ fd: Int32, into bytes: UnsafeMutableRawBufferPointer) -> IOResult {

@@ -99,6 +99,23 @@ struct FailureReport {
     var route: RouteCounters?
 }
 
+/// A request that got its answer (a response delivered, a switch of protocols, or the proxy's own error answer),
+/// as the access log records it; the machine keeps it for the worker (`ClientStateMachine.takeAccess`) only when
+/// the listener writes an access log. `route` and `exchange` are lent: the exchange is back in the worker's pool,
+/// untouched until the worker takes another one, which it does only after carrying out this action.
+struct AccessFacts {
+    var status: UInt16
+    var duration: UInt64
+    var upstreamDuration: UInt64?
+    var bytesIn: Int
+    var bytesOut: Int
+    var retried: Bool
+    /// The route last taken (group and target); nil when the request was never routed.
+    var route: Lent<RouteCounters>?
+    /// The request's copied text; nil when its head did not parse.
+    var exchange: Lent<Exchange>?
+}
+
 /// Why a connection or an exchange went wrong: the worker's log line and bookkeeping for it. The targets it names
 /// are lent as an action's references are: an upstream link that was released holds its target until the worker
 /// has carried out the action.

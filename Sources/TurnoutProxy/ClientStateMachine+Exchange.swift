@@ -18,6 +18,7 @@ extension ClientStateMachine {
         exchange.attempts += 1
         exchange.routeCounters = link.counters
         exchange.upstreamBytesReceived = 0
+        exchange.attemptStart = env.now
         deadline = env.now &+ env.settings.connectTimeout
         guard connected else {
             state = .connecting(exchange, link)
@@ -122,6 +123,7 @@ extension ClientStateMachine {
         let input = exchange.buffers.input, output = link.output
         let head = exchange.request
         let requestId: UnsafeRawBufferPointer? = head.hasRequestId ? nil : env.requestIds.next()
+        if recordsAccess, let requestId { exchange.logText.noteRequestId(requestId) }
         let forwarded = ForwardedFor(clientAddress: peerAddress, proto: secure ? "https" : "http", port: listenerPort,
                                      requestId: requestId, targetAuthority: link.target.authority)
         guard let written = RequestHeadWriter.write(head, fields: exchange.buffers.fields,
@@ -239,8 +241,10 @@ extension ClientStateMachine {
             if mayTakeRelay && input.isEmpty && output.isEmpty && wantsSplice(exchange.requestBody, env) {
                 return .takeRelay(.requestBody)
             }
+            let cursor = exchange.bodyCursor
             switch exchange.requestBody.move(from: input, cursor: &exchange.bodyCursor, to: output) {
             case .progressed:
+                exchange.requestBodyBytes &+= exchange.bodyCursor - cursor
                 exchange.roundProgressed = true
                 input.readIndex = exchange.bodyCursor
                 if input.isEmpty {
@@ -375,6 +379,7 @@ extension ClientStateMachine {
         }
         output.writeIndex += written
         link.input.consume(head.headLength)
+        exchange.responseHeadAt = env.now
         exchange.closeAfterResponse = closeAfter
         exchange.roundProgressed = true
         deadline = env.now &+ link.responseTimeout
@@ -569,6 +574,7 @@ extension ClientStateMachine {
             preconditionFailure("request splice without a span")
         }
         exchange.requestBody.recordSpliced(limit - (remaining ?? limit))
+        exchange.requestBodyBytes &+= Int(limit - (remaining ?? limit))
         switch outcome {
         case .progressed, .stalled:
             if remaining == 0 && relay.buffered == 0 {
@@ -664,6 +670,7 @@ extension ClientStateMachine {
                 deadline = env.now &+ env.settings.clientIdleTimeout
             }
         }
+        noteAccess(exchange, status: response.status, bytesOut: exchange.responseBytesWritten, env)
         release(link, exchange.relays)
         env.pool.give(exchange)
         return .finishExchange(status: response.status, duration: duration, reuse: reuse, idle: idle)
@@ -675,6 +682,7 @@ extension ClientStateMachine {
                                   _ env: ConnectionEnvironment) -> ClientAction {
         let duration = env.now &- exchange.requestStart
         if exchange.headPinned { exchange.buffers.input.readIndex = exchange.bodyCursor }
+        noteAccess(exchange, status: status, bytesOut: exchange.responseBytesWritten, env)
         let tunnel = env.pool.takeTunnel(buffers: exchange.buffers, link: link)
         if case .splicing(let relay) = exchange.requestStage { tunnel.upward.relay = relay }
         env.pool.give(exchange)

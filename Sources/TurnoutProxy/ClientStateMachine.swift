@@ -64,6 +64,10 @@ struct ClientStateMachine {
     private(set) var released = Released()
     /// The failure the last `.failed` or `.close` reports, for the worker to take (`takeReport`).
     private(set) var report: FailureReport?
+    /// Whether the listener writes an access log: each exchange copies what its line shows, and the request just
+    /// answered waits in `access` for the worker (`takeAccess`).
+    let recordsAccess: Bool
+    private(set) var access: AccessFacts?
 
     /// Interim (1xx) responses relayed for one request before the exchange fails with a 502: room for a 100
     /// Continue and a few 103 Early Hints, not for an upstream that never gets to the point.
@@ -72,13 +76,14 @@ struct ClientStateMachine {
     /// A connection just accepted: idle, with the header timeout running for its first request; a `secure` one
     /// with the TLS handshake's, until the worker reports the handshake done (`handshakeCompleted`).
     init(peerAddress: UnsafeRawBufferPointer, listenerPort: UInt16, secure: Bool = false,
-         redirectToHTTPSPort: UInt16 = 0, now: UInt64, settings: WorkerSettings) {
+         redirectToHTTPSPort: UInt16 = 0, now: UInt64, settings: WorkerSettings, recordsAccess: Bool = false) {
         state = .idle
         deadline = now &+ (secure ? settings.tlsHandshakeTimeout : settings.clientHeaderTimeout)
         self.peerAddress = peerAddress
         self.listenerPort = listenerPort
         self.secure = secure
         self.redirectToHTTPSPort = redirectToHTTPSPort
+        self.recordsAccess = recordsAccess
     }
 
     /// A machine with no connection.
@@ -89,6 +94,7 @@ struct ClientStateMachine {
         listenerPort = 0
         secure = false
         redirectToHTTPSPort = 0
+        recordsAccess = false
     }
 
     /// The target of the exchange or tunnel in progress, if any (its drain may close the connection).
@@ -406,6 +412,24 @@ struct ClientStateMachine {
         return report
     }
 
+    /// The request just answered, for the access log (set only when `recordsAccess`).
+    mutating func takeAccess() -> AccessFacts? {
+        defer { access = nil }
+        return access
+    }
+
+    /// Keeps what the access log records of `exchange`, answered with `status` (`bytesOut` bytes of it written, or
+    /// to be written for a canned answer), when the listener writes one.
+    mutating func noteAccess(_ exchange: Exchange, status: UInt16, bytesOut: Int, _ env: ConnectionEnvironment) {
+        guard recordsAccess else { return }
+        let head = exchange.responseHeadAt
+        access = AccessFacts(
+            status: status, duration: env.now &- exchange.requestStart,
+            upstreamDuration: head == 0 ? nil : head &- exchange.attemptStart,
+            bytesIn: exchange.request.headLength + exchange.requestBodyBytes, bytesOut: bytesOut,
+            retried: exchange.attempts > 1, route: exchange.routeCounters.map(Lent.init), exchange: Lent(exchange))
+    }
+
     /// Reports `failure` (the client answered with `answer`, if any, for the request routed on `route`) for
     /// `.failed`.
     mutating func failing(_ failure: ConnectionFailure, answer: UInt16?, route: RouteCounters? = nil) -> ClientAction {
@@ -490,6 +514,7 @@ struct ClientStateMachine {
         let exchange = env.pool.takeExchange(buffers: buffers)
         exchange.begin(head, bodyStart: buffers.input.readIndex + head.headLength, now: env.now,
                        closeAfterResponse: !head.keepAlive || env.draining)
+        if recordsAccess { exchange.logText.capture(head, source: buffers.input.pending, fields: buffers.fields) }
         state = .routing(exchange, excluding: nil, orExcluded: false)
         return .route(excluding: nil, orExcluded: false, isRetry: false)
     }
@@ -531,6 +556,7 @@ struct ClientStateMachine {
             return closing(abort: true, failure, proxyError: status, route: exchange.routeCounters)
         }
         output.append(ErrorResponse.bytes(status: status))
+        noteAccess(exchange, status: status, bytesOut: ErrorResponse.bytes(status: status).count, env)
         let route = exchange.routeCounters
         release(link, exchange.relays)
         let linger = !Self.closesWithoutLinger(exchange, input: buffers.input)
@@ -547,6 +573,10 @@ struct ClientStateMachine {
             return closing(abort: true, failure, proxyError: status)
         }
         output.append(ErrorResponse.bytes(status: status))
+        if recordsAccess {
+            access = AccessFacts(status: status, duration: 0, upstreamDuration: nil, bytesIn: 0,
+                                 bytesOut: ErrorResponse.bytes(status: status).count, retried: false, route: nil, exchange: nil)
+        }
         beginClosing(buffers, linger: true, env)
         return failing(failure, answer: status)
     }

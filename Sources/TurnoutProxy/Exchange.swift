@@ -34,12 +34,24 @@ final class Exchange {
     var responseBytesWritten = 0
     /// Bytes the current upstream connection sent before a final head: any, and a retry might repeat an answer.
     var upstreamBytesReceived = 0
+    /// Request body bytes read from the client (as framed on the wire), for the access log.
+    var requestBodyBytes = 0
+    /// Monotonic time the last attempt was routed, and the final response head arrived (0: not yet).
+    var attemptStart: UInt64 = 0
+    var responseHeadAt: UInt64 = 0
+    /// What the access log shows of the request (copied only when the listener writes one).
+    var logText: AccessLogText
     /// Where the exchange's round of steps resumes (see `ClientStateMachine.exchangeNext`).
     var step = ExchangeStep.requestBody
     /// Whether any step of the current round moved bytes.
     var roundProgressed = false
 
-    init(buffers: ClientBuffers) { self.buffers = buffers }
+    init(buffers: ClientBuffers) {
+        self.buffers = buffers
+        logText = AccessLogText(storage: UnsafeMutableRawPointer.allocate(byteCount: AccessLogText.capacity, alignment: 8))
+    }
+
+    deinit { logText.storage.deallocate() }
 
     /// Readies the record for the request `head`, complete at `now`; its body (if any) starts at `bodyStart`.
     func begin(_ head: RequestHead, bodyStart: Int, now: UInt64, closeAfterResponse: Bool) {
@@ -55,6 +67,9 @@ final class Exchange {
         responseBody = .done
         responseBytesWritten = 0
         upstreamBytesReceived = 0
+        requestBodyBytes = 0
+        attemptStart = now
+        responseHeadAt = 0
         step = .requestBody
         roundProgressed = false
     }
@@ -75,7 +90,7 @@ final class Exchange {
     }
 
     /// About what a record weighs on the heap, for the pool's count of freed memory.
-    static let approximateBytes = 384
+    static let approximateBytes = 384 + AccessLogText.capacity
 
     /// Whether the request head still waits at the input's read index, so that a retry can send it again.
     var headPinned: Bool {

@@ -36,6 +36,10 @@ public final class Proxy: Sendable {
     private let metrics: MetricsRegistry
     /// Each HTTPS listener's certificates in force, by listener name.
     private let certificatePublishers: [String: CertificatePublisher]
+    /// The access logs' files and their writer; nil when no listener writes one.
+    public let accessLog: AccessLogWriter?
+    /// Per worker, per listener index: where its access log lines go.
+    private let accessLogs: [[WorkerAccessLog?]]
 
     /// `tls`: the loaded certificates of each HTTPS listener (`listeners.<name>.tls`), by listener name.
     public init(config: TurnoutConfig, table: RoutingTable, tls: [String: TLSServerConfiguration] = [:],
@@ -44,6 +48,16 @@ public final class Proxy: Sendable {
         self.metrics = metrics
         let workers = config.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         workerCount = workers
+        // The access logs' files open before anything binds: a path that cannot be written refuses the start.
+        let accessLog = try Self.openAccessLogs(config, workers: workers, logger: logger)
+        self.accessLog = accessLog
+        accessLogs = (0..<workers).map { worker in
+            config.listeners.map { listener in
+                config.accessLog(of: listener).flatMap { log in
+                    accessLog?.file(for: log).map { WorkerAccessLog(ring: $0.rings[worker], format: log.format) }
+                }
+            }
+        }
         self.logger = logger
         settings = WorkerSettings(config: config, workers: workers)
         shutdownGrace = config.timeouts.shutdownGrace.nanoseconds
@@ -113,17 +127,35 @@ public final class Proxy: Sendable {
         control = WorkerControl(notifiers: notifiers)
     }
 
-    /// Spawns the worker threads. If one cannot be spawned, none serves: the workers already
-    /// running stop, every listening socket closes, and this throws.
+    private static func openAccessLogs(_ config: TurnoutConfig, workers: Int, logger: Logger) throws -> AccessLogWriter? {
+        let configs = config.listeners.compactMap(config.accessLog(of:))
+        guard !configs.isEmpty else { return nil }
+        do {
+            return try AccessLogWriter(configs: configs, workers: workers, logger: logger)
+        } catch {
+            let key = config.accessLog?.path == error.path ? "access_log.path"
+                : config.listeners.first { config.accessLog(of: $0)?.path == error.path }.map { "listeners.\($0.name).access_log.path" }
+                ?? "access_log.path"
+            throw ProxyStartError(description: "\(key): cannot open \(error.path): \(String(cString: strerror(error.errno)))")
+        }
+    }
+
+    /// Spawns the worker threads (and the access logs' writer). If one cannot be spawned, none serves: the
+    /// workers already running stop, every listening socket closes, and this throws.
     public func start() throws {
+        do {
+            try accessLog?.start()
+        } catch {
+            throw ProxyStartError(description: "access log writer: cannot start its thread: \(error)")
+        }
         for index in 0..<workerCount {
             let sockets = listenerSockets[index], loop = loops[index]
             let settings = self.settings, publisher = self.publisher, control = self.control, logger = self.logger
-            let events = self.events, metrics = self.metrics
+            let events = self.events, metrics = self.metrics, accessLogs = self.accessLogs[index]
             do {
                 let thread = try PosixThread(name: "turnout-w\(index)") {
                     Worker(index: index, listeners: sockets, loop: loop, settings: settings, publisher: publisher,
-                           control: control, events: events, metrics: metrics, logger: logger).run()
+                           control: control, events: events, metrics: metrics, accessLogs: accessLogs, logger: logger).run()
                 }
                 threads.append(thread)
             } catch {
@@ -161,9 +193,10 @@ public final class Proxy: Sendable {
         control.wakeAll()
     }
 
-    /// Waits for every worker to finish draining.
+    /// Waits for every worker to finish draining, then for the access logs' last lines.
     public func wait() {
         for thread in threads.all { thread.join() }
+        accessLog?.stop()
     }
 }
 

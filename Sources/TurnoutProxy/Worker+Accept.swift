@@ -37,7 +37,8 @@ extension Worker {
             }
             client.machine = ClientStateMachine(peerAddress: client.peerHostBytes, listenerPort: listener.port,
                                                 secure: secure, redirectToHTTPSPort: listener.redirectToHTTPSPort,
-                                                now: now, settings: settings)
+                                                now: now, settings: settings,
+                                                recordsAccess: accessLogs[listener.listenerIndex] != nil)
             // Registered once, edge-triggered for both directions: no epoll_ctl per request.
             do {
                 try epoll.add(fd, Worker.connectionEvents,

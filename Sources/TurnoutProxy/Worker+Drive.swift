@@ -51,10 +51,12 @@ extension Worker {
             case .upgraded(let target, let status, let counters, let duration):
                 recordTargetResponse(target.object, status: status)
                 counters.object.recordResponse(status: Int(status), durationNanoseconds: duration)
+                recordAccess(client)
                 action = client.machine.next(env)
             case .finishExchange(let status, let duration, let reuse, let idle):
                 let released = client.machine.takeReleased()
                 released.upstream?.counters.recordResponse(status: Int(status), durationNanoseconds: duration)
+                recordAccess(client)
                 dispose(released, reuse: reuse)
                 if idle { return }
                 action = client.machine.next(env)
@@ -68,10 +70,12 @@ extension Worker {
                 // The reported target is held by the released link until it is disposed of, after the report.
                 let released = client.machine.takeReleased()
                 if let failure = client.machine.takeReport() { report(failure, client) }
+                recordAccess(client)
                 dispose(released, reuse: false)
                 action = client.machine.next(env)
             case .close(let abort, let flushing):
                 if let failure = client.machine.takeReport() { report(failure, client) }
+                recordAccess(client)
                 if let flushing, !flushing.isEmpty, client.machine.writable {
                     // What is buffered goes out before the reset, so the client sees how far the response got.
                     switch writeClient(client, from: flushing) {

@@ -39,6 +39,12 @@ final class Worker {
     /// they were built from (see `Worker+TLS`).
     var tlsContexts: [TLSServerContext?] = []
     var tlsVersions: [UInt64] = []
+    /// Per listener index: where its access log lines go (nil: it writes none), and its name for them.
+    let accessLogs: [WorkerAccessLog?]
+    let listenerNames: [String]
+    /// The access log's line formatter (its time text made once a second) and its scratch line.
+    var accessLine = AccessLogLine()
+    let accessScratch: UnsafeMutableRawBufferPointer
     var logger: Logger
 
     var clients: [ClientConnection?] = []
@@ -74,7 +80,7 @@ final class Worker {
     var freedSinceHeapTrim = 0
 
     init(index: Int, listeners: [ListenerSocket], loop: WorkerLoop, settings: WorkerSettings, publisher: RoutingPublisher,
-         control: WorkerControl, events: ProxyEvents, metrics: MetricsRegistry, logger: Logger) {
+         control: WorkerControl, events: ProxyEvents, metrics: MetricsRegistry, accessLogs: [WorkerAccessLog?], logger: Logger) {
         self.index = index
         self.listeners = listeners
         self.settings = settings
@@ -83,6 +89,11 @@ final class Worker {
         self.events = events
         self.metrics = metrics
         listenerCounters = publisher.table.listeners.map { metrics.listenerCounters(listener: $0.name) }
+        listenerNames = publisher.table.listeners.map(\.name)
+        self.accessLogs = accessLogs
+        accessScratch = accessLogs.contains { $0 != nil }
+            ? UnsafeMutableRawBufferPointer.allocate(byteCount: AccessLogLine.capacity, alignment: 8)
+            : UnsafeMutableRawBufferPointer(start: nil, count: 0)
         self.logger = logger
         self.logger[metadataKey: "worker"] = .stringConvertible(index)
         epoll = loop.epoll
@@ -97,6 +108,8 @@ final class Worker {
         // Built now rather than at the first connection: a handshake should not wait for certificates to load.
         for listener in listeners { _ = tlsContext(for: listener) }
     }
+
+    deinit { accessScratch.deallocate() }
 
     /// Runs the loop until a drain completes.
     func run() {

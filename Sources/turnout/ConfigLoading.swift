@@ -1,6 +1,8 @@
 import ArgumentParser
+import Glibc
 import TurnoutControl
 import TurnoutCore
+import TurnoutPosix
 import TurnoutTLS
 
 /// Options shared by the commands that read a configuration file.
@@ -61,6 +63,37 @@ struct ConfigOptions: ParsableArguments {
             printError("error: state_dir: \(error)")
             throw ExitCode(2)
         }
+        try checkAccessLogs(of: config)
         return token
+    }
+
+    /// Each access log's file can be written: an existing file (or FIFO) writable, or its directory there and
+    /// writable for a new one. `serve` opens them before binding; this says so before.
+    private func checkAccessLogs(of config: TurnoutConfig) throws {
+        let files = PosixFileSystem()
+        var checked: Set<String> = []
+        for listener in config.listeners {
+            guard let log = config.accessLog(of: listener), checked.insert(log.path).inserted else { continue }
+            let key = config.accessLog?.path == log.path ? "access_log.path" : "listeners.\(listener.name).access_log.path"
+            let directory = log.path.contains("/") ? String(log.path[..<log.path.lastIndex(of: "/")!]) : "."
+            let problem: String?
+            switch files.kind(of: log.path) {
+            case .directory?:
+                problem = "\(log.path) is a directory"
+            case .regular?, .other?:
+                problem = (try? files.checkAccess(log.path, W_OK)) == nil ? "\(log.path) cannot be written" : nil
+            case nil:
+                if files.kind(of: directory.isEmpty ? "/" : directory) != .directory {
+                    problem = "no directory \(directory) for \(log.path)"
+                } else {
+                    problem = (try? files.checkAccess(directory.isEmpty ? "/" : directory, W_OK)) == nil
+                        ? "\(log.path) cannot be created: \(directory) is not writable" : nil
+                }
+            }
+            if let problem {
+                printError("error: \(key): \(problem)")
+                throw ExitCode(2)
+            }
+        }
     }
 }

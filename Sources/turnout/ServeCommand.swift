@@ -36,7 +36,7 @@ struct ServeCommand: ParsableCommand {
 
         // Signals are taken synchronously from a signalfd on the control loop; block them
         // before any worker exists so every thread inherits the mask.
-        SignalDescriptor.block([SIGTERM, SIGINT, SIGHUP])
+        SignalDescriptor.block([SIGTERM, SIGINT, SIGHUP, SIGUSR1])
         signal(SIGPIPE, SIG_IGN)
 
         do {

@@ -75,7 +75,7 @@ struct ServeStartup {
         } catch {
             throw ProxyStartError(description: "admin.bind: cannot listen on \(config.admin.bind): \(error)")
         }
-        signals = try SignalDescriptor([SIGTERM, SIGINT, SIGHUP])
+        signals = try SignalDescriptor([SIGTERM, SIGINT, SIGHUP, SIGUSR1])
     }
 
     /// How long the workers wait for the first answers of the target names before they take connections anyway.
@@ -127,6 +127,10 @@ struct ServeStartup {
                 source.didReload(outcome)
                 return
             }
+            if signal == SIGUSR1 {
+                plane.reopenAccessLogs(caller: "SIGUSR1")
+                return
+            }
             logger.notice("signal \(signal): draining (grace \(config.timeouts.shutdownGrace.milliseconds) ms)")
             notifier.stopping(grace: config.timeouts.shutdownGrace)
             admin.close()
@@ -146,7 +150,17 @@ private final class StartFailure {
 }
 
 /// The proxy is the data plane the control plane publishes to (`publish` and `boundPorts` are its own).
-extension Proxy: DataPlane {}
+extension Proxy: DataPlane {
+    public func reopenAccessLogs() throws -> [String] {
+        try accessLog?.reopen() ?? []
+    }
+
+    public var accessLogFigures: [AccessLogFigures] {
+        (accessLog?.figures ?? []).map {
+            AccessLogFigures(path: $0.path, written: $0.writtenLines, dropped: $0.droppedLines, failed: $0.failedLines)
+        }
+    }
+}
 
 /// What `serve` tells the service manager (`ServiceNotifier`, when `NOTIFY_SOCKET` is set): ready, reloading and
 /// reloaded, stopping. A notification that cannot be sent is logged, never fatal: the proxy serves either way.

@@ -146,6 +146,8 @@ def proxy_config(request, tmp_path):
         rules: dict[str, list[dict]] | None = None,
         tls: dict[str, dict] | None = None,
         redirect_to_https: dict[str, int] | None = None,
+        access_log: dict[str, str] | None = None,
+        listener_access_logs: dict[str, dict | bool] | None = None,
     ) -> tuple[ProxyConfig, Path]:
         if groups is None:
             pair: Backends = request.getfixturevalue("backends")
@@ -166,6 +168,8 @@ def proxy_config(request, tmp_path):
             rules=rules,
             tls=tls,
             redirect_to_https=redirect_to_https,
+            access_log=access_log,
+            listener_access_logs=listener_access_logs,
         )
         path = tmp_path / "turnout.yaml"
         config.write(path)
@@ -182,7 +186,7 @@ def proxy(proxy_config, start_process):
     {name: {targets, algorithm, health_check, on_all_unhealthy, passive_ejection, ...}}), ``timeouts``
     and ``limits`` (merged over the defaults), ``rules`` ({listener: [rule, ...]}), ``workers``, ``state_dir``, ``token_file``, ``allowed_hosts``, ``log``
     (the ``log`` section), ``tls`` ({listener: its ``tls`` section}),
-    ``redirect_to_https`` ({listener: HTTPS port}), ``serve_args`` (more options for ``serve``), and ``wait_for_admin`` (also wait until the
+    ``redirect_to_https`` ({listener: HTTPS port}), ``access_log`` (the top-level one) and ``listener_access_logs`` ({listener: its own}), ``serve_args`` (more options for ``serve``), and ``wait_for_admin`` (also wait until the
     admin API answers ``GET /healthz`` with 200).
     """
     binary = str(executable("turnout"))

@@ -252,6 +252,8 @@ class ProxyConfig:
         rules: dict[str, list[dict]] | None = None,
         tls: dict[str, dict] | None = None,
         redirect_to_https: dict[str, int] | None = None,
+        access_log: dict[str, str] | None = None,
+        listener_access_logs: dict[str, dict | bool] | None = None,
     ):
         self.state_dir = state_dir
         self.rules = {name: list(listed) for name, listed in (rules or {}).items()}
@@ -260,6 +262,8 @@ class ProxyConfig:
         # listener name → the HTTPS port it redirects every request to
         self.redirect_to_https = dict(redirect_to_https or {})
         self.log = log
+        self.access_log = access_log
+        self.listener_access_logs = listener_access_logs or {}
         self.workers = workers
         self.token_file = token_file
         self.allowed_hosts = allowed_hosts
@@ -288,6 +292,7 @@ class ProxyConfig:
                     **({"tls": self.tls[name]} if name in self.tls else {}),
                     **({"redirect_to_https": {"port": self.redirect_to_https[name]}}
                        if name in self.redirect_to_https else {}),
+                    **({"access_log": self.listener_access_logs[name]} if name in self.listener_access_logs else {}),
                 }
                 for name, forward in self.listeners.items()
             },
@@ -295,6 +300,7 @@ class ProxyConfig:
             "timeouts": self.timeouts,
             "limits": self.limits,
             **({"log": dict(self.log)} if self.log is not None else {}),
+            **({"access_log": dict(self.access_log)} if self.access_log is not None else {}),
         }
 
     def render(self) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import build_preload_library, executable
+from harness import build_preload_library, executable, wait_until
 from raw_http import Conn, pattern_bytes
 from raw_upstream import ScriptedUpstream, read_request_head
 
@@ -244,6 +244,8 @@ class CountedProxy:
     counters: AllocationCounters
     # What the HTTPS listener's clients trust: its certificate, for app.example.
     tls: ssl.SSLContext
+    #: The production listener's access log (every request it answers is a line there).
+    access_log: Path
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +261,8 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def counted_proxy(malloc_counter_library, demo_backend, proxy_config, start_process, tmp_path, certificate):
-    """``turnout serve`` with the counter preloaded: one worker, no health checks. ``production`` →
+    """``turnout serve`` with the counter preloaded: one worker, no health checks, an access log on every listener
+    (JSON; the production listener's in the combined format). ``production`` →
     blue 50 / green 50, where blue round-robins over both demo backends and green picks the least
     outstanding; ``secure`` → the same over HTTPS; ``closing`` → a backend that closes its connection after
     every response; ``large_chunks`` → a backend answering with chunks of 100 kB and more; ``ruled`` → rules of
@@ -281,6 +284,8 @@ def counted_proxy(malloc_counter_library, demo_backend, proxy_config, start_proc
             "large_chunks": {"targets": [large_chunks.address], "health_check": no_checks},
         },
         workers=1,
+        access_log={"path": str(tmp_path / "access.json"), "format": "json"},
+        listener_access_logs={"production": {"path": str(tmp_path / "access.log"), "format": "combined"}},
     )
     counter_path, trace_path = tmp_path / "allocations.bin", tmp_path / "allocations.trace"
     process = start_process("turnout", [
@@ -293,7 +298,8 @@ def counted_proxy(malloc_counter_library, demo_backend, proxy_config, start_proc
     process.wait_until_listening(config.listener_ports.values())
     counters = AllocationCounters(counter_path, trace_path, process.pid)
     tls = ssl.create_default_context(cafile=str(certificate[0]))
-    yield CountedProxy(ports=dict(config.listener_ports), counters=counters, tls=tls)
+    yield CountedProxy(ports=dict(config.listener_ports), counters=counters, tls=tls,
+                       access_log=tmp_path / "access.log")
     counters.close()
     closing.close()
     large_chunks.close()
@@ -527,6 +533,9 @@ def test_keep_alive_requests_allocate_nothing_in_steady_state(counted_proxy, req
     known = expect_known_allocations(request, GET)
     snapshots = measure(counted_proxy, GET, warm_up=2000, window=10000)
     assert_flat(counted_proxy, GET, snapshots, window=10000, explain=not known)
+    # The access log was on: a line per request (the writer writes every 50 ms).
+    assert wait_until(lambda: counted_proxy.access_log.read_bytes().count(b"\n") >= 22000, timeout=10), \
+        counted_proxy.access_log.read_bytes().count(b"\n")
 
 
 def test_keep_alive_requests_over_tls_allocate_nothing_in_steady_state(counted_proxy, request):
