@@ -12,6 +12,7 @@ from . import configs
 # Display order, labels and chart colours of every proxy variant.
 PROXIES = {
     "turnout": ("Turnout", "#d62728"),
+    "turnout-access-log": ("Turnout + access log", "#ff9896"),
     "haproxy": ("HAProxy", "#1f77b4"),
     "haproxy-splice": ("HAProxy splice-auto", "#7fb2e5"),
     "nginx": ("nginx", "#2ca02c"),
@@ -88,11 +89,12 @@ def proxy_command(proxy, work, ports, settings, turnout_bin):
     (root / "logs").mkdir(parents=True)
     port, backend_port = ports[proxy], ports["backend"]
     tls = certificate(work) if settings.tls else None
-    if proxy == "turnout":
+    if proxy in ("turnout", "turnout-access-log"):
         config = root / "turnout.yaml"
+        access_log = root / "logs/access.json" if proxy == "turnout-access-log" else None
         config.write_text(configs.turnout(root / "state", port, ports["admin"], {"blue": backend_port},
                                           settings.workers, host_rules=settings.host_rules,
-                                          tls=tls[:2] if tls else None))
+                                          tls=tls[:2] if tls else None, access_log=access_log))
         return [turnout_bin, "serve", "--config", config]
     if proxy in ("haproxy", "haproxy-splice"):
         config = root / "haproxy.cfg"

@@ -11,6 +11,8 @@ from . import clients, configs
 from .proxies import ProxySettings
 
 THREE = ("turnout", "haproxy", "nginx")
+# The small requests, where a line per request costs the most: Turnout again with its access log on.
+WITH_ACCESS_LOG = ("turnout", "turnout-access-log", "haproxy", "nginx")
 WITH_SPLICE = ("turnout", "haproxy", "haproxy-splice", "nginx")
 
 
@@ -192,17 +194,17 @@ def _https(path, connections, workers=1, headers=()):
 
 
 WORKLOADS = [
-    Workload("get-keepalive", "small GET, keep-alive, 1 worker", "throughput", "req/s", THREE,
+    Workload("get-keepalive", "small GET, keep-alive, 1 worker", "throughput", "req/s", WITH_ACCESS_LOG,
              description="GET / (23-byte body), 64 keep-alive connections",
              **_small_get_keepalive(1)),
-    Workload("get-keepalive-w2", "small GET, keep-alive, 2 workers", "throughput", "req/s", THREE,
+    Workload("get-keepalive-w2", "small GET, keep-alive, 2 workers", "throughput", "req/s", WITH_ACCESS_LOG,
              description="as above with 2 proxy workers (HAProxy nbthread 2, nginx worker_processes 2)",
              **_small_get_keepalive(2)),
     Workload("get-keepalive-rules", "small GET, keep-alive, 100 host rules", "throughput", "req/s", ("turnout", "haproxy"),
              description="as the 1-worker row, the Host matching the last of 100 host rules (Turnout listener rules, "
                          "HAProxy use_backend); compare with that row for the rules' cost",
              **_host_rules(100)),
-    Workload("get-close", "small GET, Connection: close", "throughput", "req/s", THREE,
+    Workload("get-close", "small GET, Connection: close", "throughput", "req/s", WITH_ACCESS_LOG,
              description="GET / with `Connection: close`: a new client connection per request", **_close()),
     Workload("download-1m", "1 MiB responses", "throughput", "MiB/s", WITH_SPLICE,
              description="GET /1m, 16 keep-alive connections; MiB/s = responses/s", **_download()),
@@ -214,7 +216,7 @@ WORKLOADS = [
     Workload("upload-1m", "1 MiB POST uploads", "throughput", "MiB/s", THREE,
              description="POST /upload with a 1 MiB body, 16 keep-alive connections; MiB/s = uploads/s",
              **_upload()),
-    Workload("latency", "latency at a fixed rate", "latency", "ms p99", THREE,
+    Workload("latency", "latency at a fixed rate", "latency", "ms p99", WITH_ACCESS_LOG,
              description="GET / at a constant rate, open loop, latency from each request's due time",
              measure=_latency_measure, warm_up=_small_get_warm_up,
              commands=lambda options: [" ".join(_latency_command("PORT", options, "open_loop"))
