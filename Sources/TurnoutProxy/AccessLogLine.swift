@@ -154,11 +154,7 @@ struct AccessLogLine {
             out.byte(0x2F)
             out.decimal(UInt64(year), digits: 4)
             out.byte(0x3A)
-            out.decimal(UInt64(hour), digits: 2)
-            out.byte(0x3A)
-            out.decimal(UInt64(minute), digits: 2)
-            out.byte(0x3A)
-            out.decimal(UInt64(sec), digits: 2)
+            out.timeOfDay(hour, minute, sec)
             out.literal(" +0000")
         }
         withUnsafeMutableBytes(of: &isoTime) { raw in
@@ -169,11 +165,7 @@ struct AccessLogLine {
             out.byte(0x2D)
             out.decimal(UInt64(day), digits: 2)
             out.byte(0x54)
-            out.decimal(UInt64(hour), digits: 2)
-            out.byte(0x3A)
-            out.decimal(UInt64(minute), digits: 2)
-            out.byte(0x3A)
-            out.decimal(UInt64(sec), digits: 2)
+            out.timeOfDay(hour, minute, sec)
         }
     }
 }
@@ -224,6 +216,15 @@ private struct LineOutput {
             } while n > 0 || length < digits
             bytes(UnsafeRawBufferPointer(rebasing: digitsOut[(24 - length)...]))
         }
+    }
+
+    /// `HH:MM:SS`.
+    mutating func timeOfDay(_ hour: Int, _ minute: Int, _ second: Int) {
+        decimal(UInt64(hour), digits: 2)
+        byte(0x3A)
+        decimal(UInt64(minute), digits: 2)
+        byte(0x3A)
+        decimal(UInt64(second), digits: 2)
     }
 
     /// Nanoseconds as milliseconds with three decimals (microseconds).

@@ -3,13 +3,14 @@ import TurnoutHTTP1
 /// The request's text an access log line shows, copied out of the client's input buffer while the head is there
 /// (its bytes are reused for the body and the next request long before the response ends): method, target and
 /// version, and the Referer, User-Agent and X-Request-Id values. Each is cut at its share of `capacity` bytes.
-/// The storage is the exchange's, allocated once with it: a copy costs a few `memcpy`s and no allocation.
+/// The storage is the exchange's, allocated at its first capture (only on a listener that writes an access log)
+/// and kept while the exchange is pooled: a copy costs a few `memcpy`s and no allocation.
 struct AccessLogText {
     static let capacity = 1024
     /// Each field's share of `capacity`: method, target, version, referer, user agent, request id.
     private static let limits = (method: 16, target: 512, version: 8, referer: 224, userAgent: 200, requestId: 64)
 
-    let storage: UnsafeMutableRawPointer
+    private(set) var storage: UnsafeMutableRawPointer?
     private var methodCount = 0, targetCount = 0, versionCount = 0
     private var refererCount: Int?, userAgentCount: Int?, requestIdCount: Int?
 
@@ -20,7 +21,14 @@ struct AccessLogText {
     private static let userAgentStart = refererStart + limits.referer
     private static let requestIdStart = userAgentStart + limits.userAgent
 
+    /// Nothing captured yet, no storage.
+    init() {}
+
+    /// Over storage of `capacity` bytes the caller owns.
     init(storage: UnsafeMutableRawPointer) { self.storage = storage }
+
+    /// Frees storage `capture` allocated (the exchange's `deinit`).
+    func deallocate() { storage?.deallocate() }
 
     var method: UnsafeRawBufferPointer { field(0, methodCount) }
     var target: UnsafeRawBufferPointer { field(Self.targetStart, targetCount) }
@@ -32,6 +40,7 @@ struct AccessLogText {
 
     /// Copies what the log shows of `head`, parsed from `source` with its fields in `fields`.
     mutating func capture(_ head: RequestHead, source: UnsafeRawBufferPointer, fields: HeaderFieldTable) {
+        if storage == nil { storage = UnsafeMutableRawPointer.allocate(byteCount: Self.capacity, alignment: 8) }
         methodCount = copy(source.slice(head.methodRange), to: 0, limit: Self.limits.method)
         targetCount = copy(source.slice(head.target), to: Self.targetStart, limit: Self.limits.target)
         versionCount = copy(head.version == .http10 ? "HTTP/1.0" : "HTTP/1.1", to: Self.versionStart)
@@ -52,17 +61,17 @@ struct AccessLogText {
     }
 
     private func field(_ start: Int, _ count: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: storage + start, count: count)
+        UnsafeRawBufferPointer(start: storage! + start, count: count)
     }
 
     private func copy(_ bytes: UnsafeRawBufferPointer, to start: Int, limit: Int) -> Int {
         let n = min(bytes.count, limit)
-        if n > 0 { (storage + start).copyMemory(from: bytes.baseAddress!, byteCount: n) }
+        if n > 0 { (storage! + start).copyMemory(from: bytes.baseAddress!, byteCount: n) }
         return n
     }
 
     private func copy(_ text: StaticString, to start: Int) -> Int {
-        (storage + start).copyMemory(from: text.utf8Start, byteCount: text.utf8CodeUnitCount)
+        (storage! + start).copyMemory(from: text.utf8Start, byteCount: text.utf8CodeUnitCount)
         return text.utf8CodeUnitCount
     }
 }

@@ -40,18 +40,15 @@ final class Exchange {
     var attemptStart: UInt64 = 0
     var responseHeadAt: UInt64 = 0
     /// What the access log shows of the request (copied only when the listener writes one).
-    var logText: AccessLogText
+    var logText = AccessLogText()
     /// Where the exchange's round of steps resumes (see `ClientStateMachine.exchangeNext`).
     var step = ExchangeStep.requestBody
     /// Whether any step of the current round moved bytes.
     var roundProgressed = false
 
-    init(buffers: ClientBuffers) {
-        self.buffers = buffers
-        logText = AccessLogText(storage: UnsafeMutableRawPointer.allocate(byteCount: AccessLogText.capacity, alignment: 8))
-    }
+    init(buffers: ClientBuffers) { self.buffers = buffers }
 
-    deinit { logText.storage.deallocate() }
+    deinit { logText.deallocate() }
 
     /// Readies the record for the request `head`, complete at `now`; its body (if any) starts at `bodyStart`.
     func begin(_ head: RequestHead, bodyStart: Int, now: UInt64, closeAfterResponse: Bool) {
@@ -90,7 +87,7 @@ final class Exchange {
     }
 
     /// About what a record weighs on the heap, for the pool's count of freed memory.
-    static let approximateBytes = 384 + AccessLogText.capacity
+    static let approximateBytes = 384
 
     /// Whether the request head still waits at the input's read index, so that a retry can send it again.
     var headPinned: Bool {

@@ -92,7 +92,8 @@ def proxy_command(proxy, work, ports, settings, turnout_bin):
     if proxy in ("turnout", "turnout-access-log"):
         config = root / "turnout.yaml"
         access_log = root / "logs/access.json" if proxy == "turnout-access-log" else None
-        config.write_text(configs.turnout(root / "state", port, ports["admin"], {"blue": backend_port},
+        admin_port = ports["admin-access-log" if access_log else "admin"]  # both run at once
+        config.write_text(configs.turnout(root / "state", port, admin_port, {"blue": backend_port},
                                           settings.workers, host_rules=settings.host_rules,
                                           tls=tls[:2] if tls else None, access_log=access_log))
         return [turnout_bin, "serve", "--config", config]
