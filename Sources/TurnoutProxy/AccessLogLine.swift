@@ -9,6 +9,8 @@ struct AccessLogEntry {
     var time: UInt64
     var client: UnsafeRawBufferPointer
     var listener: String
+    /// The listener rule that took the request; nil: the listener's own forward (or none: not routed).
+    var rule: String? = nil
     /// The routed group and target; nil when the request was never routed (a malformed head, no target).
     var group: String?
     var target: String?
@@ -80,7 +82,9 @@ struct AccessLogLine {
         out.escapedCombined(orDash: entry.text?.userAgent)
         out.literal("\" listener=")
         out.string(entry.listener)
-        out.literal(" rule=- group=")
+        out.literal(" rule=")
+        out.string(orDash: entry.rule)
+        out.literal(" group=")
         out.string(orDash: entry.group)
         out.literal(" target=")
         out.string(orDash: entry.target)
@@ -104,7 +108,9 @@ struct AccessLogLine {
         out.escapedJSON(entry.client)
         out.literal("\",\"listener\":")
         out.jsonString(entry.listener)
-        out.literal(",\"rule\":null,\"method\":")
+        out.literal(",\"rule\":")
+        out.jsonString(entry.rule)
+        out.literal(",\"method\":")
         let text = entry.text.flatMap { $0.method.isEmpty ? nil : $0 }
         out.jsonString(text?.method)
         out.literal(",\"path\":")

@@ -112,6 +112,9 @@ struct AccessFacts {
     var retried: Bool
     /// The route last taken (group and target); nil when the request was never routed.
     var route: Lent<RouteCounters>?
+    /// The listener rule that took the request (its counters, which the worker's routing holds); nil: the
+    /// listener's own forward, or not routed.
+    var rule: Lent<RuleCounters>?
     /// The request's copied text; nil when its head did not parse.
     var exchange: Lent<Exchange>?
 }

@@ -427,7 +427,8 @@ struct ClientStateMachine {
             status: status, duration: env.now &- exchange.requestStart,
             upstreamDuration: head == 0 ? nil : head &- exchange.attemptStart,
             bytesIn: exchange.request.headLength + exchange.requestBodyBytes, bytesOut: bytesOut,
-            retried: exchange.attempts > 1, route: exchange.routeCounters.map(Lent.init), exchange: Lent(exchange))
+            retried: exchange.attempts > 1, route: exchange.routeCounters.map(Lent.init),
+            rule: exchange.ruleCounters.map(Lent.init), exchange: Lent(exchange))
     }
 
     /// Reports `failure` (the client answered with `answer`, if any, for the request routed on `route`) for

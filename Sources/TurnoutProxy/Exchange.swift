@@ -19,6 +19,9 @@ final class Exchange {
     /// The counters of the route last taken (the attempt under way, or the one that failed before a retry): an
     /// error the proxy answers for the request counts there too.
     var routeCounters: RouteCounters?
+    /// The counters of the listener rule that took the request (nil: the listener's forward); the access log
+    /// names the rule from them.
+    var ruleCounters: RuleCounters?
     /// Whether the client connection closes once the response is out.
     var closeAfterResponse = false
     /// Absolute index in the client's input of the first request byte not yet forwarded: the body's start while
@@ -56,6 +59,7 @@ final class Exchange {
         requestStart = now
         attempts = 0
         routeCounters = nil
+        ruleCounters = nil
         self.closeAfterResponse = closeAfterResponse
         bodyCursor = bodyStart
         requestStage = .unsent
@@ -74,6 +78,7 @@ final class Exchange {
     /// Drops the relays of spans still being spliced (their owner has them) before the record is pooled.
     func clear() {
         routeCounters = nil
+        ruleCounters = nil
         requestStage = .sent
         responseStage = .awaitingHead(interims: 0)
     }

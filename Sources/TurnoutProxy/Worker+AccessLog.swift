@@ -20,7 +20,7 @@ extension Worker {
         let route = facts.route?.object
         let entry = AccessLogEntry(
             time: UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec), client: client.peerHostBytes,
-            listener: listenerNames[client.listenerIndex], group: route?.group, target: route?.target,
+            listener: listenerNames[client.listenerIndex], rule: facts.rule?.object.rule, group: route?.group, target: route?.target,
             status: facts.status, bytesIn: facts.bytesIn, bytesOut: facts.bytesOut, duration: facts.duration,
             upstreamDuration: facts.upstreamDuration, retried: facts.retried, text: facts.exchange?.object.logText)
         let count = accessLine.write(entry, format: log.format, into: accessScratch)

@@ -23,6 +23,7 @@ extension Worker {
                                       peerHigh: client.peerHigh, peerLow: client.peerLow)
             if let hit = matcher.match(request) {
                 rule = hit.rule
+                exchange.ruleCounters = routing.ruleCounters[listenerIndex][hit.rule + 1]
                 if !matcher.forwards(hit.rule) {
                     routing.ruleCounters[listenerIndex][hit.rule + 1].recordRequest()
                     return client.machine.answer(by: matcher, hit, request, env)

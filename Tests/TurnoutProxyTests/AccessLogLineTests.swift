@@ -61,6 +61,15 @@ final class AccessLogLineTests: XCTestCase {
             """)
     }
 
+    func testARuleThatTookTheRequestIsNamedInBothFormats() throws {
+        let text = try text(of: "GET /v1/x HTTP/1.1\r\nHost: api.example.com\r\n\r\n")
+        var ruled = entry(text)
+        ruled.rule = "api"
+        XCTAssertTrue(written(ruled, .combined).contains(" listener=production rule=api group=blue "))
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(written(ruled, .json).utf8)) as? [String: Any])
+        XCTAssertEqual(object["rule"] as? String, "api")
+    }
+
     func testJSONLineParsesWithEveryField() throws {
         var text = try text(of: "POST /p HTTP/1.0\r\nHost: x\r\nX-Request-Id: client-7\r\n\r\n")
         XCTAssertEqual(String(decoding: text.requestId!, as: UTF8.self), "client-7")

@@ -180,3 +180,20 @@ def test_check_refuses_an_access_log_it_cannot_write(proxy_config, section, key,
         result = subprocess.run([str(executable("turnout")), command, "--config", str(path)], capture_output=True,
                                 text=True, timeout=30)
         assert result.returncode == 2 and f"error: {key}: {problem}" in result.stderr, (command, result.stderr)
+
+
+def test_the_rule_that_took_a_request_is_named(proxy, backends, tmp_path):
+    """A request a listener rule forwards names the rule; one the listener's own forward takes names none."""
+    turnout = proxy(
+        listeners={"production": {"blue": 100}},
+        rules={"production": [{"name": "api", "match": {"path": "/health"}, "forward": {"green": 100}}]},
+        groups={"blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS},
+                "green": {"targets": [backends.green.address], "health_check": NO_CHECKS}},
+        access_log={"path": str(tmp_path / "access.json"), "format": "json"},
+        wait_for_admin=True,
+    )
+    session = requests.Session()
+    assert session.get(f"http://{LOOPBACK}:{turnout.port()}/health", timeout=SOCKET_TIMEOUT).status_code == 200
+    assert session.get(f"http://{LOOPBACK}:{turnout.port()}/", timeout=SOCKET_TIMEOUT).status_code == 200
+    entries = [json.loads(line) for line in read_lines(tmp_path / "access.json", 2)]
+    assert [(e["path"], e["rule"], e["group"]) for e in entries] == [("/health", "api", "green"), ("/", None, "blue")]
