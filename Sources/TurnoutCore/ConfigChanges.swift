@@ -38,6 +38,7 @@ public struct ConfigChanges: Sendable, Equatable {
     public init(from running: TurnoutConfig, to file: TurnoutConfig) {
         restartOnly("workers", running.workers.map(String.init) ?? "auto", file.workers.map(String.init) ?? "auto")
         restartOnly("state_dir", running.stateDir, file.stateDir)
+        restartOnly("state", running.state.description, file.state.description)
         restartOnly("admin.bind", running.admin.bind.description, file.admin.bind.description)
         if running.admin.tokenFile != file.admin.tokenFile {
             tokenFile = true
@@ -111,6 +112,7 @@ public struct ConfigChanges: Sendable, Equatable {
         var unapplied = file
         unapplied.workers = running.workers
         unapplied.stateDir = running.stateDir
+        unapplied.state = running.state
         unapplied.admin = running.admin
         unapplied.listeners = running.listeners
         unapplied.targetGroups = running.targetGroups

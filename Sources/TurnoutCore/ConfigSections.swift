@@ -1,8 +1,9 @@
 /// Turns the YAML tree into `TurnoutConfig`, one section at a time, with the keys each section allows.
 /// Defaults come from the types' initializers; range checks are left to `TurnoutConfig.validate()`.
 enum ConfigSections {
-    static let rootKeys = ["workers", "state_dir", "admin", "listeners", "target_groups", "timeouts", "limits", "log",
-                           "access_log"]
+    static let rootKeys = ["workers", "state_dir", "state", "admin", "listeners", "target_groups", "timeouts", "limits",
+                           "log", "access_log"]
+    static let stateKeys = ["store", "endpoints", "prefix"]
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
     static let listenerKeys = ["bind", "forward", "rules", "tls", "redirect_to_https", "access_log"]
     static let redirectToHTTPSKeys = ["port"]
@@ -34,6 +35,7 @@ enum ConfigSections {
             switch key {
             case "workers": config.workers = try workers(value)
             case "state_dir": config.stateDir = try value.string(expected: "a directory path")
+            case "state": config.state = try state(value)
             case "admin": config.admin = try admin(value)
             case "listeners": config.listeners = try listeners(value)
             case "target_groups": config.targetGroups = try targetGroups(value)
@@ -58,6 +60,52 @@ enum ConfigSections {
         } catch {
             throw node.error("expected 'auto' or an integer 1...256, got \(node.shape)")
         }
+    }
+
+    /// `state: {store: etcd, endpoints: [...], prefix: /turnout/<cluster>}`; every refusal names the key and its line.
+    private static func state(_ node: ConfigNode) throws(ConfigError) -> StateConfig {
+        var state = StateConfig()
+        let fields = try node.mapping(allowedKeys: stateKeys)
+        for (key, value) in fields.entries {
+            switch key {
+            case "store": state.store = try choice(value)
+            case "endpoints":
+                for item in try value.sequence(expected: "etcd client addresses, e.g. [127.0.0.1:2379]") {
+                    state.endpoints.append(try etcdEndpoint(item))
+                }
+            case "prefix":
+                let prefix = try value.string(expected: "a key prefix such as /turnout/<cluster>")
+                guard prefix.hasPrefix("/"), prefix.count > 1, !prefix.hasSuffix("/") else {
+                    throw value.error("expected a key prefix such as /turnout/<cluster> (starting with '/', not ending with it), got '\(prefix)'")
+                }
+                state.prefix = prefix
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        if state.store == .etcd {
+            guard !state.endpoints.isEmpty else {
+                throw (fields["endpoints"] ?? node).error("store: etcd needs endpoints, e.g. endpoints: [127.0.0.1:2379]")
+            }
+            guard fields["prefix"] != nil else {
+                throw node.error("store: etcd needs a prefix, e.g. prefix: /turnout/<cluster>")
+            }
+        } else if let stray = fields["endpoints"] ?? fields["prefix"] {
+            throw stray.error("only store: etcd takes endpoints and a prefix; store: local keeps the state in state_dir")
+        }
+        return state
+    }
+
+    /// `host:port` or `http://host:port`; TLS to etcd is not supported yet, so `https://` is refused by name.
+    private static func etcdEndpoint(_ node: ConfigNode) throws(ConfigError) -> HostPort {
+        let text = try node.string(expected: "an etcd client address host:port")
+        if text.hasPrefix("https://") {
+            throw node.error("TLS to etcd is not supported yet; use its plain HTTP client address, got '\(text)'")
+        }
+        let bare = text.hasPrefix("http://") ? String(text.dropFirst("http://".count)) : text
+        guard let endpoint = HostPort.parse(bare.hasSuffix("/") ? String(bare.dropLast()) : bare), endpoint.port != 0 else {
+            throw node.error("expected an etcd client address host:port, e.g. 127.0.0.1:2379, got '\(text)'")
+        }
+        return endpoint
     }
 
     private static func admin(_ node: ConfigNode) throws(ConfigError) -> AdminConfig {

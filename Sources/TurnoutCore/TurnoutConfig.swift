@@ -4,6 +4,8 @@ public struct TurnoutConfig: Sendable, Hashable {
     public var workers: Int?
     /// Where runtime state (weights, targets, deployments) is kept across restarts.
     public var stateDir: String
+    /// Which store keeps the routing state: `state_dir` (the default) or a shared etcd cluster.
+    public var state: StateConfig
     public var admin: AdminConfig
     /// In file order.
     public var listeners: [ListenerConfig]
@@ -21,6 +23,7 @@ public struct TurnoutConfig: Sendable, Hashable {
     public init(
         workers: Int? = nil,
         stateDir: String = ".turnout",
+        state: StateConfig = StateConfig(),
         admin: AdminConfig = AdminConfig(),
         listeners: [ListenerConfig],
         targetGroups: [TargetGroupConfig],
@@ -31,6 +34,7 @@ public struct TurnoutConfig: Sendable, Hashable {
     ) {
         self.workers = workers
         self.stateDir = stateDir
+        self.state = state
         self.admin = admin
         self.listeners = listeners
         self.targetGroups = targetGroups

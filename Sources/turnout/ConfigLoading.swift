@@ -44,7 +44,7 @@ struct ConfigOptions: ParsableArguments {
     }
 
     /// Checks what `config` names on disk, the same for `serve` and `check`: the token file
-    /// holds a token, and `state_dir` can hold the state (`serve` creates it when missing,
+    /// holds a token, and `state_dir` (with the local store) can hold the state (`serve` creates it when missing,
     /// `check` creates nothing). A failure is reported naming the key and the path, and the
     /// process exits with status 2 before anything binds. Returns the token.
     func checkFiles(of config: TurnoutConfig, creatingStateDir: Bool) throws -> String? {
@@ -57,8 +57,9 @@ struct ConfigOptions: ParsableArguments {
                 throw ExitCode(2)
             }
         }
+        // With `state.store: etcd` nothing is kept in state_dir.
         do {
-            try StateDirectory.check(config.stateDir, create: creatingStateDir)
+            if config.state.store == .local { try StateDirectory.check(config.stateDir, create: creatingStateDir) }
         } catch {
             printError("error: state_dir: \(error)")
             throw ExitCode(2)

@@ -38,7 +38,7 @@ final class ConfigReadErrorTests: XCTestCase {
 
     func testUnknownKeyWithoutCloseMatchListsTheKeys() {
         assertConfigError("colour: red\n" + minimalConfigYAML, key: "colour", line: 1,
-                          message: "unknown key 'colour'; expected one of: workers, state_dir, admin, listeners, target_groups, timeouts, limits, log")
+                          message: "unknown key 'colour'; expected one of: workers, state_dir, state, admin, listeners, target_groups, timeouts, limits, log")
     }
 
     func testUnknownNestedKeysNameTheirPath() {
