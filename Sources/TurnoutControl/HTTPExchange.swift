@@ -3,9 +3,12 @@ import TurnoutHTTP1
 import TurnoutPosix
 
 /// One HTTP/1.1 exchange on the control loop over a non-blocking connection: the control plane's client, for
-/// health probes and `http` hooks. It sends a request that asks for `Connection: close`, reads the response
-/// head and at most `bodyLimit` bytes of the body, and reports exactly once through `completion` (never from
-/// within `start`), unless cancelled, having closed its descriptor by then.
+/// health probes, `http` hooks and etcd's gateway. It sends a request that asks for `Connection: close`, reads the
+/// response head and at most `bodyLimit` bytes of the body, and reports exactly once through `completion` (never
+/// from within `start`), unless cancelled, having closed its descriptor by then.
+///
+/// A streamed exchange (`streamBody` set: an etcd watch) hands each piece of the body to `streamBody` as it
+/// arrives, without limit, and reports when the body ends; its timeout covers connecting and the head only.
 final class HTTPExchange {
     /// A response: its status, its header fields as sent, and the start of its body (decoded from chunked).
     struct Response: Sendable, Equatable {
@@ -55,13 +58,16 @@ final class HTTPExchange {
     private var chunked = ChunkedDecoder()
     private var timeoutTimer: TimerID?
     private let fields = HeaderFieldTable(capacity: 100)
+    /// Where a streamed exchange's body goes (de-chunked), instead of `Response.bodyStart`.
+    private let streamBody: ((ArraySlice<UInt8>) -> Void)?
 
     init(loop: ControlLoop, request: [UInt8], requestMethod: HTTPMethod, bodyLimit: Int,
-         completion: @escaping (Outcome) -> Void) {
+         streamBody: ((ArraySlice<UInt8>) -> Void)? = nil, completion: @escaping (Outcome) -> Void) {
         self.loop = loop
         self.request = request
         self.requestMethod = requestMethod
-        self.bodyLimit = bodyLimit
+        self.bodyLimit = streamBody == nil ? bodyLimit : .max
+        self.streamBody = streamBody
         self.completion = completion
     }
 
@@ -173,6 +179,11 @@ final class HTTPExchange {
             framing = head.framing
             if bodyLimit == 0 || framing == .none || framing == .contentLength(0) { return .response(response!) }
             phase = .readingBody
+            if streamBody != nil, let timeoutTimer {
+                // A stream lasts as long as it lasts: the timeout was for connecting and the head.
+                loop.cancel(timeoutTimer)
+                self.timeoutTimer = nil
+            }
             let rest = received[head.headLength...]
             received = []
             return takeBody(rest) ? .response(response!) : nil
@@ -220,6 +231,7 @@ final class HTTPExchange {
     }
 
     private func keep(_ bytes: ArraySlice<UInt8>) {
+        if let streamBody { return streamBody(bytes) }
         response!.bodyStart += bytes.prefix(bodyLimit - response!.bodyStart.count)
     }
 

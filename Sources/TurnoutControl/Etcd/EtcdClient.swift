@@ -1,0 +1,172 @@
+import TurnoutCore
+import TurnoutHTTP1
+import TurnoutPosix
+
+/// A small etcd v3 client over the JSON gateway (`POST /v3/...` on the members' client port, HTTP/1.1), on the
+/// control loop's own `HTTPExchange`.
+///
+/// A unary call (`call`) is a round trip the control thread waits for, bounded by `timeout`, as it waits for a
+/// journal's fdatasync: it runs its exchange on a private `ControlLoop` until the answer, so nothing else on the
+/// control loop runs meanwhile. A member that cannot be reached is skipped for the next; the one that answered is
+/// tried first next time. The watch (`watch`) is a streamed exchange on the control loop itself.
+final class EtcdClient {
+    /// The members' client addresses, as configured.
+    let endpoints: [HostPort]
+    /// How long one member gets to answer a unary call, connecting included.
+    let timeout: UInt64
+    /// The member tried first: the last one that answered.
+    private var preferred = 0
+
+    /// Why a call got no answer: every member unreachable, or an answer that is not the gateway's.
+    struct Failure: Error, Equatable, CustomStringConvertible {
+        var description: String
+    }
+
+    init(endpoints: [HostPort], timeout: UInt64 = 2_000_000_000) {
+        self.endpoints = endpoints
+        self.timeout = timeout
+    }
+
+    /// POSTs `body` to `path` (`/v3/kv/range`) and returns the answer's JSON; a member that fails (no connection,
+    /// no answer in time, a 5xx) is followed by the next.
+    func call(_ path: String, _ body: JSONValue) throws(Failure) -> JSONValue {
+        var problems: [String] = []
+        for attempt in 0..<endpoints.count {
+            let index = (preferred + attempt) % endpoints.count
+            let endpoint = endpoints[index]
+            switch exchange(path, body, endpoint: endpoint) {
+            case .success(let answer):
+                preferred = index
+                return answer
+            case .failure(let problem):
+                problems.append("\(endpoint): \(problem)")
+            }
+        }
+        throw Failure(description: problems.joined(separator: "; "))
+    }
+
+    private func exchange(_ path: String, _ body: JSONValue, endpoint: HostPort) -> Result<JSONValue, Failure> {
+        guard let address = Self.address(endpoint) else { return .failure(Failure(description: "cannot resolve")) }
+        let loop: ControlLoop
+        do {
+            loop = try ControlLoop()
+        } catch {
+            return .failure(Failure(description: "cannot make an event loop: \(error)"))
+        }
+        var outcome: HTTPExchange.Outcome?
+        let exchange = HTTPExchange(loop: loop, request: Self.request(path, body, endpoint: endpoint), requestMethod: .post,
+                                    bodyLimit: Self.answerLimit) { result in
+            outcome = result
+            loop.stop()
+        }
+        exchange.start(address: address, timeout: timeout)
+        loop.run()
+        switch outcome {
+        case .response(let response)?:
+            guard let answer = try? JSONReader.parse(response.bodyStart) else {
+                return .failure(Failure(description: "HTTP \(response.status) with a body that is not JSON"))
+            }
+            guard response.status == 200 else {
+                let message = answer["message"]?.stringValue ?? answer["error"]?.stringValue ?? "\(answer.jsonText)"
+                return .failure(Failure(description: "HTTP \(response.status): \(message)"))
+            }
+            return .success(answer)
+        case .timedOut?: return .failure(Failure(description: "no answer within \(timeout / 1_000_000) ms"))
+        case .connectionFailed(let detail)?, .notSent(let detail)?: return .failure(Failure(description: detail))
+        case nil: return .failure(Failure(description: "no answer"))
+        }
+    }
+
+    /// The most bytes of an answer read: a range of the whole prefix (the journal's last records) fits.
+    static let answerLimit = 64 << 20
+
+    /// A gateway request: HTTP/1.1, the JSON body, `Connection: close` (one exchange per connection).
+    static func request(_ path: String, _ body: JSONValue, endpoint: HostPort) -> [UInt8] {
+        let json = body.jsonBytes
+        var request = Array("""
+            POST \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nContent-Type: application/json\r\n\
+            Content-Length: \(json.count)\r\nConnection: close\r\n\r\n
+            """.utf8)
+        request += json
+        return request
+    }
+
+    static func address(_ endpoint: HostPort) -> SocketAddress? {
+        SocketAddress.numeric(host: endpoint.host, port: endpoint.port)
+            ?? (try? SocketAddress.resolve(host: endpoint.host, port: endpoint.port))
+    }
+
+    /// Opens a watch of every key under `prefix` from `startRevision` on, on `loop`, trying the members in turn from
+    /// the preferred one. Each message goes to `onMessage`; `onEnd` says why the stream ended (it is reported once,
+    /// unless the watch is cancelled).
+    func watch(prefix: String, from startRevision: Int64, on loop: ControlLoop,
+               onMessage: @escaping (EtcdGateway.WatchMessage) -> Void, onEnd: @escaping (String) -> Void) -> EtcdWatch {
+        let endpoint = endpoints[preferred]
+        let watch = EtcdWatch(onMessage: onMessage, onEnd: onEnd)
+        guard let address = Self.address(endpoint) else {
+            loop.schedule(after: 0) { onEnd("\(endpoint): cannot resolve") }
+            return watch
+        }
+        let exchange = HTTPExchange(
+            loop: loop, request: Self.request("/v3/watch", EtcdGateway.watchRequest(prefix: prefix, startRevision: startRevision),
+                                              endpoint: endpoint),
+            requestMethod: .post, bodyLimit: 0, streamBody: { [weak watch] bytes in watch?.received(bytes) }
+        ) { [weak watch] outcome in
+            switch outcome {
+            case .response(let response): watch?.ended("\(endpoint): the watch ended (HTTP \(response.status))")
+            case .timedOut: watch?.ended("\(endpoint): no answer within \(self.timeout / 1_000_000) ms")
+            case .connectionFailed(let detail), .notSent(let detail): watch?.ended("\(endpoint): \(detail)")
+            }
+        }
+        watch.exchange = exchange
+        // The next watch (after this one ends) tries the next member, unless this one answers a unary call first.
+        preferred = (preferred + 1) % endpoints.count
+        exchange.start(address: address, timeout: timeout)
+        return watch
+    }
+}
+
+/// One open watch stream: its messages decoded as they arrive, until it ends or is cancelled.
+final class EtcdWatch {
+    fileprivate var exchange: HTTPExchange?
+    private var framing = EtcdWatchFraming()
+    private var onMessage: ((EtcdGateway.WatchMessage) -> Void)?
+    private var onEnd: ((String) -> Void)?
+
+    fileprivate init(onMessage: @escaping (EtcdGateway.WatchMessage) -> Void, onEnd: @escaping (String) -> Void) {
+        self.onMessage = onMessage
+        self.onEnd = onEnd
+    }
+
+    /// Closes the stream without reporting its end.
+    func cancel() {
+        onMessage = nil
+        onEnd = nil
+        exchange?.cancel()
+        exchange = nil
+    }
+
+    fileprivate func received(_ bytes: ArraySlice<UInt8>) {
+        guard onMessage != nil else { return }
+        do {
+            for message in try framing.take(bytes) {
+                guard let onMessage else { return }
+                let decoded: EtcdGateway.WatchMessage
+                do {
+                    decoded = try EtcdGateway.watchMessage(JSONReader.parse(message))
+                } catch {
+                    return ended("a watch message that is not the gateway's: \(error)")
+                }
+                onMessage(decoded)
+            }
+        } catch {
+            ended("a watch message longer than \(EtcdWatchFraming.maxMessageBytes) bytes")
+        }
+    }
+
+    fileprivate func ended(_ reason: String) {
+        let onEnd = self.onEnd
+        cancel()
+        onEnd?(reason)
+    }
+}

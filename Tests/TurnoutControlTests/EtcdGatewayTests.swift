@@ -1,0 +1,96 @@
+import XCTest
+@testable import TurnoutControl
+
+/// The etcd JSON gateway's messages as bytes: the requests built (base64 keys, decimal-string revisions, the prefix's
+/// range end) and the answers read, as etcd 3.4's gateway writes them; the watch stream split into its messages
+/// however the reads cut it.
+final class EtcdGatewayTests: XCTestCase {
+    func testARangeOfAPrefixAsksForEveryKeyStartingWithIt() {
+        XCTAssertEqual(EtcdGateway.rangeRequest(prefix: "/t/").jsonText, #"{"key":"L3Qv","range_end":"L3Qw"}"#)
+        XCTAssertEqual(EtcdGateway.prefixEnd([0x61, 0xFF]), [0x62])
+        XCTAssertEqual(EtcdGateway.prefixEnd([0xFF, 0xFF]), [0])
+    }
+
+    func testATransactionComparesTheModRevisionAndPutsAndDeletes() {
+        let request = EtcdGateway.transactionRequest(
+            compare: [EtcdGateway.Compare(key: "/t/head", modRevision: 42)],
+            success: [.put(key: "/t/head", value: Array("7".utf8)), .delete(key: "/t/j")])
+        XCTAssertEqual(request.jsonText, """
+            {"compare":[{"key":"L3QvaGVhZA==","mod_revision":"42","result":"EQUAL","target":"MOD"}],\
+            "success":[{"request_put":{"key":"L3QvaGVhZA==","value":"Nw=="}},{"request_delete_range":{"key":"L3Qvag=="}}]}
+            """)
+    }
+
+    func testAWatchStartsAtARevision() {
+        XCTAssertEqual(EtcdGateway.watchRequest(prefix: "/t/", startRevision: 9).jsonText,
+                       #"{"create_request":{"key":"L3Qv","range_end":"L3Qw","start_revision":"9"}}"#)
+    }
+
+    func testReadsARangeAnswerWithRevisionsAsStrings() throws {
+        let answer = try JSONReader.parse(Array("""
+            {"header":{"cluster_id":"1","member_id":"2","revision":"12","raft_term":"2"},
+             "kvs":[{"key":"L3QvaGVhZA==","create_revision":"3","mod_revision":"12","version":"4","value":"Nw=="},
+                    {"key":"L3Qvag==","create_revision":"5","mod_revision":"5","version":"1"}],"count":"2"}
+            """.utf8))
+        let range = try EtcdGateway.rangeAnswer(answer)
+        XCTAssertEqual(range.revision, 12)
+        XCTAssertEqual(range.keyValues, [
+            EtcdGateway.KeyValue(key: "/t/head", value: Array("7".utf8), createRevision: 3, modRevision: 12),
+            EtcdGateway.KeyValue(key: "/t/j", value: [], createRevision: 5, modRevision: 5),
+        ])
+        // An empty range leaves `kvs` out.
+        XCTAssertEqual(try EtcdGateway.rangeAnswer(JSONReader.parse(Array(#"{"header":{"revision":"1"}}"#.utf8))).keyValues, [])
+    }
+
+    func testReadsWhetherATransactionsComparesHeld() throws {
+        let won = try JSONReader.parse(Array(#"{"header":{"revision":"13"},"succeeded":true,"responses":[]}"#.utf8))
+        XCTAssertEqual(try EtcdGateway.transactionAnswer(won).succeeded, true)
+        XCTAssertEqual(try EtcdGateway.transactionAnswer(won).revision, 13)
+        // A lost compare: `succeeded` is false, which the gateway leaves out.
+        let lost = try JSONReader.parse(Array(#"{"header":{"revision":"13"}}"#.utf8))
+        XCTAssertEqual(try EtcdGateway.transactionAnswer(lost).succeeded, false)
+    }
+
+    func testRefusesAnswersThatAreNotTheGateways() throws {
+        XCTAssertThrowsError(try EtcdGateway.rangeAnswer(JSONReader.parse(Array(#"{"kvs":[]}"#.utf8))))
+        XCTAssertThrowsError(try EtcdGateway.rangeAnswer(JSONReader.parse(Array(#"{"header":{"revision":"x"}}"#.utf8))))
+        XCTAssertThrowsError(try EtcdGateway.rangeAnswer(JSONReader.parse(Array(
+            #"{"header":{"revision":"2"},"kvs":[{"key":"not base64!"}]}"#.utf8))))
+    }
+
+    func testReadsEveryKindOfWatchMessage() throws {
+        func message(_ text: String) throws -> EtcdGateway.WatchMessage {
+            try EtcdGateway.watchMessage(JSONReader.parse(Array(text.utf8)))
+        }
+        XCTAssertEqual(try message(#"{"result":{"header":{"revision":"2"},"created":true}}"#), .created(revision: 2))
+        XCTAssertEqual(try message("""
+            {"result":{"header":{"revision":"4"},"events":[{"kv":{"key":"L3Qvag==","create_revision":"4",\
+            "mod_revision":"4","version":"1","value":"e30="}},{"type":"DELETE","kv":{"key":"L3Qvaw==","mod_revision":"4"}}]}}
+            """), .events([
+                EtcdGateway.WatchEvent(isDelete: false, keyValue: EtcdGateway.KeyValue(
+                    key: "/t/j", value: Array("{}".utf8), createRevision: 4, modRevision: 4)),
+                EtcdGateway.WatchEvent(isDelete: true, keyValue: EtcdGateway.KeyValue(
+                    key: "/t/k", value: [], createRevision: 0, modRevision: 4)),
+            ], revision: 4))
+        XCTAssertEqual(try message(#"{"result":{"header":{"revision":"9"},"canceled":true,"compact_revision":"7"}}"#),
+                       .compacted(compactRevision: 7))
+        XCTAssertEqual(try message(#"{"result":{"header":{"revision":"9"},"canceled":true,"cancel_reason":"gone"}}"#),
+                       .canceled(reason: "gone"))
+        XCTAssertEqual(try message(#"{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader"}}"#),
+                       .canceled(reason: "etcdserver: no leader"))
+        XCTAssertThrowsError(try message(#"{"header":{}}"#))
+    }
+
+    func testTheWatchStreamIsSplitIntoMessagesHoweverTheReadsCutIt() throws {
+        let stream = Array("{\"a\":1}\n{\"b\":2}\n\n{\"c\":3}\n".utf8)
+        for cut in 0...stream.count {
+            var framing = EtcdWatchFraming()
+            let messages = try framing.take(stream[..<cut]) + framing.take(stream[cut...])
+            XCTAssertEqual(messages.map { String(decoding: $0, as: UTF8.self) }, [#"{"a":1}"#, #"{"b":2}"#, #"{"c":3}"#],
+                           "cut at \(cut)")
+        }
+        var framing = EtcdWatchFraming()
+        XCTAssertEqual(try framing.take(Array("{\"a\":".utf8)[...]), [])
+        XCTAssertThrowsError(try framing.take([UInt8](repeating: 0x20, count: EtcdWatchFraming.maxMessageBytes + 1)[...]))
+    }
+}
