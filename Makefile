@@ -13,9 +13,10 @@ SPARE_PORT ?= 3002
 # run the proxy with a resolv.conf of the tests' own in the tests of targets by name, and the README's tour in a
 # network namespace; strace and systemd-analyze check the systemd unit's sandbox; tmux gives `turnout deploy --watch`
 # a terminal whose screen the tests read back; chromium is the browser the dashboard's tests drive with Playwright, which
-# is told where it is and downloads no browser of its own).
+# is told where it is and downloads no browser of its own; etcd-server is the etcd a fleet shares, which the fleet
+# tests start themselves on loopback ports with data directories of their own, whatever the package's service does).
 APT_PACKAGES := libssl-dev pkg-config curl
-APT_TEST_PACKAGES := python3-venv util-linux mount strace systemd iproute2 tmux chromium
+APT_TEST_PACKAGES := python3-venv util-linux mount strace systemd iproute2 tmux chromium etcd-server
 
 # The test tools (Tests/integration/requirements.txt) live in a virtual environment of the project's own, never in
 # the system's Python; running the proxy needs none of them.

@@ -40,6 +40,9 @@ public enum AdminErrorCode: String, CaseIterable, Sendable {
     /// 503: a failed write could not be undone, so no change can be saved until the journal is
     /// repaired (`/healthz` answers 503 meanwhile).
     case stateUnsound = "state_unsound"
+    /// 503: the shared state store (etcd) cannot be reached, so no change can be saved; serving goes on with the
+    /// state last applied, and changes are accepted again once it answers.
+    case stateStoreUnavailable = "state_store_unavailable"
     /// 503: as many clients as the server allows are streaming `GET /v1/events` already.
     case tooManyStreams = "too_many_streams"
     /// 503: an access log file could not be opened again (`POST /v1/logs/reopen`); it keeps its old descriptor.
@@ -61,6 +64,10 @@ struct AdminFailure: Error {
     static func storage(_ message: String) -> AdminFailure { AdminFailure(status: 503, code: .stateNotSaved, message: message) }
     /// No change can be saved until the journal is repaired.
     static func unsound(_ message: String) -> AdminFailure { AdminFailure(status: 503, code: .stateUnsound, message: message) }
+    /// The shared state store cannot be reached.
+    static func storeUnavailable(_ message: String) -> AdminFailure {
+        AdminFailure(status: 503, code: .stateStoreUnavailable, message: message)
+    }
     /// The event stream has as many clients as it takes.
     static func tooManyStreams(_ message: String) -> AdminFailure { AdminFailure(status: 503, code: .tooManyStreams, message: message) }
 

@@ -8,10 +8,15 @@ extension ControlPlane {
     static let deploymentActions: Set<String> = ["promote", "rollback", "pause", "resume", "approve", "stop"]
 
     /// `POST /v1/deployments`: 201 with the deployment; 400 naming the field of a bad spec; 409 with the id of
-    /// the deployment already in progress on the listener. With an `Idempotency-Key`, a retry gets the first 201
-    /// again (and starts nothing); the key with another body, 422.
+    /// the deployment already in progress on the listener, or when the state is shared by a fleet, whose instances
+    /// do not yet elect the one that runs a deployment. With an `Idempotency-Key`, a retry gets the first 201 again
+    /// (and starts nothing); the key with another body, 422.
     func postDeployment(_ request: AdminRequest) throws(AdminFailure) -> AdminResponse {
         try request.allowOnlyQuery([])
+        guard !store.isShared else {
+            throw .conflict("deployments are not run with state.store: \(store.name) yet (one runner per listener across "
+                + "the fleet comes next); switch or set weights through any instance instead")
+        }
         let body = try JSONValue.parseBody(request.body)
         // Before the spec is checked: the listener's split in the middle of a deployment is no live group.
         if let active = deployments.active(on: body["listener"]?.stringValue ?? "production") { throw Self.busy(active) }

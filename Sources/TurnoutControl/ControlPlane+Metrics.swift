@@ -50,7 +50,7 @@ extension ControlPlane {
             .gauge("turnout_routing_generation", help: "Generation of the routing table in force.",
                    samples: [MetricSample(value: Double(table.generation))]),
             .gauge("turnout_state_sound", help: "1 while changes can be saved; 0 while the state journal is unsound and every change is refused.",
-                   samples: [MetricSample(value: journal.problem == nil ? 1 : 0)]),
+                   samples: [MetricSample(value: store.problem == nil ? 1 : 0)]),
             .gauge("turnout_event_stream_clients", help: "Clients streaming GET /v1/events.",
                    samples: [MetricSample(value: Double(events.clientCount))]),
             .counter("turnout_event_stream_dropped_clients_total",

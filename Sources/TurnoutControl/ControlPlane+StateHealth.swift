@@ -7,10 +7,18 @@ extension ControlPlane {
     /// The refusal of a change whose journal record could not be written (nothing was published).
     func refusal(for error: StateStoreError) -> AdminFailure {
         stateNotSaved(error)
-        if case .unsound(let problem) = error {
+        switch error {
+        case .unsound(let problem):
             return .unsound("changes are refused until the state journal is repaired: \(problem)")
+        case .unavailable(let store, let reason):
+            return .storeUnavailable("\(store) cannot be reached (\(reason)); the change was not applied, and changes are "
+                + "refused until it answers; serving goes on with the state last applied")
+        case .conflict(let problem):
+            return .stale(problem)
+        default:
+            break
         }
-        guard journal.problem == nil else {
+        guard store.problem == nil || store.isShared else {
             return .storage("the change was not applied (\(error)); the state journal could not be cut back to its last "
                 + "acknowledged change, so a restart before it is repaired may still apply this one; every change is "
                 + "refused until then")
@@ -18,11 +26,11 @@ extension ControlPlane {
         return .storage("the change could not be saved (\(error)); nothing was changed")
     }
 
-    /// Logs a failed journal append and starts the repair retries if the journal turned unsound.
-    /// While it is unsound nothing is logged per change: the journal said so once.
+    /// Logs a failed journal append and starts the repair retries if the journal turned unsound (or the shared store
+    /// unreachable). While it is, nothing is logged per change: the store said so once.
     func stateNotSaved(_ error: StateStoreError) {
         switch error {
-        case .unsound: break
+        case .unsound, .unavailable, .conflict: break  // the store logs its own turns; a conflict is the caller's
         default: logger.error("state not saved; change refused: \(error)")
         }
         watchJournal()
@@ -33,29 +41,33 @@ extension ControlPlane {
     /// snapshot of everything acknowledged, after which the journal may start empty (a new file
     /// if it went missing). Failed retries are not logged; the journal said it is unsound.
     func watchJournal() {
-        guard journal.problem != nil, journal.canBeCut, !repairScheduled else { return }
+        guard store.problem != nil, store.canRepair, !repairScheduled else { return }
         repairScheduled = true
         clock.schedule(after: Self.repairInterval) { [weak self] in
             guard let self else { return }
             repairScheduled = false
-            if !journal.repair() { compact(reportingFailure: false) }
+            if !store.repair() { compact(reportingFailure: false) }
             watchJournal()
         }
     }
 
-    /// `GET /healthz`: 200 while changes can be saved, 503 while the journal is unsound.
+    /// `GET /healthz`: 200 while changes can be saved; 503 while the journal is unsound or the shared store cannot
+    /// be reached (serving goes on either way).
     func healthz() -> AdminResponse {
-        guard let problem = journal.problem else { return .json(200, ["status": "ok"]) }
+        guard let problem = store.problem else { return .json(200, ["status": "ok"]) }
+        if store.isShared {
+            return AdminFailure.storeUnavailable("\(store.name) cannot be reached and every change is refused: \(problem)").response
+        }
         return AdminFailure.unsound("the state journal is unsound and every change is refused: \(problem)").response
     }
 
     /// The status's `state_store`: whether changes can be saved, why not, and what start-up
     /// recovery found wrong with the saved files.
     var stateStoreJSON: JSONValue {
-        [
-            "sound": .bool(journal.problem == nil),
-            "problem": journal.problem.map(JSONValue.string) ?? .null,
-            "recovery": recoveryDamage.map(JSONValue.string) ?? .null,
-        ]
+        var members = store.statusMembers
+        members["sound"] = .bool(store.problem == nil)
+        members["problem"] = store.problem.map(JSONValue.string) ?? .null
+        members["recovery"] = recoveryDamage.map(JSONValue.string) ?? .null
+        return .object(members)
     }
 }

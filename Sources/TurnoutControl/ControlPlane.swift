@@ -10,20 +10,17 @@ import TurnoutMetrics
 ///
 /// Its seams: the `DataPlane` it publishes to, the `ControlClock` its drains and retries
 /// run on, the `HealthProber` its health checker probes with, the `NameResolver` that looks
-/// up the targets registered by name, and the state files' `FileSystem` (through
-/// `StateStore` and `StateJournal`).
+/// up the targets registered by name, and the `RoutingStateStore` that keeps every acknowledged change
+/// (`state_dir`'s files, or etcd shared by a fleet).
 public final class ControlPlane {
     /// The configuration last loaded (at start, then by each accepted reload).
     var config: TurnoutConfig
     let dataPlane: any DataPlane
     let clock: any ControlClock
-    let store: StateStore
-    let journal: StateJournal
-    /// The sequence number of the last journal record written.
+    /// Where acknowledged changes are kept.
+    let store: any RoutingStateStore
+    /// The sequence number of the last journal record written (or, with a shared store, applied).
     var journalSequence: UInt64
-    /// Journal records since the last snapshot; compaction rewrites the snapshot.
-    var recordsSinceSnapshot = 0
-    static let compactionInterval = 256
     /// What start-up recovery found wrong with the saved files, for the status.
     let recoveryDamage: String?
     /// Whether a retry of the journal's repair is scheduled.
@@ -67,11 +64,10 @@ public final class ControlPlane {
     var deployments: DeploymentRunner!
 
     public init(config: TurnoutConfig, table: RoutingTable, recovered: StateRecovery.Outcome, dataPlane: any DataPlane,
-                clock: any ControlClock, prober: any HealthProber, resolver: any NameResolver, store: StateStore,
-                journal: StateJournal, metrics: MetricsRegistry, token: String?, logger: Logger) {
+                clock: any ControlClock, prober: any HealthProber, resolver: any NameResolver,
+                store: any RoutingStateStore, metrics: MetricsRegistry, token: String?, logger: Logger) {
         let restored = recovered.state
         recoveryDamage = recovered.damage
-        self.journal = journal
         journalSequence = restored?.journalSequence ?? 0
         self.config = config
         self.table = table
@@ -212,29 +208,28 @@ public final class ControlPlane {
             targetGroups: routing.groups, resolvedNames: routing.resolvedNames, draining: routing.drains, audit: entry,
             idempotency: record, deployment: deployment)
         journalRecord.ruleForwards = routing.ruleForwards
-        try journal.append(journalRecord)
+        try store.append(journalRecord)
         deployments?.written = deployment
         journalSequence += 1
-        recordsSinceSnapshot += 1
-        if recordsSinceSnapshot >= Self.compactionInterval {
+        if store.wantsCompaction {
             // After this reply, not before it: the snapshot rewrite is not on the acknowledgement's path.
             clock.schedule(after: 0) { [weak self] in self?.compact() }
         }
     }
 
-    /// Records a state change that is not a routing change (a drain ending, a deployment's phase or pause).
+    /// Records a state change that is not a routing change (a drain ending, a deployment's phase or pause). A
+    /// shared store does not take a drain's end: every instance ends it at the deadline the record holds.
     func recordStateChange() {
+        guard !store.isShared else { return }
         do { try appendRecord(for: table, audit: nil, idempotency: nil) } catch { stateNotSaved(error) }
     }
 
-    /// Rewrites the snapshot with everything so far, then empties the journal.
+    /// Hands the store everything so far (the local one rewrites its snapshot, then empties the journal).
     func compact(reportingFailure: Bool = true) {
         var state = persistedState(table: table, audit: audit)
         state.journalSequence = journalSequence
         do {
-            try store.save(state)
-            try journal.truncate()
-            recordsSinceSnapshot = 0
+            try store.compact(state)
         } catch {
             guard reportingFailure else { return }
             logger.error("state not compacted (the journal still holds every change): \(error)")
@@ -286,7 +281,7 @@ public final class ControlPlane {
     }
 
     /// Groups that just lost all weight drain for their deregistration delay.
-    private func noteGroupDrains(from previous: RoutingTable, to next: RoutingTable) {
+    func noteGroupDrains(from previous: RoutingTable, to next: RoutingTable) {
         let was = previous.weightedGroups, now = next.weightedGroups
         let nowMs = clock.wallMilliseconds
         for group in next.groups {

@@ -122,6 +122,10 @@ public enum StateStoreError: Error, Sendable, CustomStringConvertible {
     case unsound(String)
     /// `path` cannot hold state at all (a file where a directory belongs, or the reverse).
     case unusable(path: String, reason: String)
+    /// A shared store (`store`: etcd) could not be reached; nothing of the change was kept.
+    case unavailable(store: String, reason: String)
+    /// Another instance changed the shared state since this one last applied it; says what to do.
+    case conflict(String)
 
     public var description: String {
         switch self {
@@ -129,6 +133,8 @@ public enum StateStoreError: Error, Sendable, CustomStringConvertible {
         case .encoding(let reason): "cannot encode the state: \(reason)"
         case .unsound(let problem): "the state journal is unsound: \(problem)"
         case .unusable(let path, let reason): "\(path) \(reason)"
+        case .unavailable(let store, let reason): "\(store) cannot be reached: \(reason)"
+        case .conflict(let problem): problem
         }
     }
 }

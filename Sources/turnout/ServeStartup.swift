@@ -19,19 +19,35 @@ struct ServeStartup {
     let plane: ControlPlane
     let admin: AdminServer
     let signals: SignalDescriptor
+    /// The fleet's shared store, when `state.store` is etcd.
+    let sharedStore: EtcdStateStore?
 
     init(config: TurnoutConfig, configPath: String, token: String?, certificates: [String: TLSServerConfiguration],
          logger: Logger) throws {
         self.config = config
         self.configPath = configPath
         self.logger = logger
-        let store = StateStore(directory: config.stateDir, logger: logger)
-        let journal = StateJournal(directory: config.stateDir, logger: logger)
+        loop = try ControlLoop()
         var table = RoutingTable(config: config, generation: 1)
-        let recovered = StateRecovery.recover(store: store, journal: journal, logger: logger)
+        let store: any RoutingStateStore
+        let recovered: StateRecovery.Outcome
+        switch config.state.store {
+        case .local:
+            let local = LocalStateDirectory(snapshot: StateStore(directory: config.stateDir, logger: logger),
+                                            journal: StateJournal(directory: config.stateDir, logger: logger))
+            recovered = StateRecovery.recover(store: local.snapshot, journal: local.journal, logger: logger)
+            store = local
+        case .etcd:
+            let shared = EtcdStateStore(config: config.state, loop: loop, logger: logger)
+            // etcd unreachable at start: the configuration serves, changes are refused, and the store reads the
+            // shared state as soon as etcd answers.
+            recovered = StateRecovery.Outcome(state: try? shared.load())
+            store = shared
+        }
+        let origin = config.state.store == .local ? config.stateDir : "etcd \(config.state.prefix)"
         if let state = recovered.state {
             table = StateRestore.apply(state, over: config, logger: logger)
-            logger.notice("restored state from \(config.stateDir) (\(recovered.replayed) journal records replayed): routing table generation \(table.generation)")
+            logger.notice("restored state from \(origin) (\(recovered.replayed) journal records replayed): routing table generation \(table.generation)")
             let differences = table.differences(from: config)
             if !differences.isEmpty {
                 logger.warning("""
@@ -40,15 +56,16 @@ struct ServeStartup {
                     """)
             }
         } else {
-            logger.notice("no saved state in \(config.stateDir); starting from \(configPath)")
+            logger.notice("no saved state in \(origin); starting from \(configPath)")
         }
-        do {
-            try journal.open()
-        } catch {
-            throw ProxyStartError(description: "state_dir: \(error)")
+        if let local = store as? LocalStateDirectory {
+            do {
+                try local.journal.open()
+            } catch {
+                throw ProxyStartError(description: "state_dir: \(error)")
+            }
         }
 
-        loop = try ControlLoop()
         let handle = ControlPlaneHandle(loop: loop)
         let metrics = MetricsRegistry()
         proxy = try Proxy(config: config, table: table, tls: certificates, metrics: metrics,
@@ -58,11 +75,16 @@ struct ServeStartup {
         let resolver = ThreadedNameResolver(loop: loop)
         plane = ControlPlane(config: config, table: table, recovered: recovered, dataPlane: proxy, clock: loop,
                              prober: SocketHealthProber(loop: loop), resolver: resolver, store: store,
-                             journal: journal, metrics: metrics, token: token, logger: logger)
+                             metrics: metrics, token: token, logger: logger)
         // Deployments' hooks and commands run on the control loop too (a pidfd per command, one exchange per request).
         plane.hookRunner = HookRunner(loop: loop, resolver: resolver)
         plane.certificates = certificates
         handle.attach(plane)
+        sharedStore = store as? EtcdStateStore
+        if let shared = sharedStore {
+            let plane = self.plane
+            shared.onChange = { plane.adoptShared($0) }
+        }
         let adminAddress: SocketAddress
         do {
             adminAddress = try SocketAddress.resolve(host: config.admin.bind.host, port: config.admin.bind.port)
@@ -90,6 +112,7 @@ struct ServeStartup {
     /// every `dns_refresh`.
     func run() throws {
         plane.start()
+        sharedStore?.startWatching()
         let plane = self.plane, loop = self.loop, signals = self.signals, logger = self.logger, proxy = self.proxy
         let admin = self.admin, config = self.config
         // systemd (Type=notify) hears that the workers serve, with every listener bound and the table published,

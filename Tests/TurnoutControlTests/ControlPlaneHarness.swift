@@ -20,9 +20,10 @@ final class ControlPlaneHarness {
     let plane: ControlPlane
 
     /// Starts on `directory` with the configuration file `yaml` (see `Self.yaml`), written there as `turnout.yaml`.
-    /// `token`: the admin token the plane requires (none by default).
+    /// `token`: the admin token the plane requires (none by default). `store` makes the plane's store from the local
+    /// one (a test's own double in its place).
     init(yaml: String, directory: StateTestDirectory = StateTestDirectory(), clock: ManualClock = ManualClock(),
-         token: String? = nil) throws {
+         token: String? = nil, store makeStore: (LocalStateDirectory) -> any RoutingStateStore = { $0 }) throws {
         self.directory = directory
         self.clock = clock
         try directory.write(yaml, to: directory.path + "/turnout.yaml")
@@ -36,7 +37,8 @@ final class ControlPlaneHarness {
             ?? RoutingTable(config: config, generation: 1)
         try journal.open()
         plane = ControlPlane(config: config, table: table, recovered: recovered, dataPlane: dataPlane, clock: clock,
-                             prober: prober, resolver: resolver, store: store, journal: journal, metrics: MetricsRegistry(), token: token,
+                             prober: prober, resolver: resolver, store: makeStore(LocalStateDirectory(snapshot: store, journal: journal)),
+                             metrics: MetricsRegistry(), token: token,
                              logger: logger)
         plane.start()
     }

@@ -375,7 +375,7 @@ def test_unsound_journal_refuses_every_change_until_it_is_repaired(
     # The cut works again: the journal repairs itself, says so once, and changes are acknowledged.
     (faults / "ftruncate").unlink()
     assert wait_until(lambda: admin.get("/healthz").status_code == 200, timeout=10), turnout.log()
-    assert admin.status()["state_store"] == {"sound": True, "problem": None, "recovery": None}
+    assert admin.status()["state_store"] == {"store": "local", "sound": True, "problem": None, "recovery": None}
     assert "turnout_state_sound 1" in admin.metrics_text().splitlines()
     assert turnout.process.count_log(r"state journal is sound again") == 1
     last = ok_json(admin.put_routing(weights(5)))["generation"]

@@ -1,0 +1,275 @@
+"""A fleet: several `turnout serve` instances sharing one routing state through a real etcd (`state: {store: etcd}`).
+
+Each test starts its own `etcd` on loopback ports with a temporary data directory (the Debian package's service plays
+no part), and real Turnout instances in front of real demo backends. A change made through one instance is in force
+on the others once its watch delivers it, so the tests wait for that with `wait_until`, never with a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import requests
+
+from admin_client import NO_CHECKS, AdminClient, wait_for_admin_api
+from harness import (
+    LOOPBACK,
+    ManagedProcess,
+    Proxy,
+    ProxyConfig,
+    executable,
+    free_port,
+    render_yaml,
+    run_check,
+    wait_until,
+)
+
+ETCD = shutil.which("etcd")
+pytestmark = pytest.mark.skipif(ETCD is None, reason="etcd is not installed (make test-deps installs etcd-server)")
+
+PREFIX = "/turnout/test-fleet"
+
+
+class Etcd:
+    """One etcd member on loopback: ``stop()`` and ``start()`` again on the same ports and data directory."""
+
+    def __init__(self, start_process, directory: Path):
+        self.start_process = start_process
+        self.data_dir = directory / "etcd-data"
+        self.client_port = free_port()
+        self.peer_port = free_port()
+        self.process: ManagedProcess | None = None
+        self.starts = 0
+
+    @property
+    def endpoint(self) -> str:
+        return f"{LOOPBACK}:{self.client_port}"
+
+    def start(self) -> None:
+        self.starts += 1
+        client = f"http://{LOOPBACK}:{self.client_port}"
+        peer = f"http://{LOOPBACK}:{self.peer_port}"
+        self.process = self.start_process(f"etcd-{self.starts}", [
+            ETCD, "--name", "member", "--data-dir", str(self.data_dir),
+            "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", f"member={peer}", "--log-level", "warn",
+        ])
+        assert wait_until(self.answers, timeout=20), self.process.log_tail()
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.exit_expected = True
+        self.process.kill()
+
+    def answers(self) -> bool:
+        try:
+            return self.call("/v3/kv/range", {"key": _b64("/")}).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def call(self, path: str, body: dict) -> requests.Response:
+        return requests.post(f"http://{self.endpoint}{path}", data=json.dumps(body), timeout=5)
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.fixture
+def etcd(start_process, tmp_path) -> Etcd:
+    member = Etcd(start_process, tmp_path)
+    member.start()
+    return member
+
+
+@pytest.fixture
+def fleet_member(start_process, tmp_path, backends, etcd):
+    """Factory: ``fleet_member("a")`` → a running instance sharing the etcd's prefix, ready on its admin API."""
+    binary = str(executable("turnout"))
+    groups = {
+        "blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
+        "green": {"targets": [backends.green.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
+    }
+
+    def start(name: str) -> Proxy:
+        config = ProxyConfig(state_dir=tmp_path / f"state-{name}",
+                             listeners={"production": {"blue": 100}, "test": {"green": 100}}, groups=groups)
+        document = config.as_dict()
+        document["state"] = {"store": "etcd", "endpoints": [etcd.endpoint], "prefix": PREFIX}
+        path = tmp_path / f"turnout-{name}.yaml"
+        path.write_text(render_yaml(document) + "\n")
+        process = start_process(f"turnout-{name}", [binary, "serve", "--config", str(path)])
+        process.wait_until_listening([*config.listener_ports.values(), config.admin_port])
+        member = Proxy(process, config, path)
+        wait_for_admin_api(member)
+        return member
+
+    return start
+
+
+def served_by(member: Proxy) -> str:
+    """Which demo backend answered a fresh request on the member's production listener."""
+    response = requests.get(f"http://{LOOPBACK}:{member.port()}/health", timeout=5)
+    assert response.status_code == 200, response.text
+    return response.headers["X-Served-By"]
+
+
+def serves(member: Proxy, name: str) -> bool:
+    return served_by(member) == name
+
+
+class _closing:
+    def __init__(self, client: AdminClient):
+        self.client = client
+
+    def __enter__(self) -> AdminClient:
+        return self.client
+
+    def __exit__(self, *exc) -> None:
+        self.client.close()
+
+
+def admin_call(member: Proxy, method: str, path: str, **options) -> requests.Response:
+    with _closing(AdminClient.of(member)) as client:
+        return client.request(method, path, **options)
+
+
+def generation(member: Proxy) -> int:
+    return admin_call(member, "GET", "/v1/status").json()["generation"]
+
+
+def test_a_switch_through_one_instance_is_in_force_on_every_other(fleet_member):
+    a, b, c = fleet_member("a"), fleet_member("b"), fleet_member("c")
+    for member in (a, b, c):
+        assert serves(member, "blue")
+
+    reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"})
+    assert reply.status_code == 200, reply.text
+    switched = reply.json()["generation"]
+    assert serves(a, "green")  # in force on the instance that acknowledged it, from the reply on
+
+    for member in (b, c):
+        assert wait_until(lambda: generation(member) == switched, timeout=10), member.process.log_tail()
+        assert serves(member, "green")
+        # The audit entry travels with the change.
+        audit = admin_call(member, "GET", "/v1/audit").json()
+        entries = audit["entries"] if isinstance(audit, dict) else audit
+        assert any(entry["action"] == "switch" and entry["generation_after"] == switched for entry in entries), audit
+        status = admin_call(member, "GET", "/v1/status").json()
+        assert status["state_store"]["store"] == "etcd" and status["state_store"]["sound"] is True, status
+
+
+def test_a_stale_if_match_through_another_instance_is_refused(fleet_member):
+    a, b = fleet_member("a"), fleet_member("b")
+    before = generation(a)
+    reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"}, headers={"If-Match": str(before)})
+    assert reply.status_code == 200, reply.text
+    after = reply.json()["generation"]
+    assert wait_until(lambda: generation(b) == after, timeout=10)
+
+    stale = admin_call(b, "POST", "/v1/switch", json_body={"to": "blue"}, headers={"If-Match": str(before)})
+    assert stale.status_code == 409, stale.text
+    assert stale.json()["error"]["code"] == "stale_generation"
+    assert serves(a, "green") and serves(b, "green")
+
+
+def test_a_change_based_on_a_revision_another_writer_moved_loses_the_compare(fleet_member, etcd):
+    """The transaction compares the head's mod revision: when it moved under an instance (here a put straight into
+    etcd, which no instance's record follows), the change is refused with 409 and nothing is published; the instance
+    reads the state again, and the retry is accepted."""
+    a = fleet_member("a")
+    moved = etcd.call("/v3/kv/put", {"key": _b64(PREFIX + "/head"), "value": _b64("0")})
+    assert moved.status_code == 200, moved.text
+
+    lost = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"})
+    assert lost.status_code == 409, lost.text
+    assert lost.json()["error"]["code"] == "stale_generation"
+    assert "another instance" in lost.json()["error"]["message"]
+    assert serves(a, "blue")
+
+    def retried() -> bool:
+        return admin_call(a, "POST", "/v1/switch", json_body={"to": "green"}).status_code == 200
+
+    assert wait_until(retried, timeout=10, interval=0.1), a.process.log_tail()
+    assert serves(a, "green")
+
+
+def test_etcd_stopped_serving_goes_on_changes_are_refused_and_caught_up_after(fleet_member, etcd):
+    a, b = fleet_member("a"), fleet_member("b")
+    etcd.stop()
+
+    refused = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"})
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "state_store_unavailable"
+    assert "etcd" in refused.json()["error"]["message"]
+    for member in (a, b):
+        assert serves(member, "blue")  # serving goes on with the state last applied
+        assert wait_until(lambda: admin_call(member, "GET", "/healthz").status_code == 503, timeout=10)
+        health = admin_call(member, "GET", "/healthz").json()
+        assert health["error"]["code"] == "state_store_unavailable", health
+        status = admin_call(member, "GET", "/v1/status").json()
+        assert status["state_store"]["sound"] is False and status["state_store"]["problem"], status
+
+    etcd.start()
+    for member in (a, b):
+        assert wait_until(lambda: admin_call(member, "GET", "/healthz").status_code == 200, timeout=15), \
+            member.process.log_tail()
+    reply = admin_call(b, "POST", "/v1/switch", json_body={"to": "green"})
+    assert reply.status_code == 200, reply.text
+    assert wait_until(lambda: serves(a, "green"), timeout=10), a.process.log_tail()
+
+
+def test_a_new_instance_gets_the_current_state_at_once(fleet_member):
+    a = fleet_member("a")
+    reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"})
+    assert reply.status_code == 200, reply.text
+
+    joining = fleet_member("d")
+    # Its first request, with no wait: the shared state was read before anything was bound.
+    assert serves(joining, "green")
+    assert generation(joining) == reply.json()["generation"]
+
+
+@pytest.mark.parametrize("state, key_line, message", [
+    ({"store": "etcd", "prefix": PREFIX}, "  store: \"etcd\"", "store: etcd needs endpoints"),
+    ({"store": "etcd", "endpoints": ["https://127.0.0.1:2379"], "prefix": PREFIX}, "    - \"https://127.0.0.1:2379\"",
+     "TLS to etcd is not supported yet"),
+    ({"store": "etcd", "endpoints": ["127.0.0.1:2379"], "prefix": "turnout/x"}, "  prefix: \"turnout/x\"",
+     "expected a key prefix such as /turnout/<cluster>"),
+    ({"store": "consul"}, "  store: \"consul\"", "consul"),
+    ({"store": "local", "prefix": PREFIX}, "  prefix: \"/turnout/test-fleet\"", "only store: etcd takes"),
+])
+def test_check_refuses_a_bad_state_section_naming_the_key_and_line(proxy_config, state, key_line, message):
+    config, path = proxy_config(groups={"blue": ["127.0.0.1:3000"], "green": ["127.0.0.1:3001"]})
+    document = config.as_dict()
+    document["state"] = state
+    path.write_text(render_yaml(document) + "\n")
+    lines = path.read_text().splitlines()
+    line = lines.index(key_line) + 1
+    result = run_check(path)
+    assert result.returncode != 0, result.stdout
+    assert f"state" in result.stderr and f"(line {line})" in result.stderr, (result.stderr, line)
+    assert message in result.stderr, result.stderr
+
+
+def test_check_accepts_an_etcd_state_section(proxy_config):
+    config, path = proxy_config(groups={"blue": ["127.0.0.1:3000"], "green": ["127.0.0.1:3001"]})
+    document = config.as_dict()
+    document["state"] = {"store": "etcd", "endpoints": ["http://127.0.0.1:2379", "127.0.0.1:22379"], "prefix": PREFIX}
+    path.write_text(render_yaml(document) + "\n")
+    result = run_check(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_deployment_is_refused_while_no_runner_is_elected_across_the_fleet(fleet_member):
+    a = fleet_member("a")
+    refused = admin_call(a, "POST", "/v1/deployments", json_body={"to": "green", "strategy": "all_at_once"})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "conflict"
+    assert "state.store: etcd" in refused.json()["error"]["message"]
+    assert serves(a, "blue")
