@@ -17,8 +17,12 @@ extension ControlPlane {
         if Dashboard.owns(segments) { return Dashboard.response(method: request.method, path: request.path, segments: segments) }
         if let failure = authenticate(request) { return failure }
         let isMutation = ["POST", "PUT", "DELETE", "PATCH"].contains(request.method)
+        if isMutation {
+            do throws(AdminFailure) { try Self.checkWaitQuery(request) } catch { return error.response }
+        }
         guard isMutation, let key = request.header("Idempotency-Key"), isRouted(request.method, segments) else {
-            return route(request, segments: segments)
+            let response = route(request, segments: segments)
+            return isMutation ? waitingForFleet(response, request: request) : response
         }
         guard IdempotencyCache.isValidKey(key) else {
             return .error(400, .badRequest, "Idempotency-Key must be 1 to 200 visible ASCII characters")
@@ -35,7 +39,7 @@ extension ControlPlane {
             // Refusals and dry runs are not recorded: repeating them changes nothing.
             pendingIdempotency = IdempotencyContext(key: key, method: request.method, path: request.path, bodyHash: bodyHash)
             defer { pendingIdempotency = nil }
-            return route(request, segments: segments)
+            return waitingForFleet(route(request, segments: segments), request: request)
         }
     }
 

@@ -43,3 +43,42 @@ extension ControlPlane {
         logger.notice("applied the shared state's change: generation \(previous.generation) → \(next.generation)")
     }
 }
+
+extension ControlPlane {
+    /// The longest `?wait=fleet` may wait, and how long it waits without `wait_timeout`.
+    static let fleetWaitLimit: UInt64 = 60_000_000_000
+    static let fleetWaitDefault: UInt64 = 10_000_000_000
+
+    /// `?wait=fleet[&wait_timeout=5s]` on a change: its answer (still 200: the change is acknowledged, in etcd and
+    /// in force here) is held until every registered instance of the fleet has applied it, or the timeout came,
+    /// and carries `fleet` saying which. A change that made no generation (unchanged, a dry run, a refusal) is
+    /// answered at once; so is every change with the local store, whose fleet is this instance.
+    func waitingForFleet(_ response: AdminResponse, request: AdminRequest) -> AdminResponse {
+        guard let shared = store as? EtcdStateStore, response.status == 200, response.stream == nil,
+              let body = try? JSONReader.parse(response.body), case .object(var members) = body,
+              members["generation"] != nil, members["unchanged"] == nil, members["dry_run"] == nil else { return response }
+        let revision = shared.appliedRevision
+        let timeout = request.query["wait_timeout"].flatMap(ConfigDuration.parse).map(\.nanoseconds) ?? Self.fleetWaitDefault
+        return AdminResponse(status: 200, headers: response.headers, stream: AdminStreamStart { sink in
+            shared.whenFleetApplied(revision: revision, timeout: min(timeout, Self.fleetWaitLimit)) { wait in
+                members["fleet"] = wait.jsonValue
+                sink.send(JSONValue.object(members).jsonBytes)
+                sink.close()
+            }
+        })
+    }
+
+    /// Refuses a `wait` other than `fleet` and a `wait_timeout` that is not a duration up to a minute (400), before
+    /// anything changes.
+    static func checkWaitQuery(_ request: AdminRequest) throws(AdminFailure) {
+        if let wait = request.query["wait"], wait != "fleet" {
+            throw .badRequest("wait must be 'fleet', got '\(wait)'")
+        }
+        if let text = request.query["wait_timeout"] {
+            guard request.query["wait"] == "fleet" else { throw .badRequest("wait_timeout goes with wait=fleet") }
+            guard let timeout = ConfigDuration.parse(text), timeout.nanoseconds > 0, timeout.nanoseconds <= fleetWaitLimit else {
+                throw .badRequest("wait_timeout must be a duration up to 60s, e.g. 5s or 500ms, got '\(text)'")
+            }
+        }
+    }
+}

@@ -98,6 +98,14 @@ struct ServeStartup {
             throw ProxyStartError(description: "admin.bind: cannot listen on \(config.admin.bind): \(error)")
         }
         signals = try SignalDescriptor([SIGTERM, SIGINT, SIGHUP, SIGUSR1])
+        // The fleet knows an instance by its host and admin port (the same across its restarts) and reaches it there.
+        sharedStore?.register(instance: "\(Self.hostName()):\(admin.port)", address: "\(config.admin.bind.host):\(admin.port)")
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(cString: buffer)
     }
 
     /// How long the workers wait for the first answers of the target names before they take connections anyway.

@@ -93,4 +93,20 @@ final class EtcdGatewayTests: XCTestCase {
         XCTAssertEqual(try framing.take(Array("{\"a\":".utf8)[...]), [])
         XCTAssertThrowsError(try framing.take([UInt8](repeating: 0x20, count: EtcdWatchFraming.maxMessageBytes + 1)[...]))
     }
+
+    func testAnInstancesRegistrationReadsBackAsItWasWritten() throws {
+        let member = FleetMember(instance: "web-1:9901", address: "10.0.0.1:9901", appliedRevision: 42, lastSeen: 1_700_000_000_123)
+        XCTAssertEqual(member.jsonValue.jsonText,
+                       #"{"address":"10.0.0.1:9901","applied_revision":42,"instance":"web-1:9901","last_seen_ms":1700000000123}"#)
+        XCTAssertEqual(FleetMember(json: try JSONReader.parse(member.jsonValue.jsonBytes)), member)
+        XCTAssertNil(FleetMember(json: ["instance": "web-1:9901"]), "a registration without its revision is not one")
+    }
+
+    func testAFleetWaitIsAppliedOnlyWithNobodyBehind() {
+        XCTAssertTrue(FleetWait(revision: 9, behind: [], instances: 3, waitedMilliseconds: 4).applied)
+        let late = FleetWait(revision: 9, behind: ["web-2:9901"], instances: 3, waitedMilliseconds: 1000)
+        XCTAssertFalse(late.applied)
+        XCTAssertEqual(late.jsonValue.jsonText,
+                       #"{"applied":false,"behind":["web-2:9901"],"instances":3,"revision":9,"waited_ms":1000}"#)
+    }
 }

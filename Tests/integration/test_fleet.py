@@ -8,12 +8,14 @@ on the others once its watch delivers it, so the tests wait for that with `wait_
 from __future__ import annotations
 
 import base64
+import signal
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 import requests
+from openapi_schema_validator import OAS30Validator
 
 from admin_client import NO_CHECKS, AdminClient, wait_for_admin_api
 from harness import (
@@ -27,6 +29,8 @@ from harness import (
     run_check,
     wait_until,
 )
+
+from test_openapi import load_spec, resolve
 
 ETCD = shutil.which("etcd")
 pytestmark = pytest.mark.skipif(ETCD is None, reason="etcd is not installed (make test-deps installs etcd-server)")
@@ -272,4 +276,85 @@ def test_a_deployment_is_refused_while_no_runner_is_elected_across_the_fleet(fle
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"]["code"] == "conflict"
     assert "state.store: etcd" in refused.json()["error"]["message"]
+    assert serves(a, "blue")
+
+
+def fleet_view(member: Proxy) -> list[dict]:
+    return admin_call(member, "GET", "/v1/status").json()["state_store"]["fleet"]
+
+
+def assert_conforms(value, schema: str) -> None:
+    """``value`` is what ``openapi/turnout-admin.yaml`` says a ``schema`` is."""
+    spec = load_spec()
+    errors = [error.message for error in OAS30Validator(resolve(spec["components"]["schemas"][schema], spec)).iter_errors(value)]
+    assert errors == [], (value, errors)
+
+
+def test_the_status_shows_every_instance_of_the_fleet_and_a_dead_one_leaves_it(fleet_member):
+    a, b, c = fleet_member("a"), fleet_member("b"), fleet_member("c")
+    addresses = {f"{LOOPBACK}:{member.admin_port}" for member in (a, b, c)}
+    assert wait_until(lambda: {entry["address"] for entry in fleet_view(a)} == addresses, timeout=10), fleet_view(a)
+    view = fleet_view(a)
+    assert [entry["address"] for entry in view if entry["self"]] == [f"{LOOPBACK}:{a.admin_port}"], view
+    assert all(entry["applied_revision"] == 0 and entry["last_seen"].endswith("Z") for entry in view), view
+    assert_conforms(admin_call(a, "GET", "/v1/status").json()["state_store"], "StateStore")
+
+    assert admin_call(b, "POST", "/v1/switch", json_body={"to": "green"}).status_code == 200
+    revision = admin_call(b, "GET", "/v1/status").json()["state_store"]["revision"]
+    assert revision > 0
+    # Each instance registers again with the revision it applied.
+    assert wait_until(lambda: {entry["applied_revision"] for entry in fleet_view(a)} == {revision}, timeout=10), \
+        fleet_view(a)
+
+    c.process.exit_expected = True
+    c.process.kill()
+    # Its lease (5 s) lapses without keep-alives, and its registration goes with it.
+    gone = addresses - {f"{LOOPBACK}:{c.admin_port}"}
+    assert wait_until(lambda: {entry["address"] for entry in fleet_view(a)} == gone, timeout=15), fleet_view(a)
+
+
+def test_wait_fleet_answers_once_every_instance_serves_the_change(fleet_member):
+    a, b, c = fleet_member("a"), fleet_member("b"), fleet_member("c")
+    assert wait_until(lambda: len(fleet_view(a)) == 3, timeout=10), fleet_view(a)
+
+    reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"}, params={"wait": "fleet"})
+    assert reply.status_code == 200, reply.text
+    fleet = reply.json()["fleet"]
+    assert fleet["applied"] is True and fleet["behind"] == [] and fleet["instances"] == 3, fleet
+    assert_conforms(reply.json(), "RoutingChange")
+    # No waiting here: the answer came once every instance had applied the change.
+    for member in (a, b, c):
+        assert serves(member, "green"), member.admin_port
+        assert generation(member) == reply.json()["generation"]
+
+
+def test_wait_fleet_times_out_naming_the_instance_behind(fleet_member):
+    a, b = fleet_member("a"), fleet_member("b")
+    assert wait_until(lambda: len(fleet_view(a)) == 2, timeout=10), fleet_view(a)
+    b.process.send_signal(signal.SIGSTOP)
+    try:
+        reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"},
+                           params={"wait": "fleet", "wait_timeout": "1s"})
+    finally:
+        b.process.send_signal(signal.SIGCONT)
+    assert reply.status_code == 200, reply.text  # acknowledged: in etcd and in force on a
+    fleet = reply.json()["fleet"]
+    assert fleet["applied"] is False and len(fleet["behind"]) == 1 and fleet["behind"][0].endswith(f":{b.admin_port}"), fleet
+    assert fleet["waited_ms"] >= 1000
+    assert_conforms(reply.json(), "RoutingChange")
+    assert serves(a, "green")
+    assert wait_until(lambda: serves(b, "green"), timeout=10)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"wait": "all"}, "wait must be 'fleet'"),
+    ({"wait": "fleet", "wait_timeout": "forever"}, "wait_timeout must be a duration"),
+    ({"wait": "fleet", "wait_timeout": "2m"}, "up to 60s"),
+    ({"wait_timeout": "5s"}, "wait_timeout goes with wait=fleet"),
+])
+def test_a_bad_wait_is_refused_before_anything_changes(fleet_member, params, message):
+    a = fleet_member("a")
+    refused = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"}, params=params)
+    assert refused.status_code == 400, refused.text
+    assert message in refused.json()["error"]["message"]
     assert serves(a, "blue")

@@ -16,6 +16,8 @@ final class EtcdClient {
     let timeout: UInt64
     /// The member tried first: the last one that answered.
     private var preferred = 0
+    /// The exchanges `send` started, kept until they report.
+    private var sending: [ObjectIdentifier: HTTPExchange] = [:]
 
     /// Why a call got no answer: every member unreachable, or an answer that is not the gateway's.
     struct Failure: Error, Equatable, CustomStringConvertible {
@@ -61,6 +63,30 @@ final class EtcdClient {
         }
         exchange.start(address: address, timeout: timeout)
         loop.run()
+        return answer(outcome)
+    }
+
+    /// POSTs `body` to `path` on the preferred member without waiting: `completion` runs on `loop` with the answer.
+    /// For what no acknowledgement waits on (an instance's registration, its lease's keep-alive).
+    func send(_ path: String, _ body: JSONValue, on loop: ControlLoop,
+              completion: @escaping (Result<JSONValue, Failure>) -> Void) {
+        let endpoint = endpoints[preferred]
+        var key: ObjectIdentifier?
+        let exchange = HTTPExchange(loop: loop, request: Self.request(path, body, endpoint: endpoint), requestMethod: .post,
+                                    bodyLimit: Self.answerLimit) { [self] outcome in
+            if let key { sending[key] = nil }
+            completion(answer(outcome))
+        }
+        key = ObjectIdentifier(exchange)
+        sending[ObjectIdentifier(exchange)] = exchange
+        guard let address = Self.address(endpoint) else {
+            return exchange.refuse(.connectionFailed("cannot resolve \(endpoint)"))
+        }
+        exchange.start(address: address, timeout: timeout)
+    }
+
+    /// A gateway answer's JSON, or why there is none.
+    private func answer(_ outcome: HTTPExchange.Outcome?) -> Result<JSONValue, Failure> {
         switch outcome {
         case .response(let response)?:
             guard let answer = try? JSONReader.parse(response.bodyStart) else {

@@ -16,7 +16,7 @@ import TurnoutCore
 public final class EtcdStateStore: RoutingStateStore {
     public let prefix: String
     let client: EtcdClient
-    private let loop: ControlLoop
+    let loop: ControlLoop
     private let logger: Logger
     /// The mod revision of `head` when this instance last wrote or applied a record: the next change's compare.
     public private(set) var appliedRevision: Int64 = 0
@@ -27,6 +27,15 @@ public final class EtcdStateStore: RoutingStateStore {
     public var onChange: ((SharedStateChange) -> Void)?
     private var watch: EtcdWatch?
     private var resyncScheduled = false
+    /// This instance's registration (`EtcdStateStore+Fleet`), once `register` was called.
+    var registration: FleetMember?
+    /// The lease this instance's registration lives under.
+    var lease: Int64?
+    /// Every registered instance, this one included, as the range read and the watch last saw them.
+    var members: [String: FleetMember] = [:]
+    /// Changes asked with `?wait=fleet`, waiting for every instance to apply their revision.
+    var waiters: [Int: FleetWaiter] = [:]
+    var nextWaiter = 0
 
     /// How many records stay under `journal/`: as many as the audit log and the idempotency records keep.
     static let retainedRecords: UInt64 = 1000
@@ -51,7 +60,7 @@ public final class EtcdStateStore: RoutingStateStore {
 
     public var statusMembers: [String: JSONValue] {
         ["store": "etcd", "endpoints": .array(client.endpoints.map { .string($0.description) }), "prefix": .string(prefix),
-         "revision": .int(appliedRevision)]
+         "revision": .int(appliedRevision), "fleet": fleetJSON]
     }
 
     var headKey: String { prefix + "/head" }
@@ -84,6 +93,11 @@ public final class EtcdStateStore: RoutingStateStore {
         appliedRevision = state.headRevision
         appliedSequence = state.state?.journalSequence ?? 0
         watchedFrom = range.revision + 1
+        members = [:]
+        for keyValue in range.keyValues where keyValue.key.hasPrefix(instancesPrefix) {
+            registrationChanged(keyValue, deleted: false)
+        }
+        announce()
         return state.state
     }
 
@@ -134,6 +148,9 @@ public final class EtcdStateStore: RoutingStateStore {
             restart()
         case .events(let events, let revision):
             watchedFrom = max(watchedFrom, revision + 1)
+            for event in events where event.keyValue.key.hasPrefix(instancesPrefix) {
+                registrationChanged(event.keyValue, deleted: event.isDelete)
+            }
             for event in events where !event.isDelete && event.keyValue.key.hasPrefix(journalPrefix) {
                 watchedFrom = max(watchedFrom, event.keyValue.modRevision + 1)
                 guard let json = try? JSONReader.parse(event.keyValue.value), let record = try? JournalRecord(json: json) else {
@@ -148,6 +165,7 @@ public final class EtcdStateStore: RoutingStateStore {
                 appliedSequence = record.sequence
                 appliedRevision = event.keyValue.modRevision
                 onChange?(.record(record))
+                announce()
             }
         }
     }
@@ -211,6 +229,7 @@ public final class EtcdStateStore: RoutingStateStore {
         }
         appliedRevision = outcome.revision
         appliedSequence = record.sequence
+        announce()
     }
 
     private func unreachable(_ reason: String) {
