@@ -38,46 +38,64 @@ pytestmark = pytest.mark.skipif(ETCD is None, reason="etcd is not installed (mak
 PREFIX = "/turnout/test-fleet"
 
 
-class Etcd:
-    """One etcd member on loopback: ``stop()`` and ``start()`` again on the same ports and data directory."""
+class EtcdCluster:
+    """``size`` etcd members on loopback, each with its own ports and data directory: ``stop()`` and ``start()`` act
+    on every member (or on the ones named), which come back on the same ports and data."""
 
-    def __init__(self, start_process, directory: Path):
+    def __init__(self, start_process, directory: Path, size: int = 1):
         self.start_process = start_process
-        self.data_dir = directory / "etcd-data"
-        self.client_port = free_port()
-        self.peer_port = free_port()
-        self.process: ManagedProcess | None = None
+        self.members = [
+            {"name": f"m{index}", "data_dir": directory / f"etcd-m{index}", "client": free_port(), "peer": free_port()}
+            for index in range(size)
+        ]
+        self.processes: dict[int, ManagedProcess] = {}
         self.starts = 0
+        # The order the instances' configuration lists the members in (they try the first one first).
+        self.order = list(range(size))
 
     @property
-    def endpoint(self) -> str:
-        return f"{LOOPBACK}:{self.client_port}"
+    def endpoints(self) -> list[str]:
+        return [f"{LOOPBACK}:{self.members[index]['client']}" for index in self.order]
 
-    def start(self) -> None:
-        self.starts += 1
-        client = f"http://{LOOPBACK}:{self.client_port}"
-        peer = f"http://{LOOPBACK}:{self.peer_port}"
-        self.process = self.start_process(f"etcd-{self.starts}", [
-            ETCD, "--name", "member", "--data-dir", str(self.data_dir),
-            "--listen-client-urls", client, "--advertise-client-urls", client,
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", f"member={peer}", "--log-level", "warn",
-        ])
-        assert wait_until(self.answers, timeout=20), self.process.log_tail()
+    def leader(self) -> int:
+        """The index of the member that leads the cluster now."""
+        for index in self.processes:
+            status = self.call("/v3/maintenance/status", {}, index).json()
+            if status["leader"] == status["header"]["member_id"]:
+                return index
+        raise AssertionError("no member leads")
 
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.exit_expected = True
-        self.process.kill()
+    def start(self, indices: list[int] | None = None) -> None:
+        initial = ",".join(f"{member['name']}=http://{LOOPBACK}:{member['peer']}" for member in self.members)
+        chosen = indices if indices is not None else list(range(len(self.members)))
+        for index in chosen:  # all at once: a member of a cluster answers only once a quorum is up
+            member = self.members[index]
+            self.starts += 1
+            client, peer = f"http://{LOOPBACK}:{member['client']}", f"http://{LOOPBACK}:{member['peer']}"
+            self.processes[index] = self.start_process(f"etcd-{member['name']}-{self.starts}", [
+                ETCD, "--name", member["name"], "--data-dir", str(member["data_dir"]),
+                "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", initial, "--initial-cluster-token", "turnout-test", "--log-level", "warn",
+            ])
+        for index in chosen:
+            assert wait_until(lambda: self.answers(index), timeout=20), self.processes[index].log_tail()
 
-    def answers(self) -> bool:
+    def stop(self, indices: list[int] | None = None) -> None:
+        for index in indices if indices is not None else list(self.processes):
+            process = self.processes.pop(index)
+            process.exit_expected = True
+            process.kill()
+
+    def answers(self, index: int) -> bool:
         try:
-            return self.call("/v3/kv/range", {"key": _b64("/")}).status_code == 200
+            return self.call("/v3/kv/range", {"key": _b64("/")}, index).status_code == 200
         except requests.RequestException:
             return False
 
-    def call(self, path: str, body: dict) -> requests.Response:
-        return requests.post(f"http://{self.endpoint}{path}", data=json.dumps(body), timeout=5)
+    def call(self, path: str, body: dict, index: int | None = None) -> requests.Response:
+        index = index if index is not None else min(self.processes)
+        return requests.post(f"http://{LOOPBACK}:{self.members[index]['client']}{path}", data=json.dumps(body), timeout=5)
 
 
 def _b64(text: str) -> str:
@@ -85,10 +103,21 @@ def _b64(text: str) -> str:
 
 
 @pytest.fixture
-def etcd(start_process, tmp_path) -> Etcd:
-    member = Etcd(start_process, tmp_path)
-    member.start()
-    return member
+def etcd_cluster(start_process, tmp_path):
+    """Factory: ``etcd_cluster(3)`` → a running cluster of that many members (one per test)."""
+
+    def start(size: int) -> EtcdCluster:
+        cluster = EtcdCluster(start_process, tmp_path, size)
+        cluster.start()
+        return cluster
+
+    return start
+
+
+@pytest.fixture
+def etcd(request, etcd_cluster) -> EtcdCluster:
+    """One member, or as many as the test asks for with ``@pytest.mark.parametrize("etcd", [3], indirect=True)``."""
+    return etcd_cluster(getattr(request, "param", 1))
 
 
 @pytest.fixture
@@ -104,7 +133,7 @@ def fleet_member(start_process, tmp_path, backends, etcd):
         config = ProxyConfig(state_dir=tmp_path / f"state-{name}",
                              listeners={"production": {"blue": 100}, "test": {"green": 100}}, groups=groups)
         document = config.as_dict()
-        document["state"] = {"store": "etcd", "endpoints": [etcd.endpoint], "prefix": PREFIX}
+        document["state"] = {"store": "etcd", "endpoints": etcd.endpoints, "prefix": PREFIX}
         path = tmp_path / f"turnout-{name}.yaml"
         path.write_text(render_yaml(document) + "\n")
         process = start_process(f"turnout-{name}", [binary, "serve", "--config", str(path)])
@@ -358,3 +387,21 @@ def test_a_bad_wait_is_refused_before_anything_changes(fleet_member, params, mes
     assert refused.status_code == 400, refused.text
     assert message in refused.json()["error"]["message"]
     assert serves(a, "blue")
+
+
+@pytest.mark.parametrize("etcd", [3], indirect=True)
+def test_a_killed_etcd_member_changes_nothing_for_the_fleet(fleet_member, etcd):
+    """Three members; the one every instance talks to first (a follower, so that no election is under way) is
+    killed: changes go on through the next member, the watches move there, and nothing is refused."""
+    follower = next(index for index in range(3) if index != etcd.leader())
+    etcd.order = [follower] + [index for index in range(3) if index != follower]
+    a, b = fleet_member("a"), fleet_member("b")
+    assert wait_until(lambda: len(fleet_view(a)) == 2, timeout=10), fleet_view(a)
+
+    etcd.stop([follower])
+    reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"}, params={"wait": "fleet"})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["fleet"]["applied"] is True, reply.json()
+    assert serves(a, "green") and serves(b, "green")
+    for member in (a, b):
+        assert admin_call(member, "GET", "/healthz").status_code == 200
