@@ -30,17 +30,9 @@ extension ControlPlane {
             scheduleDrainEnd(group: drain.group, target: target, untilMs: drain.until)
         }
         journalSequence = state.journalSequence
-        let previous = table
-        table = next
-        noteGroupDrains(from: previous, to: next)
-        health.update(groups: next.groups)
-        names.update(groups: next.groups)
-        publish()
-        if let entry {
-            reports.record(from: previous, to: next, entry: entry)
-            publishCommitEvents(previous: previous, entry: entry)
-        }
-        logger.notice("applied the shared state's change: generation \(previous.generation) → \(next.generation)")
+        let before = table.generation
+        putInForce(next, entry: entry)
+        logger.notice("applied the shared state's change: generation \(before) → \(next.generation)")
     }
 }
 

@@ -169,15 +169,23 @@ public final class ControlPlane {
         }
         audit.record(entry)
         if let idempotencyRecord { idempotency.store(idempotencyRecord) }
+        putInForce(next, entry: entry)
+        logger.notice("\(action) by \(caller): generation \(before) → \(next.generation) \(diff.jsonText)")
+    }
+
+    /// Makes `next` the table in force once its change is kept: the drains of the groups it takes all weight from,
+    /// probes and lookups for its groups, the publish, then the switch report and the events of `entry`'s change.
+    func putInForce(_ next: RoutingTable, entry: AuditEntry?) {
         let previous = table
         table = next
         noteGroupDrains(from: previous, to: next)
         health.update(groups: next.groups)
         names.update(groups: next.groups)
         publish()
-        reports.record(from: previous, to: next, entry: entry)
-        publishCommitEvents(previous: previous, entry: entry)
-        logger.notice("\(action) by \(caller): generation \(before) → \(next.generation) \(diff.jsonText)")
+        if let entry {
+            reports.record(from: previous, to: next, entry: entry)
+            publishCommitEvents(previous: previous, entry: entry)
+        }
     }
 
     /// The record that keeps `response` under the `Idempotency-Key` of the request being handled; nil without one.
@@ -281,7 +289,7 @@ public final class ControlPlane {
     }
 
     /// Groups that just lost all weight drain for their deregistration delay.
-    func noteGroupDrains(from previous: RoutingTable, to next: RoutingTable) {
+    private func noteGroupDrains(from previous: RoutingTable, to next: RoutingTable) {
         let was = previous.weightedGroups, now = next.weightedGroups
         let nowMs = clock.wallMilliseconds
         for group in next.groups {
