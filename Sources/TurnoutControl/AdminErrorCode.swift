@@ -40,8 +40,9 @@ public enum AdminErrorCode: String, CaseIterable, Sendable {
     /// 503: a failed write could not be undone, so no change can be saved until the journal is
     /// repaired (`/healthz` answers 503 meanwhile).
     case stateUnsound = "state_unsound"
-    /// 503: the shared state store (etcd) cannot be reached, so no change can be saved; serving goes on with the
-    /// state last applied, and changes are accepted again once it answers.
+    /// 503: the shared state store (etcd) cannot be reached, so the change is not in force and no change can be
+    /// saved; serving goes on with the state last applied, and changes are accepted again once it answers (a change
+    /// whose transaction etcd committed before the connection failed is applied by every instance then).
     case stateStoreUnavailable = "state_store_unavailable"
     /// 503: as many clients as the server allows are streaming `GET /v1/events` already.
     case tooManyStreams = "too_many_streams"

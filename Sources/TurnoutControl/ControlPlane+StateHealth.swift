@@ -11,8 +11,10 @@ extension ControlPlane {
         case .unsound(let problem):
             return .unsound("changes are refused until the state journal is repaired: \(problem)")
         case .unavailable(let store, let reason):
-            return .storeUnavailable("\(store) cannot be reached (\(reason)); the change was not applied, and changes are "
-                + "refused until it answers; serving goes on with the state last applied")
+            // A transaction whose answer was lost may have been committed: the instances apply it once etcd answers.
+            return .storeUnavailable("\(store) cannot be reached (\(reason)); the change is not in force, and changes are "
+                + "refused until etcd answers (serving goes on with the state last applied); if etcd committed it before "
+                + "the connection failed, every instance applies it then, so reread the status before retrying")
         case .conflict(let problem):
             return .stale(problem)
         default:
