@@ -122,18 +122,19 @@ def etcd(request, etcd_cluster) -> EtcdCluster:
 
 @pytest.fixture
 def fleet_member(start_process, tmp_path, backends, etcd):
-    """Factory: ``fleet_member("a")`` → a running instance sharing the etcd's prefix, ready on its admin API."""
+    """Factory: ``fleet_member("a")`` → a running instance sharing the etcd's prefix, ready on its admin API
+    (``endpoints``: the members it is given, all of them by default)."""
     binary = str(executable("turnout"))
     groups = {
         "blue": {"targets": [backends.blue.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
         "green": {"targets": [backends.green.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
     }
 
-    def start(name: str) -> Proxy:
+    def start(name: str, endpoints: list[str] | None = None) -> Proxy:
         config = ProxyConfig(state_dir=tmp_path / f"state-{name}",
                              listeners={"production": {"blue": 100}, "test": {"green": 100}}, groups=groups)
         document = config.as_dict()
-        document["state"] = {"store": "etcd", "endpoints": etcd.endpoints, "prefix": PREFIX}
+        document["state"] = {"store": "etcd", "endpoints": endpoints or etcd.endpoints, "prefix": PREFIX}
         path = tmp_path / f"turnout-{name}.yaml"
         path.write_text(render_yaml(document) + "\n")
         process = start_process(f"turnout-{name}", [binary, "serve", "--config", str(path)])
@@ -405,3 +406,29 @@ def test_a_killed_etcd_member_changes_nothing_for_the_fleet(fleet_member, etcd):
     assert serves(a, "green") and serves(b, "green")
     for member in (a, b):
         assert admin_call(member, "GET", "/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("etcd", [3], indirect=True)
+def test_an_instance_cut_off_from_etcd_catches_up_by_itself(fleet_member, etcd):
+    """b knows one member only (a follower); while that member is down, b serves what it applied and refuses
+    changes, a goes on changing the routing through the others, and when the member is back b reads the state it
+    missed and serves it, without a restart."""
+    follower = next(index for index in range(3) if index != etcd.leader())
+    others = [f"{LOOPBACK}:{etcd.members[index]['client']}" for index in range(3) if index != follower]
+    a = fleet_member("a", endpoints=others)
+    b = fleet_member("b", endpoints=[f"{LOOPBACK}:{etcd.members[follower]['client']}"])
+
+    etcd.stop([follower])
+    assert wait_until(lambda: admin_call(b, "GET", "/healthz").status_code == 503, timeout=10), b.process.log_tail()
+    refused = admin_call(b, "POST", "/v1/switch", json_body={"to": "green"})
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "state_store_unavailable", refused.text
+    reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"})
+    assert reply.status_code == 200, reply.text
+    assert serves(b, "blue"), "b cannot know of the change yet"
+
+    etcd.start([follower])
+    assert wait_until(lambda: serves(b, "green"), timeout=15), b.process.log_tail()
+    assert generation(b) == reply.json()["generation"]
+    assert admin_call(b, "GET", "/healthz").status_code == 200
+    entries = admin_call(b, "GET", "/v1/audit").json()["entries"]
+    assert [entry["generation_after"] for entry in entries if entry["action"] == "switch"] == [reply.json()["generation"]]
