@@ -24,6 +24,19 @@ static inline void turnout_SSL_CTX_set_server_defaults(SSL_CTX *ctx) {
     SSL_CTX_set_read_ahead(ctx, 1);
 }
 
+/// What every client context of the data plane sets (its upstream connections to targets over TLS): the same
+/// record handling as the server side, without the server's preference of suites.
+static inline void turnout_SSL_CTX_set_client_defaults(SSL_CTX *ctx) {
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(ctx, 1);
+}
+
+/// The name sent in the client's SNI extension (SSL_set_tlsext_host_name).
+static inline int turnout_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
+    return (int)SSL_set_tlsext_host_name(ssl, name);
+}
+
 static inline long turnout_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_session_cache_mode(ctx, mode);
 }

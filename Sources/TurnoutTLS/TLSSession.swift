@@ -3,16 +3,18 @@ import Glibc
 import TurnoutMetrics
 import TurnoutPosix
 
-/// One server-side TLS connection over a non-blocking socket: the handshake, reads and writes as the data plane's
+/// One TLS connection over a non-blocking socket, server-side (an HTTPS client of a listener) or client-side (an
+/// upstream connection to a target of a group with `tls`): the handshake, reads and writes as the data plane's
 /// `IOResult`s, and close_notify. Each call does what the socket allows and returns; OpenSSL's wish to read when
 /// asked to write (or the reverse) is kept (`readWantsWrite`, `writeWantsRead`) so that the caller knows which
 /// readiness to wait for.
 public final class TLSSession {
     /// `SSL *`.
     private let ssl: OpaquePointer
-    /// The contexts the session started in, whose callbacks it calls during its handshake: kept alive while the
-    /// session lives, even after new certificates replaced them for new connections.
-    private let context: TLSServerContext
+    /// The contexts the session started in (a `TLSServerContext` or a `TLSClientContext`), whose callbacks it
+    /// calls during its handshake: kept alive while the session lives, even after new certificates replaced them
+    /// for new connections.
+    private let context: AnyObject
     /// The last read stopped because OpenSSL must write first (the socket's room wakes it).
     public private(set) var readWantsWrite = false
     /// The last write stopped because OpenSSL must read first (the socket's input wakes it).
@@ -20,7 +22,7 @@ public final class TLSSession {
     public private(set) var established = false
     private var closeNotifySent = false
 
-    init(ssl: OpaquePointer, context: TLSServerContext) {
+    init(ssl: OpaquePointer, context: AnyObject) {
         self.ssl = ssl
         self.context = context
     }
@@ -54,6 +56,12 @@ public final class TLSSession {
             ERR_clear_error()
             return .failed(.closed, err == 0 ? "the client closed during the handshake" : String(cString: strerror(err)))
         default:
+            let verified = SSL_get_verify_result(ssl)
+            guard verified == Int(X509_V_OK) else {
+                ERR_clear_error()
+                let reason = X509_verify_cert_error_string(verified).map { String(cString: $0) } ?? "code \(verified)"
+                return .failed(.other, "certificate verify failed: \(reason)")
+            }
             return Self.takeQueuedFailure()
         }
     }
