@@ -11,8 +11,9 @@ enum ConfigSections {
     static let certificateKeys = ["cert", "key"]
     static let targetGroupKeys = [
         "targets", "algorithm", "health_check", "deregistration_delay", "on_all_unhealthy", "passive_ejection",
-        "timeouts", "dns_refresh",
+        "timeouts", "dns_refresh", "tls",
     ]
+    static let upstreamTLSKeys = ["verify", "ca_file", "server_name"]
     static let groupTimeoutKeys = ["upstream_response"]
     static let healthCheckKeys = [
         "enabled", "path", "port", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "matcher", "host",
@@ -220,12 +221,26 @@ enum ConfigSections {
                 case "passive_ejection": group.passiveEjection = try passiveEjection(value)
                 case "timeouts": group.timeouts = try groupTimeouts(value)
                 case "dns_refresh": group.dnsRefresh = try value.duration()
+                case "tls": group.tls = try upstreamTLS(value)
                 default: preconditionFailure("key '\(key)' is allowed but not read")
                 }
             }
             groups.append(group)
         }
         return groups
+    }
+
+    private static func upstreamTLS(_ node: ConfigNode) throws(ConfigError) -> UpstreamTLSConfig {
+        var tls = UpstreamTLSConfig()
+        for (key, value) in try node.mapping(allowedKeys: upstreamTLSKeys).entries {
+            switch key {
+            case "verify": tls.verify = try value.bool()
+            case "ca_file": tls.caFile = try value.string(expected: "a PEM file of CA certificates")
+            case "server_name": tls.serverName = try value.string(expected: "a host name")
+            default: preconditionFailure("key '\(key)' is allowed but not read")
+            }
+        }
+        return tls
     }
 
     /// One of the cases of `Choice`, by its YAML name.

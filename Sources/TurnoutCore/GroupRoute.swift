@@ -32,6 +32,9 @@ public struct GroupRoute: Sendable, Hashable {
     public let upstreamResponseTimeout: ConfigDuration
     /// How often the names among `registered` are looked up again.
     public let dnsRefresh: ConfigDuration
+    /// Re-encryption to the targets (nil: plain HTTP), carried so that the workers take a change with the next
+    /// publish.
+    public let tls: UpstreamTLSConfig?
 
     init(
         name: String,
@@ -43,7 +46,8 @@ public struct GroupRoute: Sendable, Hashable {
         passiveEjection: PassiveEjectionConfig,
         healthCheck: HealthCheckConfig,
         upstreamResponseTimeout: ConfigDuration,
-        dnsRefresh: ConfigDuration
+        dnsRefresh: ConfigDuration,
+        tls: UpstreamTLSConfig?
     ) {
         self.name = name
         self.registered = registered
@@ -61,6 +65,7 @@ public struct GroupRoute: Sendable, Hashable {
         self.healthCheck = healthCheck
         self.upstreamResponseTimeout = upstreamResponseTimeout
         self.dnsRefresh = dnsRefresh
+        self.tls = tls
     }
 
     /// The route of a configured group, before any of its names resolved; `timeouts` is the top-level section,
@@ -76,7 +81,8 @@ public struct GroupRoute: Sendable, Hashable {
             passiveEjection: config.passiveEjection,
             healthCheck: config.healthCheck,
             upstreamResponseTimeout: config.timeouts.upstreamResponse ?? timeouts.upstreamResponse,
-            dnsRefresh: config.dnsRefresh
+            dnsRefresh: config.dnsRefresh,
+            tls: config.tls
         )
     }
 
@@ -96,7 +102,8 @@ public struct GroupRoute: Sendable, Hashable {
             passiveEjection: passiveEjection,
             healthCheck: healthCheck,
             upstreamResponseTimeout: upstreamResponseTimeout,
-            dnsRefresh: dnsRefresh
+            dnsRefresh: dnsRefresh,
+            tls: tls
         )
     }
 

@@ -17,6 +17,8 @@ public struct TargetGroupConfig: Sendable, Hashable {
     public var timeouts: GroupTimeouts
     /// How often the names among `targets` are looked up again. YAML key `dns_refresh`.
     public var dnsRefresh: ConfigDuration
+    /// Re-encryption to the targets; nil: plain HTTP.
+    public var tls: UpstreamTLSConfig?
 
     /// The range ALB allows for the deregistration delay.
     public static let deregistrationDelayRange = ConfigDuration.seconds(0)...ConfigDuration.seconds(3600)
@@ -32,7 +34,8 @@ public struct TargetGroupConfig: Sendable, Hashable {
         onAllUnhealthy: AllUnhealthyPolicy = .failOpen,
         passiveEjection: PassiveEjectionConfig = PassiveEjectionConfig(),
         timeouts: GroupTimeouts = GroupTimeouts(),
-        dnsRefresh: ConfigDuration = .seconds(5)
+        dnsRefresh: ConfigDuration = .seconds(5),
+        tls: UpstreamTLSConfig? = nil
     ) {
         self.name = name
         self.targets = targets
@@ -43,6 +46,7 @@ public struct TargetGroupConfig: Sendable, Hashable {
         self.passiveEjection = passiveEjection
         self.timeouts = timeouts
         self.dnsRefresh = dnsRefresh
+        self.tls = tls
     }
 }
 

@@ -19,6 +19,9 @@ final class ClientConnection {
     var hangUpSignalled = false
     /// On an HTTPS listener: the TLS session every read and write of the client goes through (see `Worker+TLS`).
     var tls: TLSSession?
+    /// The TLS session of the upstream connection attached to the exchange, when its group re-encrypts: the
+    /// upstream reads and writes the machine asks for go through it.
+    var upstreamTLS: TLSSession?
 
     /// Where the connection is in its life, and what it holds there.
     var machine = ClientStateMachine()
@@ -49,6 +52,10 @@ final class UpstreamConnection {
     /// Requests completed on this connection (a reused connection may have gone stale).
     var completedExchanges = 0
     var idleSince: UInt64 = 0
+    /// To a group with `tls`: the session (which a pooled connection keeps); nil on a plain connection.
+    var tls: TLSSession?
+    /// Connected, and the TLS handshake under way (`connected` waits for its end).
+    var handshaking = false
 
     init(target: TargetState) { self.target = target }
 
@@ -62,5 +69,7 @@ final class UpstreamConnection {
         client = nil
         completedExchanges = 0
         idleSince = 0
+        tls = nil
+        handshaking = false
     }
 }

@@ -238,7 +238,7 @@ extension ClientStateMachine {
             return .splice(Lent(relay), .requestBody, upstream: Lent(link.connection), limit: limit)
         case .copying:
             let input = exchange.buffers.input, output = link.output
-            if mayTakeRelay && input.isEmpty && output.isEmpty && wantsSplice(exchange.requestBody, env) {
+            if mayTakeRelay && input.isEmpty && output.isEmpty && wantsSplice(exchange.requestBody, link, env) {
                 return .takeRelay(.requestBody)
             }
             let cursor = exchange.bodyCursor
@@ -261,7 +261,7 @@ extension ClientStateMachine {
                 return nil
             }
             // A span to splice waits for the upstream's buffer to flush rather than being read here.
-            if input.isEmpty && readable && !(wantsSplice(exchange.requestBody, env) && !output.isEmpty) {
+            if input.isEmpty && readable && !(wantsSplice(exchange.requestBody, link, env) && !output.isEmpty) {
                 return .readClient(input.tail)
             }
             return nil
@@ -420,7 +420,7 @@ extension ClientStateMachine {
                            limit: Self.spliceLimit(exchange.responseBody))
         case .copying(let response):
             let input = link.input, output = exchange.buffers.output
-            if mayTakeRelay && input.isEmpty && output.isEmpty && wantsSplice(exchange.responseBody, env) {
+            if mayTakeRelay && input.isEmpty && output.isEmpty && wantsSplice(exchange.responseBody, link, env) {
                 return .takeRelay(.responseBody)
             }
             var cursor = input.readIndex
@@ -439,7 +439,7 @@ extension ClientStateMachine {
             }
             // A span to splice (say the chunk whose header was just written) waits for the client's buffer to
             // flush rather than being read here: the header must go out before its data.
-            if input.isEmpty && link.connection.readable && !(wantsSplice(exchange.responseBody, env) && !output.isEmpty) {
+            if input.isEmpty && link.connection.readable && !(wantsSplice(exchange.responseBody, link, env) && !output.isEmpty) {
                 return .readUpstream(fd: link.connection.fd, input.tail)
             }
             return nil
@@ -491,8 +491,9 @@ extension ClientStateMachine {
 
     /// Whether the next bytes of `body` are to be spliced (once nothing is buffered for them in user space), so
     /// they must not be read into a buffer.
-    func wantsSplice(_ body: BodyTransfer, _ env: ConnectionEnvironment) -> Bool {
-        guard env.spliceEnabled && !secure else { return false }
+    func wantsSplice(_ body: BodyTransfer, _ link: UpstreamLink, _ env: ConnectionEnvironment) -> Bool {
+        // Over TLS on either side, the bytes on the socket are not the ones to forward.
+        guard env.spliceEnabled && !secure && link.connection.tls == nil else { return false }
         switch body.spliceSpan {
         case .bytes(let remaining): return remaining >= Self.spliceThreshold
         case .untilClose: return true

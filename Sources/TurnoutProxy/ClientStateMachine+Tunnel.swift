@@ -117,7 +117,8 @@ extension ClientStateMachine {
                           mayTakeRelay: Bool) -> ClientAction? {
         let (input, output) = tunnel.buffers(of: leg)
         let current = tunnel[leg]
-        if mayTakeRelay && current.relay == nil && !current.sourceEnded && env.spliceEnabled && !secure && input.isEmpty
+        if mayTakeRelay && current.relay == nil && !current.sourceEnded && env.spliceEnabled && !secure
+            && tunnel.link.connection.tls == nil && input.isEmpty
             && output.isEmpty {
             return .takeRelay(leg)
         }

@@ -308,7 +308,10 @@ struct ClientStateMachine {
     private static func noteRead(_ result: IOResult, by link: UpstreamLink) {
         switch result {
         case .bytes(let n):
-            if n < link.input.freeSpace && !link.connection.hangUpSignalled { link.connection.readable = false }
+            // Over TLS a short read may leave whole records in the session: readiness ends only at WANT_READ.
+            if n < link.input.freeSpace && !link.connection.hangUpSignalled && link.connection.tls == nil {
+                link.connection.readable = false
+            }
         case .wouldBlock:
             link.connection.readable = false
         case .endOfFile, .failed:

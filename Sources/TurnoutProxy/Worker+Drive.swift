@@ -33,9 +33,11 @@ extension Worker {
             case .writeClient(let bytes):
                 action = client.machine.clientWritten(writeClient(client, from: bytes), env)
             case .readUpstream(let fd, let bytes):
-                action = client.machine.upstreamRead(FileIO.read(fd, into: bytes), env)
+                let result = client.upstreamTLS.map { $0.read(into: bytes) } ?? FileIO.read(fd, into: bytes)
+                action = client.machine.upstreamRead(result, env)
             case .writeUpstream(let fd, let bytes):
-                action = client.machine.upstreamWritten(FileIO.write(fd, from: bytes), env)
+                let result = client.upstreamTLS.map { $0.write(from: bytes) } ?? FileIO.write(fd, from: bytes)
+                action = client.machine.upstreamWritten(result, env)
             case .route(let excluding, let orExcluded, let isRetry):
                 action = route(client, excluding: excluding?.object, orExcluded: orExcluded, isRetry: isRetry)
             case .takeRelay(let leg):
@@ -64,6 +66,7 @@ extension Worker {
                 shutdownClientOutput(client)
                 action = client.machine.next(env)
             case .shutdownUpstreamOutput(let upstream):
+                upstream.object.tls?.sendCloseNotify()
                 Socket.shutdownWrite(upstream.object.fd)
                 action = client.machine.next(env)
             case .failed:

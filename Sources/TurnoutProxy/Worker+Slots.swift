@@ -72,6 +72,7 @@ extension Worker {
     /// Closes an upstream connection that no client and no pool holds, and recycles it.
     func closeUpstream(_ upstream: UpstreamConnection) {
         guard upstream.fd >= 0 else { return }
+        upstream.tls = nil
         FileIO.close(upstream.fd)
         upstream.fd = -1
         upstreams[upstream.slot] = nil

@@ -40,10 +40,20 @@ extension Worker {
         // connection is attached): started minus finished is what is in flight on the route.
         counters.recordStarted()
         let responseTimeout = routing.groupResponseTimeouts[group]
-        // Most recent idle connection first: the least likely to have been closed by the target.
+        let tlsContext = routing.groupTLS[group]
+        if tlsContext == nil && routing.routing.table.groups[group].tls != nil {
+            // Never plain to a group that asks for TLS: its context could not be made (logged).
+            counters.recordFinished()
+            return client.machine.noResources(route: counters, env)
+        }
+        // Most recent idle connection first: the least likely to have been closed by the target. A target in
+        // groups with and without `tls` keeps one pool: a connection of the other kind is closed.
         if target !== excluding, let upstream = target.idle.popLast() {
-            let link = attach(upstream, to: client, counters: counters, responseTimeout: responseTimeout)
-            return client.machine.routed(to: link, connected: true, env)
+            if (upstream.tls != nil) == (tlsContext != nil) {
+                let link = attach(upstream, to: client, counters: counters, responseTimeout: responseTimeout)
+                return client.machine.routed(to: link, connected: true, env)
+            }
+            closeUpstream(upstream)
         }
         let (fd, result) = Socket.connect(to: target.address)
         switch result {
@@ -58,6 +68,13 @@ extension Worker {
             let upstream = makeUpstream(fd: fd, target: target)
             upstream.connected = result == .connected
             upstream.writable = upstream.connected
+            if let tlsContext {
+                guard startTLS(upstream, tlsContext, group: group) else {
+                    closeUpstream(upstream)
+                    counters.recordFinished()
+                    return client.machine.noResources(route: counters, env)
+                }
+            }
             do {
                 try epoll.add(fd, Worker.connectionEvents,
                               token: EventToken(.upstream, slot: upstream.slot, generation: upstream.slotGeneration).raw)
@@ -76,19 +93,29 @@ extension Worker {
     private func attach(_ upstream: UpstreamConnection, to client: ClientConnection, counters: RouteCounters,
                         responseTimeout: UInt64) -> UpstreamLink {
         upstream.client = client
+        client.upstreamTLS = upstream.tls
         upstream.target.outstanding += 1
         return pool.takeLink(to: upstream, counters: counters, responseTimeout: responseTimeout)
     }
 
     /// An upstream socket became writable while connecting: learn the outcome, then drive the client.
     func finishConnect(_ upstream: UpstreamConnection, for client: ClientConnection) {
-        let err = Socket.pendingError(upstream.fd)
-        guard err == 0 else {
-            drive(client, from: client.machine.connectFailed(errno: err, environment))
+        if !upstream.handshaking {
+            let err = Socket.pendingError(upstream.fd)
+            guard err == 0 else {
+                drive(client, from: client.machine.connectFailed(errno: err, environment))
+                return
+            }
+            guard upstream.tls == nil else {
+                upstream.handshaking = true
+                advanceUpstreamHandshake(upstream, for: client)
+                return
+            }
+            upstream.connected = true
+            drive(client)
             return
         }
-        upstream.connected = true
-        drive(client)
+        advanceUpstreamHandshake(upstream, for: client)
     }
 
     /// Closes or pools what a client's machine let go of: the upstream connection (back to its pool when
@@ -96,6 +123,7 @@ extension Worker {
     func dispose(_ released: Released, reuse: Bool) {
         if let link = released.upstream {
             let upstream = link.connection
+            upstream.client?.upstreamTLS = nil
             upstream.client = nil
             upstream.target.outstanding -= 1
             link.counters.recordFinished()

@@ -188,8 +188,12 @@ final class Worker {
         }
         if events.contains(.readHangUp) || events.contains(.hangUp) || events.contains(.error) { upstream.hangUpSignalled = true }
         if events.contains(.writable) || events.contains(.error) || events.contains(.hangUp) { upstream.writable = true }
+        if let tls = upstream.tls {
+            if events.contains(.writable) && tls.readWantsWrite { upstream.readable = true }
+            if events.contains(.readable) && tls.writeWantsRead { upstream.writable = true }
+        }
         if let client = upstream.client {
-            if !upstream.connected && upstream.writable {
+            if !upstream.connected && (upstream.writable || upstream.handshaking && upstream.readable) {
                 finishConnect(upstream, for: client)
             } else {
                 drive(client)

@@ -1,6 +1,7 @@
 import TurnoutCore
 import TurnoutMetrics
 import TurnoutPosix
+import TurnoutTLS
 
 /// A worker's routing state for the snapshot it last saw: the weighted pickers
 /// (which carry per-worker position) and the target states per group. Rebuilt only
@@ -19,6 +20,10 @@ struct WorkerRouting {
     var groupPickers: [TargetPicker] = []
     /// `groupResponseTimeouts[group]`: the group's `upstream_response` limit in nanoseconds.
     var groupResponseTimeouts: [UInt64] = []
+    /// `groupTLS[group]`: this worker's client context for a group with `tls` (see `Worker+UpstreamTLS`).
+    var groupTLS: [TLSClientContext?] = []
+    /// Client contexts by settings, kept across snapshots so that a publish does not read the CA files again.
+    var tlsContextsBySettings: [UpstreamTLSConfig: TLSClientContext] = [:]
     /// `groupTargets[group]`: the target states in table order; nil where the target is
     /// not an address or not routable (unhealthy), so pickers skip it.
     var groupTargets: [[TargetState?]] = []
@@ -60,6 +65,7 @@ struct WorkerRouting {
         }
         groupPickers = table.groups.map { TargetPicker(algorithm: $0.algorithm, count: $0.targets.count) }
         groupResponseTimeouts = table.groups.map(\.upstreamResponseTimeout.nanoseconds)
+        groupTLS = table.groups.map { group in group.tls.flatMap { worker.upstreamTLSContext($0, known: &tlsContextsBySettings) } }
 
         var weighted = Set<Int>()
         for listener in table.listeners {

@@ -28,7 +28,8 @@ struct ConfigOptions: ParsableArguments {
 
     /// Reads and checks every HTTPS listener's certificates, the same for `serve` and `check`: a file that cannot
     /// be read, is not PEM, or a key that does not match its certificate is reported naming the key, its line
-    /// and the file, and the process exits with status 2 before anything binds. By listener name.
+    /// and the file, and the process exits with status 2 before anything binds. By listener name. A target group's
+    /// `tls.ca_file` is read the same way.
     func loadCertificates(of config: TurnoutConfig, lines: ConfigSourceMap) throws -> [String: TLSServerConfiguration] {
         var loaded: [String: TLSServerConfiguration] = [:]
         for listener in config.listeners {
@@ -37,6 +38,16 @@ struct ConfigOptions: ParsableArguments {
                 loaded[listener.name] = try TLSServerConfiguration.load(tls, key: "listeners.\(listener.name).tls", lines: lines)
             } catch {
                 printError("error: \(self.config): \(error)")
+                throw ExitCode(2)
+            }
+        }
+        for group in config.targetGroups {
+            guard let tls = group.tls else { continue }
+            do {
+                _ = try TLSClientContext(verify: tls.verify, caFile: tls.caFile)
+            } catch {
+                let key = "target_groups.\(group.name).tls" + (tls.caFile == nil ? "" : ".ca_file")
+                printError("error: \(self.config): \(ConfigError(key: key, line: lines.line(of: key), message: "\(error)"))")
                 throw ExitCode(2)
             }
         }
