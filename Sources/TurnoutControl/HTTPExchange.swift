@@ -1,11 +1,13 @@
 import Glibc
 import TurnoutHTTP1
 import TurnoutPosix
+import TurnoutTLS
 
 /// One HTTP/1.1 exchange on the control loop over a non-blocking connection: the control plane's client, for
 /// health probes, `http` hooks and etcd's gateway. It sends a request that asks for `Connection: close`, reads the
 /// response head and at most `bodyLimit` bytes of the body, and reports exactly once through `completion` (never
-/// from within `start`), unless cancelled, having closed its descriptor by then.
+/// from within `start`), unless cancelled, having closed its descriptor by then. Over TLS when started with a client
+/// context (a health probe of a group with `tls`): the handshake follows the connect, within the same timeout.
 ///
 /// A streamed exchange (`streamBody` set: an etcd watch) hands each piece of the body to `streamBody` as it
 /// arrives, without limit, and reports when the body ends; its timeout covers connecting and the head only.
@@ -38,7 +40,7 @@ final class HTTPExchange {
         case notSent(String)
     }
 
-    private enum Phase { case idle, connecting, writing, readingHead, readingBody, done }
+    private enum Phase { case idle, connecting, handshaking, writing, readingHead, readingBody, done }
 
     /// The most response-head bytes read; a longer head fails the exchange.
     static let maxHeadBytes = 8192
@@ -50,6 +52,8 @@ final class HTTPExchange {
     private var completion: ((Outcome) -> Void)?
     private var phase = Phase.idle
     private var fd: Int32 = -1
+    /// The session every read and write goes through, over TLS.
+    private var tls: TLSSession?
     private var written = 0
     private var received: [UInt8] = []
     private var response: Response?
@@ -71,8 +75,9 @@ final class HTTPExchange {
         self.completion = completion
     }
 
-    /// Connects to `address`; the whole exchange must fit in `timeout` ns.
-    func start(address: SocketAddress, timeout: UInt64) {
+    /// Connects to `address` (then, with `tls`, makes a TLS session naming `serverName`); the whole exchange must
+    /// fit in `timeout` ns.
+    func start(address: SocketAddress, timeout: UInt64, tls context: TLSClientContext? = nil, serverName: String = "") {
         guard phase == .idle else { return }
         timeoutTimer = loop.schedule(after: timeout) { [weak self] in self?.finish(.timedOut) }
         let (socket, result) = Socket.connect(to: address)
@@ -86,7 +91,17 @@ final class HTTPExchange {
             return
         }
         fd = socket
-        phase = result == .connected ? .writing : .connecting
+        if let context {
+            guard let session = context.makeSession(fd: fd, serverName: serverName) else {
+                FileIO.close(fd)
+                fd = -1
+                phase = .done
+                loop.schedule(after: 0) { [weak self] in self?.report(.notSent("no memory for a TLS session")) }
+                return
+            }
+            tls = session
+        }
+        phase = result != .connected ? .connecting : tls == nil ? .writing : .handshaking
         let registered = loop.register(fd: fd, events: [.writable]) { [weak self] events in self?.handle(events) }
         if !registered {
             FileIO.close(fd)
@@ -115,17 +130,39 @@ final class HTTPExchange {
             let error = Socket.pendingError(fd)
             if error != 0 { return finish(.connectionFailed(Self.describe(errno: error))) }
             guard events.contains(.writable) else { return finish(.connectionFailed("connection closed")) }
+            guard tls == nil else {
+                phase = .handshaking
+                return advanceHandshake()
+            }
             phase = .writing
             writeRequest()
+        case .handshaking: advanceHandshake()
         case .writing: writeRequest()
         case .readingHead, .readingBody: readResponse()
         case .idle, .done: return
         }
     }
 
+    /// Steps the TLS handshake, watching for what it waits on; done, the request goes.
+    private func advanceHandshake() {
+        guard let tls else { return }
+        switch tls.handshake() {
+        case .done:
+            phase = .writing
+            loop.modify(fd: fd, events: [.writable])
+            writeRequest()
+        case .wantRead: loop.modify(fd: fd, events: [.readable])
+        case .wantWrite: loop.modify(fd: fd, events: [.writable])
+        case .failed(_, let reason): finish(.connectionFailed("TLS handshake failed: \(reason)"))
+        }
+    }
+
     private func writeRequest() {
         while written < request.count {
-            let result = request.withUnsafeBytes { FileIO.write(fd, from: $0.baseAddress! + written, count: $0.count - written) }
+            let result = request.withUnsafeBytes { bytes in
+                let rest = UnsafeRawBufferPointer(rebasing: bytes[written...])
+                return tls.map { $0.write(from: rest) } ?? FileIO.write(fd, from: rest.baseAddress!, count: rest.count)
+            }
             switch result {
             case .bytes(let count): written += count
             case .wouldBlock: return
@@ -141,7 +178,10 @@ final class HTTPExchange {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let room = phase == .readingHead ? min(chunk.count, Self.maxHeadBytes + 1 - received.count) : chunk.count
-            let result = chunk.withUnsafeMutableBytes { FileIO.read(fd, into: $0.baseAddress!, count: room) }
+            let result = chunk.withUnsafeMutableBytes { bytes in
+                let space = UnsafeMutableRawBufferPointer(rebasing: bytes[..<room])
+                return tls.map { $0.read(into: space) } ?? FileIO.read(fd, into: space.baseAddress!, count: room)
+            }
             switch result {
             case .bytes(let count):
                 if phase == .readingHead {
@@ -241,6 +281,7 @@ final class HTTPExchange {
 
     /// Releases the socket and the timer, then reports `outcome` (nil: nothing to report).
     private func finish(_ outcome: Outcome?) {
+        tls = nil
         if fd >= 0 {
             loop.unregister(fd: fd)
             FileIO.close(fd)

@@ -175,7 +175,8 @@ struct HealthCheckState {
                 group.entries[index].probing = true
                 orders.append(HealthProbeOrder(registration: group.entries[index].registration, group: name,
                                                target: group.entries[index].target,
-                                               registered: group.entries[index].registered, check: check))
+                                               registered: group.entries[index].registered, check: check,
+                                               tls: group.route.tls))
             }
             groups[name] = group
         }
@@ -245,6 +246,8 @@ public struct HealthProbeOrder: Equatable, Sendable {
     /// The registered target `target` comes from: the name it resolved to, or `target` itself.
     public let registered: HostPort
     public let check: HealthCheckConfig
+    /// The group's `tls`: the probe goes over TLS, checked as the group's requests are.
+    public var tls: UpstreamTLSConfig? = nil
 
     /// What is probed: the target's address, on the check's port when it names one.
     public var address: HostPort { HostPort(host: target.host, port: check.port ?? target.port) }

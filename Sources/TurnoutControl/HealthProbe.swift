@@ -1,13 +1,17 @@
 import TurnoutCore
 import TurnoutHTTP1
 import TurnoutPosix
+import TurnoutTLS
 
 /// Runs the health checker's probes over real sockets on the control loop, each an `HTTPExchange` that sends
 /// `GET <path>` and judges the response head's status. Targets are IP addresses (names are resolved by the
-/// control plane, off this thread), so starting a probe never blocks on a lookup.
+/// control plane, off this thread), so starting a probe never blocks on a lookup. A group with `tls` is probed
+/// over TLS, verified and named as its requests are (`server_name`, else the target's host).
 public final class SocketHealthProber: HealthProber {
     private let loop: ControlLoop
     private var running: [UInt64: HTTPExchange] = [:]
+    /// Client contexts by settings, made on first use (the CA file read once).
+    private var tlsContexts: [UpstreamTLSConfig: TLSClientContext] = [:]
 
     public init(loop: ControlLoop) {
         self.loop = loop
@@ -32,8 +36,18 @@ public final class SocketHealthProber: HealthProber {
         guard let address = SocketAddress.numeric(host: order.address.host, port: order.address.port) else {
             return probe.refuse(.notSent("\(order.address.host) is not an IP address"))
         }
+        var context: TLSClientContext?
+        if let tls = order.tls {
+            do {
+                context = try tlsContexts[tls] ?? TLSClientContext(verify: tls.verify, caFile: tls.caFile)
+                tlsContexts[tls] = context
+            } catch {
+                return probe.refuse(.notSent("\(error)"))
+            }
+        }
         running[order.registration] = probe
-        probe.start(address: address, timeout: order.check.timeout.nanoseconds)
+        probe.start(address: address, timeout: order.check.timeout.nanoseconds, tls: context,
+                    serverName: order.tls?.serverName ?? order.target.host)
     }
 
     public func cancel(_ registration: UInt64) {

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from admin_client import NO_CHECKS
+from admin_client import NO_CHECKS, AdminClient
 from harness import LOOPBACK, run_check
 
 
@@ -165,3 +165,31 @@ def test_check_names_an_unreadable_ca_file_with_its_key_and_line(proxy_config, p
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "ca_file" in text)
     assert f"target_groups.blue.tls.ca_file (line {line})" in result.stderr, result.stderr
     assert str(pki / "missing.pem") in result.stderr
+
+
+# MARK: - Health checks over TLS
+
+TLS_CHECKS = {"path": "/health", "interval": "300ms", "timeout": "250ms", "healthy_threshold": 2, "unhealthy_threshold": 2}
+
+
+def start_checked(proxy, backend: TLSBackend, tls: dict):
+    turnout = proxy(groups={"blue": {"targets": [backend.address], "health_check": TLS_CHECKS, "tls": tls},
+                            "green": {"targets": [], "health_check": NO_CHECKS}},
+                    workers=1, wait_for_admin=True)
+    return turnout, AdminClient.of(turnout)
+
+
+def test_health_checks_go_over_tls_and_pass(proxy, tls_backend, pki):
+    turnout, admin = start_checked(proxy, tls_backend, {"ca_file": str(pki / "ca.pem"), "server_name": "upstream.test"})
+    target = admin.wait_for_target("blue", tls_backend.address, lambda t: t is not None and t["state"] == "healthy",
+                                   10, "healthy")
+    assert target["routable"] is True
+    # The probes spoke TLS, named as the group's requests are.
+    assert tls_backend.connections >= 2 and set(tls_backend.server_names) == {"upstream.test"}
+
+
+def test_health_check_to_a_target_with_an_unverifiable_certificate_fails(proxy, tls_backend, pki):
+    turnout, admin = start_checked(proxy, tls_backend, {"ca_file": str(pki / "other-ca.pem"), "server_name": "upstream.test"})
+    target = admin.wait_for_target("blue", tls_backend.address, lambda t: t is not None and t["state"] == "unhealthy",
+                                   10, "unhealthy")
+    assert "TLS handshake failed: certificate verify failed" in target["description"], target
