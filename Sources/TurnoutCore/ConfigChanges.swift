@@ -165,6 +165,7 @@ public struct ConfigChanges: Sendable, Equatable {
         if before.passiveEjection != after.passiveEjection { keys.append("passive_ejection") }
         if before.timeouts != after.timeouts { keys.append("timeouts") }
         if before.dnsRefresh != after.dnsRefresh { keys.append("dns_refresh") }
+        if before.tls != after.tls { keys.append("tls") }
         // A setting added to groups later and not named above still counts as changed.
         return keys.isEmpty ? ["settings"] : keys
     }
