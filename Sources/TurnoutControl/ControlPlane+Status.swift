@@ -7,7 +7,7 @@ extension ControlPlane {
         func difference(_ key: String) -> ConfigDifference? { differences.first { $0.key == key } }
         var listeners: [JSONValue] = []
         for (index, listener) in table.listeners.enumerated() {
-            listeners.append([
+            var members: [String: JSONValue] = [
                 "name": .string(listener.name),
                 "bind": .string(listener.bind.description),
                 "port": .int(Int64(dataPlane.boundPorts[listener.name] ?? listener.bind.port)),
@@ -16,7 +16,9 @@ extension ControlPlane {
                                              section: "listeners"),
                 "rules": .array(table.rules(ofListener: index).map(\.jsonValue)),
                 "tls": certificates[listener.name].map(Self.certificatesJSON) ?? .null,
-            ])
+            ]
+            listener.affinity.addJSON(to: &members)
+            listeners.append(.object(members))
         }
         var groups: [JSONValue] = []
         for group in table.groups {

@@ -2,7 +2,8 @@ import TurnoutCore
 
 extension ListenerRule {
     /// The rule as the API shows it, in the configuration's words: `name`, `match` (each condition set, as a
-    /// list of values; header and query conditions by key) and one of `forward`, `fixed_response`, `redirect`.
+    /// list of values; header and query conditions by key), one of `forward`, `fixed_response`, `redirect`, and
+    /// `stickiness` and `force_group` when set.
     var jsonValue: JSONValue {
         var match: [String: JSONValue] = [:]
         func list(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
@@ -33,6 +34,22 @@ extension ListenerRule {
             if let query = redirect.query { members["query"] = .string(query) }
             rule["redirect"] = .object(members)
         }
+        affinity.addJSON(to: &rule)
         return .object(rule)
+    }
+}
+
+extension RouteAffinity {
+    /// `stickiness` and `force_group` as the configuration writes them, into a route's members.
+    func addJSON(to members: inout [String: JSONValue]) {
+        if let stickiness {
+            members["stickiness"] = ["cookie": .string(stickiness.cookie), "duration": .string(stickiness.duration.description)]
+        }
+        if let forceGroup {
+            var force: [String: JSONValue] = [:]
+            if let header = forceGroup.header { force["header"] = .string(header) }
+            if let cookie = forceGroup.cookie { force["cookie"] = .string(cookie) }
+            members["force_group"] = .object(force)
+        }
     }
 }

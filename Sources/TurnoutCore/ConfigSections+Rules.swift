@@ -1,7 +1,9 @@
 /// A listener's `rules:` list: each rule's conditions and its one action. Values are checked by
 /// `ListenerRule.validate`, as the admin API's are.
 extension ConfigSections {
-    static let ruleKeys = ["name", "match", "forward", "fixed_response", "redirect"]
+    static let ruleKeys = ["name", "match", "forward", "fixed_response", "redirect", "stickiness", "force_group"]
+    static let stickinessKeys = ["cookie", "duration"]
+    static let forceGroupKeys = ["header", "cookie"]
     static let matchKeys = ["host", "path", "method", "header", "query", "source"]
     static let fixedResponseKeys = ["status", "content_type", "body"]
     static let redirectKeys = ["host", "port", "path", "query", "status"]
@@ -24,10 +26,55 @@ extension ConfigSections {
             case "fixed_response": action = .fixedResponse(try fixedResponse(body))
             default: action = .redirect(try redirect(body))
             }
+            let affinity = try self.affinity(fields)
+            if !affinity.isEmpty, action.forward == nil, let key = fields["stickiness"] ?? fields["force_group"] {
+                throw key.error("stickiness and force_group apply to a forward action only")
+            }
             rules.append(ListenerRule(name: try name.string(expected: "a rule name"), match: try conditions(match),
-                                      action: action))
+                                      action: action, affinity: affinity))
         }
         return rules
+    }
+
+    /// A route's `stickiness` and `force_group`, from the fields of the listener or rule that holds them.
+    static func affinity(_ fields: ConfigMapping) throws(ConfigError) -> RouteAffinity {
+        var affinity = RouteAffinity()
+        if let node = fields["stickiness"] {
+            let keys = try node.mapping(allowedKeys: stickinessKeys)
+            guard let cookie = keys["cookie"] else {
+                throw node.error("stickiness needs a cookie, e.g. stickiness: { cookie: turnout-group, duration: 1h }")
+            }
+            guard let duration = keys["duration"] else {
+                throw node.error("stickiness needs a duration, e.g. stickiness: { cookie: turnout-group, duration: 1h }")
+            }
+            let name = try cookieName(cookie)
+            let lifetime = try duration.duration()
+            guard lifetime.nanoseconds >= 1_000_000_000 else {
+                throw duration.error("a stickiness duration is at least 1s, got '\(lifetime)'")
+            }
+            affinity.stickiness = RouteAffinity.Stickiness(cookie: name, duration: lifetime)
+        }
+        if let node = fields["force_group"] {
+            let keys = try node.mapping(allowedKeys: forceGroupKeys)
+            var force = RouteAffinity.ForceGroup()
+            if let header = keys["header"] {
+                let text = try header.string(expected: "a header field name such as X-Turnout-Group")
+                if let problem = RulePattern.keyProblem(text) { throw header.error(problem) }
+                force.header = text
+            }
+            if let cookie = keys["cookie"] { force.cookie = try cookieName(cookie) }
+            if force.header == nil && force.cookie == nil {
+                throw node.error("force_group needs a header or a cookie, e.g. force_group: { header: X-Turnout-Group }")
+            }
+            affinity.forceGroup = force
+        }
+        return affinity
+    }
+
+    private static func cookieName(_ node: ConfigNode) throws(ConfigError) -> String {
+        let text = try node.string(expected: "a cookie name such as turnout-group")
+        if let problem = RouteAffinity.cookieNameProblem(text) { throw node.error(problem) }
+        return text
     }
 
     private static func conditions(_ node: ConfigNode) throws(ConfigError) -> RuleConditions {

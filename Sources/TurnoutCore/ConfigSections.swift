@@ -5,7 +5,7 @@ enum ConfigSections {
                            "log", "access_log"]
     static let stateKeys = ["store", "endpoints", "prefix"]
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
-    static let listenerKeys = ["bind", "forward", "rules", "tls", "redirect_to_https", "access_log"]
+    static let listenerKeys = ["bind", "forward", "rules", "tls", "redirect_to_https", "access_log", "stickiness", "force_group"]
     static let redirectToHTTPSKeys = ["port"]
     static let listenerTLSKeys = ["certificates", "certificates_dir", "min_version", "ciphers", "alpn", "strict_sni"]
     static let certificateKeys = ["cert", "key"]
@@ -151,7 +151,8 @@ enum ConfigSections {
             listeners.append(ListenerConfig(name: name, bind: try bind.hostPort(), forward: try self.forward(forward),
                                             rules: rules, tls: try fields["tls"].map(listenerTLS),
                                             redirectToHTTPSPort: redirectPort,
-                                            accessLog: try fields["access_log"].map(listenerAccessLog)))
+                                            accessLog: try fields["access_log"].map(listenerAccessLog),
+                                            affinity: try affinity(fields)))
         }
         return listeners
     }

@@ -15,8 +15,12 @@ public struct ListenerConfig: Sendable, Hashable {
     /// Its own access log settings over the top-level `access_log` (nil: that one as it is).
     public var accessLog: ListenerAccessLog?
 
+    /// Stickiness and a forced group for `forward`.
+    public var affinity: RouteAffinity
+
     public init(name: String, bind: HostPort, forward: [WeightedGroup], rules: [ListenerRule] = [],
-                tls: ListenerTLSConfig? = nil, redirectToHTTPSPort: UInt16? = nil, accessLog: ListenerAccessLog? = nil) {
+                tls: ListenerTLSConfig? = nil, redirectToHTTPSPort: UInt16? = nil, accessLog: ListenerAccessLog? = nil,
+                affinity: RouteAffinity = .none) {
         self.name = name
         self.bind = bind
         self.forward = forward
@@ -24,5 +28,6 @@ public struct ListenerConfig: Sendable, Hashable {
         self.tls = tls
         self.redirectToHTTPSPort = redirectToHTTPSPort
         self.accessLog = accessLog
+        self.affinity = affinity
     }
 }

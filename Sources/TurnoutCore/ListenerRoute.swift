@@ -9,26 +9,32 @@ public struct ListenerRoute: Sendable, Hashable {
     public let weights: [Int]
     /// Tried in order before the forward above, the default action.
     public let rules: [RuleRoute]
+    /// Stickiness and a forced group for the default forward.
+    public let affinity: RouteAffinity
 
-    init(name: String, bind: HostPort, groupIndices: [Int], weights: [Int], rules: [RuleRoute] = []) {
+    init(name: String, bind: HostPort, groupIndices: [Int], weights: [Int], rules: [RuleRoute] = [],
+         affinity: RouteAffinity = .none) {
         self.name = name
         self.bind = bind
         self.groupIndices = groupIndices
         self.weights = weights
         self.rules = rules
+        self.affinity = affinity
     }
 
     /// The same listener with another default forward.
     func replacingForward(groupIndices: [Int], weights: [Int]) -> ListenerRoute {
-        ListenerRoute(name: name, bind: bind, groupIndices: groupIndices, weights: weights, rules: rules)
+        ListenerRoute(name: name, bind: bind, groupIndices: groupIndices, weights: weights, rules: rules, affinity: affinity)
     }
 
     /// The same listener with another forward for the rule at `index`.
     func replacingForward(ofRule index: Int, groupIndices: [Int], weights: [Int]) -> ListenerRoute {
         var rules = self.rules
         let rule = rules[index]
-        rules[index] = RuleRoute(name: rule.name, match: rule.match, action: .forward(groupIndices: groupIndices, weights: weights))
-        return ListenerRoute(name: name, bind: bind, groupIndices: self.groupIndices, weights: self.weights, rules: rules)
+        rules[index] = RuleRoute(name: rule.name, match: rule.match, action: .forward(groupIndices: groupIndices, weights: weights),
+                                 affinity: rule.affinity)
+        return ListenerRoute(name: name, bind: bind, groupIndices: self.groupIndices, weights: self.weights, rules: rules,
+                             affinity: affinity)
     }
 
     /// The index of the rule named `name`, if any.
@@ -40,6 +46,8 @@ public struct RuleRoute: Sendable, Hashable {
     public let name: String
     public let match: RuleConditions
     public let action: Action
+    /// Stickiness and a forced group for a forward action.
+    public let affinity: RouteAffinity
 
     public enum Action: Sendable, Hashable {
         /// Indices into `RoutingTable.groups` and their percentages, parallel, as a listener's forward.
@@ -48,10 +56,11 @@ public struct RuleRoute: Sendable, Hashable {
         case redirect(RedirectAction)
     }
 
-    init(name: String, match: RuleConditions, action: Action) {
+    init(name: String, match: RuleConditions, action: Action, affinity: RouteAffinity = .none) {
         self.name = name
         self.match = match
         self.action = action
+        self.affinity = affinity
     }
 
     /// The forward's group indices and weights; empty for the actions that forward nothing.

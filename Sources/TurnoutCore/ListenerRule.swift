@@ -6,11 +6,14 @@ public struct ListenerRule: Sendable, Hashable {
     public var name: String
     public var match: RuleConditions
     public var action: RuleAction
+    /// Stickiness and a forced group for a forward action.
+    public var affinity: RouteAffinity
 
-    public init(name: String, match: RuleConditions, action: RuleAction) {
+    public init(name: String, match: RuleConditions, action: RuleAction, affinity: RouteAffinity = .none) {
         self.name = name
         self.match = match
         self.action = action
+        self.affinity = affinity
     }
 }
 

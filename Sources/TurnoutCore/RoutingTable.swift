@@ -29,14 +29,15 @@ public final class RoutingTable: Sendable {
                 case .fixedResponse(let response): action = .fixedResponse(response)
                 case .redirect(let redirect): action = .redirect(redirect)
                 }
-                return RuleRoute(name: rule.name, match: rule.match, action: action)
+                return RuleRoute(name: rule.name, match: rule.match, action: action, affinity: rule.affinity)
             }
             return ListenerRoute(
                 name: listener.name,
                 bind: listener.bind,
                 groupIndices: known.map { groupIndexByName[$0.group]! },
                 weights: known.map(\.weight),
-                rules: rules
+                rules: rules,
+                affinity: listener.affinity
             )
         }
         self.init(generation: generation, listeners: listeners, groups: groups)
@@ -74,7 +75,7 @@ public final class RoutingTable: Sendable {
             case .fixedResponse(let response): action = .fixedResponse(response)
             case .redirect(let redirect): action = .redirect(redirect)
             }
-            return ListenerRule(name: rule.name, match: rule.match, action: action)
+            return ListenerRule(name: rule.name, match: rule.match, action: action, affinity: rule.affinity)
         }
     }
 

@@ -5,6 +5,7 @@ public enum ResponseHeadWriter {
     /// - every forwarded (not hop-by-hop) field verbatim, with `, 1.x turnout` appended to the last Via in its
     ///   place (or a Via field added); Content-Length once, as its single value, except in a 1xx or a 204, which
     ///   must not carry one (RFC 9110 §8.6; a 304 keeps it: there it describes the selected representation);
+    /// - `extraFields` as they are (complete lines of the proxy's own, such as a sticky route's `Set-Cookie`);
     /// - `Transfer-Encoding: chunked` for a chunked body, unless `dechunkForHTTP10`;
     /// - for a 101, `Connection: upgrade` and the upstream's Upgrade field; for another 1xx (an interim response)
     ///   nothing; otherwise `Connection: close` when `closeAfter`, `dechunkForHTTP10` or the body runs until
@@ -20,7 +21,8 @@ public enum ResponseHeadWriter {
     /// - Returns: bytes written, or nil if the head does not fit in `out`.
     public static func write(
         _ head: ResponseHead, fields: HeaderFieldTable, source: UnsafeRawBufferPointer, closeAfter: Bool,
-        dechunkForHTTP10: Bool = false, announceKeepAlive: Bool = false, into out: UnsafeMutableRawBufferPointer
+        dechunkForHTTP10: Bool = false, announceKeepAlive: Bool = false,
+        extraFields: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), into out: UnsafeMutableRawBufferPointer
     ) -> Int? {
         var output = HeadOutput(out)
         output.write("HTTP/1.1 ")
@@ -58,6 +60,8 @@ public enum ResponseHeadWriter {
             output.writeViaElement(receivedAs: head.version)
             output.write("\r\n")
         }
+
+        output.write(extraFields)
 
         let chunked = head.framing == .chunked
         if chunked && !dechunkForHTTP10 {

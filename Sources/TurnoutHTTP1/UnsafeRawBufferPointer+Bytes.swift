@@ -6,6 +6,15 @@ extension UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: self[range.lowerBound..<range.upperBound])
     }
 
+    /// Whether these bytes are exactly `other`'s.
+    public func equals(_ other: UnsafeRawBufferPointer) -> Bool {
+        guard count == other.count else { return false }
+        for index in 0..<count where self[index] != other[index] {
+            return false
+        }
+        return true
+    }
+
     /// Whether these bytes are exactly `literal`.
     func equals(_ literal: StaticString) -> Bool {
         guard count == literal.utf8CodeUnitCount else { return false }
@@ -17,7 +26,7 @@ extension UnsafeRawBufferPointer {
     }
 
     /// Whether these bytes equal the lowercase ASCII `literal`, ignoring ASCII case.
-    func equalsIgnoringCase(_ lowercaseLiteral: StaticString) -> Bool {
+    public func equalsIgnoringCase(_ lowercaseLiteral: StaticString) -> Bool {
         guard count == lowercaseLiteral.utf8CodeUnitCount else { return false }
         let expected = lowercaseLiteral.utf8Start
         for index in 0..<count where ASCII.lowercased(self[index]) != expected[index] {
@@ -27,7 +36,7 @@ extension UnsafeRawBufferPointer {
     }
 
     /// Whether these bytes equal `other`, ignoring ASCII case.
-    func equalsIgnoringCase(_ other: UnsafeRawBufferPointer) -> Bool {
+    public func equalsIgnoringCase(_ other: UnsafeRawBufferPointer) -> Bool {
         guard count == other.count else { return false }
         for index in 0..<count where ASCII.lowercased(self[index]) != ASCII.lowercased(other[index]) {
             return false

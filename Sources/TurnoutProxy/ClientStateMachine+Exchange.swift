@@ -373,7 +373,7 @@ extension ClientStateMachine {
         guard let written = ResponseHeadWriter.write(head, fields: env.responseFields, source: link.input.pending,
                                                      closeAfter: closeAfter && !head.isUpgrade, dechunkForHTTP10: dechunk,
                                                      announceKeepAlive: request.version == .http10 && !closeAfter,
-                                                     into: output.tail) else {
+                                                     extraFields: exchange.setCookie, into: output.tail) else {
             if !output.isEmpty { return nil }  // an interim response is still being flushed
             return respond(502, .responseHeadTooLarge(Lent(link.target)), exchange, link, env)
         }

@@ -48,6 +48,10 @@ final class Exchange {
     var step = ExchangeStep.requestBody
     /// Whether any step of the current round moved bytes.
     var roundProgressed = false
+    /// A `Set-Cookie` line for the response's head (a sticky route pinning the client to the group it got), in
+    /// the bytes of `setCookieOwner`, which keeps them alive; empty for none.
+    var setCookie = UnsafeRawBufferPointer(start: nil, count: 0)
+    var setCookieOwner: AffinityMatcher?
 
     init(buffers: ClientBuffers) { self.buffers = buffers }
 
@@ -73,12 +77,15 @@ final class Exchange {
         responseHeadAt = 0
         step = .requestBody
         roundProgressed = false
+        setCookie = UnsafeRawBufferPointer(start: nil, count: 0)
+        setCookieOwner = nil
     }
 
     /// Drops the relays of spans still being spliced (their owner has them) before the record is pooled.
     func clear() {
         routeCounters = nil
         ruleCounters = nil
+        setCookieOwner = nil
         requestStage = .sent
         responseStage = .awaitingHead(interims: 0)
     }

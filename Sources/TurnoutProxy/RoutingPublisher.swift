@@ -19,6 +19,9 @@ public final class PublishedRouting: Sendable {
     /// `ruleMatchers[listener]`: the listener's rules compiled, once per routing generation (a health change
     /// republishing the same rules keeps them).
     let ruleMatchers: [RuleMatcher]
+    /// `affinities[listener][route]`: route 0 is the listener's forward, `rule + 1` each rule's; nil where the
+    /// route has neither stickiness nor a forced group. Compiled once per routing generation, as the rules.
+    let affinities: [[AffinityMatcher?]]
 
     init(table: RoutingTable, routable: [[Bool]]?, version: UInt64, addresses: [[SocketAddress?]],
          previous: PublishedRouting?) {
@@ -31,6 +34,17 @@ public final class PublishedRouting: Sendable {
             ruleMatchers = previous.ruleMatchers
         } else {
             ruleMatchers = table.listeners.map { RuleMatcher($0.rules) }
+        }
+        if let previous, previous.table.generation == table.generation, previous.table.listeners == table.listeners {
+            affinities = previous.affinities
+        } else {
+            affinities = table.listeners.map { listener in
+                let names = { (indices: [Int]) in indices.map { table.groups[$0].name } }
+                return [AffinityMatcher(listener.affinity, groupNames: names(listener.groupIndices), weights: listener.weights)]
+                    + listener.rules.map { rule in
+                        AffinityMatcher(rule.affinity, groupNames: names(rule.forward.groupIndices), weights: rule.forward.weights)
+                    }
+            }
         }
         var runs: [HostPort: TargetFailureRun] = [:]
         if let previous {

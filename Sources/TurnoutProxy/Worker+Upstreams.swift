@@ -31,9 +31,28 @@ extension Worker {
             }
         }
         if !isRetry { routing.ruleCounters[listenerIndex][(rule ?? -1) + 1].recordRequest() }
-        guard let (group, target, counters) = pickTarget(listenerIndex: listenerIndex, rule: rule, excluding: excluding)
-                ?? (orExcluded ? pickTarget(listenerIndex: listenerIndex, rule: rule, excluding: nil) : nil) else {
+        // A group the request is held to: the one it names (forced), else the one its sticky cookie names.
+        var pinned: Int?
+        var sticky = false
+        let affinity = routing.routing.affinities[listenerIndex][(rule ?? -1) + 1]
+        if let affinity, let exchange = client.machine.exchangeBeingRouted {
+            let input = exchange.buffers.input
+            let source = input.bytes(from: input.readIndex)
+            pinned = affinity.forcedPosition(exchange.buffers.fields, source: source)
+            if pinned == nil && affinity.setsCookie {
+                sticky = true
+                pinned = affinity.stickyPosition(exchange.buffers.fields, source: source)
+            }
+        }
+        guard let (position, group, target, counters) = pickTarget(listenerIndex: listenerIndex, rule: rule, pinned: pinned,
+                                                                   excluding: excluding)
+                ?? (orExcluded ? pickTarget(listenerIndex: listenerIndex, rule: rule, pinned: pinned, excluding: nil) : nil) else {
             return client.machine.noTarget(env)
+        }
+        if sticky, position != pinned, let affinity, let exchange = client.machine.exchangeBeingRouted {
+            // The weights picked the group: the response pins the client to it.
+            exchange.setCookie = affinity.setCookieLine(position)
+            exchange.setCookieOwner = affinity
         }
         if isRetry { listenerCounters[listenerIndex].recordRetry() }
         // Started here, finished wherever the attempt gives its target back (`dispose`, or below before a

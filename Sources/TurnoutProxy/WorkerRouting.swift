@@ -158,8 +158,12 @@ extension Worker {
 
     /// Picks a group and a target for a request on `listenerIndex` by the forward of `rule` (nil: the
     /// listener's own), skipping targets that just refused connections and `excluding` (the one that just failed).
-    /// Loads the published version first: a table published before this call is used.
-    func pickTarget(listenerIndex: Int, rule: Int?, excluding: TargetState?) -> (group: Int, target: TargetState, counters: RouteCounters)? {
+    /// `pinned` is the position of a group the request is held to (sticky or forced): taken while it has a
+    /// target, the weights deciding otherwise. Loads the published version first: a table published before this
+    /// call is used.
+    func pickTarget(listenerIndex: Int, rule: Int?, pinned: Int?, excluding: TargetState?)
+        -> (position: Int, group: Int, target: TargetState, counters: RouteCounters)?
+    {
         refreshRouting()
         let table = routing.routing.table
         guard listenerIndex < table.listeners.count else { return nil }
@@ -175,9 +179,15 @@ extension Worker {
 
         // Static helpers rather than local functions: a closure that calls a capturing local
         // function gets a heap-allocated context in unoptimised builds, on every request.
-        var position = nextPosition(listenerIndex: listenerIndex, rule: rule, skipping: { p in
-            !Worker.hasUsableTarget(groupTargets[groupIndices[p]], excluding: excluding, now: now)
-        })
+        var position: Int?
+        if let pinned, pinned < groupIndices.count,
+           Worker.hasUsableTarget(groupTargets[groupIndices[pinned]], excluding: excluding, now: now) {
+            position = pinned
+        } else {
+            position = nextPosition(listenerIndex: listenerIndex, rule: rule, skipping: { p in
+                !Worker.hasUsableTarget(groupTargets[groupIndices[p]], excluding: excluding, now: now)
+            })
+        }
         if position == nil {
             // Every target refused or was ejected recently: try them anyway rather than fail outright.
             position = nextPosition(listenerIndex: listenerIndex, rule: rule, skipping: { p in
@@ -195,7 +205,7 @@ extension Worker {
                           : (targets[i] == nil || targets[i] === excluding)
             }
         ), let target = targets[index] else { return nil }
-        return (group, target, routing.routeCounters[listenerIndex][group][index])
+        return (position, group, target, routing.routeCounters[listenerIndex][group][index])
     }
 
     /// The next position of the listener's picker, or of its rule's.

@@ -148,6 +148,7 @@ def proxy_config(request, tmp_path):
         redirect_to_https: dict[str, int] | None = None,
         access_log: dict[str, str] | None = None,
         listener_access_logs: dict[str, dict | bool] | None = None,
+        listener_settings: dict[str, dict] | None = None,
     ) -> tuple[ProxyConfig, Path]:
         if groups is None:
             pair: Backends = request.getfixturevalue("backends")
@@ -170,6 +171,7 @@ def proxy_config(request, tmp_path):
             redirect_to_https=redirect_to_https,
             access_log=access_log,
             listener_access_logs=listener_access_logs,
+            listener_settings=listener_settings,
         )
         path = tmp_path / "turnout.yaml"
         config.write(path)
@@ -184,7 +186,7 @@ def proxy(proxy_config, start_process):
 
     Keyword arguments: ``listeners`` ({name: {group: weight}}), ``groups`` ({name: [targets]} or
     {name: {targets, algorithm, health_check, on_all_unhealthy, passive_ejection, ...}}), ``timeouts``
-    and ``limits`` (merged over the defaults), ``rules`` ({listener: [rule, ...]}), ``workers``, ``state_dir``, ``token_file``, ``allowed_hosts``, ``log``
+    and ``limits`` (merged over the defaults), ``rules`` ({listener: [rule, ...]}), ``listener_settings`` ({listener: {key: value}}, e.g. stickiness), ``workers``, ``state_dir``, ``token_file``, ``allowed_hosts``, ``log``
     (the ``log`` section), ``tls`` ({listener: its ``tls`` section}),
     ``redirect_to_https`` ({listener: HTTPS port}), ``access_log`` (the top-level one) and ``listener_access_logs`` ({listener: its own}), ``serve_args`` (more options for ``serve``), and ``wait_for_admin`` (also wait until the
     admin API answers ``GET /healthz`` with 200).

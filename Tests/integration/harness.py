@@ -254,6 +254,7 @@ class ProxyConfig:
         redirect_to_https: dict[str, int] | None = None,
         access_log: dict[str, str] | None = None,
         listener_access_logs: dict[str, dict | bool] | None = None,
+        listener_settings: dict[str, dict] | None = None,
     ):
         self.state_dir = state_dir
         self.rules = {name: list(listed) for name, listed in (rules or {}).items()}
@@ -261,6 +262,7 @@ class ProxyConfig:
         self.tls = dict(tls or {})
         # listener name → the HTTPS port it redirects every request to
         self.redirect_to_https = dict(redirect_to_https or {})
+        self.listener_settings = {name: dict(settings) for name, settings in (listener_settings or {}).items()}
         self.log = log
         self.access_log = access_log
         self.listener_access_logs = listener_access_logs or {}
@@ -293,6 +295,7 @@ class ProxyConfig:
                     **({"redirect_to_https": {"port": self.redirect_to_https[name]}}
                        if name in self.redirect_to_https else {}),
                     **({"access_log": self.listener_access_logs[name]} if name in self.listener_access_logs else {}),
+                    **self.listener_settings.get(name, {}),
                 }
                 for name, forward in self.listeners.items()
             },

@@ -360,6 +360,9 @@ RULES = [
                               "query": {"version": "2"}, "method": "GET", "source": "127.0.0.0/8"},
      "forward": {"green": 100}},
     {"name": "fixed", "match": {"path": "/fixed"}, "fixed_response": {"status": 200, "body": "fixed"}},
+    {"name": "sticky", "match": {"header": {"X-Sticky": "1"}}, "forward": {"blue": 50, "green": 50},
+     "stickiness": {"cookie": "turnout-group", "duration": "1h"},
+     "force_group": {"header": "X-Turnout-Group", "cookie": "turnout-force"}},
 ]
 TLS_GET = Scenario("keep-alive GET over TLS", GET.request, HELLO, listener="secure", tls=True)
 SCENARIOS = [
@@ -411,6 +414,14 @@ SCENARIOS = [
              warm_up=512, window=1200),
     Scenario("keep-alive GET taken by the seventh rule",
              b"GET /?a=1&version=2 HTTP/1.1\r\nHost: api.example.com:8080\r\nX-Env: beta-1\r\n\r\n",
+             frozenset({b"Hello World! from green\n"}), listener="ruled"),
+    Scenario("keep-alive GET on a sticky split, its cookie naming green",
+             b"GET / HTTP/1.1\r\nHost: app.example\r\nX-Sticky: 1\r\nCookie: a=b; turnout-group=green\r\n\r\n",
+             frozenset({b"Hello World! from green\n"}), listener="ruled"),
+    Scenario("keep-alive GET on a sticky split without a cookie (pinned by Set-Cookie)",
+             b"GET / HTTP/1.1\r\nHost: app.example\r\nX-Sticky: 1\r\n\r\n", HELLO, listener="ruled"),
+    Scenario("keep-alive GET forcing green by its cookie",
+             b"GET / HTTP/1.1\r\nHost: app.example\r\nX-Sticky: 1\r\nCookie: turnout-force=green\r\n\r\n",
              frozenset({b"Hello World! from green\n"}), listener="ruled"),
     Scenario("keep-alive GET a rule answers itself", b"GET /fixed HTTP/1.1\r\nHost: app.example\r\n\r\n",
              frozenset({b"fixed"}), listener="ruled"),
