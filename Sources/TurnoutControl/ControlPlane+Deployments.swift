@@ -89,7 +89,15 @@ extension ControlPlane {
             if let rule = spec.rule { ruleForwards[spec.listener] = [rule: forward] } else { forwards[spec.listener] = forward }
         }
         if let test = change.test, let listener = spec.testListener {
-            forwards[listener] = [WeightedGroup(group: test == .replacement ? spec.targetGroup : state.liveGroup, weight: 100)]
+            let forward = [WeightedGroup(group: test == .replacement ? spec.targetGroup : state.liveGroup, weight: 100)]
+            // A rule's deployment moves the test listener's copy of that rule (a test listener follows its
+            // production listener's rules), else the test listener's own forward.
+            if let rule = spec.rule, let index = table.listenerIndex(named: listener),
+               table.listeners[index].ruleIndex(named: rule) != nil {
+                ruleForwards[listener, default: [:]][rule] = forward
+            } else {
+                forwards[listener] = forward
+            }
         }
         var next = table
         var diff: [String: JSONValue] = [:]
@@ -110,11 +118,17 @@ extension ControlPlane {
                 }
                 diff["listeners"] = .object(listeners)
             }
-            if let rule = spec.rule, let forward = ruleForwards[spec.listener]?[rule] {
-                next = try next.replacingRuleForwards([spec.listener: [rule: forward]],
+            if !ruleForwards.isEmpty {
+                next = try next.replacingRuleForwards(ruleForwards,
                                                       generation: next.generation == table.generation ? nil : next.generation)
-                diff["rules"] = [spec.listener: [rule: ["before": ruleForwardJSON(table, listener: spec.listener, rule: rule),
-                                                        "after": ruleForwardJSON(next, listener: spec.listener, rule: rule)]]]
+                var rules: [String: JSONValue] = [:]
+                for (listener, byRule) in ruleForwards {
+                    rules[listener] = .object(Dictionary(uniqueKeysWithValues: byRule.keys.map { rule in
+                        (rule, ["before": ruleForwardJSON(table, listener: listener, rule: rule),
+                                "after": ruleForwardJSON(next, listener: listener, rule: rule)] as JSONValue)
+                    }))
+                }
+                diff["rules"] = .object(rules)
             }
         } catch let error as ConfigError {
             throw .invalid(error.message)

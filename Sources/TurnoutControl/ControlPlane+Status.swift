@@ -18,6 +18,9 @@ extension ControlPlane {
                 "tls": certificates[listener.name].map(Self.certificatesJSON) ?? .null,
             ]
             listener.affinity.addJSON(to: &members)
+            if let followed = config.listeners.first(where: { $0.name == listener.name })?.rulesOf {
+                members["rules_of"] = .string(followed)
+            }
             listeners.append(.object(members))
         }
         var groups: [JSONValue] = []

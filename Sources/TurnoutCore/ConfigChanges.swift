@@ -62,6 +62,7 @@ public struct ConfigChanges: Sendable, Equatable {
             unapplied.bind = before.bind
             unapplied.forward = before.forward
             unapplied.rules = before.rules
+            unapplied.rulesOf = before.rulesOf  // a change of which rules are followed is a change of the rules
             if unapplied != before { needRestart.append(RestartOnly(key: "listeners.\(listener.name)", change: "settings changed")) }
         }
 

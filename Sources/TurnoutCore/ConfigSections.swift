@@ -5,7 +5,8 @@ enum ConfigSections {
                            "log", "access_log"]
     static let stateKeys = ["store", "endpoints", "prefix"]
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
-    static let listenerKeys = ["bind", "forward", "rules", "tls", "redirect_to_https", "access_log", "stickiness", "force_group"]
+    static let listenerKeys = ["bind", "forward", "rules", "rules_of", "tls", "redirect_to_https", "access_log",
+                               "stickiness", "force_group"]
     static let redirectToHTTPSKeys = ["port"]
     static let listenerTLSKeys = ["certificates", "certificates_dir", "min_version", "ciphers", "alpn", "strict_sni"]
     static let certificateKeys = ["cert", "key"]
@@ -128,7 +129,8 @@ enum ConfigSections {
 
     private static func listeners(_ node: ConfigNode) throws(ConfigError) -> [ListenerConfig] {
         var listeners: [ListenerConfig] = []
-        for (name, body) in try node.mapping(allowedKeys: nil).entries {
+        let entries = try node.mapping(allowedKeys: nil).entries
+        for (name, body) in entries {
             let fields = try body.mapping(allowedKeys: listenerKeys)
             guard let bind = fields["bind"] else {
                 throw body.error("listener '\(name)' needs a bind, e.g. bind: 0.0.0.0:8080")
@@ -153,6 +155,34 @@ enum ConfigSections {
                                             redirectToHTTPSPort: redirectPort,
                                             accessLog: try fields["access_log"].map(listenerAccessLog),
                                             affinity: try affinity(fields)))
+        }
+        // A test listener follows its production listener's rules: `rules_of: production`, the default of a
+        // listener named `test` that has no rules of its own (`rules_of: null` turns it off).
+        var followed: [Int: String] = [:]
+        for (index, (name, body)) in entries.enumerated() {
+            let fields = try body.mapping(allowedKeys: listenerKeys)
+            if let node = fields["rules_of"] {
+                if node.isNull { continue }
+                let source = try node.string(expected: "the name of the listener whose rules this one follows, e.g. production")
+                guard fields["rules"] == nil else { throw node.error("a listener has rules or rules_of, not both") }
+                guard source != name, listeners.contains(where: { $0.name == source }) else {
+                    throw node.error("rules_of names another listener, got '\(source)'")
+                }
+                followed[index] = source
+            } else if name == "test", fields["rules"] == nil,
+                      listeners.contains(where: { $0.name == "production" && !$0.rules.isEmpty }) {
+                followed[index] = "production"
+            }
+        }
+        for (index, source) in followed {
+            let sourceIndex = listeners.firstIndex { $0.name == source }!
+            if followed[sourceIndex] != nil {
+                // An implicit default gives way to the followed listener's own choice; an explicit one is refused.
+                guard let node = try entries[index].value.mapping(allowedKeys: listenerKeys)["rules_of"] else { continue }
+                throw node.error("listener '\(source)' follows another's rules itself")
+            }
+            listeners[index].rules = listeners[sourceIndex].rules
+            listeners[index].rulesOf = source
         }
         return listeners
     }

@@ -14,7 +14,9 @@ public struct ListenerConfig: Sendable, Hashable {
     public var redirectToHTTPSPort: UInt16?
     /// Its own access log settings over the top-level `access_log` (nil: that one as it is).
     public var accessLog: ListenerAccessLog?
-
+    /// The listener whose rules `rules` are a copy of (`rules_of`; a listener named `test` follows `production`
+    /// by default), or nil.
+    public var rulesOf: String?
     /// Stickiness and a forced group for `forward`.
     public var affinity: RouteAffinity
 

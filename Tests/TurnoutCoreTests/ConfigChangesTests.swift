@@ -42,12 +42,14 @@ final class ConfigChangesTests: XCTestCase {
         XCTAssertTrue(reordered.isEmpty, "\(reordered)")
     }
 
-    /// Rules are not applied by a reload yet: a file that changes them is refused, naming the listener's rules.
+    /// Rules are not applied by a reload yet: a file that changes them is refused, naming the listener's rules (and
+    /// the test listener's, which follows production's).
     func testChangedRulesNeedARestart() throws {
         let changed = try changes(replacing(
             "production: { bind: 0.0.0.0:8080, forward: { blue: 100 } }",
             "production: { bind: 0.0.0.0:8080, forward: { blue: 100 }, rules: [{ name: api, match: { host: a.example }, forward: { green: 100 } }] }"))
-        XCTAssertEqual(changed.needRestart.map(\.description), ["listeners.production.rules (rules changed)"])
+        XCTAssertEqual(changed.needRestart.map(\.description),
+                       ["listeners.production.rules (rules changed)", "listeners.test.rules (rules changed)"])
         XCTAssertEqual(changed.appliedKeys, [])
     }
 

@@ -163,7 +163,8 @@ def test_a_deployment_shifts_one_rules_forward(proxy, demo_backend):
                                               "strategy": {"canary": {"percent": 20, "wait": "300ms"}}})
     assert response.status_code == 201, describe(response)
     identifier = response.json()["id"]
-    assert response.json()["rule"] == "api" and response.json()["test_listener"] is None, response.json()
+    # The test listener follows production's rules, so it has its own copy of `api` to try the replacement on.
+    assert response.json()["rule"] == "api" and response.json()["test_listener"] == "test", response.json()
 
     def status() -> str:
         return admin.get(f"/v1/deployments/{identifier}").json()["status"]
@@ -172,6 +173,10 @@ def test_a_deployment_shifts_one_rules_forward(proxy, demo_backend):
     assert rule_forwards(admin) == {"api": {"api-green": 100}, "docs": {"docs": 100}, "down": None,
                                     "(default)": {"blue": 100}}
     diffs = [entry["diff"] for entry in admin.audit() if entry["action"] == "deployment"]
-    assert [diff["rules"]["production"]["api"]["after"] for diff in diffs if "rules" in diff][-2:] == \
+    assert [diff["rules"]["production"]["api"]["after"] for diff in diffs if "production" in diff.get("rules", {})][-2:] == \
         [{"api-blue": 80, "api-green": 20}, {"api-green": 100}], diffs
+    assert [diff["rules"]["test"]["api"]["after"] for diff in diffs if "test" in diff.get("rules", {})] == \
+        [{"api-green": 100}], diffs
+    test = next(listener for listener in admin.status()["listeners"] if listener["name"] == "test")
+    assert {rule["name"]: rule.get("forward") for rule in test["rules"]}["api"] == {"api-green": 100}
     assert all("listeners" not in diff for diff in diffs), diffs

@@ -31,7 +31,7 @@ RULE_GROUPS = ["api", "docs", "beta", "deletes", "v2", "office"]
 
 @pytest.fixture
 def ruled(proxy, demo_backend):
-    """production: the rules above, then blue; test: blue only (no rules)."""
+    """production: the rules above, then blue; test: a copy of production's rules (the default), then blue."""
     blue = demo_backend("blue")
     groups = {"blue": {"targets": [blue.address], "health_check": NO_CHECKS}}
     for name in RULE_GROUPS:
@@ -84,8 +84,9 @@ def test_each_kind_of_condition_takes_its_requests_in_order(ruled):
     # Source: a client bound to 127.0.0.2 is in the office block, one on 127.0.0.1 is not.
     from_office = request(port, "GET", "/", {"Host": "app.example"}, source="127.0.0.2")
     assert (from_office.status, from_office.getheader("X-Served-By")) == (200, "office")
-    # The test listener has no rules: everything goes to its forward.
-    assert served_by(ruled.port("test"), "GET", "/v1/users", "api.example.com") == "blue"
+    # The test listener follows production's rules by default, its own forward for the rest.
+    assert served_by(ruled.port("test"), "GET", "/v1/users", "api.example.com") == "api"
+    assert served_by(ruled.port("test"), "GET", "/v1/users", "www.example.com") == "blue"
 
 
 def test_fixed_responses_and_redirects_answer_without_a_target(ruled):
@@ -174,4 +175,5 @@ def test_status_shows_each_rule_with_its_split(ruled):
                         "fixed_response": {"status": 503, "content_type": "text/plain", "body": "back soon"}}
     assert rules[8]["redirect"] == {"host": "new.example.com", "port": 8443, "query": "from=old", "status": 308}
     assert listeners["production"]["forward"] == {"blue": 100}
-    assert listeners["test"]["rules"] == []
+    assert listeners["test"]["rules"] == rules and listeners["test"]["rules_of"] == "production"
+    assert "rules_of" not in listeners["production"]

@@ -30,8 +30,12 @@ extension DeploymentSpec {
         }
         var testListener: String?
         switch members["test_listener"] {
-        // A rule's service has no test route of its own yet: the test listener moves only when named.
-        case nil: testListener = rule == nil && table.listenerIndex(named: "test") != nil && listener != "test" ? "test" : nil
+        // The listener named `test` by default; for a rule's service, when it has that rule too (it follows the
+        // production listener's rules): then the deployment moves the test listener's copy of the rule.
+        case nil:
+            let test = table.listenerIndex(named: "test").map { table.listeners[$0] }
+            let testHasRoute = rule.map { test?.ruleIndex(named: $0) != nil } ?? (test != nil)
+            testListener = testHasRoute && listener != "test" ? "test" : nil
         case .null?: testListener = nil
         case let value?:
             let name = try value.specString("test_listener")
