@@ -333,13 +333,10 @@ function renderListeners() {
     for (const [g, w] of Object.entries(listener.forward)) forward[g] = w;
     const words = Object.entries(forward).map(([g, w]) => `${g} ${w}%`).join(", ");
     const source = listener.forward_source || {};
-    const numbers = el("ul", { class: "numbers" }, Object.entries(forward).map(([group, weight], i) => {
-      const swatch = el("span", { class: "swatch" });
-      swatch.style.background = colour(group, i);
-      return el("li", { "data-group": group }, swatch, `${group} `, el("strong", {}, `${weight}%`));
-    }));
+    const numbers = splitNumbers(forward, "numbers");
     const active = activeDeployment();
     const deploymentHere = active && (active.listener === listener.name || active.test_listener === listener.name);
+    const rules = (listener.rules || []).length === 0 ? [] : el("ol", { class: "rules" }, listener.rules.map(ruleItem));
     return el("article", { class: "card listener", "data-listener": listener.name },
       el("h3", {}, el("span", {}, listener.name, " ", el("small", {}, listener.bind)),
         el("small", { class: "rate", "data-rate": listener.name }, "")),
@@ -347,6 +344,7 @@ function renderListeners() {
       el("small", {}, source.from === "runtime"
         ? `set by ${source.action} from ${source.caller} in generation ${source.generation}, ${clock(source.since)}`
         : "as the configuration says"),
+      rules,
       // The API refuses a listener's own changes while a deployment drives it.
       deploymentHere ? el("p", { class: "muted" }, `Deployment ${active.id} drives this listener: act on the deployment.`)
         : [switchForm(listener), weightsForm(listener)]);
@@ -360,6 +358,27 @@ function updateRates() {
     const rate = figures[node.dataset.rate];
     node.textContent = rate ? `${number(rate["10s"].request_rate)} req/s` : "";
   }
+}
+
+/** One of a listener's rules, in its order: its name and its split, or the answer it gives by itself. */
+function ruleItem(rule) {
+  const head = el("span", { class: "rule-name" }, `rule ${rule.name}`);
+  if (!rule.forward) {
+    const answer = rule.fixed_response ? `answers ${rule.fixed_response.status}` : `redirects ${rule.redirect.status}`;
+    return el("li", { "data-rule": rule.name }, head, " ", el("small", {}, answer));
+  }
+  const words = Object.entries(rule.forward).map(([g, w]) => `${g} ${w}%`).join(", ");
+  return el("li", { "data-rule": rule.name }, head, splitBar(rule.forward, `rule ${rule.name}: ${words}`),
+    splitNumbers(rule.forward, "rule-numbers"));
+}
+
+/** A split's numbers, one item per group with its colour: a listener's (`numbers`) or a rule's (`rule-numbers`). */
+function splitNumbers(forward, kind) {
+  return el("ul", { class: kind }, Object.entries(forward).map(([group, weight], i) => {
+    const swatch = el("span", { class: "swatch" });
+    swatch.style.background = colour(group, i);
+    return el("li", { "data-group": group }, swatch, `${group} `, el("strong", {}, `${weight}%`));
+  }));
 }
 
 function switchForm(listener) {
@@ -565,9 +584,14 @@ function renderAudit() {
 function describeDiff(diff) {
   if (!diff) return "";
   const parts = [];
+  const words = (forward) => Object.entries(forward || {}).map(([g, w]) => `${g} ${w}`).join("/");
   for (const [name, change] of Object.entries(diff.listeners || {})) {
-    const words = (forward) => Object.entries(forward || {}).map(([g, w]) => `${g} ${w}`).join("/");
     parts.push(`${name}: ${words(change.before)} → ${words(change.after)}`);
+  }
+  for (const [name, rules] of Object.entries(diff.rules || {})) {
+    for (const [rule, change] of Object.entries(rules)) {
+      parts.push(`${name} rule ${rule}: ${words(change.before)} → ${words(change.after)}`);
+    }
   }
   for (const [name, change] of Object.entries(diff.target_groups || {})) {
     parts.push(`${name}: ${JSON.stringify(change)}`);

@@ -341,3 +341,33 @@ def test_a_phone_sized_screen_keeps_every_control_labelled_and_reachable(open_tu
     assert page.evaluate("document.activeElement.textContent") == "Switch"
     screenshot(page, "phone")
     context.close()
+
+
+def rule_split(page, listener: str, rule: str) -> dict[str, str]:
+    """The numbers under one rule's bar in a listener's card: group → its shown percentage."""
+    # Read in one step: the card is drawn again when the rule changes, and items found before are gone then.
+    return page.evaluate("""([listener, rule]) => Object.fromEntries([...document.querySelectorAll(
+        `[data-listener="${listener}"] [data-rule="${rule}"] .rule-numbers li`)].map(
+        (item) => [item.dataset.group, item.querySelector("strong").textContent]))""", [listener, rule])
+
+
+def test_each_rule_shows_its_split_under_its_listener_and_follows_a_change(proxy, pair, page):
+    rules = [{"name": "api", "match": {"host": "api.example.com"}, "forward": {"blue": 90, "green": 10}},
+             {"name": "down", "match": {"path": "/down"}, "fixed_response": {"status": 503, "body": "back soon"}}]
+    turnout = proxy(groups=pair, listeners={"production": {"blue": 100}}, rules={"production": rules},
+                    wait_for_admin=True)
+    admin = AdminClient.of(turnout)
+    page.goto(turnout.admin_url + "/ui/")
+    show_split(page, "production", {"blue": "100%", "green": "0%"})
+    assert wait_until(lambda: rule_split(page, "production", "api") == {"blue": "90%", "green": "10%"},
+                      timeout=SHOWN / 1000), rule_split(page, "production", "api")
+    expect(page.locator('[data-listener="production"] [data-rule="down"]')).to_contain_text("answers 503")
+    # The listener's own numbers stay its own.
+    assert split(page, "production") == {"blue": "100%", "green": "0%"}
+    assert admin.post("/v1/switch", {"to": "green", "rule": "api"}).status_code == 200
+    assert wait_until(lambda: rule_split(page, "production", "api") == {"green": "100%"},
+                      timeout=SHOWN / 1000), rule_split(page, "production", "api")
+    expect(page.locator("#audit-table tbody tr").first).to_contain_text(
+        "production rule api: blue 90/green 10 → green 100", timeout=SHOWN)
+    screenshot(page, "rules")
+    admin.close()
