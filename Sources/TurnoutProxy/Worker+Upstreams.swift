@@ -49,10 +49,12 @@ extension Worker {
                 ?? (orExcluded ? pickTarget(listenerIndex: listenerIndex, rule: rule, pinned: pinned, excluding: nil) : nil) else {
             return client.machine.noTarget(env)
         }
-        if sticky, position != pinned, let affinity, let exchange = client.machine.exchangeBeingRouted {
-            // The weights picked the group: the response pins the client to it.
-            exchange.setCookie = affinity.setCookieLine(position)
-            exchange.setCookieOwner = affinity
+        if sticky, let affinity, let exchange = client.machine.exchangeBeingRouted {
+            // The weights picked the group: the response pins the client to it. A retry that reached the pinned
+            // group after all drops the line an earlier attempt chose.
+            let pins = position != pinned
+            exchange.setCookie = pins ? affinity.setCookieLine(position) : UnsafeRawBufferPointer(start: nil, count: 0)
+            exchange.setCookieOwner = pins ? affinity : nil
         }
         if isRetry { listenerCounters[listenerIndex].recordRetry() }
         // Started here, finished wherever the attempt gives its target back (`dispose`, or below before a
