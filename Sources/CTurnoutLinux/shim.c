@@ -135,6 +135,16 @@ int turnout_spawn(const char *file, char *const argv[], char *const envp[], pid_
         close(fds[1]);
         return error;
     }
+    // An exec that fails reports its errno through this pipe (closed on a successful exec): vfork's shared memory
+    // would do, but a sanitizer may run vfork as fork.
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        int error = errno;
+        close(null_fd);
+        close(fds[0]);
+        close(fds[1]);
+        return error;
+    }
     // posix_spawn cannot set PR_SET_PDEATHSIG, so the child is made by vfork, as posix_spawn makes it (the parent
     // thread waits until the child has exec'd or exited; nothing is copied). Every signal is blocked around it, so
     // that no handler of this process runs in the child on the shared stack; the child resets them all.
@@ -142,9 +152,9 @@ int turnout_spawn(const char *file, char *const argv[], char *const envp[], pid_
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
     pid_t parent = getpid();
-    volatile int child_error = 0;
     pid_t child = vfork();
     if (child == 0) {
+        int child_error = 0;
         // Default dispositions (the proxy ignores SIGPIPE; handlers mean nothing after exec anyway).
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
@@ -155,19 +165,36 @@ int turnout_spawn(const char *file, char *const argv[], char *const envp[], pid_
         // Its own process group, so that a timeout can signal everything it started; and SIGKILL when the thread
         // that spawned it (the control thread, which lives as long as the proxy) ends, so that a proxy killed
         // with SIGKILL leaves no command running. If the proxy died before prctl, getppid says so.
-        if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) { child_error = errno; _exit(127); }
-        if (getppid() != parent) { child_error = ESRCH; _exit(127); }
-        if (dup2(null_fd, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0) { child_error = errno; _exit(127); }
-        close_range(3, ~0U, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execvpe(file, argv, envp);
-        child_error = errno;
+        if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+            child_error = errno;
+        } else if (getppid() != parent) {
+            child_error = ESRCH;
+        } else if (dup2(null_fd, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0) {
+            child_error = errno;
+        } else {
+            // Everything else closes, but the report's write end, which closes on exec.
+            if (report[1] > 3) close_range(3, (unsigned)report[1] - 1, 0);
+            close_range((unsigned)report[1] + 1, ~0U, 0);
+            sigset_t none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            execvpe(file, argv, envp);
+            child_error = errno;
+        }
+        ssize_t ignored = write(report[1], &child_error, sizeof child_error);
+        (void)ignored;
         _exit(127);
     }
-    int error = child < 0 ? errno : child_error;
+    int error = child < 0 ? errno : 0;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    close(report[1]);
+    if (child > 0) {
+        int reported = 0;
+        ssize_t n;
+        while ((n = read(report[0], &reported, sizeof reported)) < 0 && errno == EINTR) {}
+        if (n == (ssize_t)sizeof reported) error = reported != 0 ? reported : EIO;
+    }
+    close(report[0]);
     close(null_fd);
     close(fds[1]);
     if (child > 0 && error != 0) {
