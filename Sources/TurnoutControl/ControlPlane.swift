@@ -65,7 +65,8 @@ public final class ControlPlane {
 
     public init(config: TurnoutConfig, table: RoutingTable, recovered: StateRecovery.Outcome, dataPlane: any DataPlane,
                 clock: any ControlClock, prober: any HealthProber, resolver: any NameResolver,
-                store: any RoutingStateStore, metrics: MetricsRegistry, token: String?, logger: Logger) {
+                store: any RoutingStateStore, metrics: MetricsRegistry, token: String?, logger: Logger,
+                healthLogger: Logger? = nil) {
         let restored = recovered.state
         recoveryDamage = recovered.damage
         journalSequence = restored?.journalSequence ?? 0
@@ -86,9 +87,13 @@ public final class ControlPlane {
         for drain in restored?.draining ?? [] where drain.until > nowMs {
             if let target = HostPort.parse(drain.target) { draining[drain.group, default: [:]][target] = drain.until }
         }
-        // The health checker's lines under a label of their own (`turnout.health`), at the plane's level.
-        var healthLogger = Logger(label: logger.label + ".health")
-        healthLogger.logLevel = logger.logLevel
+        // The health checker's lines under a label of their own (`turnout.health`), at the plane's level, unless
+        // the caller gives it a logger of its own (with a handler the label alone would not bring).
+        let healthLogger = healthLogger ?? {
+            var derived = Logger(label: logger.label + ".health")
+            derived.logLevel = logger.logLevel
+            return derived
+        }()
         // A health change reaches the data plane as a republish of the same generation.
         health = HealthChecker(clock: clock, prober: prober, logger: healthLogger, onChange: { [weak self] change in
             self?.publish()

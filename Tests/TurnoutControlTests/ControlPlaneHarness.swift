@@ -39,7 +39,7 @@ final class ControlPlaneHarness {
         plane = ControlPlane(config: config, table: table, recovered: recovered, dataPlane: dataPlane, clock: clock,
                              prober: prober, resolver: resolver, store: makeStore(LocalStateDirectory(snapshot: store, journal: journal)),
                              metrics: MetricsRegistry(), token: token,
-                             logger: logger)
+                             logger: logger, healthLogger: log.logger)
         plane.start()
     }
 

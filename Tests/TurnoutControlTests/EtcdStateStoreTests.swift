@@ -28,7 +28,7 @@ final class EtcdStateStoreTests: XCTestCase {
             record(2, generation: 3, to: "green"),
             record(3, generation: 4, to: "blue"),
         ]
-        let read = EtcdStateStore.state(of: keyValues, journalPrefix: journal, headKey: "/t/head", logger: Logger(label: "test"))
+        let read = EtcdStateStore.state(of: keyValues, journalPrefix: journal, headKey: "/t/head", logger: CapturedLog().logger)
         XCTAssertEqual(read.headRevision, 13)
         XCTAssertEqual(read.state?.generation, 4)
         XCTAssertEqual(read.state?.journalSequence, 3)
@@ -37,15 +37,17 @@ final class EtcdStateStoreTests: XCTestCase {
     }
 
     func testAnEmptyPrefixIsNoStateAndARecordThatDoesNotDecodeIsSkipped() {
-        let empty = EtcdStateStore.state(of: [], journalPrefix: journal, headKey: "/t/head", logger: Logger(label: "test"))
+        let empty = EtcdStateStore.state(of: [], journalPrefix: journal, headKey: "/t/head", logger: CapturedLog().logger)
         XCTAssertNil(empty.state)
         XCTAssertEqual(empty.headRevision, 0, "the first change compares against an absent head")
 
         var broken = record(2, generation: 3, to: "green")
         broken.value = Array("{\"sequence\":".utf8)
+        let log = CapturedLog()
         let read = EtcdStateStore.state(of: [record(1, generation: 2, to: "green"), broken], journalPrefix: journal,
-                                        headKey: "/t/head", logger: Logger(label: "test"))
+                                        headKey: "/t/head", logger: log.logger)
         XCTAssertEqual(read.state?.journalSequence, 1)
         XCTAssertEqual(read.state?.generation, 2)
+        XCTAssertEqual(log.all, [CapturedLog.Record(level: .error, message: "etcd: \(broken.key) does not hold a journal record; skipped")])
     }
 }

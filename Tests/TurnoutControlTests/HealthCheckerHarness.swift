@@ -24,6 +24,7 @@ final class HealthCheckerHarness: @unchecked Sendable {
         let recorded = self.recorded
         checker = HealthChecker(
             loop: loop,
+            logger: CapturedLog().logger,
             onChange: { change in recorded.withState { $0.changes.append(change) } },
             onProbe: { group, target, seconds in
                 recorded.withState { $0.probes.append(Probe(group: group, target: target, seconds: seconds)) }

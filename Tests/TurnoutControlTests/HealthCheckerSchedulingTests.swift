@@ -20,6 +20,7 @@ final class HealthCheckerSchedulingTests: XCTestCase {
         return HealthChecker(
             clock: clock, prober: prober,
             random: { range in range == firstProbeRange ? delays.removeFirst() * 1_000_000 : range.lowerBound },
+            logger: CapturedLog().logger,
             onChange: { [unowned self] in changes.append($0) },
             onProbe: { [unowned self] in probes.append(($0, $1, $2)) })
     }
@@ -99,7 +100,7 @@ final class HealthCheckerSchedulingTests: XCTestCase {
     }
 
     func testAGroupWithoutChecksSetsNoTimer() {
-        let checker = HealthChecker(clock: clock, prober: prober)
+        let checker = HealthChecker(clock: clock, prober: prober, logger: CapturedLog().logger)
         let groups = routingTable([TargetGroupConfig(name: "blue", targets: [a], healthCheck: HealthCheckConfig(enabled: false))]).groups
         checker.update(groups: groups)
         XCTAssertEqual(clock.pendingTimers, 0)

@@ -7,7 +7,7 @@ import XCTest
 /// middle is reported and kept aside, and recovery layers records over the snapshot.
 final class StateJournalTests: XCTestCase {
     private var directory: String!
-    private let logger = Logger(label: "test")
+    private let logger = CapturedLog().logger
 
     override func setUp() {
         directory = NSTemporaryDirectory() + "journal-\(UUID().uuidString)"
