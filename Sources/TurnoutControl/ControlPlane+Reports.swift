@@ -59,16 +59,18 @@ extension ControlPlane {
 }
 
 extension AuditEntry {
-    /// Whether the change moved traffic: its diff names a listener whose groups' shares differ before and
-    /// after (`{"listeners": {"production": {"before": {"blue": 100}, "after": {"green": 100}}}}`), the rule
-    /// `SwitchReports` makes reports by.
+    /// Whether the change moved traffic: its diff names a listener or a rule whose groups' shares differ before
+    /// and after (`{"listeners": {"production": {"before": {"blue": 100}, "after": {"green": 100}}}}`,
+    /// `{"rules": {"production": {"api": {"before": …, "after": …}}}}`), the test `SwitchReports` makes reports by.
     var movedTraffic: Bool {
-        guard let listeners = diff["listeners"]?.objectValue else { return false }
-        return listeners.values.contains { change in
+        func moves(_ change: [String: JSONValue]) -> Bool {
             func forward(_ side: String) -> [WeightedGroup] {
                 (change[side]?.objectValue ?? [:]).map { WeightedGroup(group: $0.key, weight: Int($0.value.intValue ?? 0)) }
             }
             return TrafficMove.movesTraffic(from: forward("before"), to: forward("after"))
         }
+        let listeners = diff["listeners"]?.objectValue ?? [:]
+        let rules = (diff["rules"]?.objectValue ?? [:]).values.flatMap { ($0.objectValue ?? [:]).values }
+        return listeners.values.contains { moves($0.objectValue ?? [:]) } || rules.contains { moves($0.objectValue ?? [:]) }
     }
 }

@@ -102,10 +102,17 @@ public struct SpanFigures: Sendable {
 
     init(_ span: FigureSpan, route: RouteName, groups: [String], milliseconds: Double) {
         self.milliseconds = milliseconds
-        self.route = span.counts(.route(route))
+        let counted = route.counted
         var byGroup: [String: FigureCounts] = [:]
-        for group in groups { byGroup[group] = span.counts(.route(route, group: group)) }
+        for group in groups { byGroup[group] = span.counts(.route(counted, group: group)) }
         self.groups = byGroup
+        // A rule's route is what its groups did; a listener's own counts its requests that found no target too.
+        var total = span.counts(.route(counted))
+        if route.rule != nil, let first = groups.first, var sum = byGroup[first] {
+            for group in groups.dropFirst() { sum.add(byGroup[group]!) }
+            total = sum
+        }
+        self.route = total
     }
 }
 

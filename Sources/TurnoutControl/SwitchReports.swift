@@ -91,6 +91,14 @@ public final class SwitchReports {
             if TrafficMove.movesTraffic(from: before, to: after) {
                 changed.append((RouteName(listener: listener.name), before, after))
             }
+            // Each rule's forward is a route of its own (a rule that answers by itself forwards nothing).
+            for (ruleIndex, rule) in listener.rules.enumerated() {
+                guard let oldRule = previous.listeners[old].rules.firstIndex(where: { $0.name == rule.name }) else { continue }
+                let before = previous.forward(ofRule: oldRule, listener: old), after = next.forward(ofRule: ruleIndex, listener: index)
+                if TrafficMove.movesTraffic(from: before, to: after) {
+                    changed.append((RouteName(listener: listener.name, rule: rule.name), before, after))
+                }
+            }
         }
         guard !changed.isEmpty else { return false }
         let now = clock.monotonicNanoseconds
@@ -104,7 +112,8 @@ public final class SwitchReports {
             let groups = next.groups.map(\.name).filter { before.contains($0) || after.contains($0) }
             let departing = groups.filter { before.contains($0) && !after.contains($0) }
             var inFlight: [String: UInt64] = [:]
-            for group in groups { inFlight[group] = atCutover.inFlight(.route(change.route, group: group)) }
+            let counted = change.route.counted
+            for group in groups { inFlight[group] = atCutover.inFlight(.route(counted, group: group)) }
             let left = departing.reduce(0) { $0 + (inFlight[$1] ?? 0) }
             let drain = departing.isEmpty ? DrainOutcome(state: .none, inFlightLeft: 0)
                 : left == 0 ? DrainOutcome(state: .drained, milliseconds: 0, resolutionMilliseconds: 0, inFlightLeft: 0)
@@ -112,7 +121,7 @@ public final class SwitchReports {
             let since = current[change.route]?.monotonic ?? started
             let seconds = min(Self.secondsBefore, Int((now - min(since, now)) / 1_000_000_000))
             var recent: [String: WindowFigures] = [:]
-            for group in groups { recent[group] = sources.window(.route(change.route, group: group), seconds) }
+            for group in groups { recent[group] = sources.window(.route(counted, group: group), seconds) }
             moves.append(TrafficMove(
                 route: change.route, before: change.before, after: change.after, groups: groups, departing: departing,
                 inFlightAtCutover: inFlight, drain: drain, errors: nil,
@@ -142,7 +151,7 @@ public final class SwitchReports {
         var watching = false
         for m in stored[index].moves.indices where stored[index].moves[m].drain.state == .watching {
             let move = stored[index].moves[m]
-            let left = move.departing.reduce(0) { $0 + sources.inFlight(move.route, $1) }
+            let left = move.departing.reduce(0) { $0 + sources.inFlight(move.route.counted, $1) }
             if left == 0 {
                 stored[index].moves[m].drain = DrainOutcome(
                     state: .drained, milliseconds: Double(elapsed) / 1e6, resolutionMilliseconds: Double(interval) / 1e6,
@@ -202,4 +211,11 @@ public final class SwitchReports {
     private func milliseconds(since monotonic: UInt64) -> Double {
         Double(clock.monotonicNanoseconds - monotonic) / 1e6
     }
+}
+
+extension RouteName {
+    /// The route whose figures stand for this one's: the data plane counts by listener and group, so a rule's
+    /// move is counted by its groups on its listener (each service's own groups behind its own rule, as the
+    /// rules are meant; a group shared with another route of the listener brings that route's requests too).
+    var counted: RouteName { rule == nil ? self : RouteName(listener: listener) }
 }

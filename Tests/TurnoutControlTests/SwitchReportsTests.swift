@@ -193,6 +193,49 @@ final class SwitchReportsTests: XCTestCase {
         XCTAssertEqual(try change(["blue": 100]), 0, "a change that moves nothing has no report")
     }
 
+    func testARuleSwitchIsAMoveOfItsOwnCountedByItsGroupsOnItsListener() throws {
+        let config = try ConfigLoader.parse(yaml: """
+            listeners:
+              production:
+                bind: 127.0.0.1:8080
+                forward: { blue: 100 }
+                rules:
+                  - { name: api, match: { path: /api/* }, forward: { api-blue: 100 } }
+            target_groups:
+              blue: { targets: [127.0.0.1:3000] }
+              api-blue: { targets: [127.0.0.1:3002] }
+              api-green: { targets: [127.0.0.1:3003] }
+            """)
+        table = RoutingTable(config: config, generation: 1)
+        let apiBlue = registry.routeCounters(listener: "production", group: "api-blue", target: "127.0.0.1:3002")
+        let apiGreen = registry.routeCounters(listener: "production", group: "api-green", target: "127.0.0.1:3003")
+        responses(blue, 50)  // the listener's default route: none of the rule's figures
+        apiBlue.recordStarted()
+        let next = try table.replacingRuleForwards(["production": ["api": [WeightedGroup(group: "api-green", weight: 100)]]])
+        let diff: JSONValue = ["production": ["api": ["before": ["api-blue": 100], "after": ["api-green": 100]]]]
+        let entry = audit.append(action: "switch", caller: "127.0.0.1", generationBefore: 1, generationAfter: next.generation,
+                                 request: nil, diff: ["rules": diff])
+        XCTAssertTrue(entry.movedTraffic, "a rule's move links its report from the audit entry")
+        XCTAssertTrue(reports.record(from: table, to: next, entry: entry))
+        let move = try self.move(next.generation)
+        XCTAssertEqual(move.route, RouteName(listener: "production", rule: "api"))
+        XCTAssertEqual(reports.report(generation: next.generation)?.moves.count, 1, "the listener's own forward did not move")
+        XCTAssertEqual(move.inFlightAtCutover, ["api-blue": 1, "api-green": 0])
+        XCTAssertEqual(move.drain.state, .watching)
+
+        clock.advance(milliseconds: 20)
+        apiBlue.recordResponse(status: 200, durationNanoseconds: 1_000_000)
+        apiBlue.recordFinished()
+        responses(apiGreen, 4, status: 502)
+        responses(blue, 30, status: 500)
+        clock.advance(milliseconds: 1_000)
+        let errors = try XCTUnwrap(try self.move(next.generation).errors)
+        XCTAssertEqual(try self.move(next.generation).drain.state, .drained)
+        XCTAssertEqual([errors.route.responses, errors.route.responses5xx], [5, 4],
+                       "the rule's route is its groups' figures, not the listener's (whose default route had 30 errors)")
+        XCTAssertEqual(errors.groups["api-green"]?.responses5xx, 4)
+    }
+
     func testADrainThatNeverEndsIsWatchedForAMinute() throws {
         blue.recordStarted()
         let generation = try change(["green": 100])

@@ -84,6 +84,15 @@ def test_switching_one_rule_under_load_leaves_the_other_routes_untouched(proxy, 
     audit = admin.audit(limit=1)[0]
     assert audit["diff"] == {"rules": {"production": {"api": {"before": {API_GROUPS[(SWITCHES - 1) % 2]: 100},
                                                               "after": {API_GROUPS[SWITCHES % 2]: 100}}}}}, audit
+    # The switch's report is the rule's move alone, counted by the rule's groups.
+    assert audit["report"] == f"/v1/reports/{generation}", audit
+    assert wait_until(lambda: admin.get(f"/v1/reports/{generation}").json()["settled"], timeout=10)
+    report = admin.get(f"/v1/reports/{generation}").json()
+    [move] = report["moves"]
+    assert (move["listener"], move["rule"]) == ("production", "api"), move
+    assert move["after"] == {API_GROUPS[SWITCHES % 2]: 100}, move
+    assert move["drain"]["state"] == "drained", move
+    assert report["totals"]["proxy_errors"] == 0 and report["totals"]["responses_5xx"] == 0, report["totals"]
 
 
 def test_a_rules_forward_survives_kill_9_and_is_refused_when_it_cannot_be(proxy, demo_backend, restart_proxy):
