@@ -3,6 +3,7 @@ green backends) and the measured run of one: paced keep-alive load, the switches
 
 import json
 import os
+import shlex
 import socket
 import subprocess
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from switch_analysis import Switch
 
 from . import configs
+from .admin import AdminConnection, now_ns
 from .environment import log
 from .processes import StartFailure, stop_daemons, wait_listening
 from .proxies import nginx_command
@@ -45,11 +47,6 @@ class SwitchRun:
     warmup: float = 1.0
 
 
-def now_ns():
-    """CLOCK_MONOTONIC, the clock the load generator stamps requests with."""
-    return time.monotonic_ns()
-
-
 def served_by(port):
     """(status, X-Served-By) of one GET / over a fresh connection."""
     try:
@@ -59,6 +56,20 @@ def served_by(port):
         return error.code, error.headers.get("X-Served-By")
     except OSError as error:
         return None, str(error)
+
+
+def start_demo_backends(services, work, ports, backend_bin):
+    """Starts the demo backend of each group (`--name blue`, `--name green`: the X-Served-By they answer with) on
+    its port; returns their (label, command) pairs for the report."""
+    commands = []
+    for group in GROUPS:
+        command = [backend_bin, "--port", ports[group], "--name", group]
+        commands.append(("backend", shlex.join(str(part) for part in command)))
+        try:
+            services.start(f"backend-{group}", command, work).wait_listening(ports[group])
+        except StartFailure as failure:
+            raise StartFailure(f"the {group} backend {failure}") from None
+    return commands
 
 
 class Scenario:
@@ -115,7 +126,7 @@ class TurnoutScenario(Scenario):
 
     def start(self):
         self.admin_port = self.run.ports["admin"]
-        self.admin = None
+        self.admin = AdminConnection(self.admin_port)
         config = self.dir / "turnout.yaml"
         self.state_dir = Path(self.run.state_dir) if self.run.state_dir else self.dir / "state"
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -125,50 +136,12 @@ class TurnoutScenario(Scenario):
         self.start_service([self.run.turnout_bin, "serve", "--config", config])
         self.service.wait_listening(self.admin_port)
 
-    def _admin_request(self, method, path, body):
-        """One request on the kept-alive admin connection, timed from the send to the whole response."""
-        payload = b"" if body is None else json.dumps(body).encode()
-        kind = "" if body is None else "Content-Type: application/json\r\n"
-        request = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.admin_port}\r\n{kind}"
-                   f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
-        if self.admin is None:
-            self.admin = socket.create_connection(("127.0.0.1", self.admin_port), timeout=10)
-            self.admin.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sent = now_ns()
-        self.admin.sendall(request)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = self.admin.recv(65536)
-            if not chunk:
-                raise OSError("admin connection closed before the response")
-            data += chunk
-        head, _, body_bytes = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        length, close = 0, False
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value)
-            elif name.strip().lower() == "connection" and "close" in value.lower():
-                close = True
-        while len(body_bytes) < length:
-            chunk = self.admin.recv(65536)
-            if not chunk:
-                raise OSError("admin connection closed in the response body")
-            body_bytes += chunk
-        acknowledged = now_ns()
-        if close:
-            self.admin.close()
-            self.admin = None
-        return sent, acknowledged, status, body_bytes
-
     def baselines(self):
         """The admin API's round trip without a change (`GET /healthz` on the same connection), and the
         fdatasync'ed append that makes a switch durable, timed on the state directory's file system."""
         times = []
         for _ in range(50):
-            sent, acknowledged, _, _ = self._admin_request("GET", "/healthz", None)
+            sent, acknowledged, _, _ = self.admin.request("GET", "/healthz", None)
             times.append(acknowledged - sent)
             time.sleep(0.002)
         return [("admin round trip without a change (`GET /healthz`, same connection)", sorted(times)),
@@ -203,13 +176,12 @@ class TurnoutScenario(Scenario):
         return sum(map(len, lines)) / len(lines) if lines else None
 
     def switch(self, to, previous):
-        sent, acknowledged, status, body = self._admin_request("POST", "/v1/switch", {"to": to})
+        sent, acknowledged, status, body = self.admin.request("POST", "/v1/switch", {"to": to})
         error = None if status == 200 else f"HTTP {status}: {body[:200].decode(errors='replace')}"
         return sent, acknowledged, error
 
     def stop(self):
-        if self.admin is not None:
-            self.admin.close()
+        self.admin.close()
         super().stop()
 
 
