@@ -7,7 +7,7 @@ GREEN_PORT ?= 3001
 SPARE_PORT ?= 3002
 
 .PHONY: run test deps test-deps build release unit-test integration-test sanitize-thread sanitize-address fuzz \
-	bench bench-deploy bench-dashboard docker-check install uninstall clean
+	bench bench-deploy bench-fleet bench-dashboard docker-check install uninstall clean
 
 # Debian packages the build needs, and those only the tests need; installed only when missing (unshare and mount
 # run the proxy with a resolv.conf of the tests' own in the tests of targets by name, and the README's tour in a
@@ -86,16 +86,23 @@ fuzz: deps
 	SWIFT=$(SWIFT) Fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # benchmarks/run (Turnout against HAProxy and nginx), then benchmarks/deploy (a canary release through Turnout under
-# load, and its automatic rollback). BENCH_ARGS go to the first; the second takes DEPLOY_BENCH_ARGS, by default the
-# options of BENCH_ARGS it shares (--save, --quick, --no-build). `make bench-deploy` runs the second alone.
+# load, and its automatic rollback), then benchmarks/fleet (switches through one of three instances sharing a
+# 3-member etcd cluster, under load on all three). BENCH_ARGS go to the first; the others take DEPLOY_BENCH_ARGS and
+# FLEET_BENCH_ARGS, by default the options of BENCH_ARGS they share (--save, --quick, --no-build). `make bench-deploy`
+# and `make bench-fleet` run one alone.
 DEPLOY_BENCH_ARGS ?= $(filter --save --quick --no-build,$(BENCH_ARGS))
+FLEET_BENCH_ARGS ?= $(filter --save --quick --no-build,$(BENCH_ARGS))
 
 bench:
 	benchmarks/run $(BENCH_ARGS)
 	benchmarks/deploy $(DEPLOY_BENCH_ARGS)
+	benchmarks/fleet $(FLEET_BENCH_ARGS)
 
 bench-deploy:
 	benchmarks/deploy $(DEPLOY_BENCH_ARGS)
+
+bench-fleet:
+	benchmarks/fleet $(FLEET_BENCH_ARGS)
 
 # The dashboard's weight and its first render in headless chromium (benchmarks/dashboard; DASHBOARD_BENCH_ARGS).
 DASHBOARD_BENCH_ARGS ?=

@@ -132,13 +132,15 @@ backend be
 {server_lines}"""
 
 
-def turnout(state_dir, port, admin_port, groups, workers, count_5xx=True, host_rules=0, tls=None, access_log=None):
+def turnout(state_dir, port, admin_port, groups, workers, count_5xx=True, host_rules=0, tls=None, access_log=None,
+            etcd=None):
     """Turnout with listener `production` forwarding all traffic to the first of `groups` ({name: backend port}),
     one target per group; no health probes during measurements. `count_5xx=False`: a 5xx answer does not count
     towards a target's passive ejection (so that a group answering 500 keeps its traffic). `host_rules`: that many
     listener rules on the Host (each forwarding to the first group) before the listener's forward. `tls`:
     certificate and key files, for an HTTPS listener. `access_log`: a file the access log is written to, in JSON
-    (none by default)."""
+    (none by default). `etcd`: (endpoints, prefix) of an etcd cluster whose state the instance shares with a fleet
+    (`state: {store: etcd}`) instead of keeping it in `state_dir` alone."""
     first = next(iter(groups))
     rules = "".join(f"\n      - {{ name: r{index}, match: {{ host: {host_rule_name(index)} }}, forward: {{ {first}: 100 }} }}"
                     for index in range(host_rules))
@@ -150,9 +152,10 @@ def turnout(state_dir, port, admin_port, groups, workers, count_5xx=True, host_r
     health_check: {{ enabled: false }}
 {ejection}""" for name, backend_port in groups.items())
     access_log_lines = f"access_log: {{ path: {access_log}, format: json }}\n" if access_log else ""
+    state_lines = f"state: {{ store: etcd, endpoints: [{', '.join(etcd[0])}], prefix: {etcd[1]} }}\n" if etcd else ""
     return f"""workers: {workers}
 state_dir: {state_dir}
-{access_log_lines}admin:
+{state_lines}{access_log_lines}admin:
   bind: 127.0.0.1:{admin_port}
 listeners:
   production:

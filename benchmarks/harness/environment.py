@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 APT_PACKAGES = {"wrk": "wrk", "haproxy": "haproxy", "nginx": "nginx", "curl": "curl", "gcc": "gcc",
-                "valgrind": "valgrind", "chromium": "chromium"}
+                "valgrind": "valgrind", "chromium": "chromium", "etcd": "etcd-server"}
 # What benchmarks/run and benchmarks/switch need; benchmarks/instructions asks for nginx and valgrind.
 LOAD_TOOLS = ("wrk", "haproxy", "nginx", "curl", "gcc")
 TOOLS_DIR = Path(__file__).resolve().parent.parent / "tools"
