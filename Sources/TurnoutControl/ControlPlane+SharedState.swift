@@ -74,3 +74,22 @@ extension ControlPlane {
         }
     }
 }
+
+extension ControlPlane {
+    /// This instance's view of its targets' health, as a fleet's instances compare it: group → target → what its
+    /// own checks say (`TargetHealth.checkedState`).
+    public var healthView: [String: [String: String]] {
+        var view: [String: [String: String]] = [:]
+        for group in health.snapshot() {
+            view[group.group] = Dictionary(group.targets.map { ($0.target.description, $0.health.checkedState.rawValue) },
+                                           uniquingKeysWith: { first, _ in first })
+        }
+        return view
+    }
+
+    /// A target's health changed here: the fleet hears of it with this instance's registration now, not at the
+    /// next heartbeat.
+    func shareHealthView() {
+        (store as? EtcdStateStore)?.announce()
+    }
+}

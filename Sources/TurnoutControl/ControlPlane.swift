@@ -98,6 +98,7 @@ public final class ControlPlane {
         health = HealthChecker(clock: clock, prober: prober, logger: healthLogger, onChange: { [weak self] change in
             self?.publish()
             self?.publishHealthEvent(change)
+            self?.shareHealthView()
         }, onProbe: { [weak self] group, _, seconds in
             guard let self else { return }
             let histogram = self.healthCheckLatency[group] ?? Histogram()

@@ -50,6 +50,11 @@ public struct TargetHealth: Sendable, Equatable {
 
     public var isDraining: Bool { drainingDeadline != nil }
 
+    /// What this instance's own checks (and a passive ejection) say, whatever the group's use and a
+    /// deregistration: the view a fleet's instances compare, since use and deregistration follow the routing
+    /// they share.
+    public var checkedState: TargetHealthState { isEjected ? .unhealthy : checked }
+
     /// Whether the target may get traffic while some target of its group is routable: healthy by the checks,
     /// or `initial` in a group without checks; never while ejected or draining. `unused` does not matter here.
     public var isRoutable: Bool {

@@ -84,6 +84,7 @@ struct ServeStartup {
         if let shared = sharedStore {
             let plane = self.plane
             shared.onChange = { plane.adoptShared($0) }
+            shared.healthView = { plane.healthView }
         }
         let adminAddress: SocketAddress
         do {

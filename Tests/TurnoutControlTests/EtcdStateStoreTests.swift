@@ -50,4 +50,21 @@ final class EtcdStateStoreTests: XCTestCase {
         XCTAssertEqual(read.state?.generation, 2)
         XCTAssertEqual(log.all, [CapturedLog.Record(level: .error, message: "etcd: \(broken.key) does not hold a journal record; skipped")])
     }
+
+    func testTheTargetsTheInstancesSeeDifferentlyAreListedWithEveryInstancesView() {
+        let views: [String: [String: [String: String]]] = [
+            "web-1:9901": ["blue": ["10.0.0.1:80": "healthy", "10.0.0.2:80": "healthy"], "green": ["10.0.0.3:80": "initial"]],
+            "web-2:9901": ["blue": ["10.0.0.1:80": "unhealthy", "10.0.0.2:80": "healthy"], "green": ["10.0.0.3:80": "initial"]],
+            // Probes no 10.0.0.2 (not registered there yet): it counts for the targets it sees only.
+            "web-3:9901": ["blue": ["10.0.0.1:80": "healthy"], "green": ["10.0.0.3:80": "unhealthy"]],
+        ]
+        XCTAssertEqual(FleetHealthDisagreement.find(in: views), [
+            FleetHealthDisagreement(group: "blue", target: "10.0.0.1:80",
+                                    views: ["web-1:9901": "healthy", "web-2:9901": "unhealthy", "web-3:9901": "healthy"]),
+            FleetHealthDisagreement(group: "green", target: "10.0.0.3:80",
+                                    views: ["web-1:9901": "initial", "web-2:9901": "initial", "web-3:9901": "unhealthy"]),
+        ])
+        XCTAssertEqual(FleetHealthDisagreement.find(in: ["web-1:9901": views["web-1:9901"]!]), [], "one instance agrees with itself")
+        XCTAssertEqual(FleetHealthDisagreement.find(in: [:]), [])
+    }
 }

@@ -225,4 +225,18 @@ final class TargetHealthTests: XCTestCase {
         ])
         XCTAssertEqual(TargetHealthState.allCases.map(\.rawValue), ["initial", "healthy", "unhealthy", "draining", "unused"])
     }
+
+    func testTheCheckedStateIsWhatTheChecksSayWhateverTheGroupsUseAndAnEjectionMakesItUnhealthy() {
+        var health = healthyTarget()
+        health.setInUse(false)
+        XCTAssertEqual(health.state, .unused)
+        XCTAssertEqual(health.checkedState, .healthy, "the use follows the shared routing; the checks are this instance's")
+        feed(&health, [refused, refused])
+        XCTAssertEqual(health.checkedState, .unhealthy)
+
+        var ejected = healthyTarget()
+        ejected.eject()
+        XCTAssertEqual(ejected.checkedState, .unhealthy)
+        XCTAssertEqual(TargetHealth(checkEnabled: false).checkedState, .initial)
+    }
 }

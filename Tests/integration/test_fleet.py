@@ -130,9 +130,11 @@ def fleet_member(start_process, tmp_path, backends, etcd):
         "green": {"targets": [backends.green.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
     }
 
-    def start(name: str, endpoints: list[str] | None = None) -> Proxy:
+    def start(name: str, endpoints: list[str] | None = None, blue_checks: dict | None = None) -> Proxy:
+        """``blue_checks``: this instance's own ``health_check`` for blue (none by default)."""
+        own_groups = {**groups, "blue": {**groups["blue"], "health_check": blue_checks or NO_CHECKS}}
         config = ProxyConfig(state_dir=tmp_path / f"state-{name}",
-                             listeners={"production": {"blue": 100}, "test": {"green": 100}}, groups=groups)
+                             listeners={"production": {"blue": 100}, "test": {"green": 100}}, groups=own_groups)
         document = config.as_dict()
         document["state"] = {"store": "etcd", "endpoints": endpoints or etcd.endpoints, "prefix": PREFIX}
         path = tmp_path / f"turnout-{name}.yaml"
@@ -140,6 +142,7 @@ def fleet_member(start_process, tmp_path, backends, etcd):
         process = start_process(f"turnout-{name}", [binary, "serve", "--config", str(path)])
         process.wait_until_listening([*config.listener_ports.values(), config.admin_port])
         member = Proxy(process, config, path)
+        member.document = document  # what a test rewrites before a reload
         wait_for_admin_api(member)
         return member
 
@@ -432,3 +435,34 @@ def test_an_instance_cut_off_from_etcd_catches_up_by_itself(fleet_member, etcd):
     assert admin_call(b, "GET", "/healthz").status_code == 200
     entries = admin_call(b, "GET", "/v1/audit").json()["entries"]
     assert [entry["generation_after"] for entry in entries if entry["action"] == "switch"] == [reply.json()["generation"]]
+
+
+def test_the_status_shows_a_target_the_instances_see_differently(fleet_member, backends):
+    """Health checks stay local: B probes blue's target on a port where nothing listens (its own `health_check.port`),
+    so the target is healthy to A and unhealthy to B. Either instance's status lists that target with both views,
+    and it alone (green is unchecked alike on both); once B probes the target's own port again, the list empties."""
+    checks = {"path": "/health", "interval": "200ms", "timeout": "100ms", "healthy_threshold": 2,
+              "unhealthy_threshold": 2}
+    a = fleet_member("a", blue_checks=checks)
+    b = fleet_member("b", blue_checks={**checks, "port": free_port()})
+    assert wait_until(lambda: len(fleet_view(a)) == 2 and len(fleet_view(b)) == 2, timeout=10), fleet_view(a)
+    names = {member.admin_port: next(entry["instance"] for entry in fleet_view(member) if entry["self"])
+             for member in (a, b)}
+
+    def disagreements(member: Proxy) -> list:
+        return admin_call(member, "GET", "/v1/status").json()["state_store"]["health_disagreements"]
+
+    expected = [{"group": "blue", "target": backends.blue.address,
+                 "views": {names[a.admin_port]: "healthy", names[b.admin_port]: "unhealthy"}}]
+    for member in (a, b):
+        assert wait_until(lambda: disagreements(member) == expected, timeout=10), disagreements(member)
+    assert_conforms(admin_call(a, "GET", "/v1/status").json()["state_store"], "StateStore")
+
+    # B's configuration probes the target's own port again: after the reload both see it healthy.
+    del b.document["target_groups"]["blue"]["health_check"]["port"]
+    b.config_path.write_text(render_yaml(b.document) + "\n")
+    reloads = b.process.count_log(Proxy.RELOADED)
+    b.process.send_signal(signal.SIGHUP)
+    assert "reload applied" in b.process.wait_for_log(Proxy.RELOADED, occurrences=reloads + 1).group(0)
+    for member in (a, b):
+        assert wait_until(lambda: disagreements(member) == [], timeout=10), disagreements(member)

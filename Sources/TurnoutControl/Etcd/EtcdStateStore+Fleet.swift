@@ -48,7 +48,8 @@ extension EtcdStateStore {
         member.lastSeen = loop.wallMilliseconds
         registration = member
         let put: JSONValue = ["key": .string(EtcdGateway.base64(instancesPrefix + member.instance)),
-                              "value": .string(EtcdGateway.base64(member.jsonValue.jsonBytes)), "lease": .string(String(lease))]
+                              "value": .string(EtcdGateway.base64(withHealthView(member.jsonValue).jsonBytes)),
+                              "lease": .string(String(lease))]
         client.send("/v3/kv/put", put, on: loop) { _ in }
     }
 
@@ -61,6 +62,7 @@ extension EtcdStateStore {
         } else if let json = try? JSONReader.parse(keyValue.value), let member = FleetMember(json: json) {
             members[instance] = member
         }
+        noteHealthView(of: instance, in: deleted ? nil : (try? JSONReader.parse(keyValue.value)))
         answerWaiters()
     }
 

@@ -33,6 +33,10 @@ public final class EtcdStateStore: RoutingStateStore {
     var lease: Int64?
     /// Every registered instance, this one included, as the range read and the watch last saw them.
     var members: [String: FleetMember] = [:]
+    /// This instance's view of its targets' health (`EtcdStateStore+FleetHealth`), put with its registration.
+    public var healthView: (() -> [String: [String: String]])?
+    /// Every registered instance's view of its targets' health, as its registration last carried it.
+    var healthViews: [String: [String: [String: String]]] = [:]
     /// Changes asked with `?wait=fleet`, waiting for every instance to apply their revision.
     var waiters: [Int: FleetWaiter] = [:]
     var nextWaiter = 0
@@ -60,7 +64,7 @@ public final class EtcdStateStore: RoutingStateStore {
 
     public var statusMembers: [String: JSONValue] {
         ["store": "etcd", "endpoints": .array(client.endpoints.map { .string($0.description) }), "prefix": .string(prefix),
-         "revision": .int(appliedRevision), "fleet": fleetJSON]
+         "revision": .int(appliedRevision), "fleet": fleetJSON, "health_disagreements": healthDisagreementsJSON]
     }
 
     var headKey: String { prefix + "/head" }
