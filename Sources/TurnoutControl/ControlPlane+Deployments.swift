@@ -8,15 +8,12 @@ extension ControlPlane {
     static let deploymentActions: Set<String> = ["promote", "rollback", "pause", "resume", "approve", "stop"]
 
     /// `POST /v1/deployments`: 201 with the deployment; 400 naming the field of a bad spec; 409 with the id of
-    /// the deployment already in progress on the listener, or when the state is shared by a fleet, whose instances
-    /// do not yet elect the one that runs a deployment. With an `Idempotency-Key`, a retry gets the first 201 again
-    /// (and starts nothing); the key with another body, 422.
+    /// the deployment already in progress on the listener (through whichever instance of a fleet). With a fleet's
+    /// store, the instance that takes the request runs the deployment: it takes the listener's runner lock first
+    /// (409 when another instance holds it). With an `Idempotency-Key`, a retry gets the first 201 again (and starts
+    /// nothing); the key with another body, 422.
     func postDeployment(_ request: AdminRequest) throws(AdminFailure) -> AdminResponse {
         try request.allowOnlyQuery([])
-        guard !store.isShared else {
-            throw .conflict("deployments are not run with state.store: \(store.name) yet (one runner per listener across "
-                + "the fleet comes next); switch or set weights through any instance instead")
-        }
         let body = try JSONValue.parseBody(request.body)
         // Before the spec is checked: the listener's split in the middle of a deployment is no live group.
         if let active = deployments.active(on: body["listener"]?.stringValue ?? "production") { throw Self.busy(active) }
@@ -31,11 +28,28 @@ extension ControlPlane {
         if deployments.hooks == nil, spec.install != nil || spec.terminate != nil || !spec.hooks.isEmpty {
             throw .invalid("this proxy runs no hooks: the spec's install, terminate and hooks cannot run")
         }
+        if let locks = runnerLocks { try takeRunnerLock(locks, listener: spec.listener) }
         let state = deployments.start(spec: spec, source: body, liveGroup: live)
         let response = AdminResponse.json(201, state.json, headers: [("Location", "/v1/deployments/\(state.id)")])
         // Its routing changes are the deployment's, not this request's: the reply is kept for a retry on its own.
         recordIdempotentReply(response)
         return response
+    }
+
+    /// Makes this instance the runner of `listener`'s deployments across the fleet, or says who is.
+    private func takeRunnerLock(_ locks: any RunnerLocking, listener: String) throws(AdminFailure) {
+        let taken: Bool
+        do {
+            taken = try locks.takeRunnerLock(listener: listener)
+        } catch {
+            throw refusal(for: error)
+        }
+        guard !taken else { return }
+        guard let runner = locks.runner(of: listener) else {
+            throw .stale("the shared state changed through another instance since this instance read it: retry")
+        }
+        throw .conflict("a deployment is in progress on '\(listener)', run by instance \(runner.instance) (admin API at "
+            + "\(runner.address))")
     }
 
     private static func busy(_ active: DeploymentState) -> AdminFailure {

@@ -32,6 +32,7 @@ extension ControlPlane {
         journalSequence = state.journalSequence
         let before = table.generation
         putInForce(next, entry: entry)
+        deployments.adopt(state.deployment, table: next)
         logger.notice("applied the shared state's change: generation \(before) → \(next.generation)")
     }
 }
@@ -76,6 +77,12 @@ extension ControlPlane {
 }
 
 extension ControlPlane {
+    /// A fleet's runner locks changed: the deployments this instance runs and those it takes over follow
+    /// (`DeploymentRunner+Fleet`).
+    public func fleetRunnersChanged() {
+        deployments.fleetRunnersChanged()
+    }
+
     /// This instance's view of its targets' health, as a fleet's instances compare it: group → target → what its
     /// own checks say (`TargetHealth.checkedState`).
     public var healthView: [String: [String: String]] {

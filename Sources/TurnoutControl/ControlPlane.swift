@@ -231,12 +231,27 @@ public final class ControlPlane {
         }
     }
 
-    /// Records a state change that is not a routing change (a drain ending, a deployment's phase or pause). A
-    /// shared store does not take a drain's end: every instance ends it at the deadline the record holds.
+    /// Records a state change that is not a routing change (a drain ending). A shared store does not take a drain's
+    /// end: every instance ends it at the deadline the record holds.
     func recordStateChange() {
         guard !store.isShared else { return }
         do { try appendRecord(for: table, audit: nil, idempotency: nil) } catch { stateNotSaved(error) }
     }
+
+    /// Records a deployment's change that moved no traffic (a phase, a pause), a shared store's too: the fleet's
+    /// instances follow each deployment from the records. False when the store did not take it.
+    func recordDeploymentChange() -> Bool {
+        do {
+            try appendRecord(for: table, audit: nil, idempotency: nil)
+            return true
+        } catch {
+            stateNotSaved(error)
+            return false
+        }
+    }
+
+    /// The runner locks of a fleet's store; nil with one instance's.
+    var runnerLocks: (any RunnerLocking)? { store as? any RunnerLocking }
 
     /// Hands the store everything so far (the local one rewrites its snapshot, then empties the journal).
     func compact(reportingFailure: Bool = true) {

@@ -85,6 +85,7 @@ struct ServeStartup {
             let plane = self.plane
             shared.onChange = { plane.adoptShared($0) }
             shared.healthView = { plane.healthView }
+            shared.onRunnersChanged = { plane.fleetRunnersChanged() }
         }
         let adminAddress: SocketAddress
         do {

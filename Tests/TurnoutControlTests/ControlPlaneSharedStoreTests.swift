@@ -112,11 +112,33 @@ final class ControlPlaneSharedStoreTests: XCTestCase {
     }
 }
 
-/// A shared store whose next append fails as scripted; keeps what it accepted.
-final class ScriptedSharedStore: RoutingStateStore {
+/// A shared store whose next append fails as scripted; keeps what it accepted. Its runner locks are what the test
+/// sets: `locks` is every holder, `heldLocks` those of this instance.
+final class ScriptedSharedStore: RoutingStateStore, RunnerLocking {
     var failure: StateStoreError?
     var problem: String?
     private(set) var appended: [JournalRecord] = []
+    var locks: [String: RunnerLock] = [:]
+    var heldLocks: [String: Int64] = [:]
+    private var nextLockRevision: Int64 = 100
+    var canTakeLocks: Bool { problem == nil }
+
+    func runner(of listener: String) -> RunnerLock? { locks[listener] }
+
+    func takeRunnerLock(listener: String) throws(StateStoreError) -> Bool {
+        if heldLocks[listener] != nil { return true }
+        if let problem { throw .unavailable(store: name, reason: problem) }
+        guard locks[listener] == nil else { return false }
+        nextLockRevision += 1
+        locks[listener] = RunnerLock(instance: "self", address: "127.0.0.1:9901", createRevision: nextLockRevision)
+        heldLocks[listener] = nextLockRevision
+        return true
+    }
+
+    func releaseRunnerLock(listener: String) {
+        guard heldLocks.removeValue(forKey: listener) != nil else { return }
+        locks[listener] = nil
+    }
 
     var name: String { "etcd" }
     var isShared: Bool { true }

@@ -21,6 +21,17 @@ final class EtcdGatewayTests: XCTestCase {
             """)
     }
 
+    func testARunnerLockIsTakenOnlyIfNobodyHoldsItAndUnderTheInstancesLease() {
+        let request = EtcdGateway.transactionRequest(
+            compare: EtcdStateStore.lockCompares(key: "/t/runners/production", headKey: "/t/head", appliedRevision: 42),
+            success: [.put(key: "/t/runners/production", value: Array("{}".utf8), lease: 7_587_000_001)])
+        XCTAssertEqual(request.jsonText, """
+            {"compare":[{"create_revision":"0","key":"L3QvcnVubmVycy9wcm9kdWN0aW9u","result":"EQUAL","target":"CREATE"},\
+            {"key":"L3QvaGVhZA==","mod_revision":"42","result":"EQUAL","target":"MOD"}],\
+            "success":[{"request_put":{"key":"L3QvcnVubmVycy9wcm9kdWN0aW9u","lease":"7587000001","value":"e30="}}]}
+            """)
+    }
+
     func testAWatchStartsAtARevision() {
         XCTAssertEqual(EtcdGateway.watchRequest(prefix: "/t/", startRevision: 9).jsonText,
                        #"{"create_request":{"key":"L3Qv","range_end":"L3Qw","start_revision":"9"}}"#)

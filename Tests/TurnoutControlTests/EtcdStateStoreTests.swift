@@ -67,4 +67,26 @@ final class EtcdStateStoreTests: XCTestCase {
         XCTAssertEqual(FleetHealthDisagreement.find(in: ["web-1:9901": views["web-1:9901"]!]), [], "one instance agrees with itself")
         XCTAssertEqual(FleetHealthDisagreement.find(in: [:]), [])
     }
+
+    func testALockIsStillHeldOnlyWhileItsKeyHasTheRevisionItWasTakenAt() {
+        let runners = [
+            "production": RunnerLock(instance: "web-1:9901", address: "10.0.0.1:9901", createRevision: 20),
+            "api": RunnerLock(instance: "web-2:9901", address: "10.0.0.2:9901", createRevision: 31),
+        ]
+        // production: still the key this instance created; api: taken again by another after this one's lapsed;
+        // admin: gone.
+        XCTAssertEqual(EtcdStateStore.locksStillHeld(["production": 20, "api": 25, "admin": 12], runners: runners),
+                       ["production": 20])
+    }
+
+    func testALocksKeyNamesItsHolderOrAnUnnamedOne() {
+        let lock = RunnerLock(json: EtcdGateway.KeyValue(
+            key: "/t/runners/production", value: Array(#"{"instance":"web-1:9901","address":"10.0.0.1:9901"}"#.utf8),
+            createRevision: 20, modRevision: 20))
+        XCTAssertEqual(lock, RunnerLock(instance: "web-1:9901", address: "10.0.0.1:9901", createRevision: 20))
+        let unreadable = RunnerLock(json: EtcdGateway.KeyValue(key: "/t/runners/api", value: Array("x".utf8),
+                                                               createRevision: 5, modRevision: 5))
+        XCTAssertEqual(unreadable.instance, "?")
+        XCTAssertEqual(unreadable.createRevision, 5)
+    }
 }

@@ -303,13 +303,167 @@ def test_check_accepts_an_etcd_state_section(proxy_config):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_a_deployment_is_refused_while_no_runner_is_elected_across_the_fleet(fleet_member):
-    a = fleet_member("a")
-    refused = admin_call(a, "POST", "/v1/deployments", json_body={"to": "green", "strategy": "all_at_once"})
+def deployment_of(member: Proxy, deployment: str) -> dict | None:
+    """The deployment as ``member`` has it (run there, or followed from the shared state); None if unknown there."""
+    reply = admin_call(member, "GET", f"/v1/deployments/{deployment}")
+    return reply.json() if reply.status_code == 200 else None
+
+
+def status_of(member: Proxy, deployment: str) -> str | None:
+    record = deployment_of(member, deployment)
+    return record["status"] if record else None
+
+
+def production_forward(member: Proxy) -> dict:
+    listeners = admin_call(member, "GET", "/v1/status").json()["listeners"]
+    return next(listener["forward"] for listener in listeners if listener["name"] == "production")
+
+
+def runner_of(member: Proxy, listener: str = "production") -> str | None:
+    """The admin address of the instance that runs ``listener``'s deployment, as ``member`` sees the fleet."""
+    runner = admin_call(member, "GET", "/v1/status").json()["state_store"]["runners"].get(listener)
+    return runner["address"] if runner else None
+
+
+def start_deployment(member: Proxy, spec: dict) -> str:
+    reply = admin_call(member, "POST", "/v1/deployments", json_body=spec)
+    assert reply.status_code == 201, reply.text
+    return reply.json()["id"]
+
+
+def test_a_deployment_started_through_one_instance_shifts_traffic_on_every_other(fleet_member):
+    a, b, c = fleet_member("a"), fleet_member("b"), fleet_member("c")
+    spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 30, "wait": "3s"}}}
+    deployment = start_deployment(a, spec)
+    assert runner_of(a) == f"{LOOPBACK}:{a.admin_port}"
+
+    for member in (b, c):
+        # Every instance follows the deployment from the shared state, and serves its canary split.
+        assert wait_until(lambda: status_of(member, deployment) == "InProgress", timeout=10), member.process.log_tail()
+        assert deployment_of(member, deployment)["stage"] == "bake"
+        assert production_forward(member) == {"blue": 70, "green": 30}
+        assert runner_of(member) == f"{LOOPBACK}:{a.admin_port}"
+
+    for member in (a, b, c):
+        assert wait_until(lambda: status_of(member, deployment) == "Succeeded", timeout=15), member.process.log_tail()
+        assert production_forward(member) == {"green": 100}
+        assert serves(member, "green")
+        assert [step["weight"] for step in deployment_of(member, deployment)["steps"]] == [30, 100]
+    # The lock went with the deployment's end: the next deployment may start through any instance.
+    assert wait_until(lambda: runner_of(b) is None, timeout=10)
+    again = {"target_group": "blue", "test_listener": None}  # all at once
+    assert admin_call(b, "POST", "/v1/deployments", json_body=again).status_code == 201
+
+
+def test_a_second_deployment_on_the_route_through_another_instance_is_refused(fleet_member):
+    a, b = fleet_member("a"), fleet_member("b")
+    spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 10, "wait": "60s"}}}
+    deployment = start_deployment(a, spec)
+
+    # At once, whether or not b has the deployment's record yet: a holds the listener's runner lock.
+    at_once = admin_call(b, "POST", "/v1/deployments", json_body=spec)
+    assert at_once.status_code == 409, at_once.text
+    assert at_once.json()["error"]["code"] in {"conflict", "stale_generation"}, at_once.text
+
+    assert wait_until(lambda: status_of(b, deployment) == "InProgress", timeout=10)
+    refused = admin_call(b, "POST", "/v1/deployments", json_body=spec)
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"]["code"] == "conflict"
-    assert "state.store: etcd" in refused.json()["error"]["message"]
-    assert serves(a, "blue")
+    assert deployment in refused.json()["error"]["message"]
+    # An action goes to the instance that runs it; b says where that is.
+    elsewhere = admin_call(b, "POST", f"/v1/deployments/{deployment}/promote", json_body={})
+    assert elsewhere.status_code == 409, elsewhere.text
+    assert f"{LOOPBACK}:{a.admin_port}" in elsewhere.json()["error"]["message"]
+    # A manual change of the listener is refused through every instance while the deployment runs.
+    assert admin_call(b, "POST", "/v1/switch", json_body={"to": "green"}).status_code == 409
+    promoted = admin_call(a, "POST", f"/v1/deployments/{deployment}/promote", json_body={})
+    assert promoted.status_code == 200, promoted.text
+    assert wait_until(lambda: status_of(b, deployment) == "Succeeded", timeout=10)
+    assert [d["id"] for d in admin_call(b, "GET", "/v1/deployments").json()["deployments"]] == [deployment]
+
+
+def test_the_runner_killed_mid_canary_another_instance_takes_over_and_it_succeeds(fleet_member):
+    a, b, c = fleet_member("a"), fleet_member("b"), fleet_member("c")
+    spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 20, "wait": "8s"}}}
+    deployment = start_deployment(a, spec)
+    for member in (b, c):
+        assert wait_until(lambda: status_of(member, deployment) == "InProgress", timeout=10)
+    before = deployment_of(b, deployment)
+    assert before["stage"] == "bake" and before["restarts"] == []
+
+    a.process.exit_expected = True
+    a.process.kill()  # SIGKILL mid-bake: its lease lapses within 5 s, and its runner lock with it
+    survivors = {f"{LOOPBACK}:{b.admin_port}", f"{LOOPBACK}:{c.admin_port}"}
+    assert wait_until(lambda: runner_of(b) in survivors, timeout=15), b.process.log_tail()
+    record = deployment_of(b, deployment)
+    assert [r["outcome"] for r in record["restarts"]] == ["resumed"], record
+    assert record["deadline"] == before["deadline"], "the bake goes on from the stored time"
+
+    for member in (b, c):
+        assert wait_until(lambda: status_of(member, deployment) == "Succeeded", timeout=20), member.process.log_tail()
+        record = deployment_of(member, deployment)
+        # Each step applied once: the canary's and the last, by whichever instance ran it.
+        assert [step["weight"] for step in record["steps"]] == [20, 100], record
+        assert production_forward(member) == {"green": 100}
+        assert serves(member, "green")
+    entries = admin_call(b, "GET", "/v1/audit").json()["entries"]
+    steps = [entry for entry in entries if entry["action"] == "deployment"]
+    assert sorted(entry["generation_after"] for entry in steps) == record["generations"], steps
+    assert len({entry["generation_after"] for entry in steps}) == len(steps)
+
+
+def test_a_paused_runner_that_lost_its_lock_applies_nothing_when_it_wakes(fleet_member):
+    """a stops (SIGSTOP) mid-bake past its lease: b takes the deployment over and ends it. When a wakes, its bake's
+    timer fires first thing, and the step it tries loses its compare (the lock and the head moved): it applies
+    nothing and follows the deployment as the fleet ended it."""
+    a, b = fleet_member("a"), fleet_member("b")
+    spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 20, "wait": "3s"}}}
+    deployment = start_deployment(a, spec)
+    assert wait_until(lambda: status_of(b, deployment) == "InProgress", timeout=10)
+    a.process.send_signal(signal.SIGSTOP)
+    try:
+        assert wait_until(lambda: runner_of(b) == f"{LOOPBACK}:{b.admin_port}", timeout=15), b.process.log_tail()
+        assert wait_until(lambda: status_of(b, deployment) == "Succeeded", timeout=15), b.process.log_tail()
+    finally:
+        a.process.send_signal(signal.SIGCONT)
+    assert wait_until(lambda: status_of(a, deployment) == "Succeeded", timeout=15), a.process.log_tail()
+    for member in (a, b):
+        record = deployment_of(member, deployment)
+        assert [step["weight"] for step in record["steps"]] == [20, 100], record
+        assert [r["outcome"] for r in record["restarts"]] == ["resumed"], record
+        entries = admin_call(member, "GET", "/v1/audit").json()["entries"]
+        assert sorted(e["generation_after"] for e in entries if e["action"] == "deployment") == record["generations"]
+        assert production_forward(member) == {"green": 100}
+    assert generation(a) == generation(b)
+
+
+def test_the_runner_killed_mid_canary_of_a_failing_replacement_is_rolled_back_by_the_one_taking_over(
+        fleet_member, backends):
+    a, b, c = fleet_member("a"), fleet_member("b"), fleet_member("c")
+    assert requests.post(f"http://{backends.green.address}/control/root", data=b"fail", timeout=5).ok
+    spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 50, "wait": "60s"}},
+            "alarms": {"max_5xx_rate": 0.1, "window": "2s", "min_requests": 5}}
+    deployment = start_deployment(a, spec)
+    for member in (b, c):
+        assert wait_until(lambda: status_of(member, deployment) == "InProgress", timeout=10)
+    a.process.exit_expected = True
+    a.process.kill()
+    survivors = {f"{LOOPBACK}:{b.admin_port}", f"{LOOPBACK}:{c.admin_port}"}
+    assert wait_until(lambda: runner_of(b) in survivors and runner_of(c) == runner_of(b), timeout=15)
+
+    # Requests through the survivors: the one that took the deployment over sees the replacement's 500s.
+    def rolled_back() -> bool:
+        for member in (b, c):
+            requests.get(f"http://{LOOPBACK}:{member.port()}/", timeout=5)
+        return status_of(b, deployment) == "RolledBack"
+
+    assert wait_until(rolled_back, timeout=30, interval=0.02), (deployment_of(b, deployment), admin_call(b, "GET", "/v1/status").json())
+    record = deployment_of(b, deployment)
+    assert [r["outcome"] for r in record["restarts"]] == ["resumed"], record
+    assert record["reason"].startswith("alarm: max_5xx_rate "), record
+    for member in (b, c):
+        assert wait_until(lambda: production_forward(member) == {"blue": 100}, timeout=10)
+        assert status_of(member, deployment) == "RolledBack"
 
 
 def fleet_view(member: Proxy) -> list[dict]:

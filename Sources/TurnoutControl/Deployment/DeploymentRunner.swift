@@ -22,17 +22,21 @@ final class DeploymentRunner {
         var hookRun: UInt64?
         /// The monotonic second in which the replacement first got traffic: the alarms judge it from then.
         var watchedSince: UInt64?
+        /// A shared store refused one of its changes (a lost compare, etcd away): this instance stops running it.
+        var storeRefused = false
 
         init(_ state: DeploymentState) { self.state = state }
     }
 
-    private unowned let plane: ControlPlane
+    unowned let plane: ControlPlane
     /// Runs hooks, `install` and `terminate`; nil: specs that need one are refused.
     var hooks: (any HookRunning)?
-    /// In progress, by id.
-    private(set) var active: [String: Running] = [:]
+    /// In progress and run by this instance, by id.
+    var active: [String: Running] = [:]
+    /// In progress and run by another instance of the fleet, as its last record has them (`DeploymentRunner+Fleet`).
+    var followed: [String: DeploymentState] = [:]
     /// Finished, oldest first.
-    private(set) var history: [DeploymentState] = []
+    var history: [DeploymentState] = []
     private var lastRunID: UInt64 = 0
     /// Finished deployments kept in the state files, beside those in progress.
     static let persistedHistory = 5
@@ -45,16 +49,17 @@ final class DeploymentRunner {
 
     /// Every deployment kept, newest first.
     var all: [DeploymentState] {
-        (active.values.map(\.state) + history).sorted { ($0.created, $0.id) > ($1.created, $1.id) }
+        (active.values.map(\.state) + followed.values + history).sorted { ($0.created, $0.id) > ($1.created, $1.id) }
     }
 
     func deployment(_ id: String) -> DeploymentState? {
-        active[id]?.state ?? history.last { $0.id == id }
+        active[id]?.state ?? followed[id] ?? history.last { $0.id == id }
     }
 
-    /// The deployment in progress on `listener`, if any.
+    /// The deployment in progress on `listener`, if any, whichever instance runs it.
     func active(on listener: String) -> DeploymentState? {
         active.values.first { $0.state.spec.listener == listener }?.state
+            ?? followed.values.first { $0.spec.listener == listener }
     }
 
     /// Starts a deployment of `spec` (given as `source`) from `liveGroup`.
@@ -76,6 +81,7 @@ final class DeploymentRunner {
     /// A caller's action on deployment `id`.
     func act(_ id: String, _ action: String) throws(AdminFailure) -> DeploymentState {
         guard let running = active[id] else {
+            if let state = followed[id] { throw runElsewhere(state) }
             guard let done = deployment(id) else { throw .notFound("no deployment '\(id)'") }
             throw .conflict("cannot \(action) deployment \(id): it is \(done.status.rawValue)")
         }
@@ -137,7 +143,8 @@ final class DeploymentRunner {
 
     /// The deployments in progress and the last finished ones as the state files keep them; nil when none.
     var persisted: JSONValue? {
-        let kept = active.values.map(\.state).sorted { $0.created < $1.created } + history.suffix(Self.persistedHistory)
+        let kept = (active.values.map(\.state) + followed.values).sorted { $0.created < $1.created }
+            + history.suffix(Self.persistedHistory)
         return kept.isEmpty ? nil : .array(kept.map(\.persisted))
     }
 
@@ -147,7 +154,10 @@ final class DeploymentRunner {
         for (index, record) in (json?.arrayValue ?? []).enumerated() {
             do {
                 let state = try DeploymentState(persisted: record, table: table)
-                if state.status.isFinal { history.append(state) } else { active[state.id] = Running(state) }
+                // With a fleet's store, the instance that takes its runner lock goes on with it.
+                if state.status.isFinal { history.append(state) } else if plane.store.isShared { followed[state.id] = state } else {
+                    active[state.id] = Running(state)
+                }
             } catch {
                 plane.logger.error("deployment \(index) of the state files not restored: \(error)")
             }
@@ -165,11 +175,12 @@ final class DeploymentRunner {
         }
     }
 
-    /// Journals the deployments when they changed since the last record (a routing change wrote them already).
-    private func save() {
+    /// Journals the deployments when they changed since the last record (a routing change wrote them already);
+    /// false when the store did not take them.
+    private func save() -> Bool {
         let now = persisted
-        guard now != written else { return }
-        plane.recordStateChange()
+        guard now != written else { return true }
+        return plane.recordDeploymentChange()
     }
 
     // MARK: - Carrying out
@@ -177,14 +188,19 @@ final class DeploymentRunner {
     /// Applies one input to `running`'s state, carries out the actions it asks for (feeding back what
     /// happens at once: routing changes are synchronous), then publishes the change, sets the timer and
     /// retires a finished deployment.
-    private func transition(_ running: Running,
+    func transition(_ running: Running,
                             _ input: (inout DeploymentState, UInt64) -> [DeploymentAction]) {
+        // A fleet's runner whose lock went (seen by the watch before its timer fired) acts no more.
+        if let locks = plane.runnerLocks, locks.heldLocks[running.state.spec.listener] == nil {
+            return stopRunning(running, because: "this instance no longer holds the runner lock of '\(running.state.spec.listener)'")
+        }
         let before = running.state
         var actions = input(&running.state, plane.clock.wallMilliseconds)
-        while !actions.isEmpty {
+        while !actions.isEmpty, !running.storeRefused {
             let action = actions.removeFirst()
             actions += carryOut(action, running)
         }
+        if running.storeRefused { return stopRunning(running, because: "the store refused its change") }
         if running.state.isWatched, running.watchedSince == nil {
             running.watchedSince = plane.clock.monotonicNanoseconds / 1_000_000_000
         }
@@ -196,7 +212,12 @@ final class DeploymentRunner {
         } else {
             schedule(running)
         }
-        save()
+        guard save() || !plane.store.isShared else {
+            // Not in the fleet's record: the instance that holds the lock goes on from what the record has.
+            if !running.state.status.isFinal { return stopRunning(running, because: "the store refused its change") }
+            return
+        }
+        if running.state.status.isFinal { plane.runnerLocks?.releaseRunnerLock(listener: running.state.spec.listener) }
     }
 
     private func carryOut(_ action: DeploymentAction, _ running: Running) -> [DeploymentAction] {
@@ -209,6 +230,12 @@ final class DeploymentRunner {
                 return running.state.routingApplied(generation: generation, registered: added, now: now())
             } catch {
                 plane.logger.error("deployment \(running.state.id): routing change not saved: \(error.message)")
+                // A fleet's store that refused it (a lost compare, etcd away) says this instance's view is behind:
+                // the change did not happen, and whoever holds the lock carries on from the record.
+                if plane.store.isShared, error.code == .staleGeneration || error.code == .stateStoreUnavailable {
+                    running.storeRefused = true
+                    return []
+                }
                 return running.state.routingFailed(error.message, now: now())
             }
         case .runHook(let phase, let hook):
@@ -270,7 +297,7 @@ final class DeploymentRunner {
     }
 
     /// A `deployment` event whenever the status, phase, step or reason changed.
-    private func publishChange(from before: DeploymentState, to after: DeploymentState) {
+    func publishChange(from before: DeploymentState, to after: DeploymentState) {
         guard before.status != after.status || before.phase != after.phase || before.stepsDone != after.stepsDone
             || before.reason != after.reason || before.cursor != after.cursor
         else { return }

@@ -12,16 +12,30 @@ enum EtcdGateway {
         var modRevision: Int64
     }
 
-    /// A condition of a transaction (`etcdserverpb.Compare`): `key`'s mod revision (0 when it is absent) equals
-    /// `revision`.
+    /// A condition of a transaction (`etcdserverpb.Compare`): `key`'s mod revision, or its create revision, equals
+    /// `revision` (0 when the key is absent: a create revision of 0 asks that nobody holds the key).
     struct Compare: Equatable, Sendable {
+        enum Target: String, Sendable { case mod = "MOD", create = "CREATE" }
         var key: String
-        var modRevision: Int64
+        var target: Target
+        var revision: Int64
+
+        init(key: String, modRevision: Int64) {
+            self.key = key
+            target = .mod
+            revision = modRevision
+        }
+
+        init(key: String, createRevision: Int64) {
+            self.key = key
+            target = .create
+            revision = createRevision
+        }
     }
 
-    /// An operation of a transaction's success branch.
+    /// An operation of a transaction's success branch; a put under a lease goes with the lease.
     enum Operation: Equatable, Sendable {
-        case put(key: String, value: [UInt8])
+        case put(key: String, value: [UInt8], lease: Int64? = nil)
         case delete(key: String)
     }
 
@@ -58,12 +72,15 @@ enum EtcdGateway {
     /// `POST /v3/kv/txn`: when every compare holds, the operations; otherwise nothing.
     static func transactionRequest(compare: [Compare], success: [Operation]) -> JSONValue {
         let compares: [JSONValue] = compare.map {
-            ["key": .string(base64($0.key)), "target": "MOD", "result": "EQUAL", "mod_revision": .string(String($0.modRevision))]
+            ["key": .string(base64($0.key)), "target": .string($0.target.rawValue), "result": "EQUAL",
+             $0.target == .mod ? "mod_revision" : "create_revision": .string(String($0.revision))]
         }
         let operations: [JSONValue] = success.map { operation in
             switch operation {
-            case .put(let key, let value):
-                return ["request_put": ["key": .string(base64(key)), "value": .string(base64(value))]]
+            case .put(let key, let value, let lease):
+                var put: [String: JSONValue] = ["key": .string(base64(key)), "value": .string(base64(value))]
+                if let lease { put["lease"] = .string(String(lease)) }
+                return ["request_put": .object(put)]
             case .delete(let key):
                 return ["request_delete_range": ["key": .string(base64(key))]]
             }

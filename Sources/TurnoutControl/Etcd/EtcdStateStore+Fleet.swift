@@ -29,6 +29,7 @@ extension EtcdStateStore {
                 guard let self, case .success(let granted) = answer, let id = granted["ID"]?.stringValue.flatMap(Int64.init) else { return }
                 lease = id
                 announce()
+                scheduleRunnersCheck()
             }
             return
         }
@@ -36,9 +37,13 @@ extension EtcdStateStore {
             guard let self, case .success(let kept) = answer else { return }
             // A lease that lapsed (etcd was away longer than its TTL) answers without a TTL: grant a new one.
             let ttl = (kept["result"] ?? kept)["TTL"]?.stringValue.flatMap(Int64.init) ?? 0
-            if ttl <= 0, self.lease == lease { self.lease = nil }
+            if ttl <= 0, self.lease == lease {
+                self.lease = nil
+                leaseLapsed()
+            }
         }
         announce()
+        scheduleRunnersCheck()
     }
 
     /// Puts this instance's registration with the revision it has applied now.

@@ -17,7 +17,7 @@ public final class EtcdStateStore: RoutingStateStore {
     public let prefix: String
     let client: EtcdClient
     let loop: ControlLoop
-    private let logger: Logger
+    let logger: Logger
     /// The mod revision of `head` when this instance last wrote or applied a record: the next change's compare.
     public private(set) var appliedRevision: Int64 = 0
     /// The sequence of the last record written or applied.
@@ -40,6 +40,14 @@ public final class EtcdStateStore: RoutingStateStore {
     /// Changes asked with `?wait=fleet`, waiting for every instance to apply their revision.
     var waiters: [Int: FleetWaiter] = [:]
     var nextWaiter = 0
+    /// Each listener's deployment runner, as the range read and the watch last saw `runners/` (`EtcdStateStore+Runners`).
+    var runners: [String: RunnerLock] = [:]
+    /// The runner locks this instance holds: listener → the key's create revision, compared by every change it writes.
+    public internal(set) var heldLocks: [String: Int64] = [:]
+    /// Called on the control loop when a runner lock went or came, this instance's lease changed, or the state was
+    /// read again: the plane looks at which deployments it runs and which it may take over.
+    public var onRunnersChanged: (() -> Void)?
+    var runnersCheckScheduled = false
 
     /// How many records stay under `journal/`: as many as the audit log and the idempotency records keep.
     static let retainedRecords: UInt64 = 1000
@@ -64,7 +72,8 @@ public final class EtcdStateStore: RoutingStateStore {
 
     public var statusMembers: [String: JSONValue] {
         ["store": "etcd", "endpoints": .array(client.endpoints.map { .string($0.description) }), "prefix": .string(prefix),
-         "revision": .int(appliedRevision), "fleet": fleetJSON, "health_disagreements": healthDisagreementsJSON]
+         "revision": .int(appliedRevision), "fleet": fleetJSON, "health_disagreements": healthDisagreementsJSON,
+         "runners": runnersJSON]
     }
 
     var headKey: String { prefix + "/head" }
@@ -101,6 +110,7 @@ public final class EtcdStateStore: RoutingStateStore {
         for keyValue in range.keyValues where keyValue.key.hasPrefix(instancesPrefix) {
             registrationChanged(keyValue, deleted: false)
         }
+        runnersRead(range.keyValues.filter { $0.key.hasPrefix(runnersPrefix) })
         announce()
         return state.state
     }
@@ -171,11 +181,15 @@ public final class EtcdStateStore: RoutingStateStore {
                 onChange?(.record(record))
                 announce()
             }
+            // After the records: a runner's lock that went is taken over with everything it wrote applied.
+            for event in events where event.keyValue.key.hasPrefix(runnersPrefix) {
+                runnerLockChanged(event.keyValue, deleted: event.isDelete)
+            }
         }
     }
 
     /// Drops the watch and reads everything again, from the loop (not from within the watch's own callback).
-    private func restart() {
+    func restart() {
         watch?.cancel()
         watch = nil
         scheduleResync(after: 0)
@@ -214,8 +228,10 @@ public final class EtcdStateStore: RoutingStateStore {
         if record.sequence > Self.retainedRecords {
             operations.append(.delete(key: recordKey(record.sequence - Self.retainedRecords)))
         }
+        // The runner locks this instance holds are compared too: a runner that lost its lock (its lease lapsed while
+        // it was paused) loses its next change, and stops.
         let request = EtcdGateway.transactionRequest(
-            compare: [EtcdGateway.Compare(key: headKey, modRevision: appliedRevision)], success: operations)
+            compare: [EtcdGateway.Compare(key: headKey, modRevision: appliedRevision)] + heldLockCompares, success: operations)
         let outcome: (succeeded: Bool, revision: Int64)
         do {
             outcome = try EtcdGateway.transactionAnswer(client.call("/v3/kv/txn", request))
@@ -236,7 +252,7 @@ public final class EtcdStateStore: RoutingStateStore {
         announce()
     }
 
-    private func unreachable(_ reason: String) {
+    func unreachable(_ reason: String) {
         if problem == nil {
             logger.error("etcd cannot be reached (\(reason)); serving the state last applied, refusing changes until it answers")
             watch?.cancel()
