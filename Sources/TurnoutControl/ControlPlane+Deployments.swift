@@ -30,6 +30,12 @@ extension ControlPlane {
         }
         if let locks = runnerLocks { try takeRunnerLock(locks, listener: spec.listener) }
         let state = deployments.start(spec: spec, source: body, liveGroup: live)
+        if let locks = runnerLocks, deployments.deployment(state.id) == nil {
+            // The fleet's store refused its first change: nothing of it happened, and the lock goes.
+            locks.releaseRunnerLock(listener: spec.listener)
+            throw store.problem.map { .storeUnavailable("\(store.name) cannot be reached (\($0)); the deployment did not start") }
+                ?? .stale("the shared state changed through another instance while the deployment started: it did not; retry")
+        }
         let response = AdminResponse.json(201, state.json, headers: [("Location", "/v1/deployments/\(state.id)")])
         // Its routing changes are the deployment's, not this request's: the reply is kept for a retry on its own.
         recordIdempotentReply(response)

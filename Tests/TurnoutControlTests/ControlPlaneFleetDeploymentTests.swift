@@ -115,6 +115,17 @@ final class ControlPlaneFleetDeploymentTests: XCTestCase {
         XCTAssertEqual(harness.send("POST", "/v1/switch", #"{"to": "green"}"#).status, 409, "the listener is the deployment's")
     }
 
+    func testAStartTheStoreRefusesStartsNothingAndLetsTheLockGo() {
+        store.failure = .conflict("the shared state changed through another instance")
+        let refused = harness.send("POST", "/v1/deployments", canary)
+        XCTAssertEqual(refused.status, 409, "\(refused.json)")
+        XCTAssertEqual(refused.errorCode, "stale_generation")
+        XCTAssertEqual(store.heldLocks, [:])
+        XCTAssertEqual(harness.send("GET", "/v1/deployments").json["deployments"], [])
+        store.failure = nil
+        XCTAssertEqual(harness.send("POST", "/v1/deployments", canary).status, 201)
+    }
+
     func testMayTakeOverAFreeLockOrItsOwnButNotAnothers() {
         XCTAssertTrue(DeploymentRunner.mayTakeOver(listener: "production", runner: nil, held: [:]))
         XCTAssertFalse(DeploymentRunner.mayTakeOver(listener: "production", runner: other, held: [:]))
