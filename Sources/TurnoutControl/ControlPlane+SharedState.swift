@@ -83,6 +83,12 @@ extension ControlPlane {
         deployments.fleetRunnersChanged()
     }
 
+    /// Another instance of the fleet published its figures (nil: they went with its lease), for the alarms of the
+    /// deployments this instance runs.
+    public func fleetFiguresReceived(instance: String, _ figures: JSONValue?) {
+        deployments.fleetFiguresReceived(instance: instance, figures)
+    }
+
     /// This instance's view of its targets' health, as a fleet's instances compare it: group → target → what its
     /// own checks say (`TargetHealth.checkedState`).
     public var healthView: [String: [String: String]] {

@@ -86,6 +86,7 @@ struct ServeStartup {
             shared.onChange = { plane.adoptShared($0) }
             shared.healthView = { plane.healthView }
             shared.onRunnersChanged = { plane.fleetRunnersChanged() }
+            shared.onFigures = { plane.fleetFiguresReceived(instance: $0, $1) }
         }
         let adminAddress: SocketAddress
         do {

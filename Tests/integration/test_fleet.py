@@ -466,6 +466,31 @@ def test_the_runner_killed_mid_canary_of_a_failing_replacement_is_rolled_back_by
         assert status_of(member, deployment) == "RolledBack"
 
 
+def test_a_bad_canary_seen_only_through_another_instance_rolls_back(fleet_member, backends):
+    """a runs the deployment and serves nothing; every request goes through b, where green answers 500: b publishes
+    its figures, a judges the alarm on the sum and rolls back."""
+    a, b = fleet_member("a"), fleet_member("b")
+    assert requests.post(f"http://{backends.green.address}/control/root", data=b"fail", timeout=5).ok
+    spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 50, "wait": "60s"}},
+            "alarms": {"max_5xx_rate": 0.1, "window": "5s", "min_requests": 5}}
+    deployment = start_deployment(a, spec)
+    assert wait_until(lambda: status_of(b, deployment) == "InProgress", timeout=10)
+
+    def rolled_back() -> bool:
+        requests.get(f"http://{LOOPBACK}:{b.port()}/", timeout=5)
+        return status_of(a, deployment) == "RolledBack"
+
+    assert wait_until(rolled_back, timeout=30, interval=0.02), a.process.log_tail() + b.process.log_tail()
+    record = deployment_of(a, deployment)
+    assert record["reason"].startswith("alarm: max_5xx_rate "), record
+    [alarm] = record["alarms"]
+    assert alarm["value"] > 0.1, alarm
+    # a forwarded nothing to green itself: what it judged came from b.
+    green = admin_call(a, "GET", "/v1/status").json()["figures"]["target_groups"]["green"]["60s"]
+    assert green["error_rate_5xx"] is None, green
+    assert wait_until(lambda: production_forward(b) == {"blue": 100}, timeout=10)
+
+
 def fleet_view(member: Proxy) -> list[dict]:
     return admin_call(member, "GET", "/v1/status").json()["state_store"]["fleet"]
 

@@ -1,4 +1,5 @@
 import TurnoutCore
+import TurnoutMetrics
 
 /// The runner locks of a fleet's store: one instance runs each listener's deployment, the one that holds the
 /// listener's lock (`EtcdStateStore+Runners`).
@@ -106,6 +107,46 @@ extension DeploymentRunner {
         let record = written?.arrayValue?.first { $0["id"]?.stringValue == id }
         followed[id] = record.flatMap { try? DeploymentState(persisted: $0, table: plane.table) }
         plane.logger.warning("deployment \(id): no longer run by this instance (\(why)); followed from the shared state")
+    }
+
+    // MARK: - Figures
+
+    /// `group`'s figures over the last `seconds` seconds for an alarm: this instance's, and with a fleet's store
+    /// those the other instances published too, so that a bad replacement seen on any of them rolls back.
+    func window(_ group: String, seconds: Int) -> WindowFigures {
+        let local = plane.figures.window(.group(group), seconds: seconds)
+        guard plane.store.isShared, !fleetFigures.seconds.isEmpty else { return local }
+        var counts = local.counts
+        counts.add(fleetFigures.window(group: group, seconds: seconds, nowSecond: plane.clock.wallMilliseconds / 1000,
+                                       durationBuckets: plane.figures.durationBuckets))
+        return WindowFigures(seconds: local.seconds, counts: counts, inFlight: local.inFlight)
+    }
+
+    /// Publishes this instance's last seconds of the groups that the deployments in progress move (whoever runs
+    /// them), stamped with the wall clock; nothing while none is in progress.
+    func publishFleetFigures(second: UInt64) {
+        guard let store = plane.store as? EtcdStateStore, !(active.isEmpty && followed.isEmpty) else { return }
+        let deployments = active.values.map(\.state) + followed.values
+        let groups = Set(deployments.flatMap { [$0.spec.targetGroup, $0.liveGroup] })
+        let wallSecond = plane.clock.wallMilliseconds / 1000
+        var seconds: [UInt64: [String: FigureCounts]] = [:]
+        for group in groups {
+            for figures in plane.figures.series(.group(group), seconds: FleetFigures.publishedSeconds) {
+                // The monotonic second `second` is the wall clock's `wallSecond`.
+                guard figures.second + wallSecond >= second else { continue }
+                seconds[figures.second + wallSecond - second, default: [:]][group] = figures.counts
+            }
+        }
+        store.publishFigures(FleetFigures.Publication(seconds: seconds).jsonValue)
+    }
+
+    /// Another instance's figures arrived (nil: it left the fleet).
+    func fleetFiguresReceived(instance: String, _ json: JSONValue?) {
+        guard let json else { return fleetFigures.remove(instance: instance) }
+        guard let publication = FleetFigures.Publication(json: json, durationBuckets: plane.figures.durationBuckets) else {
+            return plane.logger.warning("the figures instance \(instance) published do not read; left out of the alarms")
+        }
+        fleetFigures.add(instance: instance, publication)
     }
 
     /// The refusal of an action on a deployment another instance runs: where to send it.

@@ -35,6 +35,8 @@ final class DeploymentRunner {
     var active: [String: Running] = [:]
     /// In progress and run by another instance of the fleet, as its last record has them (`DeploymentRunner+Fleet`).
     var followed: [String: DeploymentState] = [:]
+    /// What the fleet's other instances counted, for the alarms of the deployments run here.
+    var fleetFigures = FleetFigures()
     /// Finished, oldest first.
     var history: [DeploymentState] = []
     private var lastRunID: UInt64 = 0
@@ -108,14 +110,15 @@ final class DeploymentRunner {
 
     /// After each sample of the recent figures: every watched deployment's alarms, judged by its state.
     func figuresSampled(second: UInt64) {
+        if plane.store.isShared { publishFleetFigures(second: second) }
         guard !active.isEmpty else { return }  // the sample allocates nothing while no deployment runs
         for running in Array(active.values) where running.state.isWatched {
             guard let alarms = running.state.spec.alarms, let since = running.watchedSince, second >= since else { continue }
             // The seconds since the replacement got traffic, the one it began in included (it had none before).
             let seconds = min(alarms.windowSeconds, Int(second - since) + 1)
             let group = running.state.spec.targetGroup
-            let candidate = seconds > 0 ? plane.figures.window(.group(group), seconds: seconds) : nil
-            let baseline = seconds > 0 ? plane.figures.window(.group(running.state.liveGroup), seconds: seconds) : nil
+            let candidate = seconds > 0 ? window(group, seconds: seconds) : nil
+            let baseline = seconds > 0 ? window(running.state.liveGroup, seconds: seconds) : nil
             let unhealthy = plane.unhealthyTargets(of: group)
             // Judged on a copy first: a transition (event, timer, journal) only for a rollback.
             var judged = running.state

@@ -48,6 +48,8 @@ public final class EtcdStateStore: RoutingStateStore {
     /// read again: the plane looks at which deployments it runs and which it may take over.
     public var onRunnersChanged: (() -> Void)?
     var runnersCheckScheduled = false
+    /// Called on the control loop with another instance's published figures (nil: they went with its lease).
+    public var onFigures: ((String, JSONValue?) -> Void)?
 
     /// How many records stay under `journal/`: as many as the audit log and the idempotency records keep.
     static let retainedRecords: UInt64 = 1000
@@ -111,6 +113,7 @@ public final class EtcdStateStore: RoutingStateStore {
             registrationChanged(keyValue, deleted: false)
         }
         runnersRead(range.keyValues.filter { $0.key.hasPrefix(runnersPrefix) })
+        for keyValue in range.keyValues where keyValue.key.hasPrefix(figuresPrefix) { figuresChanged(keyValue, deleted: false) }
         announce()
         return state.state
     }
@@ -184,6 +187,9 @@ public final class EtcdStateStore: RoutingStateStore {
             // After the records: a runner's lock that went is taken over with everything it wrote applied.
             for event in events where event.keyValue.key.hasPrefix(runnersPrefix) {
                 runnerLockChanged(event.keyValue, deleted: event.isDelete)
+            }
+            for event in events where event.keyValue.key.hasPrefix(figuresPrefix) {
+                figuresChanged(event.keyValue, deleted: event.isDelete)
             }
         }
     }
