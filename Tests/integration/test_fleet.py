@@ -355,6 +355,20 @@ def test_a_deployment_started_through_one_instance_shifts_traffic_on_every_other
     assert admin_call(b, "POST", "/v1/deployments", json_body=again).status_code == 201
 
 
+def test_an_instance_joining_mid_deployment_follows_it_at_once(fleet_member):
+    a = fleet_member("a")
+    spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 40, "wait": "60s"}}}
+    deployment = start_deployment(a, spec)
+
+    joining = fleet_member("d")
+    # No waiting: the shared state, the deployment with it, was read before anything was bound.
+    assert status_of(joining, deployment) == "InProgress"
+    assert production_forward(joining) == {"blue": 60, "green": 40}
+    assert runner_of(joining) == f"{LOOPBACK}:{a.admin_port}"
+    refused = admin_call(joining, "POST", "/v1/deployments", json_body=spec)
+    assert refused.status_code == 409 and deployment in refused.json()["error"]["message"], refused.text
+
+
 def test_a_second_deployment_on_the_route_through_another_instance_is_refused(fleet_member):
     a, b = fleet_member("a"), fleet_member("b")
     spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 10, "wait": "60s"}}}

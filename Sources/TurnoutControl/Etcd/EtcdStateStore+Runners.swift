@@ -30,13 +30,7 @@ extension EtcdStateStore: RunnerLocking {
         let request = EtcdGateway.transactionRequest(
             compare: Self.lockCompares(key: key, headKey: headKey, appliedRevision: appliedRevision),
             success: [.put(key: key, value: lock.jsonValue.jsonBytes, lease: lease)])
-        let outcome: (succeeded: Bool, revision: Int64)
-        do {
-            outcome = try EtcdGateway.transactionAnswer(client.call("/v3/kv/txn", request))
-        } catch {
-            unreachable("\(error)")
-            throw .unavailable(store: name, reason: "\(error)")
-        }
+        let outcome = try transaction(request)
         guard outcome.succeeded else { return false }
         // A transaction's writes all carry its revision: the lock's create revision.
         heldLocks[listener] = outcome.revision

@@ -238,15 +238,9 @@ public final class EtcdStateStore: RoutingStateStore {
         // it was paused) loses its next change, and stops.
         let request = EtcdGateway.transactionRequest(
             compare: [EtcdGateway.Compare(key: headKey, modRevision: appliedRevision)] + heldLockCompares, success: operations)
-        let outcome: (succeeded: Bool, revision: Int64)
-        do {
-            outcome = try EtcdGateway.transactionAnswer(client.call("/v3/kv/txn", request))
-        } catch {
-            // Unknown whether etcd committed it: the reload that follows the outage tells, and the plane adopts it
-            // if it did. The caller was refused either way, so it rereads the status before retrying.
-            unreachable("\(error)")
-            throw .unavailable(store: name, reason: "\(error)")
-        }
+        // Without an answer, unknown whether etcd committed it: the reload that follows the outage tells, and the
+        // plane adopts it if it did. The caller was refused either way, so it rereads the status before retrying.
+        let outcome = try transaction(request)
         guard outcome.succeeded else {
             let based = appliedRevision
             restart()
@@ -256,6 +250,16 @@ public final class EtcdStateStore: RoutingStateStore {
         appliedRevision = outcome.revision
         appliedSequence = record.sequence
         announce()
+    }
+
+    /// Runs one transaction: whether its compares held and the revision after it; no answer makes etcd unreachable.
+    func transaction(_ request: JSONValue) throws(StateStoreError) -> (succeeded: Bool, revision: Int64) {
+        do {
+            return try EtcdGateway.transactionAnswer(client.call("/v3/kv/txn", request))
+        } catch {
+            unreachable("\(error)")
+            throw .unavailable(store: name, reason: "\(error)")
+        }
     }
 
     func unreachable(_ reason: String) {
