@@ -130,11 +130,14 @@ def fleet_member(start_process, tmp_path, backends, etcd):
         "green": {"targets": [backends.green.address], "health_check": NO_CHECKS, "deregistration_delay": "1s"},
     }
 
-    def start(name: str, endpoints: list[str] | None = None, blue_checks: dict | None = None) -> Proxy:
-        """``blue_checks``: this instance's own ``health_check`` for blue (none by default)."""
+    def start(name: str, endpoints: list[str] | None = None, blue_checks: dict | None = None,
+              rules: dict[str, list[dict]] | None = None) -> Proxy:
+        """``blue_checks``: this instance's own ``health_check`` for blue (none by default); ``rules``: the
+        listeners' rules."""
         own_groups = {**groups, "blue": {**groups["blue"], "health_check": blue_checks or NO_CHECKS}}
         config = ProxyConfig(state_dir=tmp_path / f"state-{name}",
-                             listeners={"production": {"blue": 100}, "test": {"green": 100}}, groups=own_groups)
+                             listeners={"production": {"blue": 100}, "test": {"green": 100}}, groups=own_groups,
+                             rules=rules)
         document = config.as_dict()
         document["state"] = {"store": "etcd", "endpoints": endpoints or etcd.endpoints, "prefix": PREFIX}
         path = tmp_path / f"turnout-{name}.yaml"
@@ -199,6 +202,30 @@ def test_a_switch_through_one_instance_is_in_force_on_every_other(fleet_member):
         assert any(entry["action"] == "switch" and entry["generation_after"] == switched for entry in entries), audit
         status = admin_call(member, "GET", "/v1/status").json()
         assert status["state_store"]["store"] == "etcd" and status["state_store"]["sound"] is True, status
+
+
+def served_by_host(member: Proxy, host: str) -> str:
+    response = requests.get(f"http://{LOOPBACK}:{member.port()}/health", headers={"Host": host}, timeout=5)
+    assert response.status_code == 200, response.text
+    return response.headers["X-Served-By"]
+
+
+def test_a_rules_switch_through_one_instance_moves_that_rule_alone_on_every_other(fleet_member):
+    rules = {"production": [{"name": "api", "match": {"host": "api.example"}, "forward": {"blue": 100}}]}
+    a, b = fleet_member("a", rules=rules), fleet_member("b", rules=rules)
+    reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green", "rule": "api"})
+    assert reply.status_code == 200, reply.text
+    switched = reply.json()["generation"]
+    assert reply.json()["rules"] == {"production": {"api": {"green": 100}}}, reply.text
+
+    assert wait_until(lambda: generation(b) == switched, timeout=10), b.process.log_tail()
+    c = fleet_member("c", rules=rules)  # joins after the change: reads it from the store
+    for member in (a, b, c):
+        assert served_by_host(member, "api.example") == "green"
+        assert served_by_host(member, "www.example") == "blue", "the listener's own forward stayed"
+        production = next(listener for listener in admin_call(member, "GET", "/v1/status").json()["listeners"]
+                          if listener["name"] == "production")
+        assert [(rule["name"], rule["forward"]) for rule in production["rules"]] == [("api", {"green": 100})]
 
 
 def test_a_stale_if_match_through_another_instance_is_refused(fleet_member):
