@@ -18,6 +18,7 @@ extension ControlPlane {
                 "tls": certificates[listener.name].map(Self.certificatesJSON) ?? .null,
             ]
             listener.affinity.addJSON(to: &members)
+            if let mirror = listener.mirror { members["mirror"] = mirror.jsonValue }
             if let followed = config.listeners.first(where: { $0.name == listener.name })?.rulesOf {
                 members["rules_of"] = .string(followed)
             }

@@ -3,7 +3,7 @@ import TurnoutCore
 extension ListenerRule {
     /// The rule as the API shows it, in the configuration's words: `name`, `match` (each condition set, as a
     /// list of values; header and query conditions by key), one of `forward`, `fixed_response`, `redirect`, and
-    /// `stickiness` and `force_group` when set.
+    /// `stickiness`, `force_group` and `mirror` when set.
     var jsonValue: JSONValue {
         var match: [String: JSONValue] = [:]
         func list(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
@@ -35,7 +35,15 @@ extension ListenerRule {
             rule["redirect"] = .object(members)
         }
         affinity.addJSON(to: &rule)
+        if let mirror { rule["mirror"] = mirror.jsonValue }
         return .object(rule)
+    }
+}
+
+extension RouteMirror {
+    /// `{group, percent, max_body}`, the body limit in bytes.
+    var jsonValue: JSONValue {
+        ["group": .string(group), "percent": .int(Int64(percent)), "max_body": .int(Int64(maxBody))]
     }
 }
 

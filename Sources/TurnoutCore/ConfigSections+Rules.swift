@@ -1,7 +1,8 @@
 /// A listener's `rules:` list: each rule's conditions and its one action. Values are checked by
 /// `ListenerRule.validate`, as the admin API's are.
 extension ConfigSections {
-    static let ruleKeys = ["name", "match", "forward", "fixed_response", "redirect", "stickiness", "force_group"]
+    static let ruleKeys = ["name", "match", "forward", "fixed_response", "redirect", "stickiness", "force_group", "mirror"]
+    static let mirrorKeys = ["group", "percent", "max_body"]
     static let stickinessKeys = ["cookie", "duration"]
     static let forceGroupKeys = ["header", "cookie"]
     static let matchKeys = ["host", "path", "method", "header", "query", "source"]
@@ -30,8 +31,12 @@ extension ConfigSections {
             if !affinity.isEmpty, action.forward == nil, let key = fields["stickiness"] ?? fields["force_group"] {
                 throw key.error("stickiness and force_group apply to a forward action only")
             }
+            let mirror = try fields["mirror"].map(self.mirror)
+            if mirror != nil, action.forward == nil, let key = fields["mirror"] {
+                throw key.error("mirror applies to a forward action only")
+            }
             rules.append(ListenerRule(name: try name.string(expected: "a rule name"), match: try conditions(match),
-                                      action: action, affinity: affinity))
+                                      action: action, affinity: affinity, mirror: mirror))
         }
         return rules
     }
@@ -69,6 +74,24 @@ extension ConfigSections {
             affinity.forceGroup = force
         }
         return affinity
+    }
+
+    /// A route's `mirror`; its values are checked by `RouteMirror.validate`.
+    static func mirror(_ node: ConfigNode) throws(ConfigError) -> RouteMirror {
+        let keys = try node.mapping(allowedKeys: mirrorKeys)
+        guard let group = keys["group"] else {
+            throw node.error("mirror needs a group, e.g. mirror: { group: green, percent: 10, max_body: 64KiB }")
+        }
+        var mirror = RouteMirror(group: try group.string(expected: "a target group name"))
+        if let percent = keys["percent"] { mirror.percent = try percent.int() }
+        if let size = keys["max_body"] {
+            let text = try size.scalarText(expected: "a size such as 64KiB")
+            guard let bytes = RouteMirror.parseSize(text) else {
+                throw size.error("expected a size in bytes, or with a unit B, KiB or MiB such as 64KiB, got '\(text)'")
+            }
+            mirror.maxBody = bytes
+        }
+        return mirror
     }
 
     private static func cookieName(_ node: ConfigNode) throws(ConfigError) -> String {

@@ -6,7 +6,7 @@ enum ConfigSections {
     static let stateKeys = ["store", "endpoints", "prefix"]
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
     static let listenerKeys = ["bind", "forward", "rules", "rules_of", "tls", "redirect_to_https", "access_log",
-                               "stickiness", "force_group"]
+                               "stickiness", "force_group", "mirror"]
     static let redirectToHTTPSKeys = ["port"]
     static let listenerTLSKeys = ["certificates", "certificates_dir", "min_version", "ciphers", "alpn", "strict_sni"]
     static let certificateKeys = ["cert", "key"]
@@ -154,7 +154,7 @@ enum ConfigSections {
                                             rules: rules, tls: try fields["tls"].map(listenerTLS),
                                             redirectToHTTPSPort: redirectPort,
                                             accessLog: try fields["access_log"].map(listenerAccessLog),
-                                            affinity: try affinity(fields)))
+                                            affinity: try affinity(fields), mirror: try fields["mirror"].map(mirror)))
         }
         // A test listener follows its production listener's rules: `rules_of: production`, the default of a
         // listener named `test` that has no rules of its own (`rules_of: null` turns it off).

@@ -19,10 +19,13 @@ public struct ListenerConfig: Sendable, Hashable {
     public var rulesOf: String?
     /// Stickiness and a forced group for `forward`.
     public var affinity: RouteAffinity
+    /// A share of the requests `forward` takes copied to another group.
+    public var mirror: RouteMirror?
 
     public init(name: String, bind: HostPort, forward: [WeightedGroup], rules: [ListenerRule] = [],
                 tls: ListenerTLSConfig? = nil, redirectToHTTPSPort: UInt16? = nil, accessLog: ListenerAccessLog? = nil,
-                affinity: RouteAffinity = .none) {
+                affinity: RouteAffinity = .none, mirror: RouteMirror? = nil) {
+        self.mirror = mirror
         self.name = name
         self.bind = bind
         self.forward = forward

@@ -11,9 +11,12 @@ public struct ListenerRoute: Sendable, Hashable {
     public let rules: [RuleRoute]
     /// Stickiness and a forced group for the default forward.
     public let affinity: RouteAffinity
+    /// The default forward's mirror, from the configuration.
+    public let mirror: RouteMirror?
 
     init(name: String, bind: HostPort, groupIndices: [Int], weights: [Int], rules: [RuleRoute] = [],
-         affinity: RouteAffinity = .none) {
+         affinity: RouteAffinity = .none, mirror: RouteMirror? = nil) {
+        self.mirror = mirror
         self.name = name
         self.bind = bind
         self.groupIndices = groupIndices
@@ -24,7 +27,8 @@ public struct ListenerRoute: Sendable, Hashable {
 
     /// The same listener with another default forward.
     func replacingForward(groupIndices: [Int], weights: [Int]) -> ListenerRoute {
-        ListenerRoute(name: name, bind: bind, groupIndices: groupIndices, weights: weights, rules: rules, affinity: affinity)
+        ListenerRoute(name: name, bind: bind, groupIndices: groupIndices, weights: weights, rules: rules, affinity: affinity,
+                      mirror: mirror)
     }
 
     /// The same listener with another forward for the rule at `index`.
@@ -32,9 +36,9 @@ public struct ListenerRoute: Sendable, Hashable {
         var rules = self.rules
         let rule = rules[index]
         rules[index] = RuleRoute(name: rule.name, match: rule.match, action: .forward(groupIndices: groupIndices, weights: weights),
-                                 affinity: rule.affinity)
+                                 affinity: rule.affinity, mirror: rule.mirror)
         return ListenerRoute(name: name, bind: bind, groupIndices: self.groupIndices, weights: self.weights, rules: rules,
-                             affinity: affinity)
+                             affinity: affinity, mirror: mirror)
     }
 
     /// The index of the rule named `name`, if any.
@@ -48,6 +52,8 @@ public struct RuleRoute: Sendable, Hashable {
     public let action: Action
     /// Stickiness and a forced group for a forward action.
     public let affinity: RouteAffinity
+    /// The forward's mirror, from the configuration.
+    public let mirror: RouteMirror?
 
     public enum Action: Sendable, Hashable {
         /// Indices into `RoutingTable.groups` and their percentages, parallel, as a listener's forward.
@@ -56,7 +62,8 @@ public struct RuleRoute: Sendable, Hashable {
         case redirect(RedirectAction)
     }
 
-    init(name: String, match: RuleConditions, action: Action, affinity: RouteAffinity = .none) {
+    init(name: String, match: RuleConditions, action: Action, affinity: RouteAffinity = .none, mirror: RouteMirror? = nil) {
+        self.mirror = mirror
         self.name = name
         self.match = match
         self.action = action

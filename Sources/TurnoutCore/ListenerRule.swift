@@ -8,12 +8,16 @@ public struct ListenerRule: Sendable, Hashable {
     public var action: RuleAction
     /// Stickiness and a forced group for a forward action.
     public var affinity: RouteAffinity
+    /// A share of the requests copied to another group, for a forward action.
+    public var mirror: RouteMirror?
 
-    public init(name: String, match: RuleConditions, action: RuleAction, affinity: RouteAffinity = .none) {
+    public init(name: String, match: RuleConditions, action: RuleAction, affinity: RouteAffinity = .none,
+                mirror: RouteMirror? = nil) {
         self.name = name
         self.match = match
         self.action = action
         self.affinity = affinity
+        self.mirror = mirror
     }
 }
 

@@ -29,7 +29,7 @@ public final class RoutingTable: Sendable {
                 case .fixedResponse(let response): action = .fixedResponse(response)
                 case .redirect(let redirect): action = .redirect(redirect)
                 }
-                return RuleRoute(name: rule.name, match: rule.match, action: action, affinity: rule.affinity)
+                return RuleRoute(name: rule.name, match: rule.match, action: action, affinity: rule.affinity, mirror: rule.mirror)
             }
             return ListenerRoute(
                 name: listener.name,
@@ -37,7 +37,8 @@ public final class RoutingTable: Sendable {
                 groupIndices: known.map { groupIndexByName[$0.group]! },
                 weights: known.map(\.weight),
                 rules: rules,
-                affinity: listener.affinity
+                affinity: listener.affinity,
+                mirror: listener.mirror
             )
         }
         self.init(generation: generation, listeners: listeners, groups: groups)
@@ -75,7 +76,7 @@ public final class RoutingTable: Sendable {
             case .fixedResponse(let response): action = .fixedResponse(response)
             case .redirect(let redirect): action = .redirect(redirect)
             }
-            return ListenerRule(name: rule.name, match: rule.match, action: action, affinity: rule.affinity)
+            return ListenerRule(name: rule.name, match: rule.match, action: action, affinity: rule.affinity, mirror: rule.mirror)
         }
     }
 

@@ -178,6 +178,15 @@ extension TurnoutConfig {
             }
             try WeightedGroup.validate(listener.forward, key: "\(key).forward", groupExists: groupNames.contains)
             try ListenerRule.validate(listener.rules, key: "\(key).rules", groupExists: groupNames.contains)
+            let mirrors = [("\(key).mirror", listener.mirror)]
+                + listener.rules.enumerated().map { ("\(key).rules[\($0.offset)].mirror", $0.element.mirror) }
+            for case let (mirrorKey, mirror?) in mirrors {
+                try mirror.validate(key: mirrorKey, groupExists: groupNames.contains)
+                if targetGroups.contains(where: { $0.name == mirror.group && $0.tls != nil }) {
+                    throw ConfigError(key: "\(mirrorKey).group",
+                                      message: "mirroring to a target group with tls is not supported yet; '\(mirror.group)' has tls")
+                }
+            }
             if let tls = listener.tls, tls.certificates.isEmpty && tls.certificatesDir == nil {
                 throw ConfigError(key: "\(key).tls.certificates",
                                   message: "an HTTPS listener needs at least one certificate, e.g. - { cert: /etc/turnout/a.pem, key: /etc/turnout/a.key }, or a certificates_dir")
