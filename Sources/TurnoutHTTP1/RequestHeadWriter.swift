@@ -12,6 +12,7 @@ public enum RequestHeadWriter {
     ///   sent none) and X-Request-Id (when `forwarded.requestId` is given);
     /// - `Transfer-Encoding: chunked` for a chunked body;
     /// - for an upgrade, `Connection: upgrade` and the client's Upgrade field;
+    /// - `extraFields` as they are (whole `Name: value` CRLF lines: a mirrored copy's marks);
     /// - the empty line.
     ///
     /// The Via element names the version the request was received in (`1.0 turnout` for HTTP/1.0 clients),
@@ -19,6 +20,7 @@ public enum RequestHeadWriter {
     /// - Returns: bytes written, or nil if the head does not fit in `out`.
     public static func write(
         _ head: RequestHead, fields: HeaderFieldTable, source: UnsafeRawBufferPointer, forwarded: ForwardedFor,
+        extraFields: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
         into out: UnsafeMutableRawBufferPointer
     ) -> Int? {
         var output = HeadOutput(out)
@@ -100,6 +102,7 @@ public enum RequestHeadWriter {
             output.write("Connection: upgrade\r\n")
             output.writeFields(of: .upgrade, in: fields, from: source)
         }
+        if !extraFields.isEmpty { output.write(extraFields) }
         output.write("\r\n")
         return output.finish()
     }

@@ -7,7 +7,7 @@ final class HeadWriterTests: XCTestCase {
     /// Parses `request`, rewrites it into a buffer of `capacity` bytes and returns the output as text.
     private func rewrite(
         _ request: String, client: String = "10.0.0.1", proto: StaticString = "http", port: UInt16 = 80,
-        requestId: String? = nil, target: String = "10.0.0.9:3000", capacity: Int = 4096,
+        requestId: String? = nil, target: String = "10.0.0.9:3000", extraFields: String = "", capacity: Int = 4096,
         file: StaticString = #filePath, line: UInt = #line
     ) -> String? {
         let parsed = parseRequest(request)
@@ -18,18 +18,21 @@ final class HeadWriterTests: XCTestCase {
         let clientBytes = [UInt8](client.utf8)
         let idBytes = [UInt8]((requestId ?? "").utf8)
         let targetBytes = [UInt8](target.utf8)
+        let extraBytes = [UInt8](extraFields.utf8)
         var out = [UInt8](repeating: 0, count: capacity)
         let written: Int? = parsed.bytes.withUnsafeBytes { source in
             clientBytes.withUnsafeBytes { clientAddress in
                 idBytes.withUnsafeBytes { id in
                     targetBytes.withUnsafeBytes { targetAuthority in
-                        out.withUnsafeMutableBytes { buffer in
-                            RequestHeadWriter.write(
-                                head, fields: parsed.fields, source: source,
-                                forwarded: ForwardedFor(
-                                    clientAddress: clientAddress, proto: proto, port: port,
-                                    requestId: requestId == nil ? nil : id, targetAuthority: targetAuthority),
-                                into: buffer)
+                        extraBytes.withUnsafeBytes { extra in
+                            out.withUnsafeMutableBytes { buffer in
+                                RequestHeadWriter.write(
+                                    head, fields: parsed.fields, source: source,
+                                    forwarded: ForwardedFor(
+                                        clientAddress: clientAddress, proto: proto, port: port,
+                                        requestId: requestId == nil ? nil : id, targetAuthority: targetAuthority),
+                                    extraFields: extra, into: buffer)
+                            }
                         }
                     }
                 }
@@ -72,6 +75,18 @@ final class HeadWriterTests: XCTestCase {
             "GET /path?x=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl\r\nAccept: */*\r\n"
                 + "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Port: 8443\r\n"
                 + "Via: 1.1 turnout\r\nX-Request-Id: req-1\r\n\r\n")
+    }
+
+    /// A mirrored copy's marks go last, after the fields the proxy adds; the client's own Connection stays dropped.
+    func testExtraFieldsGoBeforeTheEmptyLine() {
+        let output = rewrite(
+            "POST /p HTTP/1.1\r\nHost: example.com\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok",
+            extraFields: "X-Turnout-Mirror: 1\r\nConnection: close\r\n")
+        XCTAssertEqual(
+            output,
+            "POST /p HTTP/1.1\r\nHost: example.com\r\nContent-Length: 2\r\n"
+                + "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: 80\r\n"
+                + "Via: 1.1 turnout\r\nX-Turnout-Mirror: 1\r\nConnection: close\r\n\r\n")
     }
 
     func testRequestAppendsToLastForwardedForAndVia() {
