@@ -16,6 +16,7 @@ public final class MetricsRegistry: Sendable {
         var routes: [RouteCounters] = []
         var listeners: [ListenerCounters] = []
         var rules: [RuleCounters] = []
+        var mirrors: [MirrorCounters] = []
     }
 
     private let bounds: BucketBounds
@@ -54,6 +55,15 @@ public final class MetricsRegistry: Sendable {
         return counters
     }
 
+    /// A new counter block for the calling worker's copies of the requests `rule` of `listener` forwards
+    /// (`RuleCounters.defaultRule` for the listener's forward) to its mirror group. Each call creates a block: call
+    /// it once per worker and mirrored route, and keep the result.
+    public func mirrorCounters(listener: String, rule: String) -> MirrorCounters {
+        let counters = MirrorCounters(listener: listener, rule: rule)
+        blocks.withLock { $0.mirrors.append(counters) }
+        return counters
+    }
+
     /// Every registered counter now, summed over workers. Safe from any thread, concurrently with
     /// recording and registration.
     public func snapshot() -> MetricsSnapshot {
@@ -69,6 +79,14 @@ public final class MetricsRegistry: Sendable {
         }
         for counters in current.rules {
             snapshot.ruleRequests[MetricsSnapshot.RuleKey(listener: counters.listener, rule: counters.rule), default: 0] += counters.load()
+        }
+        for counters in current.mirrors {
+            let key = MetricsSnapshot.RuleKey(listener: counters.listener, rule: counters.rule)
+            let (requests, dropped) = counters.load()
+            var totals = snapshot.mirrors[key] ?? MetricsSnapshot.MirrorTotals()
+            totals.requests += requests
+            for (index, count) in dropped.enumerated() { totals.dropped[index] += count }
+            snapshot.mirrors[key] = totals
         }
         return snapshot
     }

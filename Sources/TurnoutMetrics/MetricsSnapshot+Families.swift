@@ -30,6 +30,30 @@ extension MetricsSnapshot {
                      }),
             tlsHandshakes(listeners),
             tlsHandshakeFailures(listeners),
+        ] + mirrorFamilies()
+    }
+
+    /// `turnout_mirror_requests_total` and `turnout_mirror_dropped_total`, for the mirrored routes only (every
+    /// reason shown, zero included).
+    private func mirrorFamilies() -> [MetricFamily] {
+        let mirrors = self.mirrors.sorted { $0.key < $1.key }
+        guard !mirrors.isEmpty else { return [] }
+        var dropped: [MetricSample] = []
+        for (key, totals) in mirrors {
+            for reason in MirrorCounters.DropReason.allCases {
+                dropped.append(MetricSample(labels: [("listener", key.listener), ("rule", key.rule), ("reason", reason.label)],
+                                            value: Double(totals.dropped[reason.rawValue])))
+            }
+        }
+        return [
+            .counter("turnout_mirror_requests_total",
+                     help: "Requests of a mirrored route chosen for a copy to its mirror group, by listener and rule.",
+                     samples: mirrors.map {
+                         MetricSample(labels: [("listener", $0.key.listener), ("rule", $0.key.rule)], value: Double($0.value.requests))
+                     }),
+            .counter("turnout_mirror_dropped_total",
+                     help: "Copies to a mirror group dropped (not sent, or not answered), by listener, rule and reason.",
+                     samples: dropped),
         ]
     }
 

@@ -121,6 +121,14 @@ public struct MetricsSnapshot: Sendable, Equatable {
     public internal(set) var listeners: [String: ListenerTotals] = [:]
     /// Requests taken by each listener rule (`RuleCounters.defaultRule`: by the listener's forward).
     public internal(set) var ruleRequests: [RuleKey: UInt64] = [:]
+    /// Each mirrored route's copies (`RuleKey`: the listener and the rule, `default` for the listener's forward).
+    public internal(set) var mirrors: [RuleKey: MirrorTotals] = [:]
+
+    /// A mirrored route's requests chosen for a copy, and the copies dropped by `MirrorCounters.DropReason`.
+    public struct MirrorTotals: Sendable, Equatable {
+        public var requests: UInt64 = 0
+        public var dropped = [UInt64](repeating: 0, count: MirrorCounters.DropReason.allCases.count)
+    }
 
     init(durationBuckets: [Double]) {
         self.durationBuckets = durationBuckets

@@ -32,6 +32,7 @@ extension Worker {
                 drive(client, from: client.machine.timedOut(environment))
             }
         }
+        expireMirrors()
         for slot in 0..<upstreams.count {
             guard let upstream = upstreams[slot], upstream.client == nil else { continue }
             if upstream.idleSince &+ settings.upstreamIdleTimeout <= now || !upstream.target.keepsIdleConnections(now: now) {

@@ -56,7 +56,12 @@ extension Worker {
             exchange.setCookie = pins ? affinity.setCookieLine(position) : UnsafeRawBufferPointer(start: nil, count: 0)
             exchange.setCookieOwner = pins ? affinity : nil
         }
-        if isRetry { listenerCounters[listenerIndex].recordRetry() }
+        if isRetry {
+            listenerCounters[listenerIndex].recordRetry()
+        } else if !routing.mirrors.isEmpty, let mirror = routing.mirrors[listenerIndex][(rule ?? -1) + 1],
+                  let exchange = client.machine.exchangeBeingRouted {
+            self.mirror(client, exchange, mirror)
+        }
         // Started here, finished wherever the attempt gives its target back (`dispose`, or below before a
         // connection is attached): started minus finished is what is in flight on the route.
         counters.recordStarted()

@@ -74,6 +74,12 @@ final class Worker {
     var acceptRetryAt: UInt64 = 0
     /// Failures for lack of descriptors or memory, for the log (see `Worker+ResourceShortage`).
     var resourceShortage = IntervalReport(intervalNanoseconds: Worker.resourceShortageLogInterval)
+    /// Copies of mirrored requests: `mirrorCopies[slot]` made at first use, the slots free now, the budget they
+    /// hold, and the sampling that chooses them (see `Worker+Mirror`).
+    var mirrorCopies: [MirrorCopy?]
+    var freeMirrorSlots: [Int]
+    var mirrorBudget = MirrorBudget()
+    var mirrorSampler: MirrorSampler
     /// Ticks so far, for work done every few ticks.
     var ticks = 0
     /// Bytes the buffer pool freed since the heap last gave free pages back to the kernel.
@@ -101,6 +107,9 @@ final class Worker {
         tick = loop.tick
         environment = ConnectionEnvironment(settings: settings, now: MonotonicClock.now())
         routing = WorkerRouting(routing: publisher.routing)
+        mirrorCopies = Array(repeating: nil, count: mirrorBudget.maxInFlight)
+        freeMirrorSlots = Array((0..<mirrorBudget.maxInFlight).reversed())
+        mirrorSampler = MirrorSampler(seed: MonotonicClock.now() &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index))
         clients.reserveCapacity(settings.maxConnections)
         owedTurns.reserveCapacity(1024)
         servingTurns.reserveCapacity(1024)
@@ -123,6 +132,7 @@ final class Worker {
                 switch token.kind {
                 case .client?: clientEvent(slot: token.slot, generation: token.generation, events: events)
                 case .upstream?: upstreamEvent(slot: token.slot, generation: token.generation, events: events)
+                case .mirror?: mirrorEvent(slot: token.slot, generation: token.generation, events: events)
                 case .listener?: acceptConnections(listeners[token.slot])
                 case .tick?:
                     tick.drain()

@@ -36,7 +36,7 @@ final class WorkerLoop: @unchecked Sendable {
 /// recognised as stale instead of reaching the slot's next occupant.
 struct EventToken: Equatable {
     enum Kind: UInt64 {
-        case listener = 0, wake = 1, tick = 2, client = 3, upstream = 4
+        case listener = 0, wake = 1, tick = 2, client = 3, upstream = 4, mirror = 5
     }
 
     let raw: UInt64

@@ -17,6 +17,11 @@ struct WorkerRouting {
     var ruleCounters: [[RuleCounters]] = []
     /// Rule counter blocks by "listener|rule", kept so a rule keeps its block across snapshots.
     var countersByRule: [String: RuleCounters] = [:]
+    /// `mirrors[listener][route]`: route 0 is the listener's forward, `rule + 1` each rule's; nil where the route
+    /// mirrors nothing. `mirrors` is empty when no route of the table mirrors.
+    var mirrors: [[MirrorRoute?]] = []
+    /// Mirror counter blocks by "listener|rule", kept so a route keeps its block across snapshots.
+    var countersByMirror: [String: MirrorCounters] = [:]
     var groupPickers: [TargetPicker] = []
     /// `groupResponseTimeouts[group]`: the group's `upstream_response` limit in nanoseconds.
     var groupResponseTimeouts: [UInt64] = []
@@ -63,6 +68,18 @@ struct WorkerRouting {
                 return made
             }
         }
+        mirrors = []
+        if table.listeners.contains(where: { $0.mirror != nil || $0.rules.contains { $0.mirror != nil } }) {
+            mirrors = table.listeners.map { listener in
+                ([(RuleCounters.defaultRule, listener.mirror)] + listener.rules.map { ($0.name, $0.mirror) }).map { rule, mirror in
+                    guard let mirror, let group = table.groupIndex(named: mirror.group) else { return nil }
+                    let key = "\(listener.name)|\(rule)"
+                    let counters = countersByMirror[key] ?? worker.metrics.mirrorCounters(listener: listener.name, rule: rule)
+                    countersByMirror[key] = counters
+                    return MirrorRoute(group: group, percent: mirror.percent, maxBody: mirror.maxBody, counters: counters)
+                }
+            }
+        }
         groupPickers = table.groups.map { TargetPicker(algorithm: $0.algorithm, count: $0.targets.count) }
         groupResponseTimeouts = table.groups.map(\.upstreamResponseTimeout.nanoseconds)
         groupTLS = table.groups.map { group in group.tls.flatMap { worker.upstreamTLSContext($0, known: &tlsContextsBySettings) } }
@@ -75,6 +92,8 @@ struct WorkerRouting {
                 for (group, weight) in zip(forward.groupIndices, forward.weights) where weight > 0 { weighted.insert(group) }
             }
         }
+        // A mirror group takes requests too (copies): its targets are in service.
+        for routes in mirrors { for route in routes { if let route, route.percent > 0 { weighted.insert(route.group) } } }
         var wasInService = Set<HostPort>()
         for (key, state) in targetsByKey where state.inService { wasInService.insert(key) }
         var drainDelay: [HostPort: UInt64] = [:]
@@ -145,6 +164,14 @@ struct WorkerRouting {
         }
         targetsByKey = targetsByKey.filter { $0.value.inService || $0.value.outstanding > 0 || !$0.value.idle.isEmpty }
     }
+}
+
+/// A route's mirroring resolved for a worker: the group by index, and the worker's counters of the route's copies.
+struct MirrorRoute {
+    let group: Int
+    let percent: Int
+    let maxBody: Int
+    let counters: MirrorCounters
 }
 
 extension Worker {
@@ -218,7 +245,7 @@ extension Worker {
 
     /// Whether `target` may take a request now: present, not the one that just failed, not
     /// refusing connections, not ejected.
-    private static func isUsable(_ target: TargetState?, excluding: TargetState?, now: UInt64) -> Bool {
+    static func isUsable(_ target: TargetState?, excluding: TargetState?, now: UInt64) -> Bool {
         guard let target else { return false }
         return target !== excluding && target.refusedUntil <= now && !target.ejected
     }

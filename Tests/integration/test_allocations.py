@@ -266,7 +266,8 @@ def counted_proxy(malloc_counter_library, demo_backend, proxy_config, start_proc
     blue 50 / green 50, where blue round-robins over both demo backends and green picks the least
     outstanding; ``secure`` → the same over HTTPS; ``closing`` → a backend that closes its connection after
     every response; ``large_chunks`` → a backend answering with chunks of 100 kB and more; ``ruled`` → rules of
-    every kind of condition before the one its requests meet (forward to green) and a fixed response."""
+    every kind of condition before the one its requests meet (forward to green), a fixed response, and a route
+    mirrored to green."""
     blue, green = demo_backend("blue"), demo_backend("green")
     closing = ClosingUpstream()
     large_chunks = LargeChunkUpstream()
@@ -363,6 +364,8 @@ RULES = [
     {"name": "sticky", "match": {"header": {"X-Sticky": "1"}}, "forward": {"blue": 50, "green": 50},
      "stickiness": {"cookie": "turnout-group", "duration": "1h"},
      "force_group": {"header": "X-Turnout-Group", "cookie": "turnout-force"}},
+    {"name": "mirrored", "match": {"header": {"X-Mirror": "1"}}, "forward": {"blue": 100},
+     "mirror": {"group": "green", "percent": 100}},
 ]
 TLS_GET = Scenario("keep-alive GET over TLS", GET.request, HELLO, listener="secure", tls=True)
 SCENARIOS = [
@@ -423,6 +426,12 @@ SCENARIOS = [
     Scenario("keep-alive GET forcing green by its cookie",
              b"GET / HTTP/1.1\r\nHost: app.example\r\nX-Sticky: 1\r\nCookie: turnout-force=green\r\n\r\n",
              frozenset({b"Hello World! from green\n"}), listener="ruled"),
+    # Each request also copied to green on a connection of its own (a socket in TIME_WAIT on green's side), some
+    # dropped when the worker has its most copies in flight: neither the copy nor its drop allocates.
+    Scenario("keep-alive GET mirrored to another group, a body with it",
+             b"POST /upload HTTP/1.1\r\nHost: app.example\r\nX-Mirror: 1\r\nContent-Length: %d\r\n\r\n%s"
+             % (len(SMALL_BODY), SMALL_BODY),
+             frozenset({upload_answer(SMALL_BODY)}), listener="ruled", warm_up=512, window=1200),
     Scenario("keep-alive GET a rule answers itself", b"GET /fixed HTTP/1.1\r\nHost: app.example\r\n\r\n",
              frozenset({b"fixed"}), listener="ruled"),
     Scenario("a 100 kB Content-Length response over TLS",
