@@ -8,7 +8,7 @@ usage() {
     cat <<'USAGE'
 usage: benchmarks/compare.sh [--no-build] [--only LIST] [--keep] [--output FILE]
 
-  --no-build      use the existing TURNOUT_BIN (default .build/release/turnout) instead of building it
+  --no-build      use the existing TURNOUT_BIN (default .build-bench/release/turnout) instead of building it
   --only LIST     comma-separated subset of: turnout,haproxy,nginx (default: all three)
   --keep          keep the work directory (configs, logs) and print its path
   --output FILE   also write the markdown report to FILE

@@ -13,6 +13,9 @@ APT_PACKAGES = {"wrk": "wrk", "haproxy": "haproxy", "nginx": "nginx", "curl": "c
                 "valgrind": "valgrind", "chromium": "chromium", "etcd": "etcd-server"}
 # What benchmarks/run and benchmarks/switch need; benchmarks/instructions asks for nginx and valgrind.
 LOAD_TOOLS = ("wrk", "haproxy", "nginx", "curl", "gcc")
+# The benchmarks' release builds, a scratch path of their own: a release build sharing `.build` with the debug
+# builds (or nested inside it) once failed on a module cache both had written.
+RELEASE_SCRATCH = ".build-bench"
 TOOLS_DIR = Path(__file__).resolve().parent.parent / "tools"
 
 # The daemons' system paths live in /usr/sbin, which a non-login shell may leave out.
