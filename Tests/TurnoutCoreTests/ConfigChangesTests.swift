@@ -53,6 +53,15 @@ final class ConfigChangesTests: XCTestCase {
         XCTAssertEqual(changed.appliedKeys, [])
     }
 
+    /// A mirror comes from the file only: a reload that adds or changes one is refused, naming the listener.
+    func testAChangedMirrorNeedsARestart() throws {
+        let changed = try changes { text in
+            text = text.replacingOccurrences(of: "forward: { blue: 100 }", with: "forward: { blue: 100 }, mirror: { group: green, percent: 5 }")
+        }
+        XCTAssertEqual(changed.needRestart.map(\.description), ["listeners.production (settings changed)"])
+        XCTAssertEqual(changed.appliedKeys, [])
+    }
+
     func testForwardsTargetsAndGroupSettingsApply() throws {
         let changed = try changes { text in
             text = text.replacingOccurrences(of: "forward: { blue: 100 }", with: "forward: { blue: 90, green: 10 }")
