@@ -122,7 +122,8 @@ extension ClientStateMachine {
     mutating func sendRequestHead(_ exchange: Exchange, _ link: UpstreamLink, _ env: ConnectionEnvironment) -> ClientAction {
         let input = exchange.buffers.input, output = link.output
         let head = exchange.request
-        let requestId: UnsafeRawBufferPointer? = head.hasRequestId ? nil : env.requestIds.next()
+        var requestId: UnsafeRawBufferPointer? = nil
+        if !head.hasRequestId { requestId = exchange.madeRequestId != nil ? exchange.madeRequestId : env.requestIds.next() }
         if recordsAccess, let requestId { exchange.logText.noteRequestId(requestId) }
         let forwarded = ForwardedFor(clientAddress: peerAddress, proto: secure ? "https" : "http", port: listenerPort,
                                      requestId: requestId, targetAuthority: link.target.authority)

@@ -52,10 +52,24 @@ final class Exchange {
     /// the bytes of `setCookieOwner`, which keeps them alive; empty for none.
     var setCookie = UnsafeRawBufferPointer(start: nil, count: 0)
     var setCookieOwner: AffinityMatcher?
+    /// The X-Request-Id the proxy made for the request before its head is written (a mirrored copy carries it), so
+    /// that the route's target gets the same one; nil when none was made yet. Its bytes are the record's own.
+    private(set) var madeRequestId: UnsafeRawBufferPointer?
+    private let requestIdBytes = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
 
     init(buffers: ClientBuffers) { self.buffers = buffers }
 
-    deinit { logText.deallocate() }
+    deinit {
+        logText.deallocate()
+        requestIdBytes.deallocate()
+    }
+
+    /// Keeps a copy of `id` (at most 32 bytes, as `RequestIdGenerator` makes them) as the request's id.
+    func keepRequestId(_ id: UnsafeRawBufferPointer) {
+        let count = min(id.count, requestIdBytes.count)
+        requestIdBytes.baseAddress!.copyMemory(from: id.baseAddress!, byteCount: count)
+        madeRequestId = UnsafeRawBufferPointer(start: requestIdBytes.baseAddress, count: count)
+    }
 
     /// Readies the record for the request `head`, complete at `now`; its body (if any) starts at `bodyStart`.
     func begin(_ head: RequestHead, bodyStart: Int, now: UInt64, closeAfterResponse: Bool) {
@@ -79,6 +93,7 @@ final class Exchange {
         roundProgressed = false
         setCookie = UnsafeRawBufferPointer(start: nil, count: 0)
         setCookieOwner = nil
+        madeRequestId = nil
     }
 
     /// Drops the relays of spans still being spliced (their owner has them) before the record is pooled.

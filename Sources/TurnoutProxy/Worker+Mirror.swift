@@ -53,8 +53,11 @@ extension Worker {
         }
         let copy = mirrorCopies[slot] ?? makeMirrorCopy(slot: slot)
         copy.begin(counters: counters, deadline: now &+ routing.groupResponseTimeouts[route.group])
+        // The id the route's target will get too, so that a copy and its original can be matched.
+        if !head.hasRequestId && exchange.madeRequestId == nil { exchange.keepRequestId(environment.requestIds.next()) }
         let forwarded = ForwardedFor(clientAddress: client.machine.peerAddress, proto: client.machine.secure ? "https" : "http",
-                                     port: client.machine.listenerPort, requestId: nil, targetAuthority: target.authority)
+                                     port: client.machine.listenerPort, requestId: exchange.madeRequestId,
+                                     targetAuthority: target.authority)
         let fields = Worker.mirrorFields
         guard let headCount = RequestHeadWriter.write(
             head, fields: exchange.buffers.fields, source: input.bytes(from: input.readIndex), forwarded: forwarded,

@@ -42,7 +42,8 @@ class MirrorBackend:
                 with backend.lock:
                     backend.requests.append({"path": self.path, "method": self.command, "host": self.headers.get("Host"),
                                              "mark": self.headers.get("X-Turnout-Mirror"),
-                                             "connection": self.headers.get("Connection"), "body": body})
+                                             "connection": self.headers.get("Connection"), "body": body,
+                                             "request_id": self.headers.get("X-Request-Id")})
                 if backend.delay:
                     time.sleep(backend.delay)
                 self.send_response(200)
@@ -168,6 +169,7 @@ def test_a_share_of_the_route_is_copied_to_the_mirror_group_and_answers_come_fro
     # The rule's own mirror (100 %): a body within max_body that came whole with its head goes with its copy; a
     # longer one, or one still on its way when the request is routed, is not copied (the request never waits).
     before = shadow.count()
+    answers = []
     for body, pause in ((b"0123456789", 0), (b"x" * 100, 0), (b"9876543210", 0.3)):
         head = (f"POST /echo HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: {len(body)}\r\n"
                 "Connection: close\r\n\r\n").encode()
@@ -179,6 +181,7 @@ def test_a_share_of_the_route_is_copied_to_the_mirror_group_and_answers_come_fro
             else:
                 client.sendall(head + body)
             answer = read_until_closed(client)
+            answers.append(answer)
         # /echo answers with the request as the primary received it: unmarked, body and all.
         assert answer.startswith(b"HTTP/1.1 200 ") and b"X-Served-By: blue" in answer, answer
         assert answer.endswith(b"\r\n\r\n" + body) and b"X-Turnout-Mirror" not in answer, answer
@@ -186,6 +189,9 @@ def test_a_share_of_the_route_is_copied_to_the_mirror_group_and_answers_come_fro
     time.sleep(0.2)
     assert shadow.count() == before + 1
     assert shadow.requests[-1]["method"] == "POST" and shadow.requests[-1]["body"] == b"0123456789"
+    # The copy carries the X-Request-Id the proxy made for the original, so the two can be matched.
+    request_id = shadow.requests[-1]["request_id"]
+    assert request_id and len(request_id) == 32 and f"X-Request-Id: {request_id}\r\n".encode() in answers[0], answers[0]
     admin = AdminClient.of(routed)
     text = admin.metrics_text()
     status = admin.status()
