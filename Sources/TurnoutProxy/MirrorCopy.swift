@@ -3,7 +3,7 @@ import TurnoutMetrics
 /// One copy of a request on its way to a mirror group's target: the rewritten head and the body in a buffer of its
 /// own, written once the connection is up, then the answer read and thrown away until the target closes (the copy
 /// asks for `Connection: close`, so no response needs parsing and no connection is kept). A worker has a fixed
-/// number of these (`MirrorBudget.maxInFlight`), made at first use and reused.
+/// number of these (`MirrorBudget.maxInFlight`), made when it first routes a mirrored route and reused.
 final class MirrorCopy {
     /// The copy's bytes, then (once they are out) scratch space for the answer thrown away.
     let buffer: UnsafeMutableRawBufferPointer

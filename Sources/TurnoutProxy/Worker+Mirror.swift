@@ -166,6 +166,12 @@ extension Worker {
         }
     }
 
+    /// Makes every copy record the worker may need, once a route it routes mirrors: made one by one as copies
+    /// pile up, a slow mirror group would have the data path allocate whenever it got slower than before.
+    func prepareMirrorCopies() {
+        for slot in 0..<mirrorCopies.count where mirrorCopies[slot] == nil { _ = makeMirrorCopy(slot: slot) }
+    }
+
     private func makeMirrorCopy(slot: Int) -> MirrorCopy {
         // The rewritten head fits what an upstream link's output holds, and the body came in the input with it.
         let copy = MirrorCopy(slot: slot, capacity: 2 * settings.bufferCapacity)

@@ -79,6 +79,7 @@ struct WorkerRouting {
                     return MirrorRoute(group: group, percent: mirror.percent, maxBody: mirror.maxBody, counters: counters)
                 }
             }
+            worker.prepareMirrorCopies()
         }
         groupPickers = table.groups.map { TargetPicker(algorithm: $0.algorithm, count: $0.targets.count) }
         groupResponseTimeouts = table.groups.map(\.upstreamResponseTimeout.nanoseconds)
