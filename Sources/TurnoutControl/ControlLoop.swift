@@ -155,9 +155,16 @@ struct TimerHeap {
 
     private var entries: [Entry] = []
 
-    // Subscripts rather than `first`: unspecialised (debug builds), `first` allocates a coroutine frame on
-    // every call, and the figures' timer pops once a second.
+    // Subscripts rather than `first` or `swapAt`: unspecialised (debug builds), both go through the generic
+    // collection's read coroutine, which allocates a frame on every call, and the figures' timer is pushed and
+    // popped once a second.
     var nextDeadline: UInt64? { entries.isEmpty ? nil : entries[0].deadline }
+
+    private mutating func swap(_ i: Int, _ j: Int) {
+        let held = entries[i]
+        entries[i] = entries[j]
+        entries[j] = held
+    }
 
     mutating func push(deadline: UInt64, id: UInt64, action: @escaping () -> Void) {
         entries.append(Entry(deadline: deadline, id: id, action: action))
@@ -165,7 +172,7 @@ struct TimerHeap {
         while child > 0 {
             let parent = (child - 1) / 2
             guard entries[child].deadline < entries[parent].deadline else { break }
-            entries.swapAt(child, parent)
+            swap(child, parent)
             child = parent
         }
     }
@@ -183,7 +190,7 @@ struct TimerHeap {
                 if left < entries.count && entries[left].deadline < entries[smallest].deadline { smallest = left }
                 if right < entries.count && entries[right].deadline < entries[smallest].deadline { smallest = right }
                 if smallest == parent { break }
-                entries.swapAt(parent, smallest)
+                swap(parent, smallest)
                 parent = smallest
             }
         }
