@@ -5,6 +5,9 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 // Functions for what OpenSSL's headers give as macros (Swift imports none of them), prefixed like
 // CTurnoutLinux's wrappers.
@@ -41,9 +44,19 @@ static inline long turnout_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mod
     return SSL_CTX_set_session_cache_mode(ctx, mode);
 }
 
-/// The keys that encrypt and authenticate session tickets: 80 bytes (a 16-byte name, then the HMAC and AES keys).
-static inline int turnout_SSL_CTX_set_tlsext_ticket_keys(SSL_CTX *ctx, unsigned char *keys, long length) {
-    return (int)SSL_CTX_set_tlsext_ticket_keys(ctx, keys, length);
+/// Sets up a session ticket's encryption (AES-256-CBC, `cipher` fetched by the caller) and authentication
+/// (HMAC-SHA256) with one ticket key's halves, for the ticket key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb):
+/// `enc` 1 to issue a ticket, 0 to open one. 1 on success.
+static inline int turnout_ticket_key_init(EVP_CIPHER_CTX *cipher_ctx, const EVP_CIPHER *cipher, EVP_MAC_CTX *mac,
+                                          const unsigned char *aes_key, const unsigned char *hmac_key,
+                                          const unsigned char *iv, int enc) {
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)hmac_key, 32),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_CipherInit_ex(cipher_ctx, cipher, NULL, aes_key, iv, enc) != 1) return 0;
+    return EVP_MAC_CTX_set_params(mac, params);
 }
 
 static inline int turnout_SSL_CTX_add_extra_chain_cert(SSL_CTX *ctx, X509 *cert) {

@@ -29,6 +29,18 @@ extension ControlPlane {
         return nil
     }
 
+    /// Rotates `listener`'s session ticket keys every `ticket_key_rotation` (of the settings in force at each turn),
+    /// on the control loop: the workers read the ring at their next handshake. A reload replaces the ring, and
+    /// the next turn rotates the new one.
+    func scheduleTicketKeyRotation(listener: String) {
+        guard let interval = certificates[listener]?.settings.ticketKeyRotation else { return }
+        clock.schedule(after: interval.nanoseconds) { [weak self] in
+            guard let self else { return }
+            certificates[listener]?.ticketKeys.rotate()
+            scheduleTicketKeyRotation(listener: listener)
+        }
+    }
+
     /// `POST /v1/tls/reload`: the certificates in force after the reload, by listener, or 422
     /// `tls_reload_refused` naming the key and the file at fault.
     func postTLSReload(_ request: AdminRequest) throws(AdminFailure) -> AdminResponse {
@@ -54,6 +66,8 @@ extension ControlPlane {
             }),
             "min_version": .string(configuration.settings.minVersion.rawValue),
             "strict_sni": .bool(configuration.settings.strictSNI),
+            "ticket_key_rotation": .string(configuration.settings.ticketKeyRotation.description),
+            "ticket_key_rotations": .int(Int64(configuration.ticketKeys.rotations)),
         ]
     }
 

@@ -134,6 +134,7 @@ public final class ControlPlane {
         }
         publish()
         deployments.resume()
+        for listener in certificates.keys.sorted() { scheduleTicketKeyRotation(listener: listener) }
     }
 
     /// The data plane ejected `target` of `group` (passive ejection): out of rotation until its next passing

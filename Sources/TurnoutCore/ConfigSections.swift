@@ -8,7 +8,8 @@ enum ConfigSections {
     static let listenerKeys = ["bind", "forward", "rules", "rules_of", "tls", "redirect_to_https", "access_log",
                                "stickiness", "force_group", "mirror"]
     static let redirectToHTTPSKeys = ["port"]
-    static let listenerTLSKeys = ["certificates", "certificates_dir", "min_version", "ciphers", "alpn", "strict_sni"]
+    static let listenerTLSKeys = ["certificates", "certificates_dir", "min_version", "ciphers", "alpn", "strict_sni",
+                                  "ticket_key_rotation"]
     static let certificateKeys = ["cert", "key"]
     static let targetGroupKeys = [
         "targets", "algorithm", "health_check", "deregistration_delay", "on_all_unhealthy", "passive_ejection",
@@ -213,6 +214,11 @@ enum ConfigSections {
                     tls.alpn.append(name)
                 }
             case "strict_sni": tls.strictSNI = try value.bool()
+            case "ticket_key_rotation":
+                tls.ticketKeyRotation = try value.duration()
+                guard tls.ticketKeyRotation >= ListenerTLSConfig.shortestTicketKeyRotation else {
+                    throw value.error("expected at least \(ListenerTLSConfig.shortestTicketKeyRotation), e.g. 12h, got \(tls.ticketKeyRotation)")
+                }
             default: preconditionFailure("key '\(key)' is allowed but not read")
             }
         }

@@ -37,17 +37,25 @@ public struct ListenerTLSConfig: Sendable, Hashable {
     /// A client whose name no certificate has (or that sends none) is refused during the handshake instead of
     /// getting the first certificate.
     public var strictSNI: Bool
+    /// How often the session ticket keys rotate (`ticket_key_rotation`): a ticket resumes until its key is two
+    /// rotations old, so for one to two of these.
+    public var ticketKeyRotation: ConfigDuration
+
+    /// The shortest `ticket_key_rotation` accepted.
+    public static let shortestTicketKeyRotation = ConfigDuration.seconds(1)
 
     /// The ALPN protocol names a listener may offer.
     public static let offerableProtocols = ["http/1.1", "http/1.0"]
 
     public init(certificates: [CertificateFiles], certificatesDir: String? = nil, minVersion: MinimumVersion = .tls12,
-                ciphers: CipherPolicy = .default, alpn: [String] = ["http/1.1"], strictSNI: Bool = false) {
+                ciphers: CipherPolicy = .default, alpn: [String] = ["http/1.1"], strictSNI: Bool = false,
+                ticketKeyRotation: ConfigDuration = .seconds(12 * 3600)) {
         self.certificates = certificates
         self.certificatesDir = certificatesDir
         self.minVersion = minVersion
         self.ciphers = ciphers
         self.alpn = alpn
         self.strictSNI = strictSNI
+        self.ticketKeyRotation = ticketKeyRotation
     }
 }

@@ -10,19 +10,15 @@ public final class TLSServerConfiguration: Sendable {
     public let settings: ListenerTLSConfig
     /// Which certificate serves which name.
     public let matcher: ServerNameMatcher
-    /// The keys of the listener's session tickets (80 random bytes: a name, an HMAC key, an AES key), the same in
-    /// every worker's contexts so that a client resumes whichever worker accepts it. Drawn anew with every load:
-    /// a reload rotates them (tickets issued before it no longer resume, and the client makes a full handshake).
-    public let ticketKeys: [UInt8]
+    /// The listener's session ticket keys, the same in every worker's contexts so that a client resumes whichever
+    /// worker accepts it. A new ring with every load: a reload retires every ticket issued before it (the client
+    /// makes a full handshake); between reloads the control loop rotates the ring every `ticket_key_rotation`.
+    public let ticketKeys = SessionTicketKeys()
 
     public init(certificates: [TLSCertificate], settings: ListenerTLSConfig) {
         self.certificates = certificates
         self.settings = settings
         matcher = ServerNameMatcher(names: certificates.map(\.names))
-        var keys = [UInt8](repeating: 0, count: 80)
-        // Cannot fail once OpenSSL's generator is seeded, which it is from getrandom(2) on any kernel Turnout runs on.
-        precondition(RAND_bytes(&keys, Int32(keys.count)) == 1, "OpenSSL could not draw random bytes")
-        ticketKeys = keys
     }
 
     /// Reads every certificate pair of `settings`. `key` is the listener's `tls` key

@@ -12,6 +12,11 @@ public final class TLSServerContext {
     private let strictSNI: Bool
     /// The ALPN protocols offered, in wire format (a length byte before each name); empty when none is.
     private let alpn: [UInt8]
+    private let ticketKeys: SessionTicketKeys
+    /// AES-256-CBC, fetched once for every ticket this worker issues or opens.
+    private let ticketCipher: OpaquePointer
+    /// Where the ticket key in use is copied out of the shared ring (`SessionTicketKeys.keyLength` bytes).
+    private let ticketKey: UnsafeMutableRawPointer
 
     /// TLS 1.2 suites of the `default` policy: forward-secret (ECDHE) AEAD only. TLS 1.3's suites are all AEAD and
     /// forward-secret; OpenSSL's default list of them is kept.
@@ -30,13 +35,21 @@ public final class TLSServerContext {
             wire.append(contentsOf: name.utf8)
         }
         alpn = wire
+        ticketKeys = configuration.ticketKeys
+        guard let cipher = EVP_CIPHER_fetch(nil, "AES-256-CBC", nil) else {
+            throw TLSContextError.fromQueue("fetching AES-256-CBC for session tickets")
+        }
+        ticketCipher = cipher
+        ticketKey = UnsafeMutableRawPointer.allocate(byteCount: SessionTicketKeys.keyLength, alignment: 8)
         var made: [OpaquePointer] = []
         do {
             for certificate in configuration.certificates {
-                made.append(try Self.makeContext(certificate, configuration.settings, ticketKeys: configuration.ticketKeys))
+                made.append(try Self.makeContext(certificate, configuration.settings))
             }
         } catch {
             for context in made { SSL_CTX_free(context) }
+            EVP_CIPHER_free(cipher)
+            ticketKey.deallocate()
             throw error
         }
         contexts = made
@@ -46,6 +59,17 @@ public final class TLSServerContext {
             let context = Unmanaged<TLSServerContext>.fromOpaque(argument).takeUnretainedValue()
             return context.selectCertificate(ssl, alert: alert)
         }, this)
+        for context in contexts {
+            // Tickets are opened by the context a handshake starts in and issued by the one it ends in: both find
+            // this object from either.
+            SSL_CTX_set_ex_data(context, 0, this)
+            SSL_CTX_set_tlsext_ticket_key_evp_cb(context) { ssl, name, iv, cipherContext, mac, issuing in
+                guard let ssl, let name, let iv, let cipherContext, let mac,
+                      let argument = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), 0) else { return -1 }
+                let context = Unmanaged<TLSServerContext>.fromOpaque(argument).takeUnretainedValue()
+                return context.ticketKey(name: name, iv: iv, cipherContext, mac, issuing: issuing == 1)
+            }
+        }
         if !alpn.isEmpty {
             for context in contexts {
                 SSL_CTX_set_alpn_select_cb(context, { _, out, outLength, offered, offeredLength, argument in
@@ -59,6 +83,8 @@ public final class TLSServerContext {
 
     deinit {
         for context in contexts { SSL_CTX_free(context) }
+        EVP_CIPHER_free(ticketCipher)
+        ticketKey.deallocate()
     }
 
     /// A server-side session over the connected socket `fd`, or nil when OpenSSL has no memory for one.
@@ -72,17 +98,15 @@ public final class TLSServerContext {
         return TLSSession(ssl: ssl, context: self)
     }
 
-    private static func makeContext(_ certificate: TLSCertificate, _ settings: ListenerTLSConfig,
-                                    ticketKeys: [UInt8]) throws(TLSContextError) -> OpaquePointer {
+    private static func makeContext(_ certificate: TLSCertificate,
+                                    _ settings: ListenerTLSConfig) throws(TLSContextError) -> OpaquePointer {
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSContextError.fromQueue("SSL_CTX_new") }
         turnout_SSL_CTX_set_server_defaults(context)
-        // Resumption by tickets only, whose keys every worker shares; a per-context session cache would resume
-        // only clients that come back to the same worker.
+        // Resumption by tickets only, whose keys every worker shares (`ticketKey`); a per-context session cache
+        // would resume only clients that come back to the same worker.
         _ = turnout_SSL_CTX_set_session_cache_mode(context, Int(SSL_SESS_CACHE_OFF))
-        var keys = ticketKeys
         let version = settings.minVersion == .tls13 ? TLS1_3_VERSION : TLS1_2_VERSION
         var ok = turnout_SSL_CTX_set_min_proto_version(context, version) == 1
-        ok = ok && turnout_SSL_CTX_set_tlsext_ticket_keys(context, &keys, keys.count) == 1
         switch settings.ciphers {
         case .default: ok = ok && SSL_CTX_set_cipher_list(context, defaultTLS12Ciphers) == 1
         }
@@ -100,6 +124,30 @@ public final class TLSServerContext {
             throw error
         }
         return context
+    }
+
+    /// The ticket key callback: a new ticket is sealed with the newest key (its name in the ticket, a fresh IV);
+    /// a ticket offered is opened with the kept key of its name: 1 when that is the newest, 2 when an older one
+    /// (OpenSSL then issues a renewed ticket), 0 when none (a full handshake), -1 on an OpenSSL failure.
+    private func ticketKey(name: UnsafeMutablePointer<UInt8>, iv: UnsafeMutablePointer<UInt8>,
+                           _ cipherContext: OpaquePointer, _ mac: OpaquePointer, issuing: Bool) -> Int32 {
+        defer { OPENSSL_cleanse(ticketKey, SessionTicketKeys.keyLength) }
+        let place: Int
+        if issuing {
+            ticketKeys.copyNewest(into: ticketKey)
+            name.update(from: ticketKey.assumingMemoryBound(to: UInt8.self), count: 16)
+            guard RAND_bytes(iv, EVP_CIPHER_get_iv_length(ticketCipher)) == 1 else { return -1 }
+            place = 0
+        } else {
+            guard let found = ticketKeys.copyKey(named: name, into: ticketKey) else { return 0 }
+            place = found
+        }
+        let key = ticketKey.assumingMemoryBound(to: UInt8.self)
+        guard turnout_ticket_key_init(cipherContext, ticketCipher, mac, key + 48, key + 16, iv, issuing ? 1 : 0) == 1 else {
+            ERR_clear_error()
+            return -1
+        }
+        return place == 0 ? 1 : 2
     }
 
     /// The SNI callback: moves the connection to the context of the certificate serving the name asked for; with

@@ -374,6 +374,15 @@ def test_check_refuses_an_https_listener_without_certificates_and_h2(tmp_path, c
     assert "listeners.production.tls.alpn[0] (line 6): Turnout speaks HTTP/1.x" in result.stderr, result.stderr
 
 
+def test_check_refuses_a_ticket_key_rotation_under_a_second(tmp_path, certificates):
+    a = certificates["a"]
+    result = check_listener(tmp_path, f"    tls: {{ certificates: [{{ cert: {a.cert}, key: {a.key} }}], "
+                                      f"ticket_key_rotation: 500ms }}\n")
+    assert result.returncode == 2
+    assert ("listeners.production.tls.ticket_key_rotation (line 6): expected at least 1s, e.g. 12h, got 500ms"
+            in result.stderr), result.stderr
+
+
 def expired_certificate(directory: Path, name: str) -> Pair:
     """A certificate for ``name`` (its common name only) that expired a day ago."""
     key, request, cert = directory / "expired.key", directory / "expired.csr", directory / "expired.pem"
@@ -583,6 +592,33 @@ def test_sessions_resume_on_every_worker_by_ticket_until_a_reload_rotates_the_ke
     resumed(turnout.port(), session, "-tls1_3", save=True)
     assert admin.post("/v1/tls/reload").status_code == 200
     assert not resumed(turnout.port(), session, "-tls1_3"), "a reload draws new ticket keys"
+    admin.close()
+
+
+def test_tickets_resume_across_one_ticket_key_rotation_and_not_two(https, tmp_path):
+    turnout = https(workers=2, ticket_key_rotation="4s")
+    admin = AdminClient.of(turnout)
+
+    def rotations() -> int:
+        tls = next(item["tls"] for item in admin.status()["listeners"] if item["name"] == "production")
+        assert tls["ticket_key_rotation"] == "4s"
+        return tls["ticket_key_rotations"]
+
+    for version in ("-tls1_3", "-tls1_2"):
+        session = tmp_path / f"session{version}"
+        # Saved between two rotations, so that the ticket's key is known to be the newest of rotation `issued`.
+        while True:
+            issued = rotations()
+            assert not resumed(turnout.port(), session, version, save=True)
+            if rotations() == issued:
+                break
+        assert wait_until(lambda: rotations() >= issued + 1, timeout=30)
+        # One rotation later the ticket's key is the previous one, still kept; on both workers.
+        outcomes = [resumed(turnout.port(), session, version) for _ in range(4)]
+        assert rotations() == issued + 1, "the resumptions took longer than a rotation"
+        assert all(outcomes), (version, outcomes)
+        assert wait_until(lambda: rotations() >= issued + 2, timeout=30)
+        assert not resumed(turnout.port(), session, version), f"{version}: a key two rotations old is retired"
     admin.close()
 
 
