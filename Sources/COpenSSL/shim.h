@@ -59,8 +59,10 @@ static inline int turnout_ticket_key_init(EVP_CIPHER_CTX *cipher_ctx, const EVP_
     return EVP_MAC_CTX_set_params(mac, params);
 }
 
-static inline int turnout_SSL_CTX_add_extra_chain_cert(SSL_CTX *ctx, X509 *cert) {
-    return (int)SSL_CTX_add_extra_chain_cert(ctx, cert);
+/// Adds `cert` (a reference of its own) to the chain of the certificate last set in the context: each key
+/// type's certificate has its own chain.
+static inline int turnout_SSL_CTX_add1_chain_cert(SSL_CTX *ctx, X509 *cert) {
+    return (int)SSL_CTX_add1_chain_cert(ctx, cert);
 }
 
 /// The SNI callback and its argument (SSL_CTX_set_tlsext_servername_callback and _arg).

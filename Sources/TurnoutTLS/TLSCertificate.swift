@@ -33,6 +33,9 @@ public final class TLSCertificate: @unchecked Sendable {
     public let names: [String]
     /// notAfter, in seconds since the epoch.
     public let notAfter: Int64
+    /// The key's algorithm (`EVP_PKEY_RSA`, `EVP_PKEY_EC`, ...): one context serves one certificate of each, and
+    /// OpenSSL picks among them by what the client supports.
+    public let keyType: Int32
 
     /// Reads and checks the pair.
     public init(certPath: String, keyPath: String) throws(TLSFileError) {
@@ -54,6 +57,7 @@ public final class TLSCertificate: @unchecked Sendable {
             throw TLSFileError(file: keyPath, message: "the private key does not match the certificate \(certPath)")
         }
         names = Self.dnsNames(of: leaf)
+        keyType = EVP_PKEY_get_base_id(key)
         notAfter = Int64(turnout_X509_not_after(leaf))
     }
 

@@ -8,7 +8,11 @@ import TurnoutPosix
 public final class TLSServerConfiguration: Sendable {
     public let certificates: [TLSCertificate]
     public let settings: ListenerTLSConfig
-    /// Which certificate serves which name.
+    /// The certificates served together from one context, as indices into `certificates`, in order of their
+    /// first: certificates with the same names and different key types (RSA and ECDSA side by side, OpenSSL
+    /// picking by the client's signature algorithms and suites); any other certificate alone.
+    public let servedTogether: [[Int]]
+    /// Which of `servedTogether` serves which name.
     public let matcher: ServerNameMatcher
     /// The listener's session ticket keys, the same in every worker's contexts so that a client resumes whichever
     /// worker accepts it. A new ring with every load: a reload retires every ticket issued before it (the client
@@ -18,7 +22,27 @@ public final class TLSServerConfiguration: Sendable {
     public init(certificates: [TLSCertificate], settings: ListenerTLSConfig) {
         self.certificates = certificates
         self.settings = settings
-        matcher = ServerNameMatcher(names: certificates.map(\.names))
+        servedTogether = Self.group(certificates)
+        matcher = ServerNameMatcher(names: servedTogether.map { certificates[$0[0]].names })
+    }
+
+    /// A certificate joins the first group with the same names (in any order and case) and no certificate of its
+    /// key type; otherwise it starts a group.
+    static func group(_ certificates: [TLSCertificate]) -> [[Int]] {
+        var groups: [[Int]] = []
+        var groupNames: [Set<String>] = []
+        for (index, certificate) in certificates.enumerated() {
+            let names = Set(certificate.names.map { $0.lowercased() })
+            if let group = groups.indices.first(where: { group in
+                groupNames[group] == names && !groups[group].contains { certificates[$0].keyType == certificate.keyType }
+            }) {
+                groups[group].append(index)
+            } else {
+                groups.append([index])
+                groupNames.append(names)
+            }
+        }
+        return groups
     }
 
     /// Reads every certificate pair of `settings`. `key` is the listener's `tls` key
@@ -71,11 +95,13 @@ public final class TLSServerConfiguration: Sendable {
         return certificates
     }
 
-    /// Names served by more than one certificate: the first serves them (a warning for `turnout check`).
+    /// Names served by more than one certificate of one key type, or by certificates whose other names differ:
+    /// the first serves them (a warning for `turnout check`). An RSA and an ECDSA certificate with the same names
+    /// are served together, not twice.
     public var namesServedTwice: [String] {
         var seen = Set<String>(), twice: [String] = []
-        for certificate in certificates {
-            for name in Set(certificate.names.map { $0.lowercased() }) where !seen.insert(name).inserted {
+        for group in servedTogether {
+            for name in Set(certificates[group[0]].names.map { $0.lowercased() }) where !seen.insert(name).inserted {
                 twice.append(name)
             }
         }

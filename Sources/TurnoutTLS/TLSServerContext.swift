@@ -1,12 +1,12 @@
 import COpenSSL
 import TurnoutCore
 
-/// A worker's own OpenSSL contexts for one HTTPS listener: one `SSL_CTX` per certificate, the first also where
-/// every handshake starts, and whose SNI callback moves the connection to the context of the certificate that
-/// serves the name asked for. Built on the worker's thread and used by it only, so that workers share no context
+/// A worker's own OpenSSL contexts for one HTTPS listener: one `SSL_CTX` per group of certificates served
+/// together (one certificate, or an RSA and an ECDSA one for the same names), the first also where every
+/// handshake starts, and whose SNI callback moves the connection to the context that serves the name asked for. Built on the worker's thread and used by it only, so that workers share no context
 /// (OpenSSL 3 contends on locks in a context many threads use).
 public final class TLSServerContext {
-    /// `SSL_CTX *` per certificate, in configuration order.
+    /// `SSL_CTX *` per group of `TLSServerConfiguration.servedTogether`.
     private let contexts: [OpaquePointer]
     private let matcher: ServerNameMatcher
     private let strictSNI: Bool
@@ -43,8 +43,8 @@ public final class TLSServerContext {
         ticketKey = UnsafeMutableRawPointer.allocate(byteCount: SessionTicketKeys.keyLength, alignment: 8)
         var made: [OpaquePointer] = []
         do {
-            for certificate in configuration.certificates {
-                made.append(try Self.makeContext(certificate, configuration.settings))
+            for group in configuration.servedTogether {
+                made.append(try Self.makeContext(group.map { configuration.certificates[$0] }, configuration.settings))
             }
         } catch {
             for context in made { SSL_CTX_free(context) }
@@ -98,7 +98,7 @@ public final class TLSServerContext {
         return TLSSession(ssl: ssl, context: self)
     }
 
-    private static func makeContext(_ certificate: TLSCertificate,
+    private static func makeContext(_ certificates: [TLSCertificate],
                                     _ settings: ListenerTLSConfig) throws(TLSContextError) -> OpaquePointer {
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSContextError.fromQueue("SSL_CTX_new") }
         turnout_SSL_CTX_set_server_defaults(context)
@@ -110,18 +110,19 @@ public final class TLSServerContext {
         switch settings.ciphers {
         case .default: ok = ok && SSL_CTX_set_cipher_list(context, defaultTLS12Ciphers) == 1
         }
-        ok = ok && SSL_CTX_use_certificate(context, certificate.leaf) == 1
-        for intermediate in certificate.chain where ok {
-            // The context takes over the reference it is given.
-            X509_up_ref(intermediate)
-            ok = turnout_SSL_CTX_add_extra_chain_cert(context, intermediate) == 1
-            if !ok { X509_free(intermediate) }
-        }
-        ok = ok && SSL_CTX_use_PrivateKey(context, certificate.key) == 1
-        guard ok else {
-            let error = TLSContextError.fromQueue("setting up \(certificate.certPath)")
-            SSL_CTX_free(context)
-            throw error
+        for certificate in certificates {
+            // Each key type has its own slot in the context: the chain and the key go to the slot the certificate
+            // just filled.
+            ok = ok && SSL_CTX_use_certificate(context, certificate.leaf) == 1
+            for intermediate in certificate.chain where ok {
+                ok = turnout_SSL_CTX_add1_chain_cert(context, intermediate) == 1
+            }
+            ok = ok && SSL_CTX_use_PrivateKey(context, certificate.key) == 1
+            guard ok else {
+                let error = TLSContextError.fromQueue("setting up \(certificate.certPath)")
+                SSL_CTX_free(context)
+                throw error
+            }
         }
         return context
     }

@@ -311,6 +311,50 @@ def test_a_switch_under_https_keep_alive_load_fails_no_request(https, certificat
     admin.close()
 
 
+# MARK: - RSA and ECDSA side by side
+
+
+def certificate_served(port: int, *options: str) -> tuple[str, str]:
+    """The SHA-256 fingerprint and the public key algorithm of the certificate presented to s_client ``options``."""
+    out = s_client(port, *options).stdout.decode()
+    assert "-----BEGIN CERTIFICATE-----" in out, out
+    pem = out[out.index("-----BEGIN CERTIFICATE-----"):out.index("-----END CERTIFICATE-----") + 25] + "\n"
+    text = subprocess.run(["openssl", "x509", "-noout", "-text"], input=pem, capture_output=True, text=True,
+                          check=True).stdout
+    algorithm = next(line.split(":", 1)[1].strip() for line in text.splitlines()
+                     if "Public Key Algorithm:" in line)
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest(), algorithm
+
+
+def test_rsa_and_ecdsa_certificates_for_one_name_are_served_side_by_side(proxy, pair, certificates, tmp_path):
+    rsa = make_certificate(tmp_path, "dual-rsa", ["dual.example"], rsa=True)
+    ecdsa = make_certificate(tmp_path, "dual-ecdsa", ["dual.example"])
+    turnout = proxy(groups=pair, wait_for_admin=True, tls={"production": {"certificates": [
+        certificates["a"].entry(), rsa.entry(), ecdsa.entry()]}})
+    # The client's signature algorithms (TLS 1.3) or suites (TLS 1.2) allow one key type: it gets that one.
+    for options, served, algorithm in [
+        (("-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256"), rsa, "rsaEncryption"),
+        (("-tls1_3", "-sigalgs", "ecdsa_secp256r1_sha256"), ecdsa, "id-ecPublicKey"),
+        (("-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"), rsa, "rsaEncryption"),
+        (("-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384"), ecdsa, "id-ecPublicKey"),
+    ]:
+        assert certificate_served(turnout.port(), "-servername", "dual.example", *options) == \
+            (fingerprint_of(served), algorithm), options
+    # Without a name, the first certificate still serves.
+    assert certificate_served(turnout.port(), "-tls1_3")[0] == fingerprint_of(certificates["a"])
+    assert curl(turnout.port(), "dual.example", rsa.cert, "/", "--tls-max", "1.2", "--ciphers",
+                "ECDHE-RSA-AES128-GCM-SHA256").returncode == 0
+
+    # turnout check: the pair serves the name once; two certificates of one key type serve it twice.
+    section = "".join(f"        - {{ cert: {p.cert}, key: {p.key} }}\n" for p in (rsa, ecdsa))
+    result = check_with(tmp_path, section)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    other_rsa = make_certificate(tmp_path, "dual-rsa-2", ["dual.example"], rsa=True)
+    result = check_with(tmp_path, section + f"        - {{ cert: {other_rsa.cert}, key: {other_rsa.key} }}\n")
+    assert result.returncode == 0
+    assert "'dual.example' is served by more than one certificate; the first serves it" in result.stderr
+
+
 # MARK: - turnout check
 
 
