@@ -2,30 +2,43 @@ import TurnoutCore
 import TurnoutMetrics
 import TurnoutTLS
 
-/// HTTPS listeners' certificates at run time: read again on SIGHUP and `POST /v1/tls/reload`, shown in the status
-/// and the metrics. A reload reads every listener's files first and replaces nothing unless all of them load: a
-/// bad file is refused naming its key and path, and the certificates in force keep serving. New handshakes use
-/// the new certificates; connections already open keep theirs.
+/// HTTPS listeners' certificates and target groups' CA files at run time: read again on SIGHUP and
+/// `POST /v1/tls/reload`, the certificates shown in the status and the metrics. A reload reads every file first
+/// and replaces nothing unless all of them load: a bad file is refused naming its key and path, and what is in
+/// force keeps serving. New handshakes use the new files; connections already open (pooled upstream ones too)
+/// keep their sessions.
 extension ControlPlane {
-    /// Reads every HTTPS listener's certificate files again and, when all load, hands them to the data plane.
-    /// Logs the outcome in one line; returns the error of the first file that did not load.
+    /// Reads every HTTPS listener's certificate files and every target group's CA file again and, when all load,
+    /// hands them to the data plane (and the health checks). Logs the outcome in one line; returns the error of
+    /// the first file that did not load.
     @discardableResult
     public func reloadCertificates(caller: String) -> ConfigError? {
         var loaded: [String: TLSServerConfiguration] = [:]
-        for listener in config.listeners {
-            guard let tls = listener.tls else { continue }
-            do {
+        var upstreamGroups: [String] = []
+        do throws(ConfigError) {
+            for listener in config.listeners {
+                guard let tls = listener.tls else { continue }
                 loaded[listener.name] = try TLSServerConfiguration.load(tls, key: "listeners.\(listener.name).tls")
-            } catch {
-                logger.error("certificates not reloaded (\(caller)), the ones in force keep serving: \(error)")
-                return error
             }
+            for group in config.targetGroups {
+                guard let tls = group.tls else { continue }
+                try TLSClientContext.check(tls, group: group.name)
+                upstreamGroups.append(group.name)
+            }
+        } catch {
+            logger.error("certificates not reloaded (\(caller)), the ones in force keep serving: \(error)")
+            return error
         }
-        guard !loaded.isEmpty else { return nil }
+        guard !loaded.isEmpty || !upstreamGroups.isEmpty else { return nil }
         for (name, configuration) in loaded { dataPlane.replaceCertificates(listener: name, with: configuration) }
-        certificates = loaded
-        let summary = loaded.keys.sorted().map { "\($0): \(loaded[$0]!.certificates.count)" }.joined(separator: ", ")
-        logger.notice("certificates reloaded (\(caller)); new handshakes use them: \(summary)")
+        if !loaded.isEmpty { certificates = loaded }
+        if !upstreamGroups.isEmpty {
+            dataPlane.reloadUpstreamTLS()
+            health.reloadTLS()
+        }
+        let summary = loaded.keys.sorted().map { "\($0): \(loaded[$0]!.certificates.count)" }
+            + upstreamGroups.map { "target group \($0): CA file" }
+        logger.notice("certificates reloaded (\(caller)); new handshakes use them: \(summary.joined(separator: ", "))")
         return nil
     }
 

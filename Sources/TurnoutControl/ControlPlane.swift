@@ -384,6 +384,10 @@ public protocol DataPlane: AnyObject {
     /// this returns; connections already open keep theirs.
     func replaceCertificates(listener: String, with configuration: TLSServerConfiguration)
 
+    /// Makes every upstream TLS handshake begun after this returns read its group's CA file again (each worker
+    /// makes its client contexts anew at its next routing refresh); pooled connections keep their sessions.
+    func reloadUpstreamTLS()
+
     /// Opens the access logs' files again (after logrotate renamed them); their paths. Throws what failed, naming
     /// the path (the other files are reopened).
     func reopenAccessLogs() throws -> [String]
@@ -395,6 +399,9 @@ public protocol DataPlane: AnyObject {
 extension DataPlane {
     /// A data plane without HTTPS listeners has nothing to replace.
     public func replaceCertificates(listener: String, with configuration: TLSServerConfiguration) {}
+
+    /// A data plane without upstream TLS has no CA file to read again.
+    public func reloadUpstreamTLS() {}
 
     /// A data plane that writes no access log.
     public func reopenAccessLogs() throws -> [String] { [] }

@@ -86,6 +86,11 @@ public final class HealthChecker {
     }
 
     /// Stops every probe and timer and forgets all groups (before stopping the loop).
+    /// Later probes of groups with `tls` read their CA files again.
+    public func reloadTLS() {
+        prober.reloadTLS()
+    }
+
     public func shutdown() {
         for registration in state.removeAll() { prober.cancel(registration) }
         wake.set(state.nextDeadline)
@@ -129,9 +134,17 @@ public final class HealthChecker {
 /// Runs health probes: `HealthChecker` orders them, `SocketHealthProber` makes real connections,
 /// and the unit tests answer them by hand.
 public protocol HealthProber: AnyObject {
+    /// Makes later probes of groups with `tls` read their CA files again (after a reload).
+    func reloadTLS()
+
     /// Starts `order`'s probe; `completion` gets its result once, on the control thread, unless
     /// the probe is cancelled first.
     func start(_ order: HealthProbeOrder, completion: @escaping (ProbeResult) -> Void)
     /// Stops the running probe of `registration` without a result (nothing happens when none runs).
     func cancel(_ registration: UInt64)
+}
+
+extension HealthProber {
+    /// A prober that keeps no TLS contexts has nothing to read again.
+    public func reloadTLS() {}
 }

@@ -50,6 +50,10 @@ public final class SocketHealthProber: HealthProber {
                     serverName: order.tls?.serverName ?? order.target.host)
     }
 
+    public func reloadTLS() {
+        tlsContexts = [:]
+    }
+
     public func cancel(_ registration: UInt64) {
         running.removeValue(forKey: registration)?.cancel()
     }

@@ -136,8 +136,10 @@ public enum TLSHandshakeFailure: Int, CaseIterable, Sendable {
     case unrecognizedName
     /// The bytes were not TLS (plain HTTP to an HTTPS port, say).
     case notTLS
-    /// The client closed or reset the connection during the handshake.
+    /// The peer closed or reset the connection during the handshake.
     case closed
+    /// The target's certificate did not verify (another CA, another name, expired): upstream TLS only.
+    case certificateVerify
     /// Anything else the library refused.
     case other
 
@@ -149,6 +151,7 @@ public enum TLSHandshakeFailure: Int, CaseIterable, Sendable {
         case .unrecognizedName: "unrecognized_name"
         case .notTLS: "not_tls"
         case .closed: "closed"
+        case .certificateVerify: "certificate_verify"
         case .other: "other"
         }
     }

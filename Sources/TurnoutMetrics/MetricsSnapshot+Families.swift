@@ -30,6 +30,8 @@ extension MetricsSnapshot {
                      }),
             tlsHandshakes(listeners),
             tlsHandshakeFailures(listeners),
+            upstreamTLSHandshakes(routes),
+            upstreamTLSHandshakeFailures(routes),
         ] + mirrorFamilies()
     }
 
@@ -137,7 +139,45 @@ extension MetricsSnapshot {
             }
         }
         return .counter("turnout_tls_handshake_failures_total",
-                        help: "TLS handshakes that failed, by listener and reason (timeout, protocol_version, no_shared_cipher, unrecognized_name, not_tls, closed, other).",
+                        help: "TLS handshakes that failed, by listener and reason (\(Self.handshakeFailureLabels)).",
+                        samples: samples)
+    }
+
+    static let handshakeFailureLabels = TLSHandshakeFailure.allCases.map(\.label).joined(separator: ", ")
+
+    /// Routes' TLS figures by target group and target (the listeners' routes to one target summed), for the
+    /// targets of groups with `tls` that saw a handshake, whole or failed.
+    private func upstreamTLSTotals(_ routes: [(key: RouteKey, value: RouteTotals)])
+        -> [(group: String, target: String, totals: RouteTotals)] {
+        var summed: [(group: String, target: String, totals: RouteTotals)] = []
+        for (key, totals) in routes where totals.tlsHandshakes > 0 || !totals.tlsHandshakeFailures.isEmpty {
+            if let index = summed.firstIndex(where: { $0.group == key.group && $0.target == key.target }) {
+                summed[index].totals.add(totals)
+            } else {
+                summed.append((key.group, key.target, totals))
+            }
+        }
+        return summed.sorted { ($0.group, $0.target) < ($1.group, $1.target) }
+    }
+
+    private func upstreamTLSHandshakes(_ routes: [(key: RouteKey, value: RouteTotals)]) -> MetricFamily {
+        .counter("turnout_upstream_tls_handshakes_total",
+                 help: "TLS handshakes with targets completed, by target group and target.",
+                 samples: upstreamTLSTotals(routes).map {
+                     MetricSample(labels: [("target_group", $0.group), ("target", $0.target)], value: Double($0.totals.tlsHandshakes))
+                 })
+    }
+
+    private func upstreamTLSHandshakeFailures(_ routes: [(key: RouteKey, value: RouteTotals)]) -> MetricFamily {
+        var samples: [MetricSample] = []
+        for (group, target, totals) in upstreamTLSTotals(routes) {
+            for (reason, count) in totals.tlsHandshakeFailures.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                samples.append(MetricSample(labels: [("target_group", group), ("target", target), ("reason", reason.label)],
+                                            value: Double(count)))
+            }
+        }
+        return .counter("turnout_upstream_tls_handshake_failures_total",
+                        help: "TLS handshakes with targets that failed, by target group, target and reason (\(Self.handshakeFailureLabels)).",
                         samples: samples)
     }
 

@@ -44,6 +44,10 @@ public struct MetricsSnapshot: Sendable, Equatable {
         public internal(set) var requestsFinished: UInt64
         /// Error responses of 500 and above the proxy answered itself for requests routed here.
         public internal(set) var proxyErrors: UInt64
+        /// TLS handshakes with the target completed (groups with `tls`).
+        public internal(set) var tlsHandshakes: UInt64
+        /// TLS handshakes with the target failed, by reason; only reasons seen at least once.
+        public internal(set) var tlsHandshakeFailures: [TLSHandshakeFailure: UInt64]
         var durationSumNanoseconds: UInt64
         var durationBucketCounts: [UInt64]
 
@@ -70,6 +74,8 @@ public struct MetricsSnapshot: Sendable, Equatable {
             requestsStarted += other.requestsStarted
             requestsFinished += other.requestsFinished
             proxyErrors += other.proxyErrors
+            tlsHandshakes += other.tlsHandshakes
+            tlsHandshakeFailures.merge(other.tlsHandshakeFailures, uniquingKeysWith: +)
             durationSumNanoseconds += other.durationSumNanoseconds
             for index in durationBucketCounts.indices {
                 durationBucketCounts[index] += other.durationBucketCounts[index]

@@ -4,14 +4,17 @@
 /// call); read by the scrape through the registry that owns it.
 public final class RouteCounters: @unchecked Sendable {
     /// Slot layout: five status classes (1xx…5xx), connect errors, requests started and finished, proxy
-    /// errors, then the duration histogram (its sum in nanoseconds, then one count per bucket).
+    /// errors, TLS handshakes with the target and their failures by reason, then the duration histogram (its sum
+    /// in nanoseconds, then one count per bucket).
     enum Slot {
         static let firstStatusClass = 0
         static let connectErrors = 5
         static let started = 6
         static let finished = 7
         static let proxyErrors = 8
-        static let durationHistogram = 9
+        static let tlsHandshakes = 9
+        static let firstHandshakeFailure = 10
+        static let durationHistogram = firstHandshakeFailure + TLSHandshakeFailure.allCases.count
     }
 
     public let listener: String
@@ -74,6 +77,17 @@ public final class RouteCounters: @unchecked Sendable {
         if status >= 500 { slots.add(1, at: Slot.proxyErrors) }
     }
 
+    /// Counts a TLS handshake with the target completed (a group with `tls`).
+    @inline(__always)
+    public func recordTLSHandshake() {
+        slots.add(1, at: Slot.tlsHandshakes)
+    }
+
+    /// Counts a TLS handshake with the target that failed, by why (it is a connect error too).
+    public func recordTLSHandshakeFailure(_ reason: TLSHandshakeFailure) {
+        slots.add(1, at: Slot.firstHandshakeFailure + reason.rawValue)
+    }
+
     /// Copies every slot into `buffer` (`slotCount` of them) with relaxed loads, from any thread, without
     /// allocating: the figures' once-a-second sample. Finished is read before started, so that started is
     /// never below it.
@@ -98,12 +112,19 @@ public final class RouteCounters: @unchecked Sendable {
         let (sumNanoseconds, bucketCounts) = duration.load()
         // Finished before started: both only grow, so started read later is never below finished.
         let finished = slots.load(Slot.finished)
+        var handshakeFailures: [TLSHandshakeFailure: UInt64] = [:]
+        for reason in TLSHandshakeFailure.allCases {
+            let count = slots.load(Slot.firstHandshakeFailure + reason.rawValue)
+            if count > 0 { handshakeFailures[reason] = count }
+        }
         return MetricsSnapshot.RouteTotals(
             responsesByClass: (0..<5).map { slots.load(Slot.firstStatusClass + $0) },
             connectErrors: slots.load(Slot.connectErrors),
             requestsStarted: slots.load(Slot.started),
             requestsFinished: finished,
             proxyErrors: slots.load(Slot.proxyErrors),
+            tlsHandshakes: slots.load(Slot.tlsHandshakes),
+            tlsHandshakeFailures: handshakeFailures,
             durationSumNanoseconds: sumNanoseconds,
             durationBucketCounts: bucketCounts
         )

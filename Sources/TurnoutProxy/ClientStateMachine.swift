@@ -106,6 +106,12 @@ struct ClientStateMachine {
         }
     }
 
+    /// The link of the upstream connection being established, while connecting.
+    var connectingLink: UpstreamLink? {
+        if case .connecting(_, let link) = state { return link }
+        return nil
+    }
+
     var isTunnel: Bool {
         if case .tunnel = state { return true }
         return false

@@ -186,6 +186,13 @@ public final class Proxy: Sendable {
         certificatePublishers[listener]?.publish(configuration)
     }
 
+    /// Makes every upstream TLS handshake begun after this returns use client contexts made anew, reading their CA
+    /// files again: the routing is republished with the next upstream TLS load, and each worker drops its contexts
+    /// when it takes it. Pooled connections keep their sessions.
+    public func reloadUpstreamTLS() {
+        publisher.reloadUpstreamTLS()
+    }
+
     /// Stops accepting and lets in-flight exchanges finish within the shutdown grace.
     public func shutdown() {
         control.drainDeadline.store(MonotonicClock.now() &+ shutdownGrace, ordering: .relaxed)

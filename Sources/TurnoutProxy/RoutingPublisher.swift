@@ -22,11 +22,14 @@ public final class PublishedRouting: Sendable {
     /// `affinities[listener][route]`: route 0 is the listener's forward, `rule + 1` each rule's; nil where the
     /// route has neither stickiness nor a forced group. Compiled once per routing generation, as the rules.
     let affinities: [[AffinityMatcher?]]
+    /// Moves with every reload of the targets' CA files: a worker that sees it move makes its client contexts anew.
+    let upstreamTLSLoad: UInt64
 
     init(table: RoutingTable, routable: [[Bool]]?, version: UInt64, addresses: [[SocketAddress?]],
-         previous: PublishedRouting?) {
+         previous: PublishedRouting?, upstreamTLSLoad: UInt64? = nil) {
         self.table = table
         self.version = version
+        self.upstreamTLSLoad = upstreamTLSLoad ?? previous?.upstreamTLSLoad ?? 0
         self.addresses = addresses
         self.routable = routable ?? table.groups.map { Array(repeating: true, count: $0.targets.count) }
         if let previous, previous.table.generation == table.generation,
@@ -105,6 +108,17 @@ public final class RoutingPublisher: Sendable {
             precondition(table.generation >= stored.table.generation, "routing generations must not go backwards")
             let next = PublishedRouting(table: table, routable: routable, version: stored.version + 1, addresses: addresses,
                                         previous: stored)
+            stored = next
+            versionValue.store(next.version, ordering: .releasing)
+        }
+    }
+
+    /// Republishes the snapshot in force with the next upstream TLS load (see `Proxy.reloadUpstreamTLS`).
+    func reloadUpstreamTLS() {
+        current.withLock { stored in
+            let next = PublishedRouting(table: stored.table, routable: stored.routable, version: stored.version + 1,
+                                        addresses: stored.addresses, previous: stored,
+                                        upstreamTLSLoad: stored.upstreamTLSLoad + 1)
             stored = next
             versionValue.store(next.version, ordering: .releasing)
         }

@@ -28,6 +28,8 @@ extension Worker {
             if client.machine.deadline <= now {
                 if let tls = client.tls, !tls.established {
                     listenerCounters[client.listenerIndex].recordHandshakeFailure(.timeout)
+                } else if let link = client.machine.connectingLink, link.connection.handshaking {
+                    link.counters.recordTLSHandshakeFailure(.timeout)
                 }
                 drive(client, from: client.machine.timedOut(environment))
             }

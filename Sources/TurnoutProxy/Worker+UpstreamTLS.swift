@@ -41,6 +41,7 @@ extension Worker {
         guard let tls = upstream.tls else { return }
         switch tls.handshake() {
         case .done:
+            client.machine.connectingLink?.counters.recordTLSHandshake()
             upstream.handshaking = false
             upstream.connected = true
             drive(client)
@@ -48,7 +49,8 @@ extension Worker {
             upstream.readable = false
         case .wantWrite:
             upstream.writable = false
-        case .failed(_, let reason):
+        case .failed(let failure, let reason):
+            client.machine.connectingLink?.counters.recordTLSHandshakeFailure(failure)
             logger.warning("upstream TLS handshake failed", metadata: ["target": "\(upstream.target.key)", "reason": "\(reason)"])
             drive(client, from: client.machine.connectFailed(errno: EPROTO, environment))
         }

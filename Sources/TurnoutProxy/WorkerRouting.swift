@@ -27,7 +27,8 @@ struct WorkerRouting {
     var groupResponseTimeouts: [UInt64] = []
     /// `groupTLS[group]`: this worker's client context for a group with `tls` (see `Worker+UpstreamTLS`).
     var groupTLS: [TLSClientContext?] = []
-    /// Client contexts by settings, kept across snapshots so that a publish does not read the CA files again.
+    /// Client contexts by settings, kept across snapshots so that a publish does not read the CA files again
+    /// (until a reload moves `PublishedRouting.upstreamTLSLoad`).
     var tlsContextsBySettings: [UpstreamTLSConfig: TLSClientContext] = [:]
     /// `groupTargets[group]`: the target states in table order; nil where the target is
     /// not an address or not routable (unhealthy), so pickers skip it.
@@ -53,6 +54,7 @@ struct WorkerRouting {
     /// keeps them until the delay ends (`TargetState.standby`). An unhealthy target only
     /// stops getting new requests, and its idle pooled connections close.
     mutating func refresh(from routing: PublishedRouting, worker: Worker) {
+        if routing.upstreamTLSLoad != self.routing.upstreamTLSLoad { tlsContextsBySettings = [:] }
         self.routing = routing
         version = routing.version
         let table = routing.table

@@ -1,5 +1,6 @@
 import COpenSSL
 import Glibc
+import TurnoutCore
 
 /// A worker's OpenSSL context for the upstream connections of one target group with `tls`: the client side of
 /// re-encrypting to targets. Built on the worker's thread and used by it only, as the server contexts are.
@@ -35,6 +36,18 @@ public final class TLSClientContext {
     }
 
     deinit { SSL_CTX_free(context) }
+
+    /// Reads target group `group`'s CA file as its contexts will (`serve`, `check` and every reload): a failure is
+    /// a `ConfigError` at `target_groups.<group>.tls.ca_file` (`.tls` without one), whose line `lines` knows.
+    public static func check(_ settings: UpstreamTLSConfig, group: String,
+                             lines: ConfigSourceMap? = nil) throws(ConfigError) {
+        do {
+            _ = try TLSClientContext(verify: settings.verify, caFile: settings.caFile)
+        } catch {
+            let key = "target_groups.\(group).tls" + (settings.caFile == nil ? "" : ".ca_file")
+            throw ConfigError(key: key, line: lines?.line(of: key), message: "\(error)")
+        }
+    }
 
     /// A client-side session over the connected socket `fd`, sending `serverName` as SNI (unless it is an IP
     /// address, which SNI cannot carry) and, with `verify`, requiring the certificate to name it. Nil when

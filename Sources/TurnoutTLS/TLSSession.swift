@@ -54,13 +54,13 @@ public final class TLSSession {
         case SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN:
             let err = errno
             ERR_clear_error()
-            return .failed(.closed, err == 0 ? "the client closed during the handshake" : String(cString: strerror(err)))
+            return .failed(.closed, err == 0 ? "the peer closed during the handshake" : String(cString: strerror(err)))
         default:
             let verified = SSL_get_verify_result(ssl)
             guard verified == Int(X509_V_OK) else {
                 ERR_clear_error()
                 let reason = X509_verify_cert_error_string(verified).map { String(cString: $0) } ?? "code \(verified)"
-                return .failed(.other, "certificate verify failed: \(reason)")
+                return .failed(.certificateVerify, "certificate verify failed: \(reason)")
             }
             return Self.takeQueuedFailure()
         }

@@ -44,10 +44,9 @@ struct ConfigOptions: ParsableArguments {
         for group in config.targetGroups {
             guard let tls = group.tls else { continue }
             do {
-                _ = try TLSClientContext(verify: tls.verify, caFile: tls.caFile)
+                try TLSClientContext.check(tls, group: group.name, lines: lines)
             } catch {
-                let key = "target_groups.\(group.name).tls" + (tls.caFile == nil ? "" : ".ca_file")
-                printError("error: \(self.config): \(ConfigError(key: key, line: lines.line(of: key), message: "\(error)"))")
+                printError("error: \(self.config): \(error)")
                 throw ExitCode(2)
             }
         }

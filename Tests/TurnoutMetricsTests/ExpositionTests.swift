@@ -115,8 +115,12 @@ final class ExpositionTests: XCTestCase {
             turnout_rule_requests_total{listener="test",rule="default"} 0
             # HELP turnout_tls_handshakes_total TLS handshakes completed, by listener.
             # TYPE turnout_tls_handshakes_total counter
-            # HELP turnout_tls_handshake_failures_total TLS handshakes that failed, by listener and reason (timeout, protocol_version, no_shared_cipher, unrecognized_name, not_tls, closed, other).
+            # HELP turnout_tls_handshake_failures_total TLS handshakes that failed, by listener and reason (timeout, protocol_version, no_shared_cipher, unrecognized_name, not_tls, closed, certificate_verify, other).
             # TYPE turnout_tls_handshake_failures_total counter
+            # HELP turnout_upstream_tls_handshakes_total TLS handshakes with targets completed, by target group and target.
+            # TYPE turnout_upstream_tls_handshakes_total counter
+            # HELP turnout_upstream_tls_handshake_failures_total TLS handshakes with targets that failed, by target group, target and reason (timeout, protocol_version, no_shared_cipher, unrecognized_name, not_tls, closed, certificate_verify, other).
+            # TYPE turnout_upstream_tls_handshake_failures_total counter
             # HELP turnout_target_health Target health state (1 for the current state).
             # TYPE turnout_target_health gauge
             turnout_target_health{target_group="blue",target="127.0.0.1:3000",state="healthy"} 1
@@ -151,6 +155,27 @@ final class ExpositionTests: XCTestCase {
         ])
     }
 
+    func testUpstreamHandshakesAreCountedByGroupAndTargetOverListenersAndFailuresByReason() {
+        let registry = MetricsRegistry()
+        let production = registry.routeCounters(listener: "production", group: "secure", target: "10.0.0.1:443")
+        let test = registry.routeCounters(listener: "test", group: "secure", target: "10.0.0.1:443")
+        let other = registry.routeCounters(listener: "production", group: "secure", target: "10.0.0.2:443")
+        _ = registry.routeCounters(listener: "production", group: "plain", target: "10.0.0.3:80")
+        production.recordTLSHandshake()
+        test.recordTLSHandshake()
+        test.recordTLSHandshakeFailure(.certificateVerify)
+        other.recordTLSHandshakeFailure(.timeout)
+        other.recordTLSHandshakeFailure(.certificateVerify)
+        let lines = registry.render().split(separator: "\n").filter { $0.hasPrefix("turnout_upstream_tls_") }
+        XCTAssertEqual(lines, [
+            #"turnout_upstream_tls_handshakes_total{target_group="secure",target="10.0.0.1:443"} 2"#,
+            #"turnout_upstream_tls_handshakes_total{target_group="secure",target="10.0.0.2:443"} 0"#,
+            #"turnout_upstream_tls_handshake_failures_total{target_group="secure",target="10.0.0.1:443",reason="certificate_verify"} 1"#,
+            #"turnout_upstream_tls_handshake_failures_total{target_group="secure",target="10.0.0.2:443",reason="certificate_verify"} 1"#,
+            #"turnout_upstream_tls_handshake_failures_total{target_group="secure",target="10.0.0.2:443",reason="timeout"} 1"#,
+        ])
+    }
+
     func testEmptyRegistryRendersEveryDataPlaneFamilyHeaderOnce() {
         let rendered = MetricsRegistry().render()
         XCTAssertEqual(rendered, """
@@ -174,8 +199,12 @@ final class ExpositionTests: XCTestCase {
             # TYPE turnout_rule_requests_total counter
             # HELP turnout_tls_handshakes_total TLS handshakes completed, by listener.
             # TYPE turnout_tls_handshakes_total counter
-            # HELP turnout_tls_handshake_failures_total TLS handshakes that failed, by listener and reason (timeout, protocol_version, no_shared_cipher, unrecognized_name, not_tls, closed, other).
+            # HELP turnout_tls_handshake_failures_total TLS handshakes that failed, by listener and reason (timeout, protocol_version, no_shared_cipher, unrecognized_name, not_tls, closed, certificate_verify, other).
             # TYPE turnout_tls_handshake_failures_total counter
+            # HELP turnout_upstream_tls_handshakes_total TLS handshakes with targets completed, by target group and target.
+            # TYPE turnout_upstream_tls_handshakes_total counter
+            # HELP turnout_upstream_tls_handshake_failures_total TLS handshakes with targets that failed, by target group, target and reason (timeout, protocol_version, no_shared_cipher, unrecognized_name, not_tls, closed, certificate_verify, other).
+            # TYPE turnout_upstream_tls_handshake_failures_total counter
 
             """)
     }

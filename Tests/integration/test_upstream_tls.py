@@ -4,6 +4,7 @@ the test, with certificates the test makes with the ``openssl`` CLI (a CA and a 
 from __future__ import annotations
 
 import http.server
+import signal
 import socket
 import ssl
 import subprocess
@@ -154,6 +155,63 @@ def test_plain_target_in_a_tls_group_is_refused(proxy, backends, pki):
                             "green": {"targets": [], "health_check": NO_CHECKS}},
                     workers=1, wait_for_admin=True)
     assert requests.get(f"http://{LOOPBACK}:{turnout.port()}/", timeout=10).status_code == 502
+
+
+def upstream_tls_samples(turnout, family: str, target: str) -> dict[str, float]:
+    """``family``'s samples for the group blue's ``target``, by their label text after the target's."""
+    metrics = requests.get(f"{turnout.admin_url}/metrics", timeout=10).text
+    prefix = f'{family}{{target_group="blue",target="{target}"'
+    return {line[len(prefix):].rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines() if line.startswith(prefix)}
+
+
+def test_handshakes_with_targets_are_counted_and_failures_by_reason(proxy, tls_backend, pki):
+    turnout = start(proxy, tls_backend, {"verify": True, "ca_file": str(pki / "ca.pem"), "server_name": "elsewhere.test"})
+    assert requests.get(f"http://{LOOPBACK}:{turnout.port()}/", timeout=10).status_code == 502
+    failures = upstream_tls_samples(turnout, "turnout_upstream_tls_handshake_failures_total", tls_backend.address)
+    # The one target, tried once (a refused target is skipped for a moment: the retry finds no other).
+    assert failures == {',reason="certificate_verify"}': 1.0}, failures
+    assert upstream_tls_samples(turnout, "turnout_upstream_tls_handshakes_total", tls_backend.address) == {"}": 0.0}
+
+
+def test_a_changed_ca_file_is_read_again_by_a_reload_and_a_bad_one_refused(proxy, tls_backend, pki, tmp_path):
+    ca_file = tmp_path / "targets-ca.pem"
+    ca_file.write_bytes((pki / "other-ca.pem").read_bytes())
+    turnout = start(proxy, tls_backend, {"verify": True, "ca_file": str(ca_file), "server_name": "upstream.test"})
+    admin = AdminClient.of(turnout)
+    url = f"http://{LOOPBACK}:{turnout.port()}/"
+    assert requests.get(url, timeout=10).status_code == 502
+
+    # The authority that signed the target's certificate, put in the file: a reload makes new handshakes trust it.
+    ca_file.write_bytes((pki / "ca.pem").read_bytes())
+    assert requests.get(url, timeout=10).status_code == 502, "the file is read at a reload only"
+    failures = upstream_tls_samples(turnout, "turnout_upstream_tls_handshake_failures_total", tls_backend.address)
+    assert failures == {',reason="certificate_verify"}': 2.0}, failures
+    assert admin.post("/v1/tls/reload").status_code == 200
+    response = requests.get(url + "after-reload", timeout=10)
+    assert response.status_code == 200 and response.text == "tls backend /after-reload"
+    assert upstream_tls_samples(turnout, "turnout_upstream_tls_handshakes_total", tls_backend.address) == {"}": 1.0}
+
+    # A file that is no longer PEM: refused, naming the group's key; what is in force keeps serving.
+    ca_file.write_text("not a certificate\n")
+    refused = admin.post("/v1/tls/reload")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "tls_reload_refused"
+    assert "target_groups.blue.tls.ca_file" in refused.json()["error"]["message"], refused.text
+    assert requests.get(url + "still", timeout=10).status_code == 200
+    admin.close()
+
+
+def test_a_sighup_reads_the_targets_ca_file_again(proxy, tls_backend, pki, tmp_path):
+    ca_file = tmp_path / "targets-ca.pem"
+    ca_file.write_bytes((pki / "other-ca.pem").read_bytes())
+    turnout = start(proxy, tls_backend, {"verify": True, "ca_file": str(ca_file), "server_name": "upstream.test"})
+    url = f"http://{LOOPBACK}:{turnout.port()}/"
+    assert requests.get(url, timeout=10).status_code == 502
+    ca_file.write_bytes((pki / "ca.pem").read_bytes())
+    turnout.process.send_signal(signal.SIGHUP)
+    turnout.process.wait_for_log(r"certificates reloaded \(SIGHUP\).*target group blue: CA file")
+    assert requests.get(url, timeout=10).status_code == 200
 
 
 def test_check_names_an_unreadable_ca_file_with_its_key_and_line(proxy_config, pki):
