@@ -1,5 +1,5 @@
-"""The load clients: wrk (closed loop), curl (one stream), open_loop (constant rate) and a holder of idle
-keep-alive connections. Each returns plain numbers; latencies are in milliseconds."""
+"""The load clients: wrk (closed loop), curl (one stream), open_loop (constant rate), handshakes (new or resumed
+TLS handshakes) and a holder of idle keep-alive connections. Each returns plain numbers; latencies are in milliseconds."""
 
 import re
 import socket
@@ -51,6 +51,28 @@ def run_wrk(command):
         errors += sum(int(n) for n in socket_errors.groups())
     return WrkResult(float(rps.group(1)), _wrk_duration_ms(p50.group(1)), _wrk_duration_ms(p99.group(1)),
                      errors, output)
+
+
+@dataclass
+class HandshakesResult:
+    rate: float
+    completed: int
+    resumed: int
+    errors: int
+
+
+def handshakes_command(binary, port, connections, seconds, resumed):
+    return [str(binary), str(port), str(connections), str(seconds), "resumed" if resumed else "new"]
+
+
+def run_handshakes(command):
+    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    figures = dict(line.split(" ", 1) for line in completed.stdout.splitlines() if " " in line)
+    try:
+        return HandshakesResult(float(figures["rate"]), int(figures["completed"]), int(figures["resumed"]),
+                                int(figures["errors"]))
+    except (KeyError, ValueError):
+        raise RuntimeError(f"cannot read handshakes' output:\n{completed.stdout}\n{completed.stderr}")
 
 
 @dataclass

@@ -81,14 +81,16 @@ def build_release(repo_root, scratch, products=("turnout",)):
                        cwd=repo_root, check=True, stdout=sys.stderr)
 
 
-def compile_command(work, tool):
-    """The gcc command that compiles `tools/<tool>.c` into the work directory."""
-    return ["gcc", "-O2", "-Wall", "-o", str(Path(work) / tool), str(TOOLS_DIR / f"{tool}.c")]
+def compile_command(work, tool, libraries=()):
+    """The gcc command that compiles `tools/<tool>.c` into the work directory, linked with `libraries`."""
+    return (["gcc", "-O2", "-Wall", "-o", str(Path(work) / tool), str(TOOLS_DIR / f"{tool}.c")]
+            + [f"-l{library}" for library in libraries])
 
 
-def compile_tool(work, tool):
-    """Compiles a load client of `tools/` (open_loop, switchload) into the work directory; returns its path."""
-    subprocess.run(compile_command(work, tool), check=True)
+def compile_tool(work, tool, libraries=()):
+    """Compiles a load client of `tools/` (open_loop, switchload, handshakes) into the work directory; returns its
+    path."""
+    subprocess.run(compile_command(work, tool, libraries), check=True)
     return Path(work) / tool
 
 

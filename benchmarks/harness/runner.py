@@ -50,7 +50,7 @@ def start_proxies(services, workload, proxies, settings, context):
             log(str(failure))
             service.stop()
             continue
-        targets.append(Target(proxy, port, service, context.open_loop))
+        targets.append(Target(proxy, port, service, context.open_loop, context.handshakes))
     return targets, outcomes
 
 

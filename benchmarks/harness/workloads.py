@@ -51,6 +51,7 @@ class Target:
     port: int
     service: object  # processes.Service
     open_loop: object  # path of the compiled open_loop client
+    handshakes: object  # path of the compiled handshakes client
 
 
 @dataclass
@@ -193,6 +194,34 @@ def _https(path, connections, workers=1, headers=()):
                 settings=lambda options: ProxySettings(workers=workers, tls=True))
 
 
+# Connections the handshakes client keeps going at once.
+HANDSHAKE_CONNECTIONS = 32
+
+
+def _handshakes(resumed, workers=1):
+    """Connections per second from the `handshakes` client: a TLS 1.3 handshake (full, or resumed by ticket) and
+    one small GET with `Connection: close` each, `HANDSHAKE_CONNECTIONS` at a time."""
+
+    def command(binary, port, seconds):
+        return clients.handshakes_command(binary, port, HANDSHAKE_CONNECTIONS, seconds, resumed)
+
+    def measure(target, options):
+        result, _, cpu = _timed_cpu(target, lambda: clients.run_handshakes(
+            command(target.handshakes, target.port, options.duration)))
+        return Measurement(result.rate, errors=result.errors, cpu_cores=cpu,
+                           note=f"{result.resumed:,} of {result.completed:,} resumed")
+
+    def warm_up(target, options):
+        clients.run_handshakes(command(target.handshakes, target.port, options.warmup))
+
+    def commands(options):
+        return [" ".join(command("handshakes", "PORT", options.duration))
+                + "   # PORT CONNECTIONS SECONDS new|resumed"]
+
+    return dict(measure=measure, warm_up=warm_up, commands=commands,
+                settings=lambda options: ProxySettings(workers=workers, tls=True))
+
+
 WORKLOADS = [
     Workload("get-keepalive", "small GET, keep-alive, 1 worker", "throughput", "req/s", WITH_ACCESS_LOG,
              description="GET / (23-byte body), 64 keep-alive connections",
@@ -227,12 +256,30 @@ WORKLOADS = [
     Workload("https-get-keepalive-w2", "HTTPS small GET, keep-alive, 2 workers", "throughput", "req/s", THREE,
              description="as above with 2 proxy workers",
              **_https("/", lambda options: options.connections, workers=2)),
-    Workload("https-get-close", "HTTPS small GET, a handshake per request", "throughput", "req/s", THREE,
-             description="GET / over TLS with `Connection: close`: a new connection and TLS handshake per request",
+    Workload("https-get-close", "HTTPS small GET, a connection per request", "throughput", "req/s", THREE,
+             description="GET / over TLS with `Connection: close`: a new connection per request, whose handshake "
+                         "wrk resumes with the session of the connection before (a ticket)",
              **_https("/", lambda options: options.connections, headers=("Connection: close",))),
+    Workload("https-get-close-w2", "HTTPS small GET, a connection per request, 2 workers", "throughput", "req/s", THREE,
+             description="as above with 2 proxy workers",
+             **_https("/", lambda options: options.connections, workers=2, headers=("Connection: close",))),
+    Workload("https-handshake-new", "HTTPS new TLS 1.3 handshakes", "throughput", "conn/s", THREE,
+             description=f"the handshakes client, {HANDSHAKE_CONNECTIONS} connections: a full handshake and a "
+                         "GET per connection",
+             **_handshakes(resumed=False)),
+    Workload("https-handshake-new-w2", "HTTPS new TLS 1.3 handshakes, 2 workers", "throughput", "conn/s", THREE,
+             description="as above with 2 proxy workers", **_handshakes(resumed=False, workers=2)),
+    Workload("https-handshake-resumed", "HTTPS resumed TLS 1.3 handshakes", "throughput", "conn/s", THREE,
+             description=f"the handshakes client, {HANDSHAKE_CONNECTIONS} connections: a handshake resumed by "
+                         "ticket (the one its connection before got) and a GET per connection",
+             **_handshakes(resumed=True)),
+    Workload("https-handshake-resumed-w2", "HTTPS resumed TLS 1.3 handshakes, 2 workers", "throughput", "conn/s",
+             THREE, description="as above with 2 proxy workers", **_handshakes(resumed=True, workers=2)),
     Workload("https-download-1m", "HTTPS 1 MiB responses", "throughput", "MiB/s", THREE,
              description="GET /1m over TLS, 16 keep-alive connections; MiB/s = responses/s",
              **_https("/1m", 16)),
+    Workload("https-download-1m-w2", "HTTPS 1 MiB responses, 2 workers", "throughput", "MiB/s", THREE,
+             description="as above with 2 proxy workers", **_https("/1m", 16, workers=2)),
     Workload("idle-10k", "idle keep-alive connections", "memory", "KiB/conn", THREE,
              description="memory per idle client connection (RSS growth / connections held)",
              measure=_idle_measure, warm_up=_small_get_warm_up, commands=_idle_commands,
