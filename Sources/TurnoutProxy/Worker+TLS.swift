@@ -22,7 +22,7 @@ extension Worker {
         if version != tlsVersions[index] {
             tlsVersions[index] = version
             do {
-                tlsContexts[index] = try TLSServerContext(publisher.configuration)
+                tlsContexts[index] = try TLSServerContext(publisher.configuration, library: openSSL)
             } catch {
                 tlsContexts[index] = nil
                 logger.error("cannot set up TLS for the listener", metadata: [

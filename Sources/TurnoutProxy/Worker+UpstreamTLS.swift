@@ -16,7 +16,7 @@ extension Worker {
                             known: inout [UpstreamTLSConfig: TLSClientContext]) -> TLSClientContext? {
         if let context = known[settings] { return context }
         do {
-            let context = try TLSClientContext(verify: settings.verify, caFile: settings.caFile)
+            let context = try TLSClientContext(verify: settings.verify, caFile: settings.caFile, library: openSSL)
             known[settings] = context
             return context
         } catch {

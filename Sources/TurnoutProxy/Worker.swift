@@ -38,6 +38,8 @@ final class Worker {
     /// Per listener index: this worker's TLS contexts of an HTTPS listener, and the version of the certificates
     /// they were built from (see `Worker+TLS`).
     var tlsContexts: [TLSServerContext?] = []
+    /// The worker's own OpenSSL library context, which its server and client contexts fetch from.
+    lazy var openSSL = OpenSSLLibraryContext()
     var tlsVersions: [UInt64] = []
     /// Per listener index: where its access log lines go (nil: it writes none), and its name for them.
     let accessLogs: [WorkerAccessLog?]

@@ -61,6 +61,24 @@ public final class TLSCertificate: @unchecked Sendable {
         notAfter = Int64(turnout_X509_not_after(leaf))
     }
 
+    /// A copy of the private key decoded in `library` (the caller frees it), or nil when OpenSSL cannot make one.
+    func privateKey(in library: OpenSSLLibraryContext) -> OpaquePointer? {
+        var der: UnsafeMutablePointer<UInt8>?
+        let length = i2d_PrivateKey(key, &der)
+        guard length > 0, let der else {
+            ERR_clear_error()
+            return nil
+        }
+        defer {
+            OPENSSL_cleanse(der, Int(length))
+            CRYPTO_free(der, #fileID, #line)
+        }
+        var cursor: UnsafePointer<UInt8>? = UnsafePointer(der)
+        let copy = d2i_AutoPrivateKey_ex(nil, &cursor, Int(length), library.pointer, nil)
+        if copy == nil { ERR_clear_error() }
+        return copy
+    }
+
     deinit {
         X509_free(leaf)
         for certificate in chain { X509_free(certificate) }

@@ -11,11 +11,15 @@ public final class TLSClientContext {
     /// `SSL_CTX *`.
     private let context: OpaquePointer
     public let verify: Bool
+    /// The library context its fetches go to (nil: OpenSSL's default one).
+    private let library: OpenSSLLibraryContext?
 
     /// Builds the context; fails when the CA file cannot be read or OpenSSL refuses a setting, with OpenSSL's
     /// reason.
-    public init(verify: Bool, caFile: String?) throws(TLSContextError) {
-        guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSContextError.fromQueue("SSL_CTX_new") }
+    public init(verify: Bool, caFile: String?, library: OpenSSLLibraryContext? = nil) throws(TLSContextError) {
+        guard let context = SSL_CTX_new_ex(library?.pointer, nil, TLS_client_method()) else {
+            throw TLSContextError.fromQueue("SSL_CTX_new")
+        }
         turnout_SSL_CTX_set_client_defaults(context)
         var ok = turnout_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) == 1
         if verify {
@@ -33,6 +37,7 @@ public final class TLSClientContext {
         SSL_CTX_set_verify(context, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
         self.context = context
         self.verify = verify
+        self.library = library
     }
 
     deinit { SSL_CTX_free(context) }

@@ -17,6 +17,8 @@ public final class TLSServerContext {
     private let ticketCipher: OpaquePointer
     /// Where the ticket key in use is copied out of the shared ring (`SessionTicketKeys.keyLength` bytes).
     private let ticketKey: UnsafeMutableRawPointer
+    /// The library context every fetch of these contexts goes to (nil: OpenSSL's default one).
+    private let library: OpenSSLLibraryContext?
 
     /// TLS 1.2 suites of the `default` policy: forward-secret (ECDHE) AEAD only. TLS 1.3's suites are all AEAD and
     /// forward-secret; OpenSSL's default list of them is kept.
@@ -24,9 +26,10 @@ public final class TLSServerContext {
         + "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
         + "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
-    /// Builds the contexts; fails only when OpenSSL refuses a setting (out of memory, a library without TLS 1.3),
-    /// with OpenSSL's reason.
-    public init(_ configuration: TLSServerConfiguration) throws(TLSContextError) {
+    /// Builds the contexts in `library` (the worker's own; nil: OpenSSL's default); fails only when OpenSSL
+    /// refuses a setting (out of memory, a library without TLS 1.3), with OpenSSL's reason.
+    public init(_ configuration: TLSServerConfiguration, library: OpenSSLLibraryContext? = nil) throws(TLSContextError) {
+        self.library = library
         matcher = configuration.matcher
         strictSNI = configuration.settings.strictSNI
         var wire: [UInt8] = []
@@ -36,7 +39,7 @@ public final class TLSServerContext {
         }
         alpn = wire
         ticketKeys = configuration.ticketKeys
-        guard let cipher = EVP_CIPHER_fetch(nil, "AES-256-CBC", nil) else {
+        guard let cipher = EVP_CIPHER_fetch(library?.pointer, "AES-256-CBC", nil) else {
             throw TLSContextError.fromQueue("fetching AES-256-CBC for session tickets")
         }
         ticketCipher = cipher
@@ -44,7 +47,8 @@ public final class TLSServerContext {
         var made: [OpaquePointer] = []
         do {
             for group in configuration.servedTogether {
-                made.append(try Self.makeContext(group.map { configuration.certificates[$0] }, configuration.settings))
+                made.append(try Self.makeContext(group.map { configuration.certificates[$0] }, configuration.settings,
+                                                 library: library))
             }
         } catch {
             for context in made { SSL_CTX_free(context) }
@@ -98,9 +102,11 @@ public final class TLSServerContext {
         return TLSSession(ssl: ssl, context: self)
     }
 
-    private static func makeContext(_ certificates: [TLSCertificate],
-                                    _ settings: ListenerTLSConfig) throws(TLSContextError) -> OpaquePointer {
-        guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSContextError.fromQueue("SSL_CTX_new") }
+    private static func makeContext(_ certificates: [TLSCertificate], _ settings: ListenerTLSConfig,
+                                    library: OpenSSLLibraryContext?) throws(TLSContextError) -> OpaquePointer {
+        guard let context = SSL_CTX_new_ex(library?.pointer, nil, TLS_server_method()) else {
+            throw TLSContextError.fromQueue("SSL_CTX_new")
+        }
         turnout_SSL_CTX_set_server_defaults(context)
         // Resumption by tickets only, whose keys every worker shares (`ticketKey`); a per-context session cache
         // would resume only clients that come back to the same worker.
@@ -117,7 +123,10 @@ public final class TLSServerContext {
             for intermediate in certificate.chain where ok {
                 ok = turnout_SSL_CTX_add1_chain_cert(context, intermediate) == 1
             }
-            ok = ok && SSL_CTX_use_PrivateKey(context, certificate.key) == 1
+            // The key decoded again in the context's library, so that signing with it fetches from there only.
+            let key = library.flatMap { certificate.privateKey(in: $0) }
+            ok = ok && SSL_CTX_use_PrivateKey(context, key ?? certificate.key) == 1
+            EVP_PKEY_free(key)
             guard ok else {
                 let error = TLSContextError.fromQueue("setting up \(certificate.certPath)")
                 SSL_CTX_free(context)
