@@ -167,7 +167,7 @@ final class HTTPExchange {
             case .bytes(let count): written += count
             case .wouldBlock: return
             case .endOfFile: return finish(.connectionFailed("connection closed"))
-            case .failed(let error): return finish(.connectionFailed(Self.describe(errno: error)))
+            case .failed(let error): return finish(.connectionFailed(describe(failure: error)))
             }
         }
         phase = .readingHead
@@ -194,7 +194,7 @@ final class HTTPExchange {
             case .endOfFile:
                 if phase == .readingBody { return finishWithResponse() }
                 return finish(parseHead(complete: true) ?? .connectionFailed("connection closed before a complete response head"))
-            case .failed(let error): return finish(.connectionFailed(Self.describe(errno: error)))
+            case .failed(let error): return finish(.connectionFailed(describe(failure: error)))
             }
         }
     }
@@ -301,6 +301,12 @@ final class HTTPExchange {
 }
 
 extension HTTPExchange {
+    /// A read or write's failure: over TLS, a protocol error with OpenSSL's reason (an alert the peer sent).
+    private func describe(failure error: Int32) -> String {
+        guard error == EPROTO, let reason = tls?.protocolFailure else { return Self.describe(errno: error) }
+        return "TLS: \(reason)"
+    }
+
     /// How a failed connection shows in a target's health description or a hook's reason.
     static func describe(errno error: Int32) -> String {
         switch error {

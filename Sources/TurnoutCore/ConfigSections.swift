@@ -3,7 +3,8 @@
 enum ConfigSections {
     static let rootKeys = ["workers", "state_dir", "state", "admin", "listeners", "target_groups", "timeouts", "limits",
                            "log", "access_log"]
-    static let stateKeys = ["store", "endpoints", "prefix"]
+    static let stateKeys = ["store", "endpoints", "prefix", "tls"]
+    static let stateTLSKeys = upstreamTLSKeys + ["cert", "key"]
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
     static let listenerKeys = ["bind", "forward", "rules", "rules_of", "tls", "redirect_to_https", "access_log",
                                "stickiness", "force_group", "mirror"]
@@ -65,16 +66,20 @@ enum ConfigSections {
         }
     }
 
-    /// `state: {store: etcd, endpoints: [...], prefix: /turnout/<cluster>}`; every refusal names the key and its line.
+    /// `state: {store: etcd, endpoints: [...], prefix: /turnout/<cluster>, tls: {...}}`; every refusal names the key
+    /// and its line.
     private static func state(_ node: ConfigNode) throws(ConfigError) -> StateConfig {
         var state = StateConfig()
         let fields = try node.mapping(allowedKeys: stateKeys)
+        var schemes: [(node: ConfigNode, https: Bool?)] = []
         for (key, value) in fields.entries {
             switch key {
             case "store": state.store = try choice(value)
             case "endpoints":
                 for item in try value.sequence(expected: "etcd client addresses, e.g. [127.0.0.1:2379]") {
-                    state.endpoints.append(try etcdEndpoint(item))
+                    let (endpoint, https) = try etcdEndpoint(item)
+                    state.endpoints.append(endpoint)
+                    schemes.append((item, https))
                 }
             case "prefix":
                 let prefix = try value.string(expected: "a key prefix such as /turnout/<cluster>")
@@ -82,6 +87,7 @@ enum ConfigSections {
                     throw value.error("expected a key prefix such as /turnout/<cluster> (starting with '/', not ending with it), got '\(prefix)'")
                 }
                 state.prefix = prefix
+            case "tls": state.tls = try stateTLS(value)
             default: preconditionFailure("key '\(key)' is allowed but not read")
             }
         }
@@ -92,23 +98,48 @@ enum ConfigSections {
             guard fields["prefix"] != nil else {
                 throw node.error("store: etcd needs a prefix, e.g. prefix: /turnout/<cluster>")
             }
-        } else if let stray = fields["endpoints"] ?? fields["prefix"] {
-            throw stray.error("only store: etcd takes endpoints and a prefix; store: local keeps the state in state_dir")
+            // One scheme for every member: HTTPS with `tls` or an `https://` endpoint, plain HTTP otherwise.
+            let https = state.tls != nil || schemes.contains { $0.https == true }
+            if https, let plain = schemes.first(where: { $0.https == false }) {
+                throw plain.node.error("every etcd endpoint is spoken to over HTTPS (state.tls, or another endpoint written https://); write it https:// or host:port")
+            }
+            if https, state.tls == nil { state.tls = EtcdTLSConfig() }
+        } else if let stray = fields["endpoints"] ?? fields["prefix"] ?? fields["tls"] {
+            throw stray.error("only store: etcd takes endpoints, a prefix and tls; store: local keeps the state in state_dir")
         }
         return state
     }
 
-    /// `host:port` or `http://host:port`; TLS to etcd is not supported yet, so `https://` is refused by name.
-    private static func etcdEndpoint(_ node: ConfigNode) throws(ConfigError) -> HostPort {
+    /// `host:port`, `http://host:port` or `https://host:port`, with whether a scheme said HTTPS (nil: none written).
+    private static func etcdEndpoint(_ node: ConfigNode) throws(ConfigError) -> (HostPort, https: Bool?) {
         let text = try node.string(expected: "an etcd client address host:port")
-        if text.hasPrefix("https://") {
-            throw node.error("TLS to etcd is not supported yet; use its plain HTTP client address, got '\(text)'")
+        var bare = Substring(text)
+        var https: Bool?
+        for (scheme, secure) in [("http://", false), ("https://", true)] where bare.hasPrefix(scheme) {
+            bare = bare.dropFirst(scheme.count)
+            https = secure
         }
-        let bare = text.hasPrefix("http://") ? String(text.dropFirst("http://".count)) : text
-        guard let endpoint = HostPort.parse(bare.hasSuffix("/") ? String(bare.dropLast()) : bare), endpoint.port != 0 else {
+        guard let endpoint = HostPort.parse(String(bare.hasSuffix("/") ? bare.dropLast() : bare)), endpoint.port != 0 else {
             throw node.error("expected an etcd client address host:port, e.g. 127.0.0.1:2379, got '\(text)'")
         }
-        return endpoint
+        return (endpoint, https)
+    }
+
+    /// `state.tls`: a target group's `tls` keys, with the instance's own `cert` and `key` (both or neither).
+    private static func stateTLS(_ node: ConfigNode) throws(ConfigError) -> EtcdTLSConfig {
+        var tls = EtcdTLSConfig()
+        let fields = try node.mapping(allowedKeys: stateTLSKeys)
+        for (key, value) in fields.entries {
+            switch key {
+            case "cert": tls.cert = try value.string(expected: "a PEM certificate file")
+            case "key": tls.key = try value.string(expected: "a PEM private key file")
+            default: try upstreamTLSSetting(key, value, into: &tls.server)
+            }
+        }
+        if (tls.cert == nil) != (tls.key == nil) {
+            throw (fields["cert"] ?? fields["key"] ?? node).error("a client certificate needs both cert and key")
+        }
+        return tls
     }
 
     private static func admin(_ node: ConfigNode) throws(ConfigError) -> AdminConfig {
@@ -270,14 +301,20 @@ enum ConfigSections {
     private static func upstreamTLS(_ node: ConfigNode) throws(ConfigError) -> UpstreamTLSConfig {
         var tls = UpstreamTLSConfig()
         for (key, value) in try node.mapping(allowedKeys: upstreamTLSKeys).entries {
-            switch key {
-            case "verify": tls.verify = try value.bool()
-            case "ca_file": tls.caFile = try value.string(expected: "a PEM file of CA certificates")
-            case "server_name": tls.serverName = try value.string(expected: "a host name")
-            default: preconditionFailure("key '\(key)' is allowed but not read")
-            }
+            try upstreamTLSSetting(key, value, into: &tls)
         }
         return tls
+    }
+
+    /// One of `upstreamTLSKeys`, which a target group's `tls` and `state.tls` share.
+    private static func upstreamTLSSetting(_ key: String, _ value: ConfigNode,
+                                           into tls: inout UpstreamTLSConfig) throws(ConfigError) {
+        switch key {
+        case "verify": tls.verify = try value.bool()
+        case "ca_file": tls.caFile = try value.string(expected: "a PEM file of CA certificates")
+        case "server_name": tls.serverName = try value.string(expected: "a host name")
+        default: preconditionFailure("key '\(key)' is allowed but not read")
+        }
     }
 
     /// One of the cases of `Choice`, by its YAML name.

@@ -85,6 +85,23 @@ public final class TLSCertificate: @unchecked Sendable {
         EVP_PKEY_free(key)
     }
 
+    /// Makes the pair one `context` (`SSL_CTX *`) presents: the leaf, the chain after it, the key (decoded again in
+    /// `library` when the context is made in one). False when OpenSSL refuses one, its reason left on the error
+    /// queue.
+    func install(in context: OpaquePointer, library: OpenSSLLibraryContext? = nil) -> Bool {
+        // Each key type has its own slot in the context: the chain and the key go to the slot the certificate just
+        // filled (a listener's RSA and ECDSA certificates for one name side by side).
+        var ok = SSL_CTX_use_certificate(context, leaf) == 1
+        for intermediate in chain where ok {
+            ok = turnout_SSL_CTX_add1_chain_cert(context, intermediate) == 1
+        }
+        // The key decoded again in the context's library, so that signing with it fetches from there only.
+        let libraryKey = library.flatMap { privateKey(in: $0) }
+        ok = ok && SSL_CTX_use_PrivateKey(context, libraryKey ?? key) == 1
+        EVP_PKEY_free(libraryKey)
+        return ok
+    }
+
     private static func openFile(_ path: String) throws(TLSFileError) -> OpaquePointer {
         guard let bio = BIO_new_file(path, "r") else {
             let reason = String(cString: strerror(errno))

@@ -6,7 +6,9 @@ import TurnoutCore
 /// re-encrypting to targets. Built on the worker's thread and used by it only, as the server contexts are.
 ///
 /// With `verify`, a handshake succeeds only when the target's chain leads to a certificate of `caFile` (the
-/// system's store when there is none) and the certificate names the host the session was made for.
+/// system's store when there is none) and the certificate names the host the session was made for. With
+/// `certificate`, it is presented to a server that asks for one (etcd's `--client-cert-auth`). The control
+/// thread's etcd client uses one too.
 public final class TLSClientContext {
     /// `SSL_CTX *`.
     private let context: OpaquePointer
@@ -16,7 +18,8 @@ public final class TLSClientContext {
 
     /// Builds the context; fails when the CA file cannot be read or OpenSSL refuses a setting, with OpenSSL's
     /// reason.
-    public init(verify: Bool, caFile: String?, library: OpenSSLLibraryContext? = nil) throws(TLSContextError) {
+    public init(verify: Bool, caFile: String?, certificate: TLSCertificate? = nil,
+                library: OpenSSLLibraryContext? = nil) throws(TLSContextError) {
         guard let context = SSL_CTX_new_ex(library?.pointer, nil, TLS_client_method()) else {
             throw TLSContextError.fromQueue("SSL_CTX_new")
         }
@@ -29,8 +32,13 @@ public final class TLSClientContext {
                 ok = ok && SSL_CTX_set_default_verify_paths(context) == 1
             }
         }
+        var what = caFile.map { "loading \($0)" } ?? "setting up the upstream TLS context"
+        if ok, let certificate {
+            what = "setting up \(certificate.certPath)"
+            ok = certificate.install(in: context)
+        }
         guard ok else {
-            let error = TLSContextError.fromQueue(caFile.map { "loading \($0)" } ?? "setting up the upstream TLS context")
+            let error = TLSContextError.fromQueue(what)
             SSL_CTX_free(context)
             throw error
         }

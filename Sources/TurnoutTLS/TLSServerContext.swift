@@ -117,16 +117,7 @@ public final class TLSServerContext {
         case .default: ok = ok && SSL_CTX_set_cipher_list(context, defaultTLS12Ciphers) == 1
         }
         for certificate in certificates {
-            // Each key type has its own slot in the context: the chain and the key go to the slot the certificate
-            // just filled.
-            ok = ok && SSL_CTX_use_certificate(context, certificate.leaf) == 1
-            for intermediate in certificate.chain where ok {
-                ok = turnout_SSL_CTX_add1_chain_cert(context, intermediate) == 1
-            }
-            // The key decoded again in the context's library, so that signing with it fetches from there only.
-            let key = library.flatMap { certificate.privateKey(in: $0) }
-            ok = ok && SSL_CTX_use_PrivateKey(context, key ?? certificate.key) == 1
-            EVP_PKEY_free(key)
+            ok = ok && certificate.install(in: context, library: library)
             guard ok else {
                 let error = TLSContextError.fromQueue("setting up \(certificate.certPath)")
                 SSL_CTX_free(context)

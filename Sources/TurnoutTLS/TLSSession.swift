@@ -21,6 +21,10 @@ public final class TLSSession {
     public private(set) var writeWantsRead = false
     public private(set) var established = false
     private var closeNotifySent = false
+    /// OpenSSL's code for the last read or write that failed on a protocol error (0: none), kept so that a caller
+    /// off the hot path can say why (`protocolFailure`): a TLS 1.3 server refuses a client's certificate after
+    /// the client's handshake is done, in an alert the first read gets.
+    private var lastProtocolError: UInt = 0
 
     init(ssl: OpaquePointer, context: AnyObject) {
         self.ssl = ssl
@@ -122,9 +126,17 @@ public final class TLSSession {
             ERR_clear_error()
             return err == 0 ? .endOfFile : .failed(err)
         default:
+            lastProtocolError = ERR_peek_error()
             ERR_clear_error()
             return .failed(EPROTO)
         }
+    }
+
+    /// OpenSSL's reason for the last read or write that failed with EPROTO ("tlsv13 alert certificate
+    /// required"), nil when it gave none.
+    public var protocolFailure: String? {
+        guard lastProtocolError != 0 else { return nil }
+        return ERR_reason_error_string(lastProtocolError).map { String(cString: $0) }
     }
 
     /// The failure at the head of OpenSSL's error queue, which it clears.

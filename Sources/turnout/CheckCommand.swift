@@ -18,6 +18,7 @@ struct CheckCommand: ParsableCommand {
         let (config, lines) = try options.loadLocated()
         _ = try options.checkFiles(of: config, creatingStateDir: false)
         let certificates = try options.loadCertificates(of: config, lines: lines)
+        _ = try options.loadStoreTLS(of: config, lines: lines)
         for warning in Self.certificateWarnings(config, certificates, lines: lines, now: time(nil)) {
             printError("warning: \(options.config): \(warning)")
         }

@@ -53,6 +53,30 @@ struct ConfigOptions: ParsableArguments {
         return loaded
     }
 
+    /// The context `state.tls` makes for speaking HTTPS to etcd, nil for plain HTTP; the same for `serve` and
+    /// `check`. A CA file, certificate or key that cannot be used is reported as a target group's `tls.ca_file` is,
+    /// naming `state.tls.ca_file`, `.cert` or `.key` and its line, and the process exits with status 2.
+    func loadStoreTLS(of config: TurnoutConfig, lines: ConfigSourceMap) throws -> TLSClientContext? {
+        guard config.state.store == .etcd, let tls = config.state.tls else { return nil }
+        var key = "state.tls"
+        do {
+            var certificate: TLSCertificate?
+            if let cert = tls.cert, let keyFile = tls.key {
+                do {
+                    certificate = try TLSCertificate(certPath: cert, keyPath: keyFile)
+                } catch {
+                    key += error.file == cert && error.file != keyFile ? ".cert" : ".key"
+                    throw error
+                }
+            }
+            if tls.server.caFile != nil { key = "state.tls.ca_file" }
+            return try TLSClientContext(verify: tls.server.verify, caFile: tls.server.caFile, certificate: certificate)
+        } catch {
+            printError("error: \(self.config): \(ConfigError(key: key, line: lines.line(of: key), message: "\(error)"))")
+            throw ExitCode(2)
+        }
+    }
+
     /// Checks what `config` names on disk, the same for `serve` and `check`: the token file
     /// holds a token, and `state_dir` (with the local store) can hold the state (`serve` creates it when missing,
     /// `check` creates nothing). A failure is reported naming the key and the path, and the

@@ -33,6 +33,7 @@ struct ServeCommand: ParsableCommand {
         if !openSSLCaches { logger.warning("OpenSSL allocated before its allocator could be set; it keeps the heap") }
         let token = try options.checkFiles(of: config, creatingStateDir: true)
         let certificates = try options.loadCertificates(of: config, lines: lines)
+        let storeTLS = try options.loadStoreTLS(of: config, lines: lines)
 
         // Signals are taken synchronously from a signalfd on the control loop; block them
         // before any worker exists so every thread inherits the mask.
@@ -41,7 +42,7 @@ struct ServeCommand: ParsableCommand {
 
         do {
             let startup = try ServeStartup(config: config, configPath: options.config, token: token,
-                                           certificates: certificates, logger: logger)
+                                           certificates: certificates, storeTLS: storeTLS, logger: logger)
             try startup.run()
         } catch {
             // A line of the log's own format, so that a shipper parsing JSON lines reads why the process stopped.

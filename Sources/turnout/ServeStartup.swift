@@ -23,7 +23,7 @@ struct ServeStartup {
     let sharedStore: EtcdStateStore?
 
     init(config: TurnoutConfig, configPath: String, token: String?, certificates: [String: TLSServerConfiguration],
-         logger: Logger) throws {
+         storeTLS: TLSClientContext?, logger: Logger) throws {
         self.config = config
         self.configPath = configPath
         self.logger = logger
@@ -38,7 +38,7 @@ struct ServeStartup {
             recovered = StateRecovery.recover(store: local.snapshot, journal: local.journal, logger: logger)
             store = local
         case .etcd:
-            let shared = EtcdStateStore(config: config.state, loop: loop, logger: logger)
+            let shared = EtcdStateStore(config: config.state, tls: storeTLS, loop: loop, logger: logger)
             // etcd unreachable at start: the configuration serves, changes are refused, and the store reads the
             // shared state as soon as etcd answers.
             recovered = StateRecovery.Outcome(state: try? shared.load())

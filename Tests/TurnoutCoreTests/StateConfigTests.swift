@@ -45,9 +45,42 @@ final class StateConfigTests: XCTestCase {
         }
     }
 
-    func testRefusesTLSAndMalformedEndpointsByName() {
-        assertConfigError(minimalConfigYAML + "\nstate:\n  store: etcd\n  prefix: /t\n  endpoints:\n    - https://127.0.0.1:2379",
-                          key: "state.endpoints[0]", line: 9, message: "TLS to etcd is not supported yet")
+    func testReadsAnEtcdStoreOverTLS() throws {
+        let config = try ConfigLoader.parse(yaml: minimalConfigYAML + """
+
+            state:
+              store: etcd
+              endpoints: [https://127.0.0.1:2379, "etcd-2:22379"]
+              prefix: /turnout/prod
+              tls: {ca_file: /etc/etcd/ca.pem, server_name: etcd.internal, cert: /etc/turnout/etcd.pem, key: /etc/turnout/etcd.key}
+            """)
+        let tls = EtcdTLSConfig(server: UpstreamTLSConfig(verify: true, caFile: "/etc/etcd/ca.pem", serverName: "etcd.internal"),
+                                cert: "/etc/turnout/etcd.pem", key: "/etc/turnout/etcd.key")
+        XCTAssertEqual(config.state.tls, tls)
+        XCTAssertEqual(config.state.endpoints, [HostPort(host: "127.0.0.1", port: 2379), HostPort(host: "etcd-2", port: 22379)])
+        XCTAssertEqual(config.state.description, "etcd https://127.0.0.1:2379,https://etcd-2:22379 /turnout/prod "
+            + "tls(verify: true, ca_file: /etc/etcd/ca.pem, server_name: etcd.internal, cert: /etc/turnout/etcd.pem, key: /etc/turnout/etcd.key)")
+    }
+
+    func testAnHTTPSEndpointAloneMeansTLSWithTheSystemsAuthorities() throws {
+        let config = try ConfigLoader.parse(yaml: minimalConfigYAML + "\nstate: { store: etcd, endpoints: [https://e:2379], prefix: /t }")
+        XCTAssertEqual(config.state.tls, EtcdTLSConfig())
+    }
+
+    func testRefusesPlainHTTPBesideTLSAndHalfAClientCertificate() {
+        assertConfigError(minimalConfigYAML + "\nstate:\n  store: etcd\n  prefix: /t\n  endpoints:\n    - https://127.0.0.1:2379\n    - http://127.0.0.1:22379",
+                          key: "state.endpoints[1]", line: 10, message: "every etcd endpoint is spoken to over HTTPS")
+        assertConfigError(minimalConfigYAML + "\nstate:\n  store: etcd\n  prefix: /t\n  endpoints: [http://e:2379]\n  tls: {verify: false}",
+                          key: "state.endpoints[0]", line: 8, message: "every etcd endpoint is spoken to over HTTPS")
+        assertConfigError(minimalConfigYAML + "\nstate:\n  store: etcd\n  prefix: /t\n  endpoints: [e:2379]\n  tls:\n    key: /k.pem",
+                          key: "state.tls.key", line: 10, message: "a client certificate needs both cert and key")
+        assertConfigError(minimalConfigYAML + "\nstate:\n  store: etcd\n  prefix: /t\n  endpoints: [e:2379]\n  tls:\n    verify: maybe",
+                          key: "state.tls.verify", line: 10, message: "maybe")
+        assertConfigError(minimalConfigYAML + "\nstate:\n  tls: {verify: false}",
+                          key: "state.tls", line: 6, message: "only store: etcd takes endpoints, a prefix and tls")
+    }
+
+    func testRefusesMalformedEndpointsByName() {
         assertConfigError(minimalConfigYAML + "\nstate:\n  store: etcd\n  prefix: /t\n  endpoints:\n    - 127.0.0.1:2379\n    - etcd",
                           key: "state.endpoints[1]", line: 10, message: "expected an etcd client address host:port")
     }
@@ -59,7 +92,7 @@ final class StateConfigTests: XCTestCase {
 
     func testLocalTakesNoEndpoints() {
         assertConfigError(minimalConfigYAML + "\nstate:\n  store: local\n  prefix: /turnout/prod",
-                          key: "state.prefix", line: 7, message: "only store: etcd takes endpoints and a prefix")
+                          key: "state.prefix", line: 7, message: "only store: etcd takes endpoints, a prefix and tls")
     }
 
     func testAChangedStateNeedsARestart() throws {

@@ -11,6 +11,7 @@ import base64
 import signal
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,12 +39,37 @@ pytestmark = pytest.mark.skipif(ETCD is None, reason="etcd is not installed (mak
 PREFIX = "/turnout/test-fleet"
 
 
+def openssl(*arguments: str) -> None:
+    subprocess.run(["openssl", *arguments], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def etcd_pki(tmp_path_factory) -> Path:
+    """ca.pem signs etcd.pem (the members': localhost and 127.0.0.1) and client.pem (an instance's); other-ca.pem
+    signs nothing used here."""
+    directory = tmp_path_factory.mktemp("etcd-pki")
+    for name in ("ca", "other-ca"):
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                "-keyout", str(directory / f"{name}.key"), "-out", str(directory / f"{name}.pem"), "-subj", f"/CN={name}")
+    (directory / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    for name in ("etcd", "client"):
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", str(directory / f"{name}.key"), "-out", str(directory / f"{name}.csr"), "-subj", f"/CN={name}")
+        openssl("x509", "-req", "-in", str(directory / f"{name}.csr"), "-CA", str(directory / "ca.pem"),
+                "-CAkey", str(directory / "ca.key"), "-CAcreateserial", "-days", "2",
+                "-extfile", str(directory / "san.ext"), "-out", str(directory / f"{name}.pem"))
+    return directory
+
+
 class EtcdCluster:
     """``size`` etcd members on loopback, each with its own ports and data directory: ``stop()`` and ``start()`` act
-    on every member (or on the ones named), which come back on the same ports and data."""
+    on every member (or on the ones named), which come back on the same ports and data. With ``pki`` (from
+    ``etcd_pki``) the members serve HTTPS on their client ports and ask for a client certificate
+    (``--client-cert-auth``) signed by its CA."""
 
-    def __init__(self, start_process, directory: Path, size: int = 1):
+    def __init__(self, start_process, directory: Path, size: int = 1, pki: Path | None = None):
         self.start_process = start_process
+        self.pki = pki
         self.members = [
             {"name": f"m{index}", "data_dir": directory / f"etcd-m{index}", "client": free_port(), "peer": free_port()}
             for index in range(size)
@@ -54,8 +80,19 @@ class EtcdCluster:
         self.order = list(range(size))
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.pki else "http"
+
+    @property
     def endpoints(self) -> list[str]:
-        return [f"{LOOPBACK}:{self.members[index]['client']}" for index in self.order]
+        return [f"{self.scheme}://{LOOPBACK}:{self.members[index]['client']}" for index in self.order]
+
+    @property
+    def client_tls(self) -> dict | None:
+        """The ``state.tls`` an instance needs to speak to the members."""
+        if not self.pki:
+            return None
+        return {"ca_file": str(self.pki / "ca.pem"), "cert": str(self.pki / "client.pem"), "key": str(self.pki / "client.key")}
 
     def leader(self) -> int:
         """The index of the member that leads the cluster now."""
@@ -71,12 +108,17 @@ class EtcdCluster:
         for index in chosen:  # all at once: a member of a cluster answers only once a quorum is up
             member = self.members[index]
             self.starts += 1
-            client, peer = f"http://{LOOPBACK}:{member['client']}", f"http://{LOOPBACK}:{member['peer']}"
+            client = f"{self.scheme}://{LOOPBACK}:{member['client']}"
+            peer = f"http://{LOOPBACK}:{member['peer']}"
+            tls = [] if not self.pki else [
+                "--cert-file", str(self.pki / "etcd.pem"), "--key-file", str(self.pki / "etcd.key"),
+                "--trusted-ca-file", str(self.pki / "ca.pem"), "--client-cert-auth",
+            ]
             self.processes[index] = self.start_process(f"etcd-{member['name']}-{self.starts}", [
                 ETCD, "--name", member["name"], "--data-dir", str(member["data_dir"]),
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", initial, "--initial-cluster-token", "turnout-test", "--log-level", "warn",
+                "--initial-cluster", initial, "--initial-cluster-token", "turnout-test", "--log-level", "warn", *tls,
             ])
         for index in chosen:
             assert wait_until(lambda: self.answers(index), timeout=20), self.processes[index].log_tail()
@@ -93,9 +135,13 @@ class EtcdCluster:
         except requests.RequestException:
             return False
 
-    def call(self, path: str, body: dict, index: int | None = None) -> requests.Response:
+    def call(self, path: str, body: dict, index: int | None = None, **options) -> requests.Response:
         index = index if index is not None else min(self.processes)
-        return requests.post(f"http://{LOOPBACK}:{self.members[index]['client']}{path}", data=json.dumps(body), timeout=5)
+        if self.pki:
+            options = {"verify": str(self.pki / "ca.pem"),
+                       "cert": (str(self.pki / "client.pem"), str(self.pki / "client.key")), **options}
+        return requests.post(f"{self.scheme}://{LOOPBACK}:{self.members[index]['client']}{path}", data=json.dumps(body),
+                             timeout=5, **options)
 
 
 def _b64(text: str) -> str:
@@ -103,11 +149,12 @@ def _b64(text: str) -> str:
 
 
 @pytest.fixture
-def etcd_cluster(start_process, tmp_path):
-    """Factory: ``etcd_cluster(3)`` → a running cluster of that many members (one per test)."""
+def etcd_cluster(request, start_process, tmp_path):
+    """Factory: ``etcd_cluster(3)`` → a running cluster of that many members (one per test); ``tls=True``: over
+    HTTPS with client certificates."""
 
-    def start(size: int) -> EtcdCluster:
-        cluster = EtcdCluster(start_process, tmp_path, size)
+    def start(size: int, tls: bool = False) -> EtcdCluster:
+        cluster = EtcdCluster(start_process, tmp_path, size, pki=request.getfixturevalue("etcd_pki") if tls else None)
         cluster.start()
         return cluster
 
@@ -116,8 +163,10 @@ def etcd_cluster(start_process, tmp_path):
 
 @pytest.fixture
 def etcd(request, etcd_cluster) -> EtcdCluster:
-    """One member, or as many as the test asks for with ``@pytest.mark.parametrize("etcd", [3], indirect=True)``."""
-    return etcd_cluster(getattr(request, "param", 1))
+    """One member, or as many as the test asks for with ``@pytest.mark.parametrize("etcd", [3], indirect=True)``
+    (or ``[{"size": 1, "tls": True}]``)."""
+    param = getattr(request, "param", 1)
+    return etcd_cluster(**param) if isinstance(param, dict) else etcd_cluster(param)
 
 
 @pytest.fixture
@@ -131,22 +180,29 @@ def fleet_member(start_process, tmp_path, backends, etcd):
     }
 
     def start(name: str, endpoints: list[str] | None = None, blue_checks: dict | None = None,
-              rules: dict[str, list[dict]] | None = None) -> Proxy:
+              rules: dict[str, list[dict]] | None = None, state: dict | None = None,
+              store_reachable: bool = True) -> Proxy:
         """``blue_checks``: this instance's own ``health_check`` for blue (none by default); ``rules``: the
-        listeners' rules."""
+        listeners' rules; ``state``: keys put over the ``state`` section (by default the cluster's own, with its
+        ``tls`` when it has one); without ``store_reachable``, it is only waited for to listen (its ``/healthz``
+        answers 503 while etcd is away)."""
         own_groups = {**groups, "blue": {**groups["blue"], "health_check": blue_checks or NO_CHECKS}}
         config = ProxyConfig(state_dir=tmp_path / f"state-{name}",
                              listeners={"production": {"blue": 100}, "test": {"green": 100}}, groups=own_groups,
                              rules=rules)
         document = config.as_dict()
         document["state"] = {"store": "etcd", "endpoints": endpoints or etcd.endpoints, "prefix": PREFIX}
+        if etcd.client_tls:
+            document["state"]["tls"] = etcd.client_tls
+        document["state"].update(state or {})
         path = tmp_path / f"turnout-{name}.yaml"
         path.write_text(render_yaml(document) + "\n")
         process = start_process(f"turnout-{name}", [binary, "serve", "--config", str(path)])
         process.wait_until_listening([*config.listener_ports.values(), config.admin_port])
         member = Proxy(process, config, path)
         member.document = document  # what a test rewrites before a reload
-        wait_for_admin_api(member)
+        if store_reachable:
+            wait_for_admin_api(member)
         return member
 
     return start
@@ -288,6 +344,55 @@ def test_etcd_stopped_serving_goes_on_changes_are_refused_and_caught_up_after(fl
     assert wait_until(lambda: serves(a, "green"), timeout=10), a.process.log_tail()
 
 
+@pytest.mark.parametrize("etcd", [{"size": 1, "tls": True}], indirect=True)
+def test_a_switch_through_one_instance_is_in_force_on_another_over_tls_with_client_certificates(fleet_member, etcd):
+    """etcd serves HTTPS and asks for a client certificate its CA signed: a client without one is refused at the
+    handshake, and the instances, given ``state.tls`` with their certificate, share the state as over plain HTTP."""
+    with pytest.raises(requests.exceptions.SSLError):
+        etcd.call("/v3/kv/range", {"key": _b64("/")}, cert=None)
+    a, b = fleet_member("a"), fleet_member("b")
+    assert serves(b, "blue")
+
+    reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"})
+    assert reply.status_code == 200, reply.text
+    switched = reply.json()["generation"]
+    assert wait_until(lambda: generation(b) == switched, timeout=10), b.process.log_tail()
+    assert serves(b, "green")
+    status = admin_call(b, "GET", "/v1/status").json()["state_store"]
+    assert status["sound"] is True and status["endpoints"] == etcd.endpoints, status
+    assert all(endpoint.startswith("https://") for endpoint in status["endpoints"]), status
+    # The switch is in etcd: its head moved.
+    head = etcd.call("/v3/kv/range", {"key": _b64(PREFIX + "/head")}).json()
+    assert int(head["kvs"][0]["mod_revision"]) == status["revision"], (head, status)
+
+
+@pytest.mark.parametrize("etcd", [{"size": 1, "tls": True}], indirect=True)
+@pytest.mark.parametrize("tls, reason", [
+    ({"ca_file": "other-ca.pem", "cert": "client.pem", "key": "client.key"}, "certificate verify failed"),
+    ({"ca_file": "ca.pem"}, "TLS: sslv3 alert bad certificate"),  # the alert etcd sends
+], ids=["another CA", "no client certificate"])
+def test_an_instance_that_cannot_verify_etcd_or_be_verified_reports_the_store_unavailable(fleet_member, etcd, tls,
+                                                                                         reason):
+    """A handshake etcd's certificate fails (another CA), or etcd refuses (no client certificate), is etcd
+    unavailable to that instance, as etcd stopped is: it starts and serves its configuration, refuses changes with
+    503 naming the store and the TLS failure, and says so in ``/healthz`` and the status."""
+    a = fleet_member("a")
+    assert admin_call(a, "POST", "/v1/switch", json_body={"to": "green"}).status_code == 200
+    wrong = fleet_member("wrong", state={"tls": {key: str(etcd.pki / value) for key, value in tls.items()}},
+                         store_reachable=False)
+    assert serves(wrong, "blue")  # its configuration, not the shared state it cannot read
+
+    refused = admin_call(wrong, "POST", "/v1/switch", json_body={"to": "green"})
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "state_store_unavailable"
+    assert "etcd" in refused.json()["error"]["message"] and reason in refused.json()["error"]["message"], refused.text
+    health = admin_call(wrong, "GET", "/healthz")
+    assert health.status_code == 503 and health.json()["error"]["code"] == "state_store_unavailable", health.text
+    status = admin_call(wrong, "GET", "/v1/status").json()["state_store"]
+    assert status["sound"] is False and reason in status["problem"], status
+    assert serves(a, "green")
+
+
 def test_a_new_instance_gets_the_current_state_at_once(fleet_member):
     a = fleet_member("a")
     reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"})
@@ -301,8 +406,13 @@ def test_a_new_instance_gets_the_current_state_at_once(fleet_member):
 
 @pytest.mark.parametrize("state, key_line, message", [
     ({"store": "etcd", "prefix": PREFIX}, "  store: \"etcd\"", "store: etcd needs endpoints"),
-    ({"store": "etcd", "endpoints": ["https://127.0.0.1:2379"], "prefix": PREFIX}, "    - \"https://127.0.0.1:2379\"",
-     "TLS to etcd is not supported yet"),
+    ({"store": "etcd", "endpoints": ["https://127.0.0.1:2379", "http://127.0.0.1:22379"], "prefix": PREFIX},
+     "    - \"http://127.0.0.1:22379\"", "every etcd endpoint is spoken to over HTTPS"),
+    ({"store": "etcd", "endpoints": ["127.0.0.1:2379"], "prefix": PREFIX, "tls": {"cert": "/c.pem"}},
+     "    cert: \"/c.pem\"", "a client certificate needs both cert and key"),
+    ({"store": "etcd", "endpoints": ["127.0.0.1:2379"], "prefix": PREFIX, "tls": {"ca": "/ca.pem"}},
+     "    ca: \"/ca.pem\"", "ca"),
+    ({"store": "local", "tls": {"verify": False}}, "    verify: false", "only store: etcd takes"),
     ({"store": "etcd", "endpoints": ["127.0.0.1:2379"], "prefix": "turnout/x"}, "  prefix: \"turnout/x\"",
      "expected a key prefix such as /turnout/<cluster>"),
     ({"store": "consul"}, "  store: \"consul\"", "consul"),
@@ -319,6 +429,37 @@ def test_check_refuses_a_bad_state_section_naming_the_key_and_line(proxy_config,
     assert result.returncode != 0, result.stdout
     assert f"state" in result.stderr and f"(line {line})" in result.stderr, (result.stderr, line)
     assert message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("tls, key, message", [
+    ({"ca_file": "missing.pem"}, "ca_file", "missing.pem"),
+    ({"ca_file": "ca.pem", "cert": "client.pem", "key": "etcd.key"}, "key",
+     "the private key does not match the certificate"),
+    ({"ca_file": "ca.pem", "cert": "ca.key", "key": "client.key"}, "cert", "not a PEM certificate"),
+    ({"ca_file": "ca.pem", "cert": "client.pem", "key": "client.pem"}, "key", "not a PEM private key"),
+])
+def test_check_refuses_state_tls_files_that_cannot_be_used_naming_the_key_and_line(proxy_config, etcd_pki, tls, key,
+                                                                                   message):
+    config, path = proxy_config(groups={"blue": ["127.0.0.1:3000"], "green": ["127.0.0.1:3001"]})
+    document = config.as_dict()
+    document["state"] = {"store": "etcd", "endpoints": ["127.0.0.1:2379"], "prefix": PREFIX,
+                         "tls": {name: str(etcd_pki / file) for name, file in tls.items()}}
+    path.write_text(render_yaml(document) + "\n")
+    line = path.read_text().splitlines().index(f"    {key}: \"{etcd_pki / tls[key]}\"") + 1
+    result = run_check(path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"state.tls.{key} (line {line})" in result.stderr and message in result.stderr, (result.stderr, line)
+
+
+def test_check_accepts_a_state_section_over_tls(proxy_config, etcd_pki):
+    config, path = proxy_config(groups={"blue": ["127.0.0.1:3000"], "green": ["127.0.0.1:3001"]})
+    document = config.as_dict()
+    document["state"] = {"store": "etcd", "endpoints": ["https://127.0.0.1:2379", "localhost:22379"], "prefix": PREFIX,
+                         "tls": {"ca_file": str(etcd_pki / "ca.pem"), "server_name": "localhost",
+                                 "cert": str(etcd_pki / "client.pem"), "key": str(etcd_pki / "client.key")}}
+    path.write_text(render_yaml(document) + "\n")
+    result = run_check(path)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_check_accepts_an_etcd_state_section(proxy_config):

@@ -1,6 +1,7 @@
 import TurnoutCore
 import TurnoutHTTP1
 import TurnoutPosix
+import TurnoutTLS
 
 /// A small etcd v3 client over the JSON gateway (`POST /v3/...` on the members' client port, HTTP/1.1), on the
 /// control loop's own `HTTPExchange`.
@@ -8,10 +9,13 @@ import TurnoutPosix
 /// A unary call (`call`) is a round trip the control thread waits for, bounded by `timeout`, as it waits for a
 /// journal's fdatasync: it runs its exchange on a private `ControlLoop` until the answer, so nothing else on the
 /// control loop runs meanwhile. A member that cannot be reached is skipped for the next; the one that answered is
-/// tried first next time. The watch (`watch`) is a streamed exchange on the control loop itself.
+/// tried first next time. The watch (`watch`) is a streamed exchange on the control loop itself. With `tls`, every
+/// exchange is HTTPS, the member's certificate checked for `serverName` (its own host when nil).
 final class EtcdClient {
     /// The members' client addresses, as configured.
     let endpoints: [HostPort]
+    private let tls: TLSClientContext?
+    private let serverName: String?
     /// How long one member gets to answer a unary call, connecting included.
     let timeout: UInt64
     /// The member tried first: the last one that answered.
@@ -24,9 +28,19 @@ final class EtcdClient {
         var description: String
     }
 
-    init(endpoints: [HostPort], timeout: UInt64 = 2_000_000_000) {
+    init(endpoints: [HostPort], tls: TLSClientContext? = nil, serverName: String? = nil, timeout: UInt64 = 2_000_000_000) {
         self.endpoints = endpoints
+        self.tls = tls
+        self.serverName = serverName
         self.timeout = timeout
+    }
+
+    /// Whether the members are spoken to over HTTPS.
+    var isSecure: Bool { tls != nil }
+
+    /// Starts `exchange` to `endpoint`, over TLS when the client has a context.
+    private func start(_ exchange: HTTPExchange, address: SocketAddress, endpoint: HostPort) {
+        exchange.start(address: address, timeout: timeout, tls: tls, serverName: serverName ?? endpoint.host)
     }
 
     /// POSTs `body` to `path` (`/v3/kv/range`) and returns the answer's JSON; a member that fails (no connection,
@@ -61,7 +75,7 @@ final class EtcdClient {
             outcome = result
             loop.stop()
         }
-        exchange.start(address: address, timeout: timeout)
+        start(exchange, address: address, endpoint: endpoint)
         loop.run()
         return answer(outcome)
     }
@@ -82,7 +96,7 @@ final class EtcdClient {
         guard let address = Self.address(endpoint) else {
             return exchange.refuse(.connectionFailed("cannot resolve \(endpoint)"))
         }
-        exchange.start(address: address, timeout: timeout)
+        start(exchange, address: address, endpoint: endpoint)
     }
 
     /// A gateway answer's JSON, or why there is none.
@@ -147,7 +161,7 @@ final class EtcdClient {
         watch.exchange = exchange
         // The next watch (after this one ends) tries the next member, unless this one answers a unary call first.
         preferred = (preferred + 1) % endpoints.count
-        exchange.start(address: address, timeout: timeout)
+        start(exchange, address: address, endpoint: endpoint)
         return watch
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import TurnoutCore
+import TurnoutTLS
 
 /// The routing state of a fleet, kept in etcd under `prefix` and shared by every instance configured with it.
 ///
@@ -56,9 +57,10 @@ public final class EtcdStateStore: RoutingStateStore {
     /// How soon a broken watch or an unreachable etcd is tried again.
     static let retryInterval: UInt64 = 500_000_000
 
-    public init(config: StateConfig, loop: ControlLoop, logger: Logger) {
+    /// `tls`: the context made from `config.tls` (`EtcdStateStore.tlsContext`), nil for plain HTTP.
+    public init(config: StateConfig, tls: TLSClientContext? = nil, loop: ControlLoop, logger: Logger) {
         prefix = config.prefix
-        client = EtcdClient(endpoints: config.endpoints)
+        client = EtcdClient(endpoints: config.endpoints, tls: tls, serverName: config.tls?.server.serverName)
         self.loop = loop
         self.logger = logger
     }
@@ -73,7 +75,8 @@ public final class EtcdStateStore: RoutingStateStore {
     public func compact(_ state: PersistedState) throws(StateStoreError) {}
 
     public var statusMembers: [String: JSONValue] {
-        ["store": "etcd", "endpoints": .array(client.endpoints.map { .string($0.description) }), "prefix": .string(prefix),
+        ["store": "etcd", "endpoints": .array(client.endpoints.map { .string((client.isSecure ? "https://" : "") + $0.description) }),
+         "prefix": .string(prefix),
          "revision": .int(appliedRevision), "fleet": fleetJSON, "health_disagreements": healthDisagreementsJSON,
          "runners": runnersJSON]
     }
