@@ -3,7 +3,7 @@
 enum ConfigSections {
     static let rootKeys = ["workers", "state_dir", "state", "admin", "listeners", "target_groups", "timeouts", "limits",
                            "log", "access_log"]
-    static let stateKeys = ["store", "endpoints", "prefix", "tls"]
+    static let stateKeys = ["store", "endpoints", "prefix", "tls", "username", "password_file"]
     static let stateTLSKeys = upstreamTLSKeys + ["cert", "key"]
     static let adminKeys = ["bind", "token_file", "allowed_hosts"]
     static let listenerKeys = ["bind", "forward", "rules", "rules_of", "tls", "redirect_to_https", "access_log",
@@ -66,8 +66,8 @@ enum ConfigSections {
         }
     }
 
-    /// `state: {store: etcd, endpoints: [...], prefix: /turnout/<cluster>, tls: {...}}`; every refusal names the key
-    /// and its line.
+    /// `state: {store: etcd, endpoints: [...], prefix: /turnout/<cluster>, tls: {...}, username, password_file}`; every
+    /// refusal names the key and its line.
     private static func state(_ node: ConfigNode) throws(ConfigError) -> StateConfig {
         var state = StateConfig()
         let fields = try node.mapping(allowedKeys: stateKeys)
@@ -88,6 +88,8 @@ enum ConfigSections {
                 }
                 state.prefix = prefix
             case "tls": state.tls = try stateTLS(value)
+            case "username": state.username = try value.string(expected: "an etcd user name")
+            case "password_file": state.passwordFile = try value.string(expected: "a file holding the etcd user's password")
             default: preconditionFailure("key '\(key)' is allowed but not read")
             }
         }
@@ -104,8 +106,11 @@ enum ConfigSections {
                 throw plain.node.error("every etcd endpoint is spoken to over HTTPS (state.tls, or another endpoint written https://); write it https:// or host:port")
             }
             if https, state.tls == nil { state.tls = EtcdTLSConfig() }
-        } else if let stray = fields["endpoints"] ?? fields["prefix"] ?? fields["tls"] {
-            throw stray.error("only store: etcd takes endpoints, a prefix and tls; store: local keeps the state in state_dir")
+            if (state.username == nil) != (state.passwordFile == nil) {
+                throw (fields["username"] ?? fields["password_file"] ?? node).error("etcd authentication needs both username and password_file")
+            }
+        } else if let stray = fields["endpoints"] ?? fields["prefix"] ?? fields["tls"] ?? fields["username"] ?? fields["password_file"] {
+            throw stray.error("only store: etcd takes endpoints, a prefix, tls and credentials; store: local keeps the state in state_dir")
         }
         return state
     }

@@ -9,12 +9,20 @@ public struct StateConfig: Sendable, Hashable {
     public var prefix: String
     /// HTTPS to every member when set (YAML `tls`, or endpoints written `https://`); plain HTTP otherwise.
     public var tls: EtcdTLSConfig?
+    /// An etcd user (with auth enabled in etcd) and the file holding its password: both or neither. The instance
+    /// authenticates as it and sends the token etcd gives with every request, authenticating again when etcd no
+    /// longer knows the token.
+    public var username: String?
+    public var passwordFile: String?
 
-    public init(store: StateStoreKind = .local, endpoints: [HostPort] = [], prefix: String = "", tls: EtcdTLSConfig? = nil) {
+    public init(store: StateStoreKind = .local, endpoints: [HostPort] = [], prefix: String = "", tls: EtcdTLSConfig? = nil,
+                username: String? = nil, passwordFile: String? = nil) {
         self.store = store
         self.endpoints = endpoints
         self.prefix = prefix
         self.tls = tls
+        self.username = username
+        self.passwordFile = passwordFile
     }
 }
 
@@ -53,6 +61,7 @@ extension StateConfig: CustomStringConvertible {
             text += " tls(verify: \(tls.server.verify), ca_file: \(tls.server.caFile ?? "-"), "
                 + "server_name: \(tls.server.serverName ?? "-"), cert: \(tls.cert ?? "-"), key: \(tls.key ?? "-"))"
         }
+        if let username { text += " user \(username) password_file \(passwordFile ?? "-")" }
         return text
     }
 }

@@ -23,7 +23,7 @@ struct AdminSession {
         var token: String?
         if let path = options.resolvedTokenFile {
             do {
-                token = try AdminTokenFile.read(path)
+                token = try SecretFile.read(path)
             } catch {
                 printError("error: \(error)")
                 throw Self.usageExit

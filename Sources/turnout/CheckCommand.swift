@@ -19,6 +19,7 @@ struct CheckCommand: ParsableCommand {
         _ = try options.checkFiles(of: config, creatingStateDir: false)
         let certificates = try options.loadCertificates(of: config, lines: lines)
         _ = try options.loadStoreTLS(of: config, lines: lines)
+        _ = try options.loadStorePassword(of: config, lines: lines)
         for warning in Self.certificateWarnings(config, certificates, lines: lines, now: time(nil)) {
             printError("warning: \(options.config): \(warning)")
         }

@@ -77,6 +77,20 @@ struct ConfigOptions: ParsableArguments {
         }
     }
 
+    /// The etcd user's password `state.password_file` holds, nil without one; the same for `serve` and `check`. A
+    /// file that cannot be read or is empty is reported naming the key and its line, and the process exits with
+    /// status 2.
+    func loadStorePassword(of config: TurnoutConfig, lines: ConfigSourceMap) throws -> String? {
+        guard config.state.store == .etcd, let path = config.state.passwordFile else { return nil }
+        do {
+            return try SecretFile.read(path, kind: "password")
+        } catch {
+            let key = "state.password_file"
+            printError("error: \(self.config): \(ConfigError(key: key, line: lines.line(of: key), message: error.description))")
+            throw ExitCode(2)
+        }
+    }
+
     /// Checks what `config` names on disk, the same for `serve` and `check`: the token file
     /// holds a token, and `state_dir` (with the local store) can hold the state (`serve` creates it when missing,
     /// `check` creates nothing). A failure is reported naming the key and the path, and the
@@ -85,7 +99,7 @@ struct ConfigOptions: ParsableArguments {
         var token: String?
         if let path = config.admin.tokenFile {
             do {
-                token = try AdminTokenFile.read(path)
+                token = try SecretFile.read(path)
             } catch {
                 printError("error: admin.token_file: \(error)")
                 throw ExitCode(2)

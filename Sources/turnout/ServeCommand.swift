@@ -34,6 +34,7 @@ struct ServeCommand: ParsableCommand {
         let token = try options.checkFiles(of: config, creatingStateDir: true)
         let certificates = try options.loadCertificates(of: config, lines: lines)
         let storeTLS = try options.loadStoreTLS(of: config, lines: lines)
+        let storePassword = try options.loadStorePassword(of: config, lines: lines)
 
         // Signals are taken synchronously from a signalfd on the control loop; block them
         // before any worker exists so every thread inherits the mask.
@@ -42,7 +43,7 @@ struct ServeCommand: ParsableCommand {
 
         do {
             let startup = try ServeStartup(config: config, configPath: options.config, token: token,
-                                           certificates: certificates, storeTLS: storeTLS, logger: logger)
+                                           certificates: certificates, storeTLS: storeTLS, storePassword: storePassword, logger: logger)
             try startup.run()
         } catch {
             // A line of the log's own format, so that a shipper parsing JSON lines reads why the process stopped.

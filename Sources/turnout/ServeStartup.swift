@@ -23,7 +23,7 @@ struct ServeStartup {
     let sharedStore: EtcdStateStore?
 
     init(config: TurnoutConfig, configPath: String, token: String?, certificates: [String: TLSServerConfiguration],
-         storeTLS: TLSClientContext?, logger: Logger) throws {
+         storeTLS: TLSClientContext?, storePassword: String?, logger: Logger) throws {
         self.config = config
         self.configPath = configPath
         self.logger = logger
@@ -38,7 +38,8 @@ struct ServeStartup {
             recovered = StateRecovery.recover(store: local.snapshot, journal: local.journal, logger: logger)
             store = local
         case .etcd:
-            let shared = EtcdStateStore(config: config.state, tls: storeTLS, loop: loop, logger: logger)
+            let shared = EtcdStateStore(config: config.state, tls: storeTLS, password: storePassword, loop: loop,
+                                        logger: logger)
             // etcd unreachable at start: the configuration serves, changes are refused, and the store reads the
             // shared state as soon as etcd answers.
             recovered = StateRecovery.Outcome(state: try? shared.load())
@@ -129,7 +130,7 @@ struct ServeStartup {
         // systemd (Type=notify) hears that the workers serve, with every listener bound and the table published,
         // of each reload and of the drain; without NOTIFY_SOCKET nothing is sent.
         let notifier = ServiceNotification(logger: logger)
-        let source = ConfigSource(path: configPath, readToken: { path in try path.map(AdminTokenFile.read) },
+        let source = ConfigSource(path: configPath, readToken: { path in try path.map(SecretFile.read) },
                                   willReload: notifier.reloading, didReload: notifier.reloaded)
         plane.configSource = source
         let startFailure = StartFailure()

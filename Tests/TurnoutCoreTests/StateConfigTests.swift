@@ -77,7 +77,19 @@ final class StateConfigTests: XCTestCase {
         assertConfigError(minimalConfigYAML + "\nstate:\n  store: etcd\n  prefix: /t\n  endpoints: [e:2379]\n  tls:\n    verify: maybe",
                           key: "state.tls.verify", line: 10, message: "maybe")
         assertConfigError(minimalConfigYAML + "\nstate:\n  tls: {verify: false}",
-                          key: "state.tls", line: 6, message: "only store: etcd takes endpoints, a prefix and tls")
+                          key: "state.tls", line: 6, message: "only store: etcd takes endpoints, a prefix, tls and credentials")
+    }
+
+    func testReadsEtcdCredentialsAndRefusesHalfOfThem() throws {
+        let config = try ConfigLoader.parse(yaml: minimalConfigYAML
+            + "\nstate: { store: etcd, endpoints: [e:2379], prefix: /t, username: turnout, password_file: /etc/turnout/etcd-password }")
+        XCTAssertEqual(config.state.username, "turnout")
+        XCTAssertEqual(config.state.passwordFile, "/etc/turnout/etcd-password")
+        XCTAssertEqual(config.state.description, "etcd e:2379 /t user turnout password_file /etc/turnout/etcd-password")
+        assertConfigError(minimalConfigYAML + "\nstate:\n  store: etcd\n  prefix: /t\n  endpoints: [e:2379]\n  password_file: /p",
+                          key: "state.password_file", line: 9, message: "etcd authentication needs both username and password_file")
+        assertConfigError(minimalConfigYAML + "\nstate:\n  username: turnout",
+                          key: "state.username", line: 6, message: "only store: etcd takes endpoints, a prefix, tls and credentials")
     }
 
     func testRefusesMalformedEndpointsByName() {
@@ -92,7 +104,7 @@ final class StateConfigTests: XCTestCase {
 
     func testLocalTakesNoEndpoints() {
         assertConfigError(minimalConfigYAML + "\nstate:\n  store: local\n  prefix: /turnout/prod",
-                          key: "state.prefix", line: 7, message: "only store: etcd takes endpoints, a prefix and tls")
+                          key: "state.prefix", line: 7, message: "only store: etcd takes endpoints, a prefix, tls and credentials")
     }
 
     func testAChangedStateNeedsARestart() throws {

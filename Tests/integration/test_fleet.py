@@ -70,6 +70,8 @@ class EtcdCluster:
     def __init__(self, start_process, directory: Path, size: int = 1, pki: Path | None = None):
         self.start_process = start_process
         self.pki = pki
+        # root's password once ``enable_auth`` turned authentication on: every call then authenticates first.
+        self.root_password: str | None = None
         self.members = [
             {"name": f"m{index}", "data_dir": directory / f"etcd-m{index}", "client": free_port(), "peer": free_port()}
             for index in range(size)
@@ -140,8 +142,23 @@ class EtcdCluster:
         if self.pki:
             options = {"verify": str(self.pki / "ca.pem"),
                        "cert": (str(self.pki / "client.pem"), str(self.pki / "client.key")), **options}
-        return requests.post(f"{self.scheme}://{LOOPBACK}:{self.members[index]['client']}{path}", data=json.dumps(body),
-                             timeout=5, **options)
+        url = f"{self.scheme}://{LOOPBACK}:{self.members[index]['client']}"
+        if self.root_password:
+            answer = requests.post(f"{url}/v3/auth/authenticate", timeout=5, **options,
+                                   data=json.dumps({"name": "root", "password": self.root_password}))
+            assert answer.status_code == 200, answer.text
+            options = {**options, "headers": {"Authorization": answer.json()["token"]}}
+        return requests.post(f"{url}{path}", data=json.dumps(body), timeout=5, **options)
+
+    def enable_auth(self, root_password: str) -> None:
+        """Authentication on, as etcd's documentation sets it up: a root user with the root role."""
+        for path, body in [("/v3/auth/user/add", {"name": "root", "password": root_password}),
+                           ("/v3/auth/role/add", {"name": "root"}),
+                           ("/v3/auth/user/grant", {"user": "root", "role": "root"}),
+                           ("/v3/auth/enable", {})]:
+            answer = self.call(path, body)
+            assert answer.status_code == 200, (path, answer.text)
+        self.root_password = root_password
 
 
 def _b64(text: str) -> str:
@@ -393,6 +410,52 @@ def test_an_instance_that_cannot_verify_etcd_or_be_verified_reports_the_store_un
     assert serves(a, "green")
 
 
+def test_instances_authenticate_to_etcd_and_again_once_it_forgot_their_tokens(fleet_member, etcd, tmp_path):
+    """With authentication on in etcd, a request without a token is refused; instances given ``username`` and
+    ``password_file`` authenticate and share the state. A restarted etcd knows none of the tokens it gave: the
+    instances authenticate again by themselves and changes go through."""
+    etcd.enable_auth("s3cret pass")
+    assert requests.post(f"{etcd.endpoints[0]}/v3/kv/range", data=json.dumps({"key": _b64("/")}), timeout=5) \
+        .json()["message"] == "etcdserver: user name is empty"
+    password = tmp_path / "etcd-password"
+    password.write_text("s3cret pass\n")
+    credentials = {"username": "root", "password_file": str(password)}
+    a, b = fleet_member("a", state=credentials), fleet_member("b", state=credentials)
+
+    reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"})
+    assert reply.status_code == 200, reply.text
+    assert wait_until(lambda: serves(b, "green"), timeout=10), b.process.log_tail()
+
+    etcd.stop()
+    etcd.start()
+    for member in (a, b):
+        assert wait_until(lambda: admin_call(member, "GET", "/healthz").status_code == 200, timeout=15), \
+            member.process.log_tail()
+    reply = admin_call(b, "POST", "/v1/switch", json_body={"to": "blue"})
+    assert reply.status_code == 200, reply.text
+    assert wait_until(lambda: serves(a, "blue"), timeout=10), a.process.log_tail()
+    head = etcd.call("/v3/kv/range", {"key": _b64(PREFIX + "/head")}).json()
+    assert int(head["kvs"][0]["mod_revision"]) == admin_call(a, "GET", "/v1/status").json()["state_store"]["revision"]
+
+
+def test_a_wrong_etcd_password_is_refused_with_a_clear_error(fleet_member, etcd, tmp_path):
+    """A password etcd refuses is etcd unavailable to that instance, as a failed handshake is: it serves its
+    configuration and refuses changes with 503 naming the user and etcd's reason."""
+    etcd.enable_auth("right")
+    password = tmp_path / "wrong-password"
+    password.write_text("wrong\n")
+    wrong = fleet_member("wrong", state={"username": "root", "password_file": str(password)}, store_reachable=False)
+    assert serves(wrong, "blue")
+    refused = admin_call(wrong, "POST", "/v1/switch", json_body={"to": "green"})
+    assert refused.status_code == 503, refused.text
+    message = refused.json()["error"]["message"]
+    assert refused.json()["error"]["code"] == "state_store_unavailable"
+    assert "authenticating as root" in message and "authentication failed, invalid user ID or password" in message, message
+    status = admin_call(wrong, "GET", "/v1/status").json()["state_store"]
+    assert status["sound"] is False and "authentication failed" in status["problem"], status
+    assert admin_call(wrong, "GET", "/healthz").status_code == 503
+
+
 def test_a_new_instance_gets_the_current_state_at_once(fleet_member):
     a = fleet_member("a")
     reply = admin_call(a, "POST", "/v1/switch", json_body={"to": "green"})
@@ -413,6 +476,8 @@ def test_a_new_instance_gets_the_current_state_at_once(fleet_member):
     ({"store": "etcd", "endpoints": ["127.0.0.1:2379"], "prefix": PREFIX, "tls": {"ca": "/ca.pem"}},
      "    ca: \"/ca.pem\"", "ca"),
     ({"store": "local", "tls": {"verify": False}}, "    verify: false", "only store: etcd takes"),
+    ({"store": "etcd", "endpoints": ["127.0.0.1:2379"], "prefix": PREFIX, "username": "root"}, "  username: \"root\"",
+     "etcd authentication needs both username and password_file"),
     ({"store": "etcd", "endpoints": ["127.0.0.1:2379"], "prefix": "turnout/x"}, "  prefix: \"turnout/x\"",
      "expected a key prefix such as /turnout/<cluster>"),
     ({"store": "consul"}, "  store: \"consul\"", "consul"),
@@ -449,6 +514,24 @@ def test_check_refuses_state_tls_files_that_cannot_be_used_naming_the_key_and_li
     result = run_check(path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"state.tls.{key} (line {line})" in result.stderr and message in result.stderr, (result.stderr, line)
+
+
+@pytest.mark.parametrize("content, message", [(None, "cannot read the password file"),
+                                              ("\n", "is empty")])
+def test_check_refuses_a_password_file_that_holds_none_naming_the_key_and_line(proxy_config, tmp_path, content,
+                                                                              message):
+    config, path = proxy_config(groups={"blue": ["127.0.0.1:3000"], "green": ["127.0.0.1:3001"]})
+    password = tmp_path / "etcd-password"
+    if content is not None:
+        password.write_text(content)
+    document = config.as_dict()
+    document["state"] = {"store": "etcd", "endpoints": ["127.0.0.1:2379"], "prefix": PREFIX, "username": "root",
+                         "password_file": str(password)}
+    path.write_text(render_yaml(document) + "\n")
+    line = path.read_text().splitlines().index(f"  password_file: \"{password}\"") + 1
+    result = run_check(path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"state.password_file (line {line})" in result.stderr and message in result.stderr, (result.stderr, line)
 
 
 def test_check_accepts_a_state_section_over_tls(proxy_config, etcd_pki):

@@ -11,11 +11,26 @@ import TurnoutTLS
 /// control loop runs meanwhile. A member that cannot be reached is skipped for the next; the one that answered is
 /// tried first next time. The watch (`watch`) is a streamed exchange on the control loop itself. With `tls`, every
 /// exchange is HTTPS, the member's certificate checked for `serverName` (its own host when nil).
+///
+/// With `credentials` (etcd with auth enabled), the client authenticates (`/v3/auth/authenticate`) before its first
+/// request and sends the token etcd gave as `Authorization` with every one after. etcd's tokens lapse (a simple
+/// token after `--auth-token-ttl` unused, every one when a member restarts): a unary call etcd answers "invalid
+/// auth token" authenticates again and is sent once more; a `send` or a watch so answered forgets the token, so
+/// that the next request authenticates.
 final class EtcdClient {
     /// The members' client addresses, as configured.
     let endpoints: [HostPort]
     private let tls: TLSClientContext?
     private let serverName: String?
+    private let credentials: Credentials?
+    /// The token etcd gave for `credentials`; nil until a request authenticates, and once etcd refused it.
+    private var token: String?
+
+    /// An etcd user and its password.
+    struct Credentials {
+        var name: String
+        var password: String
+    }
     /// How long one member gets to answer a unary call, connecting included.
     let timeout: UInt64
     /// The member tried first: the last one that answered.
@@ -26,12 +41,16 @@ final class EtcdClient {
     /// Why a call got no answer: every member unreachable, or an answer that is not the gateway's.
     struct Failure: Error, Equatable, CustomStringConvertible {
         var description: String
+        /// etcd answered that the token sent is not (or no longer) one it knows.
+        var invalidToken = false
     }
 
-    init(endpoints: [HostPort], tls: TLSClientContext? = nil, serverName: String? = nil, timeout: UInt64 = 2_000_000_000) {
+    init(endpoints: [HostPort], tls: TLSClientContext? = nil, serverName: String? = nil, credentials: Credentials? = nil,
+         timeout: UInt64 = 2_000_000_000) {
         self.endpoints = endpoints
         self.tls = tls
         self.serverName = serverName
+        self.credentials = credentials
         self.timeout = timeout
     }
 
@@ -44,9 +63,49 @@ final class EtcdClient {
     }
 
     /// POSTs `body` to `path` (`/v3/kv/range`) and returns the answer's JSON; a member that fails (no connection,
-    /// no answer in time, a 5xx) is followed by the next.
+    /// no answer in time, a 5xx) is followed by the next. With credentials, authenticates first when there is no
+    /// token, and again (once) when etcd refuses the one sent.
     func call(_ path: String, _ body: JSONValue) throws(Failure) -> JSONValue {
+        try authenticateIfNeeded()
+        do {
+            return try callMembers(path, body)
+        } catch where error.invalidToken && credentials != nil {
+            token = nil
+            try authenticateIfNeeded()
+            return try callMembers(path, body)
+        }
+    }
+
+    /// Asks etcd for a token for `credentials`, unless the client has one (or has no credentials).
+    private func authenticateIfNeeded() throws(Failure) {
+        guard let credentials, token == nil else { return }
+        let answer: JSONValue
+        do {
+            answer = try callMembers("/v3/auth/authenticate",
+                                     ["name": .string(credentials.name), "password": .string(credentials.password)])
+        } catch {
+            throw Failure(description: "authenticating as \(credentials.name): \(error.description)")
+        }
+        guard let token = answer["token"]?.stringValue, !token.isEmpty else {
+            throw Failure(description: "authenticating as \(credentials.name): etcd gave no token (is auth enabled?)")
+        }
+        self.token = token
+    }
+
+    /// `authenticateIfNeeded` for a request that reports on the loop: false, with `report` scheduled, on a failure.
+    private func authenticated(on loop: ControlLoop, report: @escaping (Failure) -> Void) -> Bool {
+        do {
+            try authenticateIfNeeded()
+            return true
+        } catch {
+            loop.schedule(after: 0) { report(error) }
+            return false
+        }
+    }
+
+    private func callMembers(_ path: String, _ body: JSONValue) throws(Failure) -> JSONValue {
         var problems: [String] = []
+        var invalidToken = false
         for attempt in 0..<endpoints.count {
             let index = (preferred + attempt) % endpoints.count
             let endpoint = endpoints[index]
@@ -55,10 +114,11 @@ final class EtcdClient {
                 preferred = index
                 return answer
             case .failure(let problem):
+                invalidToken = invalidToken || problem.invalidToken
                 problems.append("\(endpoint): \(problem)")
             }
         }
-        throw Failure(description: problems.joined(separator: "; "))
+        throw Failure(description: problems.joined(separator: "; "), invalidToken: invalidToken)
     }
 
     private func exchange(_ path: String, _ body: JSONValue, endpoint: HostPort) -> Result<JSONValue, Failure> {
@@ -70,7 +130,7 @@ final class EtcdClient {
             return .failure(Failure(description: "cannot make an event loop: \(error)"))
         }
         var outcome: HTTPExchange.Outcome?
-        let exchange = HTTPExchange(loop: loop, request: Self.request(path, body, endpoint: endpoint), requestMethod: .post,
+        let exchange = HTTPExchange(loop: loop, request: request(path, body, endpoint: endpoint), requestMethod: .post,
                                     bodyLimit: Self.answerLimit) { result in
             outcome = result
             loop.stop()
@@ -84,12 +144,15 @@ final class EtcdClient {
     /// For what no acknowledgement waits on (an instance's registration, its lease's keep-alive).
     func send(_ path: String, _ body: JSONValue, on loop: ControlLoop,
               completion: @escaping (Result<JSONValue, Failure>) -> Void) {
+        guard authenticated(on: loop, report: { completion(.failure($0)) }) else { return }
         let endpoint = endpoints[preferred]
         var key: ObjectIdentifier?
-        let exchange = HTTPExchange(loop: loop, request: Self.request(path, body, endpoint: endpoint), requestMethod: .post,
+        let exchange = HTTPExchange(loop: loop, request: request(path, body, endpoint: endpoint), requestMethod: .post,
                                     bodyLimit: Self.answerLimit) { [self] outcome in
             if let key { sending[key] = nil }
-            completion(answer(outcome))
+            let result = answer(outcome)
+            if case .failure(let failure) = result, failure.invalidToken { token = nil }
+            completion(result)
         }
         key = ObjectIdentifier(exchange)
         sending[ObjectIdentifier(exchange)] = exchange
@@ -108,7 +171,8 @@ final class EtcdClient {
             }
             guard response.status == 200 else {
                 let message = answer["message"]?.stringValue ?? answer["error"]?.stringValue ?? "\(answer.jsonText)"
-                return .failure(Failure(description: "HTTP \(response.status): \(message)"))
+                return .failure(Failure(description: "HTTP \(response.status): \(message)",
+                                        invalidToken: message.contains(Self.invalidTokenMessage)))
             }
             return .success(answer)
         case .timedOut?: return .failure(Failure(description: "no answer within \(timeout / 1_000_000) ms"))
@@ -117,15 +181,20 @@ final class EtcdClient {
         }
     }
 
+    /// What etcd answers a request whose token it does not know (`ErrInvalidAuthToken`).
+    static let invalidTokenMessage = "invalid auth token"
+
     /// The most bytes of an answer read: a range of the whole prefix (the journal's last records) fits.
     static let answerLimit = 64 << 20
 
-    /// A gateway request: HTTP/1.1, the JSON body, `Connection: close` (one exchange per connection).
-    static func request(_ path: String, _ body: JSONValue, endpoint: HostPort) -> [UInt8] {
+    /// A gateway request: HTTP/1.1, the JSON body, `Connection: close` (one exchange per connection), and the
+    /// client's token when it has one.
+    private func request(_ path: String, _ body: JSONValue, endpoint: HostPort) -> [UInt8] {
         let json = body.jsonBytes
+        let authorization = token.map { "Authorization: \($0)\r\n" } ?? ""
         var request = Array("""
             POST \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nContent-Type: application/json\r\n\
-            Content-Length: \(json.count)\r\nConnection: close\r\n\r\n
+            Content-Length: \(json.count)\r\n\(authorization)Connection: close\r\n\r\n
             """.utf8)
         request += json
         return request
@@ -143,12 +212,13 @@ final class EtcdClient {
                onMessage: @escaping (EtcdGateway.WatchMessage) -> Void, onEnd: @escaping (String) -> Void) -> EtcdWatch {
         let endpoint = endpoints[preferred]
         let watch = EtcdWatch(onMessage: onMessage, onEnd: onEnd)
+        guard authenticated(on: loop, report: { onEnd($0.description) }) else { return watch }
         guard let address = Self.address(endpoint) else {
             loop.schedule(after: 0) { onEnd("\(endpoint): cannot resolve") }
             return watch
         }
         let exchange = HTTPExchange(
-            loop: loop, request: Self.request("/v3/watch", EtcdGateway.watchRequest(prefix: prefix, startRevision: startRevision),
+            loop: loop, request: request("/v3/watch", EtcdGateway.watchRequest(prefix: prefix, startRevision: startRevision),
                                               endpoint: endpoint),
             requestMethod: .post, bodyLimit: 0, streamBody: { [weak watch] bytes in watch?.received(bytes) }
         ) { [weak watch] outcome in

@@ -57,10 +57,13 @@ public final class EtcdStateStore: RoutingStateStore {
     /// How soon a broken watch or an unreachable etcd is tried again.
     static let retryInterval: UInt64 = 500_000_000
 
-    /// `tls`: the context made from `config.tls` (`EtcdStateStore.tlsContext`), nil for plain HTTP.
-    public init(config: StateConfig, tls: TLSClientContext? = nil, loop: ControlLoop, logger: Logger) {
+    /// `tls`: the context made from `config.tls`, nil for plain HTTP; `password`: the one `config.passwordFile`
+    /// holds, for `config.username`.
+    public init(config: StateConfig, tls: TLSClientContext? = nil, password: String? = nil, loop: ControlLoop, logger: Logger) {
         prefix = config.prefix
-        client = EtcdClient(endpoints: config.endpoints, tls: tls, serverName: config.tls?.server.serverName)
+        let credentials = config.username.flatMap { name in password.map { EtcdClient.Credentials(name: name, password: $0) } }
+        client = EtcdClient(endpoints: config.endpoints, tls: tls, serverName: config.tls?.server.serverName,
+                            credentials: credentials)
         self.loop = loop
         self.logger = logger
     }
