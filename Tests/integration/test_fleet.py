@@ -353,12 +353,18 @@ def test_etcd_stopped_serving_goes_on_changes_are_refused_and_caught_up_after(fl
         assert status["state_store"]["sound"] is False and status["state_store"]["problem"], status
 
     etcd.start()
-    for member in (a, b):
+    assert_changes_go_through_again(through=b, seen_on=a, to="green")
+
+
+def assert_changes_go_through_again(through: Proxy, seen_on: Proxy, to: str) -> None:
+    """Once etcd answers again, both instances are healthy by themselves and a switch through one is in force on
+    the other."""
+    for member in (through, seen_on):
         assert wait_until(lambda: admin_call(member, "GET", "/healthz").status_code == 200, timeout=15), \
             member.process.log_tail()
-    reply = admin_call(b, "POST", "/v1/switch", json_body={"to": "green"})
+    reply = admin_call(through, "POST", "/v1/switch", json_body={"to": to})
     assert reply.status_code == 200, reply.text
-    assert wait_until(lambda: serves(a, "green"), timeout=10), a.process.log_tail()
+    assert wait_until(lambda: serves(seen_on, to), timeout=10), seen_on.process.log_tail()
 
 
 @pytest.mark.parametrize("etcd", [{"size": 1, "tls": True}], indirect=True)
@@ -428,12 +434,7 @@ def test_instances_authenticate_to_etcd_and_again_once_it_forgot_their_tokens(fl
 
     etcd.stop()
     etcd.start()
-    for member in (a, b):
-        assert wait_until(lambda: admin_call(member, "GET", "/healthz").status_code == 200, timeout=15), \
-            member.process.log_tail()
-    reply = admin_call(b, "POST", "/v1/switch", json_body={"to": "blue"})
-    assert reply.status_code == 200, reply.text
-    assert wait_until(lambda: serves(a, "blue"), timeout=10), a.process.log_tail()
+    assert_changes_go_through_again(through=b, seen_on=a, to="blue")
     head = etcd.call("/v3/kv/range", {"key": _b64(PREFIX + "/head")}).json()
     assert int(head["kvs"][0]["mod_revision"]) == admin_call(a, "GET", "/v1/status").json()["state_store"]["revision"]
 
