@@ -661,6 +661,8 @@ def test_the_runner_killed_mid_canary_another_instance_takes_over_and_it_succeed
     a.process.kill()  # SIGKILL mid-bake: its lease lapses within 5 s, and its runner lock with it
     survivors = {f"{LOOPBACK}:{b.admin_port}", f"{LOOPBACK}:{c.admin_port}"}
     assert wait_until(lambda: runner_of(b) in survivors, timeout=15), b.process.log_tail()
+    # The lock and the record saying it was taken over are two writes: b may see the first before the second.
+    assert wait_until(lambda: deployment_of(b, deployment)["restarts"], timeout=5), deployment_of(b, deployment)
     record = deployment_of(b, deployment)
     assert [r["outcome"] for r in record["restarts"]] == ["resumed"], record
     assert record["deadline"] == before["deadline"], "the bake goes on from the stored time"
