@@ -1,6 +1,4 @@
-import Glibc
 import TurnoutControl
-import TurnoutPosix
 import Yams
 
 /// A deployment spec file for `turnout deploy --file`: YAML (JSON is YAML too), sent to the API as JSON.
@@ -15,15 +13,11 @@ enum DeploymentSpecFile {
     static let maxBytes = 1 << 20
 
     static func read(_ path: String) throws(Unreadable) -> JSONValue {
-        let contents: [UInt8]?
+        let bytes: [UInt8]
         do {
-            contents = try PosixFileSystem().readIfPresent(path, limit: maxBytes)
+            bytes = try SmallFile.read(path, limit: maxBytes)
         } catch {
-            if error.errno == EFBIG { throw Unreadable(description: "\(path) is larger than \(maxBytes) bytes") }
-            throw Unreadable(description: "cannot read \(path): \(String(cString: strerror(error.errno)))")
-        }
-        guard let bytes = contents else {
-            throw Unreadable(description: "cannot read \(path): \(String(cString: strerror(ENOENT)))")
+            throw Unreadable(description: "cannot read \(path): \(error.reason)")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw Unreadable(description: "\(path) is not UTF-8") }
         let root: Node?

@@ -1,6 +1,3 @@
-import Glibc
-import TurnoutPosix
-
 /// Reads a secret kept in a file of its own: the admin API's bearer token, the same way for `serve` and `check`
 /// (`admin.token_file`) and for the admin commands (`--token-file`), and etcd's password (`state.password_file`).
 /// The file's content without surrounding whitespace and newlines; a token must be visible ASCII (RFC 6750's
@@ -21,15 +18,11 @@ enum SecretFile {
 
     /// The secret in `path`: a `kind` of "token" must be visible ASCII, any other only not empty.
     static func read(_ path: String, kind: String) throws(Unreadable) -> String {
-        let contents: [UInt8]?
+        let bytes: [UInt8]
         do {
-            contents = try PosixFileSystem().readIfPresent(path, limit: maxBytes)
+            bytes = try SmallFile.read(path, limit: maxBytes)
         } catch {
-            if error.errno == EFBIG { throw Unreadable(description: "the \(kind) file \(path) is larger than \(maxBytes) bytes") }
-            throw Unreadable(description: "cannot read the \(kind) file \(path): \(String(cString: strerror(error.errno)))")
-        }
-        guard let bytes = contents else {
-            throw Unreadable(description: "cannot read the \(kind) file \(path): \(String(cString: strerror(ENOENT)))")
+            throw Unreadable(description: "cannot read the \(kind) file \(path): \(error.reason)")
         }
         let token = String(decoding: bytes, as: UTF8.self).trimmingSpaces()
         guard !token.isEmpty else { throw Unreadable(description: "the \(kind) file \(path) is empty") }

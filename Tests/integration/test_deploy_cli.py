@@ -254,6 +254,10 @@ def test_a_bad_spec_file_is_refused_before_anything_is_sent(setup, tmp_path):
     missing = cli(turnout, "deploy", "--file", str(tmp_path / "absent.yaml"))
     assert (missing.returncode, missing.stderr) == (64, f"error: cannot read {tmp_path / 'absent.yaml'}: "
                                                         "No such file or directory\n")
+    huge = tmp_path / "huge.yaml"
+    huge.write_bytes(b"target_group: green\n" + b"#" * (1 << 20) + b"\n")
+    too_large = cli(turnout, "deploy", "--file", str(huge))
+    assert (too_large.returncode, too_large.stderr) == (64, f"error: cannot read {huge}: larger than 1048576 bytes\n")
     usage = cli(turnout, "deploy", "--file", "x.yaml", "--to", "green")
     assert usage.returncode == 64 and "either --file or --to" in usage.stderr
     assert ok_json(admin.get("/v1/deployments"))["deployments"] == []
