@@ -4,10 +4,15 @@ import TurnoutPosix
 import TurnoutTLS
 
 /// One HTTP/1.1 exchange on the control loop over a non-blocking connection: the control plane's client, for
-/// health probes, `http` hooks and etcd's gateway. It sends a request that asks for `Connection: close`, reads the
-/// response head and at most `bodyLimit` bytes of the body, and reports exactly once through `completion` (never
-/// from within `start`), unless cancelled, having closed its descriptor by then. Over TLS when started with a client
-/// context (a health probe of a group with `tls`): the handshake follows the connect, within the same timeout.
+/// health probes, `http` hooks and etcd's gateway. It sends its request (which asks for `Connection: close`, unless
+/// the exchange keeps its connection), reads the response head and at most `bodyLimit` bytes of the body, and
+/// reports exactly once through `completion` (never from within `start`), unless cancelled, having closed its
+/// descriptor by then. Over TLS when started with a client context (a health probe of a group with `tls`): the
+/// handshake follows the connect, within the same timeout.
+///
+/// An exchange made with `keepsConnection` (etcd's unary calls) leaves its connection open after a complete
+/// response the peer did not close (`keptConnection`, taken by its completion), and the next one starts on it
+/// (`start(on:timeout:)`) instead of connecting.
 ///
 /// A streamed exchange (`streamBody` set: an etcd watch) hands each piece of the body to `streamBody` as it
 /// arrives, without limit, and reports when the body ends; its timeout covers connecting and the head only.
@@ -59,15 +64,25 @@ final class HTTPExchange {
     private var response: Response?
     private var framing = BodyFraming.none
     private var bodyReceived: UInt64 = 0
+    /// Whether the connection can take another exchange: a `keepsConnection` exchange sets it once the whole
+    /// response was read, the peer meant to keep the connection, and nothing followed the response.
+    private var reusable = false
+    private var headKeepAlive = false
+    private let keepsConnection: Bool
+    /// The connection left open for the next exchange, once the completion runs (`keepsConnection` only).
+    private(set) var keptConnection: HTTPConnection?
+    /// Whether any byte of the response arrived: after a failure, whether the peer began to answer.
+    private(set) var receivedAny = false
     private var chunked = ChunkedDecoder()
     private var timeoutTimer: TimerID?
     private let fields = HeaderFieldTable(capacity: 100)
     /// Where a streamed exchange's body goes (de-chunked), instead of `Response.bodyStart`.
     private let streamBody: ((ArraySlice<UInt8>) -> Void)?
 
-    init(loop: ControlLoop, request: [UInt8], requestMethod: HTTPMethod, bodyLimit: Int,
+    init(loop: ControlLoop, request: [UInt8], requestMethod: HTTPMethod, bodyLimit: Int, keepsConnection: Bool = false,
          streamBody: ((ArraySlice<UInt8>) -> Void)? = nil, completion: @escaping (Outcome) -> Void) {
         self.loop = loop
+        self.keepsConnection = keepsConnection
         self.request = request
         self.requestMethod = requestMethod
         self.bodyLimit = streamBody == nil ? bodyLimit : .max
@@ -102,8 +117,26 @@ final class HTTPExchange {
             tls = session
         }
         phase = result != .connected ? .connecting : tls == nil ? .writing : .handshaking
+        watchSocket()
+    }
+
+    /// Sends the request on `connection`, which an earlier exchange kept open (and the caller found still open),
+    /// instead of connecting: the exchange owns it from here. The whole exchange must fit in `timeout` ns.
+    func start(on connection: HTTPConnection, timeout: UInt64) {
+        guard phase == .idle else { return }
+        timeoutTimer = loop.schedule(after: timeout) { [weak self] in self?.finish(.timedOut) }
+        (fd, tls) = connection.handOver()
+        phase = .writing
+        watchSocket()
+    }
+
+    /// Whether the whole request was written: before that, the peer cannot have acted on it.
+    var sentWholeRequest: Bool { written == request.count }
+
+    private func watchSocket() {
         let registered = loop.register(fd: fd, events: [.writable]) { [weak self] events in self?.handle(events) }
         if !registered {
+            tls = nil
             FileIO.close(fd)
             fd = -1
             phase = .done
@@ -184,6 +217,7 @@ final class HTTPExchange {
             }
             switch result {
             case .bytes(let count):
+                receivedAny = true
                 if phase == .readingHead {
                     received += chunk[0..<count]
                     if let outcome = parseHead(complete: false) { return finish(outcome) }
@@ -217,7 +251,12 @@ final class HTTPExchange {
         case .complete(let head):
             response = parsed.1
             framing = head.framing
-            if bodyLimit == 0 || framing == .none || framing == .contentLength(0) { return .response(response!) }
+            headKeepAlive = head.keepAlive && keepsConnection
+            if framing == .none || framing == .contentLength(0) {
+                reusable = headKeepAlive && received.count == head.headLength
+                return .response(response!)
+            }
+            if bodyLimit == 0 { return .response(response!) }
             phase = .readingBody
             if streamBody != nil, let timeoutTimer {
                 // A stream lasts as long as it lasts: the timeout was for connecting and the head.
@@ -243,6 +282,7 @@ final class HTTPExchange {
             let wanted = Int(min(length - bodyReceived, UInt64(bytes.count)))
             bodyReceived += UInt64(wanted)
             keep(bytes.prefix(wanted))
+            if bodyReceived == length { reusable = headKeepAlive && wanted == bytes.count }
             return bodyReceived == length || response!.bodyStart.count >= bodyLimit
         case .untilClose:
             keep(bytes)
@@ -264,7 +304,10 @@ final class HTTPExchange {
                 chunked.consumeData(count)
                 offset += count
                 if response!.bodyStart.count >= bodyLimit { return true }
-            case .end, .failed: return true
+            case .end(let consumed):
+                reusable = headKeepAlive && offset + consumed == bytes.count
+                return true
+            case .failed: return true
             }
         }
         return response!.bodyStart.count >= bodyLimit
@@ -279,8 +322,14 @@ final class HTTPExchange {
         finish(.response(response!))
     }
 
-    /// Releases the socket and the timer, then reports `outcome` (nil: nothing to report).
+    /// Releases the socket (or keeps it, after a response that leaves it reusable) and the timer, then reports
+    /// `outcome` (nil: nothing to report).
     private func finish(_ outcome: Outcome?) {
+        if reusable, case .response? = outcome, fd >= 0 {
+            loop.unregister(fd: fd)
+            keptConnection = HTTPConnection(fd: fd, tls: tls)
+            fd = -1
+        }
         tls = nil
         if fd >= 0 {
             loop.unregister(fd: fd)
@@ -317,5 +366,32 @@ extension HTTPExchange {
         case ENETUNREACH: return "network unreachable"
         default: return String(cString: strerror(error)).lowercased()
         }
+    }
+}
+
+/// A connection an exchange kept open after a complete response (HTTP/1.1 keep-alive), for the next exchange with
+/// the same peer: its socket and, over TLS, the session on it. Closed when dropped unused.
+final class HTTPConnection {
+    private var fd: Int32
+    private var tls: TLSSession?
+
+    fileprivate init(fd: Int32, tls: TLSSession?) {
+        self.fd = fd
+        self.tls = tls
+    }
+
+    /// Whether the peer may still read a request on it: false once it closed the connection while it was idle, or
+    /// sent something nobody asked for (over TLS, its close_notify).
+    var isOpen: Bool { fd >= 0 && Socket.isIdleConnectionOpen(fd) }
+
+    /// The socket and session, for the exchange that takes the connection over; this object forgets them.
+    fileprivate func handOver() -> (Int32, TLSSession?) {
+        defer { (fd, tls) = (-1, nil) }
+        return (fd, tls)
+    }
+
+    deinit {
+        tls = nil
+        if fd >= 0 { FileIO.close(fd) }
     }
 }

@@ -57,6 +57,15 @@ public enum Socket {
         return (-1, .failed(connectErr))
     }
 
+    /// Whether a connection left idle (a kept-alive HTTP/1.1 connection between exchanges) can take another
+    /// request: false once the peer closed it (end of file, a reset) or sent bytes nobody asked for (over TLS, its
+    /// close_notify). Peeks, so nothing is consumed.
+    public static func isIdleConnectionOpen(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        let (count, err) = retryingOnInterrupt { Glibc.recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) }
+        return count < 0 && (err == EAGAIN || err == EWOULDBLOCK)
+    }
+
     /// The pending error of a socket (`SO_ERROR`), 0 when none: how a non-blocking
     /// connect reports its outcome.
     public static func pendingError(_ fd: Int32) -> Int32 {

@@ -62,6 +62,26 @@ final class EtcdGatewayTests: XCTestCase {
         XCTAssertEqual(try EtcdGateway.transactionAnswer(lost).succeeded, false)
     }
 
+    func testALostCompareReadsTheKeysAskedForAndTheAnswerHoldsThem() throws {
+        let request = EtcdGateway.transactionRequest(
+            compare: [EtcdGateway.Compare(key: "/t/head", modRevision: 42)],
+            success: [.put(key: "/t/j", value: Array("r".utf8))], failureReads: ["/t/j"])
+        XCTAssertEqual(request.jsonText, """
+            {"compare":[{"key":"L3QvaGVhZA==","mod_revision":"42","result":"EQUAL","target":"MOD"}],\
+            "failure":[{"request_range":{"key":"L3Qvag=="}}],"success":[{"request_put":{"key":"L3Qvag==","value":"cg=="}}]}
+            """)
+        let lost = try JSONReader.parse(Array("""
+            {"header":{"revision":"14"},"responses":[{"response_range":{"header":{"revision":"14"},\
+            "kvs":[{"key":"L3Qvag==","create_revision":"13","mod_revision":"13","version":"1","value":"cg=="}],"count":"1"}}]}
+            """.utf8))
+        let answer = try EtcdGateway.transactionAnswer(lost)
+        XCTAssertEqual(answer.succeeded, false)
+        XCTAssertEqual(answer.failureReads, [EtcdGateway.KeyValue(key: "/t/j", value: Array("r".utf8), createRevision: 13, modRevision: 13)])
+        // A key the read did not find: no `kvs`.
+        let absent = try JSONReader.parse(Array(#"{"header":{"revision":"14"},"responses":[{"response_range":{"header":{}}}]}"#.utf8))
+        XCTAssertEqual(try EtcdGateway.transactionAnswer(absent).failureReads, [])
+    }
+
     func testRefusesAnswersThatAreNotTheGateways() throws {
         XCTAssertThrowsError(try EtcdGateway.rangeAnswer(JSONReader.parse(Array(#"{"kvs":[]}"#.utf8))))
         XCTAssertThrowsError(try EtcdGateway.rangeAnswer(JSONReader.parse(Array(#"{"header":{"revision":"x"}}"#.utf8))))

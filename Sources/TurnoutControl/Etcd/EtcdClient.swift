@@ -9,8 +9,12 @@ import TurnoutTLS
 /// A unary call (`call`) is a round trip the control thread waits for, bounded by `timeout`, as it waits for a
 /// journal's fdatasync: it runs its exchange on a private `ControlLoop` until the answer, so nothing else on the
 /// control loop runs meanwhile. A member that cannot be reached is skipped for the next; the one that answered is
-/// tried first next time. The watch (`watch`) is a streamed exchange on the control loop itself. With `tls`, every
-/// exchange is HTTPS, the member's certificate checked for `serverName` (its own host when nil).
+/// tried first next time. The unary calls share one kept-alive connection (HTTP/1.1, over TLS with `tls`), to the
+/// member that answered last: opened (the name resolved, the TLS handshake made) once, not per call, and opened
+/// again when it broke or the member closed it; when a call on it fails, `EtcdResend` decides whether it goes
+/// again on a fresh connection, to the next member, or not at all. The watch (`watch`) is a streamed exchange on the
+/// control loop itself. With `tls`, every exchange is HTTPS, the member's certificate checked for `serverName` (its
+/// own host when nil).
 ///
 /// With `credentials` (etcd with auth enabled), the client authenticates (`/v3/auth/authenticate`) before its first
 /// request and sends the token etcd gave as `Authorization` with every one after. etcd's tokens lapse (a simple
@@ -35,6 +39,8 @@ final class EtcdClient {
     let timeout: UInt64
     /// The member tried first: the last one that answered.
     private var preferred = 0
+    /// The unary calls' connection, kept open between them, and the member at its other end.
+    private var kept: (member: Int, connection: HTTPConnection)?
     /// The exchanges `send` started, kept until they report.
     private var sending: [ObjectIdentifier: HTTPExchange] = [:]
 
@@ -65,14 +71,17 @@ final class EtcdClient {
     /// POSTs `body` to `path` (`/v3/kv/range`) and returns the answer's JSON; a member that fails (no connection,
     /// no answer in time, a 5xx) is followed by the next. With credentials, authenticates first when there is no
     /// token, and again (once) when etcd refuses the one sent.
-    func call(_ path: String, _ body: JSONValue) throws(Failure) -> JSONValue {
+    ///
+    /// `resendable`: whether the request may reach etcd twice, so may be sent again after an attempt that may have
+    /// been applied (see `EtcdResend`): a read, or a transaction that compares a revision its own success moves.
+    func call(_ path: String, _ body: JSONValue, resendable: Bool) throws(Failure) -> JSONValue {
         try authenticateIfNeeded()
         do {
-            return try callMembers(path, body)
+            return try callMembers(path, body, resendable: resendable)
         } catch where error.invalidToken && credentials != nil {
             token = nil
             try authenticateIfNeeded()
-            return try callMembers(path, body)
+            return try callMembers(path, body, resendable: resendable)
         }
     }
 
@@ -81,8 +90,10 @@ final class EtcdClient {
         guard let credentials, token == nil else { return }
         let answer: JSONValue
         do {
+            // Resendable: a second authentication only gives a second token.
             answer = try callMembers("/v3/auth/authenticate",
-                                     ["name": .string(credentials.name), "password": .string(credentials.password)])
+                                     ["name": .string(credentials.name), "password": .string(credentials.password)],
+                                     resendable: true)
         } catch {
             throw Failure(description: "authenticating as \(credentials.name): \(error.description)")
         }
@@ -103,41 +114,74 @@ final class EtcdClient {
         }
     }
 
-    private func callMembers(_ path: String, _ body: JSONValue) throws(Failure) -> JSONValue {
+    private func callMembers(_ path: String, _ body: JSONValue, resendable: Bool) throws(Failure) -> JSONValue {
         var problems: [String] = []
         var invalidToken = false
-        for attempt in 0..<endpoints.count {
+        members: for attempt in 0..<endpoints.count {
             let index = (preferred + attempt) % endpoints.count
             let endpoint = endpoints[index]
-            switch exchange(path, body, endpoint: endpoint) {
-            case .success(let answer):
-                preferred = index
-                return answer
-            case .failure(let problem):
-                invalidToken = invalidToken || problem.invalidToken
-                problems.append("\(endpoint): \(problem)")
+            // The kept connection, if it goes to this member and the member has not closed it since.
+            var connection = takeKeptConnection(to: index)
+            while true {
+                let (result, progress) = exchange(path, body, member: index, on: connection)
+                switch result {
+                case .success(let answer):
+                    preferred = index
+                    return answer
+                case .failure(let problem):
+                    invalidToken = invalidToken || problem.invalidToken
+                    switch EtcdResend.next(after: progress, onKeptConnection: connection != nil, resendable: resendable) {
+                    case .freshConnection:
+                        connection = nil
+                        continue
+                    case .nextMember:
+                        problems.append("\(endpoint): \(problem)")
+                        continue members
+                    case .giveUp:
+                        problems.append("\(endpoint): \(problem) (not sent again: it may have been applied)")
+                        break members
+                    }
+                }
             }
         }
         throw Failure(description: problems.joined(separator: "; "), invalidToken: invalidToken)
     }
 
-    private func exchange(_ path: String, _ body: JSONValue, endpoint: HostPort) -> Result<JSONValue, Failure> {
-        guard let address = Self.address(endpoint) else { return .failure(Failure(description: "cannot resolve")) }
+    /// The kept connection when it goes to `member` and is still open; nil otherwise (a connection to another
+    /// member, or one the member closed, is closed here).
+    private func takeKeptConnection(to member: Int) -> HTTPConnection? {
+        guard let kept else { return nil }
+        self.kept = nil
+        return kept.member == member && kept.connection.isOpen ? kept.connection : nil
+    }
+
+    /// One attempt of a unary call on `connection` (a new one when nil), and how far it got; the connection is kept
+    /// for the next call when the answer leaves it open.
+    private func exchange(_ path: String, _ body: JSONValue, member: Int,
+                          on connection: HTTPConnection?) -> (Result<JSONValue, Failure>, EtcdResend.Progress) {
+        let endpoint = endpoints[member]
         let loop: ControlLoop
         do {
             loop = try ControlLoop()
         } catch {
-            return .failure(Failure(description: "cannot make an event loop: \(error)"))
+            return (.failure(Failure(description: "cannot make an event loop: \(error)")), .notSent)
         }
         var outcome: HTTPExchange.Outcome?
-        let exchange = HTTPExchange(loop: loop, request: request(path, body, endpoint: endpoint), requestMethod: .post,
-                                    bodyLimit: Self.answerLimit) { result in
+        let exchange = HTTPExchange(loop: loop, request: request(path, body, endpoint: endpoint, keepAlive: true),
+                                    requestMethod: .post, bodyLimit: Self.answerLimit, keepsConnection: true) { result in
             outcome = result
             loop.stop()
         }
-        start(exchange, address: address, endpoint: endpoint)
+        if let connection {
+            exchange.start(on: connection, timeout: timeout)
+        } else {
+            guard let address = Self.address(endpoint) else { return (.failure(Failure(description: "cannot resolve")), .notSent) }
+            start(exchange, address: address, endpoint: endpoint)
+        }
         loop.run()
-        return answer(outcome)
+        if let connection = exchange.keptConnection { kept = (member, connection) }
+        return (answer(outcome), EtcdResend.Progress(outcome, sentWholeRequest: exchange.sentWholeRequest,
+                                                      receivedAny: exchange.receivedAny))
     }
 
     /// POSTs `body` to `path` on the preferred member without waiting: `completion` runs on `loop` with the answer.
@@ -187,14 +231,15 @@ final class EtcdClient {
     /// The most bytes of an answer read: a range of the whole prefix (the journal's last records) fits.
     static let answerLimit = 64 << 20
 
-    /// A gateway request: HTTP/1.1, the JSON body, `Connection: close` (one exchange per connection), and the
-    /// client's token when it has one.
-    private func request(_ path: String, _ body: JSONValue, endpoint: HostPort) -> [UInt8] {
+    /// A gateway request: HTTP/1.1, the JSON body, the client's token when it has one, and `Connection: close`
+    /// unless the connection is kept for the next (a unary call's).
+    private func request(_ path: String, _ body: JSONValue, endpoint: HostPort, keepAlive: Bool = false) -> [UInt8] {
         let json = body.jsonBytes
         let authorization = token.map { "Authorization: \($0)\r\n" } ?? ""
+        let connection = keepAlive ? "" : "Connection: close\r\n"
         var request = Array("""
             POST \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nContent-Type: application/json\r\n\
-            Content-Length: \(json.count)\r\n\(authorization)Connection: close\r\n\r\n
+            Content-Length: \(json.count)\r\n\(authorization)\(connection)\r\n
             """.utf8)
         request += json
         return request

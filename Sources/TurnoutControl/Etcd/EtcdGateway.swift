@@ -69,8 +69,9 @@ enum EtcdGateway {
         ["key": .string(base64(prefix)), "range_end": .string(base64(prefixEnd(Array(prefix.utf8))))]
     }
 
-    /// `POST /v3/kv/txn`: when every compare holds, the operations; otherwise nothing.
-    static func transactionRequest(compare: [Compare], success: [Operation]) -> JSONValue {
+    /// `POST /v3/kv/txn`: when every compare holds, the operations; otherwise a read of each of `failureReads`' keys
+    /// (`transactionAnswer`'s `failureReads`).
+    static func transactionRequest(compare: [Compare], success: [Operation], failureReads: [String] = []) -> JSONValue {
         let compares: [JSONValue] = compare.map {
             ["key": .string(base64($0.key)), "target": .string($0.target.rawValue), "result": "EQUAL",
              $0.target == .mod ? "mod_revision" : "create_revision": .string(String($0.revision))]
@@ -85,7 +86,9 @@ enum EtcdGateway {
                 return ["request_delete_range": ["key": .string(base64(key))]]
             }
         }
-        return ["compare": .array(compares), "success": .array(operations)]
+        guard !failureReads.isEmpty else { return ["compare": .array(compares), "success": .array(operations)] }
+        let reads: [JSONValue] = failureReads.map { ["request_range": ["key": .string(base64($0))]] }
+        return ["compare": .array(compares), "success": .array(operations), "failure": .array(reads)]
     }
 
     /// `POST /v3/watch`'s create request: every change under `prefix` from `startRevision` on.
@@ -106,9 +109,18 @@ enum EtcdGateway {
         return (keyValues, revision)
     }
 
-    /// A transaction answer: whether the compares held, and the store's revision after it.
-    static func transactionAnswer(_ answer: JSONValue) throws(MalformedAnswer) -> (succeeded: Bool, revision: Int64) {
-        (answer["succeeded"]?.boolValue ?? false, try headerRevision(answer))
+    /// A transaction answer: whether the compares held, the store's revision after it, and, when they did not, the
+    /// keys its `failureReads` found.
+    static func transactionAnswer(_ answer: JSONValue) throws(MalformedAnswer)
+        -> (succeeded: Bool, revision: Int64, failureReads: [KeyValue]) {
+        let succeeded = answer["succeeded"]?.boolValue ?? false
+        var reads: [KeyValue] = []
+        if !succeeded {
+            for response in answer["responses"]?.arrayValue ?? [] {
+                for item in response["response_range"]?["kvs"]?.arrayValue ?? [] { reads.append(try keyValue(item)) }
+            }
+        }
+        return (succeeded, try headerRevision(answer), reads)
     }
 
     /// One message of a watch stream (`{"result": WatchResponse}` or `{"error": ...}`).

@@ -97,7 +97,7 @@ public final class EtcdStateStore: RoutingStateStore {
     public func load() throws(StateStoreError) -> PersistedState? {
         let answer: JSONValue
         do {
-            answer = try client.call("/v3/kv/range", EtcdGateway.rangeRequest(prefix: prefix + "/"))
+            answer = try client.call("/v3/kv/range", EtcdGateway.rangeRequest(prefix: prefix + "/"), resendable: true)
         } catch {
             unreachable(error.description)
             throw .unavailable(store: name, reason: error.description)
@@ -233,20 +233,34 @@ public final class EtcdStateStore: RoutingStateStore {
 
     public func append(_ record: JournalRecord) throws(StateStoreError) {
         if let problem { throw .unavailable(store: name, reason: problem) }
+        let key = recordKey(record.sequence), bytes = record.jsonValue.jsonBytes
         var operations: [EtcdGateway.Operation] = [
             .put(key: headKey, value: Array(String(record.sequence).utf8)),
-            .put(key: recordKey(record.sequence), value: record.jsonValue.jsonBytes),
+            .put(key: key, value: bytes),
         ]
         if record.sequence > Self.retainedRecords {
             operations.append(.delete(key: recordKey(record.sequence - Self.retainedRecords)))
         }
         // The runner locks this instance holds are compared too: a runner that lost its lock (its lease lapsed while
         // it was paused) loses its next change, and stops.
+        // A lost compare reads the record's key: an earlier copy of this very transaction may have been applied.
         let request = EtcdGateway.transactionRequest(
-            compare: [EtcdGateway.Compare(key: headKey, modRevision: appliedRevision)] + heldLockCompares, success: operations)
+            compare: [EtcdGateway.Compare(key: headKey, modRevision: appliedRevision)] + heldLockCompares, success: operations,
+            failureReads: [key])
         // Without an answer, unknown whether etcd committed it: the reload that follows the outage tells, and the
         // plane adopts it if it did. The caller was refused either way, so it rereads the status before retrying.
         let outcome = try transaction(request)
+        // The client sends a transaction again when a copy may have reached etcd without its answer reaching here
+        // (`EtcdResend`). If that copy was applied, `head` moved and the second copy loses the compare, changing
+        // nothing; the record's key then holds this record, byte for byte: the change is this one's, committed once.
+        // (Another instance's record of the same sequence differs, its audit entry's time and caller at least; one
+        // that did not would be the same state, so taking it as this one's would change nothing either.)
+        if !outcome.succeeded, let mine = outcome.failureReads.first(where: { $0.key == key && $0.value == bytes }) {
+            appliedRevision = mine.modRevision
+            appliedSequence = record.sequence
+            announce()
+            return
+        }
         guard outcome.succeeded else {
             let based = appliedRevision
             restart()
@@ -259,9 +273,10 @@ public final class EtcdStateStore: RoutingStateStore {
     }
 
     /// Runs one transaction: whether its compares held and the revision after it; no answer makes etcd unreachable.
-    func transaction(_ request: JSONValue) throws(StateStoreError) -> (succeeded: Bool, revision: Int64) {
+    func transaction(_ request: JSONValue) throws(StateStoreError)
+        -> (succeeded: Bool, revision: Int64, failureReads: [EtcdGateway.KeyValue]) {
         do {
-            return try EtcdGateway.transactionAnswer(client.call("/v3/kv/txn", request))
+            return try EtcdGateway.transactionAnswer(client.call("/v3/kv/txn", request, resendable: true))
         } catch {
             unreachable("\(error)")
             throw .unavailable(store: name, reason: "\(error)")
