@@ -18,7 +18,8 @@ import pytest
 
 from harness import LOOPBACK, wait_until
 # The fleet's fixtures: a real etcd on loopback and instances sharing its prefix.
-from test_fleet import ETCD, admin_call, etcd, etcd_cluster, fleet_member, generation, serves  # noqa: F401
+from test_fleet import (  # noqa: F401
+    ETCD, admin_call, etcd, etcd_cluster, etcd_pki, fleet_member, generation, serves)
 
 pytestmark = pytest.mark.skipif(ETCD is None, reason="etcd is not installed (make test-deps installs etcd-server)")
 
@@ -81,6 +82,14 @@ class EtcdRelay:
     def unary_connections(self) -> list[RelayedConnection]:
         with self.lock:
             return [connection for connection in self.connections if connection.unary]
+
+    def close_all(self) -> None:
+        """Closes every connection so far (the watch's, the heartbeats', the waited-for calls'), as a member that
+        restarts does; over TLS, where the requests cannot be told apart."""
+        with self.lock:
+            connections = list(self.connections)
+        for connection in connections:
+            connection.close()
 
     def close_unary(self, reset: bool = False) -> None:
         """Closes the connections the waited-for calls went over, as a restarted member's end would."""
@@ -198,3 +207,16 @@ def test_a_transaction_closed_on_before_its_answer_is_sent_again_and_applied_onc
     assert len(relay.unary_connections()) == 2
     entries = admin_call(a, "GET", "/v1/audit").json()["entries"]
     assert [entry["generation_after"] for entry in entries if entry["action"] == "switch"] == [before, after]
+
+
+@pytest.mark.parametrize("etcd", [{"size": 1, "tls": True}], indirect=True)
+def test_over_tls_a_connection_etcd_closed_between_calls_costs_no_failed_change(fleet_member, etcd, relay):
+    a = fleet_member("a", endpoints=[f"https://{relay.endpoint}"])
+    switch(a, "green")
+    switch(a, "blue")
+
+    relay.close_all()
+    switched = switch(a, "green")  # a new connection and a new handshake, nothing refused
+    assert serves(a, "green")
+    assert generation(a) == switched["generation"]
+    assert wait_until(lambda: admin_call(a, "GET", "/healthz").status_code == 200, timeout=10), a.process.log_tail()
