@@ -2,9 +2,9 @@ import TurnoutCore
 import TurnoutHTTP1
 
 /// A listener's rules compiled for the request path: every pattern, key and canned answer in one block of bytes,
-/// conditions and their alternatives in flat tables of plain values. Built once per published snapshot (on the
-/// publishing thread), shared read-only by every worker; matching reads these tables and the request's bytes and
-/// allocates nothing.
+/// conditions and their alternatives in flat tables of plain values, the rules' hosts in hash tables. Built once per
+/// routing generation (on the publishing thread), shared read-only by every worker; matching reads these tables and
+/// the request's bytes and allocates nothing.
 ///
 /// A rule holds when each of its conditions does; a condition holds when any of its alternatives (one pattern,
 /// method, field value pattern or address block) does.
@@ -56,6 +56,8 @@ final class RuleMatcher: @unchecked Sendable {  // immutable after init; the tab
     let alternatives: UnsafeMutableBufferPointer<Alternative>
     let conditions: UnsafeMutableBufferPointer<Condition>
     let rules: UnsafeMutableBufferPointer<CompiledRule>
+    /// Which rules a request's host can meet (see `RuleHostIndex`).
+    let hostIndex: RuleHostIndex
 
     init(_ routes: [RuleRoute]) {
         var pool: [UInt8] = []
@@ -107,6 +109,7 @@ final class RuleMatcher: @unchecked Sendable {  // immutable after init; the tab
             rules.append(rule)
         }
         count = routes.count
+        hostIndex = RuleHostIndex(routes)
         bytes = .allocate(byteCount: max(pool.count, 1), alignment: 1)
         bytes.copyBytes(from: pool)
         self.alternatives = .allocate(capacity: max(alternatives.count, 1))
@@ -148,22 +151,45 @@ final class RuleMatcher: @unchecked Sendable {  // immutable after init; the tab
         return out.finish()
     }
 
-    /// The first rule `request` meets, or nil when none does (the listener's forward takes it).
+    /// The first rule `request` meets, or nil when none does (the listener's forward takes it): the lowest of the
+    /// first holding rule of each list the host index gives and of the first holding rule it leaves unindexed,
+    /// each list tried only below the best found so far.
     func match(_ request: RuleRequest) -> Hit? {
-        var rule = 0
-        while rule < count {
-            let compiled = rules[rule]
-            var capture = ByteRange(start: 0, count: 0)
-            var holds = true
-            var index = compiled.first
-            while holds && index < compiled.first + compiled.count {
-                holds = conditionHolds(conditions[index], request, capture: &capture)
-                index += 1
-            }
-            if holds { return Hit(rule: rule, pathCapture: capture) }
-            rule += 1
+        var best = Hit(rule: Int.max, pathCapture: ByteRange(start: 0, count: 0))
+        let host = request.source.slice(request.host)
+        var walk = RuleHostIndex.Walk(host)
+        while let list = hostIndex.nextList(host, &walk) {
+            firstHolding(list, request, below: &best)
         }
-        return nil
+        firstHolding(UnsafeBufferPointer(rebasing: UnsafeBufferPointer(hostIndex.unindexed)[0..<hostIndex.unindexedCount]),
+                     request, below: &best)
+        return best.rule == Int.max ? nil : best
+    }
+
+    /// Replaces `best` with the first rule of `list` (ascending) below it that holds, if any.
+    private func firstHolding(_ list: UnsafeBufferPointer<Int32>, _ request: RuleRequest, below best: inout Hit) {
+        var index = 0
+        while index < list.count {
+            let rule = Int(list[index])
+            if rule >= best.rule { return }
+            if let capture = holds(rule, request) {
+                best = Hit(rule: rule, pathCapture: capture)
+                return
+            }
+            index += 1
+        }
+    }
+
+    /// Whether rule `rule` holds for `request`: if so, what its path pattern's `*` covered.
+    private func holds(_ rule: Int, _ request: RuleRequest) -> ByteRange? {
+        let compiled = rules[rule]
+        var capture = ByteRange(start: 0, count: 0)
+        var index = compiled.first
+        while index < compiled.first + compiled.count {
+            if !conditionHolds(conditions[index], request, capture: &capture) { return nil }
+            index += 1
+        }
+        return capture
     }
 
     private func conditionHolds(_ condition: Condition, _ request: RuleRequest, capture: inout ByteRange) -> Bool {

@@ -88,6 +88,72 @@ final class RuleMatcherTests: XCTestCase {
         XCTAssertEqual(try taker(rules, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", peer: (0, 0xffff_0a02_0909)), "default")
     }
 
+    /// Rules indexed by their exact hosts, by their `*.` suffixes, and left to the scan (no host, another wildcard)
+    /// interleaved: the first that matches still wins, whichever of them it is.
+    func testTheHostIndexKeepsTheRulesOrder() throws {
+        let rules = try matcher("""
+                - { name: first-path, match: { path: "/first/*" }, forward: { green: 100 } }
+                - { name: api-v1, match: { host: api.example.com, path: "/v1/*" }, forward: { green: 100 } }
+                - { name: any-post, match: { host: "*.example.com", method: POST }, forward: { green: 100 } }
+                - { name: a-i, match: { host: "a?i.example.com", path: "/v2/*" }, forward: { green: 100 } }
+                - { name: api, match: { host: API.Example.com }, forward: { green: 100 } }
+                - { name: www, match: { host: [www.example.com, "*.WWW.example.com"] }, forward: { green: 100 } }
+                - { name: beta, match: { header: { X-Env: beta } }, forward: { green: 100 } }
+                - { name: late, match: { host: late.example.com }, forward: { green: 100 } }
+            """)
+        let index = rules.0.hostIndex
+        XCTAssertEqual(Array(index.unindexed[0..<index.unindexedCount]), [0, 3, 6])
+        let cases: [(head: String, taker: String)] = [
+            // A rule without a host condition before the host's indexed rules.
+            ("GET /first/x HTTP/1.1\r\nHost: api.example.com\r\n\r\n", "first-path {x}"),
+            // Case and port ignored; the host's first indexed rule whose other conditions hold.
+            ("GET /v1/x HTTP/1.1\r\nHost: API.EXAMPLE.COM:8080\r\n\r\n", "api-v1 {x}"),
+            ("GET /v3 HTTP/1.1\r\nHost: api.example.com\r\n\r\n", "api"),
+            // A suffix's rule before the exact host's; a scanned wildcard rule before the exact host's.
+            ("POST /v3 HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 0\r\n\r\n", "any-post"),
+            ("POST /v1/x HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 0\r\n\r\n", "api-v1 {x}"),
+            ("GET /v2/x HTTP/1.1\r\nHost: api.example.com\r\n\r\n", "a-i {x}"),
+            ("GET /v2/x HTTP/1.1\r\nHost: aXi.example.com\r\n\r\n", "a-i {x}"),
+            // Every suffix of the host is looked up: the longer one's rule, then the shorter one's when it is first.
+            ("GET / HTTP/1.1\r\nHost: a.b.www.example.com\r\n\r\n", "www"),
+            ("GET / HTTP/1.1\r\nHost: Www.Example.Com\r\n\r\n", "www"),
+            ("POST / HTTP/1.1\r\nHost: a.www.example.com\r\nContent-Length: 0\r\n\r\n", "any-post"),
+            // `*` also matches nothing; the suffix's dot belongs to it.
+            ("POST / HTTP/1.1\r\nHost: .example.com\r\nContent-Length: 0\r\n\r\n", "any-post"),
+            ("POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 0\r\n\r\n", "default"),
+            ("POST / HTTP/1.1\r\nHost: xexample.com\r\nContent-Length: 0\r\n\r\n", "default"),
+            // A rule left to the scan before a later indexed one.
+            ("GET / HTTP/1.1\r\nHost: late.example.com\r\nX-Env: beta\r\n\r\n", "beta"),
+            ("GET / HTTP/1.1\r\nHost: lATE.example.COM\r\n\r\n", "late"),
+            // A trailing dot makes another host, as for the patterns tried in turn.
+            ("GET / HTTP/1.1\r\nHost: late.example.com.\r\n\r\n", "default"),
+            ("GET / HTTP/1.1\r\nHost: ate.example.com\r\n\r\n", "default"),
+            ("GET / HTTP/1.0\r\n\r\n", "default"),
+        ]
+        for (head, expected) in cases {
+            XCTAssertEqual(try taker(rules, head), expected, head.debugDescription)
+        }
+    }
+
+    /// A hundred host rules, one of them a wildcard the index leaves to the scan: each host finds its own rule,
+    /// unless the wildcard rule before it matches.
+    func testManyHostRules() throws {
+        let yaml = (0..<100).map { index in
+            let host = index == 50 ? "h5?.example" : "h\(index).example"
+            return "    - { name: r\(index), match: { host: \"\(host)\" }, forward: { green: 100 } }"
+        }.joined(separator: "\n")
+        let rules = try matcher(yaml)
+        XCTAssertEqual(rules.0.hostIndex.unindexedCount, 1)
+        let cases: [(host: String, taker: String)] = [
+            ("h99.example", "r99"), ("h0.example", "r0"), ("H7.EXAMPLE:80", "r7"), ("h49.example", "r49"),
+            ("h55.example", "r50"), ("h50.example", "r50"), ("h5.example", "r5"), ("h100.example", "default"),
+            ("h99.example.org", "default"), ("99.example", "default"),
+        ]
+        for (host, expected) in cases {
+            XCTAssertEqual(try taker(rules, "GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n"), expected, host)
+        }
+    }
+
     func testWildcardsCaptureWhatTheFirstStarCovered() {
         func capture(_ pattern: String, _ text: String) -> String? {
             let pattern = Array(pattern.utf8), text = Array(text.utf8)

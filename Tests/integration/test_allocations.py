@@ -267,15 +267,16 @@ def counted_proxy(malloc_counter_library, demo_backend, proxy_config, start_proc
     outstanding; ``secure`` → the same over HTTPS; ``closing`` → a backend that closes its connection after
     every response; ``large_chunks`` → a backend answering with chunks of 100 kB and more; ``ruled`` → rules of
     every kind of condition before the one its requests meet (forward to green), a fixed response, and a route
-    mirrored to green."""
+    mirrored to green; ``hosts`` → 100 host rules (forward to green), the last one the one its requests meet."""
     blue, green = demo_backend("blue"), demo_backend("green")
     closing = ClosingUpstream()
     large_chunks = LargeChunkUpstream()
     no_checks = {"enabled": False}
     config, config_path = proxy_config(
         listeners={"production": {"blue": 50, "green": 50}, "secure": {"blue": 50, "green": 50},
-                   "closing": {"closing": 100}, "large_chunks": {"large_chunks": 100}, "ruled": {"blue": 100}},
-        rules={"ruled": RULES},
+                   "closing": {"closing": 100}, "large_chunks": {"large_chunks": 100}, "ruled": {"blue": 100},
+                   "hosts": {"blue": 100}},
+        rules={"ruled": RULES, "hosts": HOST_RULES},
         tls={"secure": {"certificates": [{"cert": str(certificate[0]), "key": str(certificate[1])}]}},
         groups={
             "blue": {"targets": [blue.address, green.address], "algorithm": "round_robin", "health_check": no_checks},
@@ -367,6 +368,11 @@ RULES = [
     {"name": "mirrored", "match": {"header": {"X-Mirror": "1"}}, "forward": {"blue": 100},
      "mirror": {"group": "green", "percent": 100}},
 ]
+# The hosts listener's rules: exact hosts (the host index), a `*.` suffix (indexed too) and another wildcard (left to
+# the scan) among them.
+HOST_PATTERNS = {50: "*.docs.example", 51: "h5?.docs.example"}
+HOST_RULES = [{"name": f"r{index}", "match": {"host": HOST_PATTERNS.get(index, f"h{index}.example")},
+               "forward": {"green": 100}} for index in range(100)]
 TLS_GET = Scenario("keep-alive GET over TLS", GET.request, HELLO, listener="secure", tls=True)
 SCENARIOS = [
     Scenario(
@@ -418,6 +424,9 @@ SCENARIOS = [
     Scenario("keep-alive GET taken by the seventh rule",
              b"GET /?a=1&version=2 HTTP/1.1\r\nHost: api.example.com:8080\r\nX-Env: beta-1\r\n\r\n",
              frozenset({b"Hello World! from green\n"}), listener="ruled"),
+    Scenario("keep-alive GET taken by the last of 100 host rules",
+             b"GET / HTTP/1.1\r\nHost: H99.Example:8080\r\n\r\n",
+             frozenset({b"Hello World! from green\n"}), listener="hosts"),
     Scenario("keep-alive GET on a sticky split, its cookie naming green",
              b"GET / HTTP/1.1\r\nHost: app.example\r\nX-Sticky: 1\r\nCookie: a=b; turnout-group=green\r\n\r\n",
              frozenset({b"Hello World! from green\n"}), listener="ruled"),
