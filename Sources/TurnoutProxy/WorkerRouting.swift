@@ -13,6 +13,10 @@ struct WorkerRouting {
     /// `rulePickers[listener][rule]`: the pickers of the rules' forwards (an empty picker for a rule that
     /// answers by itself).
     var rulePickers: [[SmoothWeightedPicker]] = []
+    /// `routeGroups[listener][route]`: the groups a route's picker picks among (route 0 is the listener's forward,
+    /// `rule + 1` each rule's), so that routing a request reads one array rather than copying its route out of
+    /// the table.
+    var routeGroups: [[[Int]]] = []
     /// `ruleCounters[listener][0]` counts the requests the listener's forward takes, `[rule + 1]` each rule's.
     var ruleCounters: [[RuleCounters]] = []
     /// Rule counter blocks by "listener|rule", kept so a rule keeps its block across snapshots.
@@ -61,6 +65,7 @@ struct WorkerRouting {
         let now = worker.now
         listenerPickers = table.listeners.map { SmoothWeightedPicker(weights: $0.weights) }
         rulePickers = table.listeners.map { listener in listener.rules.map { SmoothWeightedPicker(weights: $0.forward.weights) } }
+        routeGroups = table.listeners.map { listener in [listener.groupIndices] + listener.rules.map(\.forward.groupIndices) }
         ruleCounters = table.listeners.map { listener in
             ([RuleCounters.defaultRule] + listener.rules.map(\.name)).map { rule in
                 let key = "\(listener.name)|\(rule)"
@@ -195,15 +200,9 @@ extension Worker {
         -> (position: Int, group: Int, target: TargetState, counters: RouteCounters)?
     {
         refreshRouting()
-        let table = routing.routing.table
-        guard listenerIndex < table.listeners.count else { return nil }
-        let listener = table.listeners[listenerIndex]
-        let groupIndices: [Int]
-        if let rule, rule < listener.rules.count {
-            groupIndices = listener.rules[rule].forward.groupIndices
-        } else {
-            groupIndices = listener.groupIndices
-        }
+        guard listenerIndex < routing.routeGroups.count else { return nil }
+        let routes = routing.routeGroups[listenerIndex]
+        let groupIndices = routes[rule.map { $0 + 1 < routes.count ? $0 + 1 : 0 } ?? 0]
         let now = self.now
         let groupTargets = routing.groupTargets
 
