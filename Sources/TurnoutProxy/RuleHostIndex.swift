@@ -6,8 +6,9 @@ import TurnoutHTTP1
 ///
 /// A rule whose every host pattern is exact (`api.example.com`) or a `*.` before an exact rest
 /// (`*.docs.example.com`) is indexed under each of them, lowercase; any other rule (another wildcard in a host
-/// pattern, or no host condition) is left to the ordered scan (`unindexed`). Built once with the matcher, read-only after;
-/// a look-up hashes the request's bytes (ASCII case folded as it goes), never making a string.
+/// pattern, or no host condition) is left to the ordered scan (`unindexed`). Built once with the matcher,
+/// read-only after; a look-up hashes the request's bytes (ASCII case folded as it goes), never making a string.
+/// A host with a trailing dot is another host here, as it is for the patterns tried in turn.
 ///
 /// Each key's rules are in ascending order, so the matcher takes the first one of each list whose other
 /// conditions hold, and the lowest of those and of the first unindexed rule that matches is the rule the ordered
@@ -33,6 +34,7 @@ final class RuleHostIndex: @unchecked Sendable {  // immutable after init; the t
     let exact: Table
     /// `*.` patterns, by what follows the `*` (the dot included): a host whose end from one of its dots on is a key.
     let suffixes: Table
+    /// Every key's bytes, one after the other (`Slot.key` ranges into them).
     let keys: UnsafeMutableRawBufferPointer
     /// Rule indices, each key's together, ascending.
     let rules: UnsafeMutableBufferPointer<Int32>
