@@ -71,7 +71,8 @@ public final class TLSServerContext {
                 guard let ssl, let name, let iv, let cipherContext, let mac,
                       let argument = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), 0) else { return -1 }
                 let context = Unmanaged<TLSServerContext>.fromOpaque(argument).takeUnretainedValue()
-                return context.ticketKey(name: name, iv: iv, cipherContext, mac, issuing: issuing == 1)
+                return context.ticketKey(name: name, iv: iv, cipherContext, mac, issuing: issuing == 1,
+                                         singleUse: SSL_version(ssl) == TLS1_3_VERSION)
             }
         }
         if !alpn.isEmpty {
@@ -128,10 +129,18 @@ public final class TLSServerContext {
     }
 
     /// The ticket key callback: a new ticket is sealed with the newest key (its name in the ticket, a fresh IV);
-    /// a ticket offered is opened with the kept key of its name: 1 when that is the newest, 2 when an older one
-    /// (OpenSSL then issues a renewed ticket), 0 when none (a full handshake), -1 on an OpenSSL failure.
+    /// a ticket offered is opened with the kept key of its name: 2 (OpenSSL then issues a renewed ticket) when
+    /// that is an older key or the ticket is `singleUse`, 1 otherwise; 0 when no key has the name (a full
+    /// handshake), -1 on an OpenSSL failure.
+    ///
+    /// A TLS 1.3 ticket is single-use: clients use one once (RFC 8446 §C.4; OpenSSL's client cache retires it
+    /// when it resumes), so a resumption that issues none leaves the client's next connection a full handshake.
+    /// And a server that sends nothing after the client's Finished leaves the request behind it, held by Nagle
+    /// in a client that did not turn it off, waiting for the server's delayed ACK (40 ms): the ticket carries
+    /// that ACK. As nginx does; TLS 1.2 tickets are reused as they are until their key is no longer the newest.
     private func ticketKey(name: UnsafeMutablePointer<UInt8>, iv: UnsafeMutablePointer<UInt8>,
-                           _ cipherContext: OpaquePointer, _ mac: OpaquePointer, issuing: Bool) -> Int32 {
+                           _ cipherContext: OpaquePointer, _ mac: OpaquePointer, issuing: Bool,
+                           singleUse: Bool) -> Int32 {
         defer { OPENSSL_cleanse(ticketKey, SessionTicketKeys.keyLength) }
         let place: Int
         if issuing {
@@ -148,7 +157,7 @@ public final class TLSServerContext {
             ERR_clear_error()
             return -1
         }
-        return place == 0 ? 1 : 2
+        return place == 0 && !singleUse ? 1 : 2
     }
 
     /// The SNI callback: moves the connection to the context of the certificate serving the name asked for; with

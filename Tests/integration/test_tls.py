@@ -666,6 +666,29 @@ def test_tickets_resume_across_one_ticket_key_rotation_and_not_two(https, tmp_pa
     admin.close()
 
 
+def test_every_tls_1_3_resumption_brings_a_new_ticket(https, certificates):
+    """Clients use a TLS 1.3 ticket once (RFC 8446 §C.4): each connection resumes with the ticket the one before
+    it got, so a resumed handshake must issue a new one, or the next connection is a full handshake again."""
+    turnout = https()
+    context = client_context(certificates["a"].cert)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    session, reused, ticket_hashes = None, [], []
+    for _ in range(5):
+        with socket.create_connection((LOOPBACK, turnout.port()), timeout=10) as raw, \
+                context.wrap_socket(raw, server_hostname="a.example", session=session) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n")
+            response = b""
+            while chunk := sock.recv(65536):  # to the close: the tickets come before the response
+                response += chunk
+            assert b"Hello World! from blue" in response
+            reused.append(sock.session_reused)
+            session = sock.session
+            # OpenSSL's client names a TLS 1.3 session by the hash of its ticket.
+            ticket_hashes.append(session.id)
+    assert reused == [False, True, True, True, True]
+    assert len(set(ticket_hashes)) == 5, "a resumed handshake issued no ticket"
+
+
 # MARK: - Redirecting plain HTTP
 
 
