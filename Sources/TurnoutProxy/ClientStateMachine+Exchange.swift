@@ -324,7 +324,7 @@ extension ClientStateMachine {
                 }
             }
             guard link.connection.readable, input.freeSpace > 0 else { return nil }
-            return .readUpstream(fd: link.connection.fd, input.tail)
+            return .readUpstream(fd: link.connection.fd, upstreamReadRegion(input))
         }
     }
 
@@ -441,7 +441,7 @@ extension ClientStateMachine {
             // A span to splice (say the chunk whose header was just written) waits for the client's buffer to
             // flush rather than being read here: the header must go out before its data.
             if input.isEmpty && link.connection.readable && !(wantsSplice(exchange.responseBody, link, env) && !output.isEmpty) {
-                return .readUpstream(fd: link.connection.fd, input.tail)
+                return .readUpstream(fd: link.connection.fd, upstreamReadRegion(input))
             }
             return nil
         }

@@ -134,7 +134,7 @@ extension ClientStateMachine {
         }
         guard tunnel.link.connection.readable else { return nil }
         input.reset()
-        return .readUpstream(fd: tunnel.link.connection.fd, input.tail)
+        return .readUpstream(fd: tunnel.link.connection.fd, upstreamReadRegion(input))
     }
 
     /// Copies what the direction's source buffered into its destination's buffer, and asks to send it.

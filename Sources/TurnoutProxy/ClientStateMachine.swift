@@ -276,13 +276,13 @@ struct ClientStateMachine {
     @inline(never)  // an event: its own frame, where `take` moves the state (inlined, it copied)
     mutating func upstreamRead(_ result: IOResult, _ env: ConnectionEnvironment) -> ClientAction {
         if case .exchanging(let exchange, let link) = state {
-            Self.noteRead(result, by: link)
+            noteRead(result, by: link)
             return responseRead(result, exchange, link, env)
         }
         let current = take()
         switch consume current {
         case .tunnel(let tunnel):
-            Self.noteRead(result, by: tunnel.link)
+            noteRead(result, by: tunnel.link)
             return tunnelRead(result, leg: .tunnelDownward, tunnel, env)
         case let other:
             state = other
@@ -308,14 +308,25 @@ struct ClientStateMachine {
         }
     }
 
+    /// The most plaintext a TLS record carries (RFC 8446 §5.1).
+    static let tlsRecordPayload = 16_384
+
+    /// Where the next read from the upstream lands: `input`'s free tail; for a `secure` connection at most a
+    /// record's worth of it, so that what is passed on goes out in whole records, one write each (a 20 KiB read
+    /// went out as a 16 KiB and a 4 KiB record: two writes and a record more per 20 KiB).
+    @inline(__always)
+    func upstreamReadRegion(_ input: IOBuffer) -> UnsafeMutableRawBufferPointer {
+        secure ? input.tail(upTo: Self.tlsRecordPayload) : input.tail
+    }
+
     /// Keeps the upstream's readiness after a read into `link.input`'s tail (not yet counted in it): a read that
     /// returns fewer bytes than asked drained the socket, so the next byte raises a new edge; readiness ends there
     /// rather than after a second read for the EAGAIN. Not after a hang-up, though: the end of file is to be read.
-    private static func noteRead(_ result: IOResult, by link: UpstreamLink) {
+    private func noteRead(_ result: IOResult, by link: UpstreamLink) {
         switch result {
         case .bytes(let n):
             // Over TLS a short read may leave whole records in the session: readiness ends only at WANT_READ.
-            if n < link.input.freeSpace && !link.connection.hangUpSignalled && link.connection.tls == nil {
+            if n < upstreamReadRegion(link.input).count && !link.connection.hangUpSignalled && link.connection.tls == nil {
                 link.connection.readable = false
             }
         case .wouldBlock:

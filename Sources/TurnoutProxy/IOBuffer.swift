@@ -35,6 +35,11 @@ final class IOBuffer {
         UnsafeMutableRawBufferPointer(start: base + writeIndex, count: capacity - writeIndex)
     }
 
+    /// The free tail, or its first `limit` bytes.
+    @inline(__always) func tail(upTo limit: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: base + writeIndex, count: min(capacity - writeIndex, limit))
+    }
+
     @inline(__always) func reset() {
         readIndex = 0
         writeIndex = 0

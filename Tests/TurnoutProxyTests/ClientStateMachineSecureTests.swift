@@ -66,6 +66,37 @@ final class ClientStateMachineSecureTests: XCTestCase {
         XCTAssertTrue(sent.hasSuffix("\r\n\r\n" + String(repeating: "b", count: 1_000)), sent)
     }
 
+    func testUpstreamReadsTakeARecordAtATimeAndAFullOneKeepsReadiness() {
+        let plain = H()
+        plain.clientReadable()
+        plain.clientSends(get)
+        plain.route(to: H.target())
+        plain.upstreamTakes()
+        plain.upstreamReadable()
+        guard case .readUpstream(_, let whole) = plain.action else { return XCTFail(plain.summary) }
+        XCTAssertGreaterThan(whole.count, ClientStateMachine.tlsRecordPayload, "a plain connection reads all it has room for")
+
+        let h = H(secure: true)
+        h.machine.handshakeCompleted(h.env)
+        h.next()
+        h.clientSends(get)
+        h.route(to: H.target())
+        h.upstreamTakes()
+        h.upstreamReadable()
+        guard case .readUpstream(_, let head) = h.action else { return XCTFail(h.summary) }
+        XCTAssertEqual(head.count, ClientStateMachine.tlsRecordPayload, "no more than a TLS record carries")
+        h.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 40000\r\n\r\n", more: true)
+        guard case .readUpstream(_, let body) = h.action else { return XCTFail(h.summary) }
+        XCTAssertEqual(body.count, ClientStateMachine.tlsRecordPayload)
+        h.upstreamSends(String(repeating: "b", count: ClientStateMachine.tlsRecordPayload))
+        XCTAssertTrue(h.clientTakes().hasPrefix("HTTP/1.1 200 OK\r\n"))
+        // The body waits in the client's buffer while the next record's worth is read.
+        guard case .readUpstream(_, let next) = h.action else {
+            return XCTFail("a read that filled its record's worth did not drain the socket: \(h.summary)")
+        }
+        XCTAssertEqual(next.count, ClientStateMachine.tlsRecordPayload)
+    }
+
     func testAListenerThatRedirectsAnswersEveryRequestWith301AndRoutesNothing() {
         let h = H(redirectToHTTPSPort: 443)
         h.clientReadable()
