@@ -49,14 +49,24 @@ final class ClientStateMachineSecureTests: XCTestCase {
         XCTAssertTrue(sent.hasSuffix("\r\n\r\n" + String(repeating: "a", count: 1_000)), "and copied up behind the head")
     }
 
-    func testLongResponseIsCopiedNotSpliced() {
-        let h = H(spliceEnabled: true, secure: true)
-        h.machine.handshakeCompleted(h.env)
-        h.next()
+    /// A connection whose GET went to its target, the response's first bytes due.
+    private func awaitingResponse(secure: Bool, spliceEnabled: Bool = false) -> H {
+        let h = H(spliceEnabled: spliceEnabled, secure: secure)
+        if secure {
+            h.machine.handshakeCompleted(h.env)
+            h.next()
+        } else {
+            h.clientReadable()
+        }
         h.clientSends(get)
         h.route(to: H.target())
         h.upstreamTakes()
         h.upstreamReadable()
+        return h
+    }
+
+    func testLongResponseIsCopiedNotSpliced() {
+        let h = awaitingResponse(secure: true, spliceEnabled: true)
         h.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 102400\r\n\r\n", more: true)
         XCTAssertEqual(h.summary, "readUpstream", "the body is read into the buffers, to be encrypted, not spliced")
         h.upstreamSends(String(repeating: "b", count: 1_000))
@@ -67,22 +77,11 @@ final class ClientStateMachineSecureTests: XCTestCase {
     }
 
     func testUpstreamReadsTakeARecordAtATimeAndAFullOneKeepsReadiness() {
-        let plain = H()
-        plain.clientReadable()
-        plain.clientSends(get)
-        plain.route(to: H.target())
-        plain.upstreamTakes()
-        plain.upstreamReadable()
+        let plain = awaitingResponse(secure: false)
         guard case .readUpstream(_, let whole) = plain.action else { return XCTFail(plain.summary) }
         XCTAssertGreaterThan(whole.count, ClientStateMachine.tlsRecordPayload, "a plain connection reads all it has room for")
 
-        let h = H(secure: true)
-        h.machine.handshakeCompleted(h.env)
-        h.next()
-        h.clientSends(get)
-        h.route(to: H.target())
-        h.upstreamTakes()
-        h.upstreamReadable()
+        let h = awaitingResponse(secure: true)
         guard case .readUpstream(_, let head) = h.action else { return XCTFail(h.summary) }
         XCTAssertEqual(head.count, ClientStateMachine.tlsRecordPayload, "no more than a TLS record carries")
         h.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 40000\r\n\r\n", more: true)
