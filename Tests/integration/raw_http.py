@@ -50,7 +50,9 @@ class Conn:
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname=server_name)
         self.sock.settimeout(timeout)
-        self.buffer = b""
+        # A bytearray grows in place: appending to bytes copied the whole buffer on every read (16 KiB a TLS record),
+        # so reading an 8 MiB body took seconds of CPU, long enough under load for the proxy to see the transfer stall.
+        self.buffer = bytearray()
 
     def close(self) -> None:
         self.sock.close()
@@ -73,26 +75,27 @@ class Conn:
             raise ConnectionClosed("connection closed")
         self.buffer += chunk
 
+    def _take(self, count: int) -> bytes:
+        data = bytes(self.buffer[:count])
+        del self.buffer[:count]
+        return data
+
     def read_until(self, marker: bytes) -> bytes:
         while marker not in self.buffer:
             self._fill()
-        index = self.buffer.index(marker) + len(marker)
-        data, self.buffer = self.buffer[:index], self.buffer[index:]
-        return data
+        return self._take(self.buffer.index(marker) + len(marker))
 
     def read_exactly(self, count: int) -> bytes:
         while len(self.buffer) < count:
             self._fill()
-        data, self.buffer = self.buffer[:count], self.buffer[count:]
-        return data
+        return self._take(count)
 
     def read_to_eof(self) -> bytes:
         while True:
             try:
                 self._fill()
             except ConnectionClosed:
-                data, self.buffer = self.buffer, b""
-                return data
+                return self._take(len(self.buffer))
 
     def read_head(self) -> Response:
         head = self.read_until(b"\r\n\r\n").decode("latin-1")
