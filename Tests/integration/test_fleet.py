@@ -583,6 +583,24 @@ def start_deployment(member: Proxy, spec: dict) -> str:
     return reply.json()["id"]
 
 
+def baking(member: Proxy, deployment: str) -> tuple[dict, dict]:
+    """The deployment's record on ``member`` once it is in its first step's bake, and the production split ``member``
+    served meanwhile. The step's routing change and the bake that follows it are two records, which a follower may
+    see one after the other: the record is waited for, and the split is read before each look at it, once the
+    deployment is known (the step's change is in force), so a record still in the bake says it was the step's."""
+    assert wait_until(lambda: status_of(member, deployment) == "InProgress", timeout=10), member.process.log_tail()
+    seen: dict = {}
+
+    def in_bake() -> bool:
+        seen["forward"] = production_forward(member)
+        seen["record"] = deployment_of(member, deployment)
+        return seen["record"]["stage"] == "bake"
+
+    assert wait_until(in_bake, timeout=5), seen
+    assert seen["record"]["status"] == "InProgress", seen
+    return seen["record"], seen["forward"]
+
+
 def test_a_deployment_started_through_one_instance_shifts_traffic_on_every_other(fleet_member):
     a, b, c = fleet_member("a"), fleet_member("b"), fleet_member("c")
     spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 30, "wait": "3s"}}}
@@ -591,9 +609,8 @@ def test_a_deployment_started_through_one_instance_shifts_traffic_on_every_other
 
     for member in (b, c):
         # Every instance follows the deployment from the shared state, and serves its canary split.
-        assert wait_until(lambda: status_of(member, deployment) == "InProgress", timeout=10), member.process.log_tail()
-        assert deployment_of(member, deployment)["stage"] == "bake"
-        assert production_forward(member) == {"blue": 70, "green": 30}
+        _, forward = baking(member, deployment)
+        assert forward == {"blue": 70, "green": 30}
         assert runner_of(member) == f"{LOOPBACK}:{a.admin_port}"
 
     for member in (a, b, c):
@@ -652,10 +669,9 @@ def test_the_runner_killed_mid_canary_another_instance_takes_over_and_it_succeed
     a, b, c = fleet_member("a"), fleet_member("b"), fleet_member("c")
     spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 20, "wait": "8s"}}}
     deployment = start_deployment(a, spec)
-    for member in (b, c):
-        assert wait_until(lambda: status_of(member, deployment) == "InProgress", timeout=10)
-    before = deployment_of(b, deployment)
-    assert before["stage"] == "bake" and before["restarts"] == []
+    before, _ = baking(b, deployment)
+    assert wait_until(lambda: status_of(c, deployment) == "InProgress", timeout=10)
+    assert before["restarts"] == []
 
     a.process.exit_expected = True
     a.process.kill()  # SIGKILL mid-bake: its lease lapses within 5 s, and its runner lock with it
