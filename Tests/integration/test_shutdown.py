@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from harness import LOOPBACK, SOCKET_TIMEOUT, duration_seconds
+from admin_client import AdminClient, metric_sum
+from harness import LOOPBACK, SOCKET_TIMEOUT, duration_seconds, wait_until
 
 SHUTDOWN_GRACE = "5s"
 SLOW_MS = 2000
@@ -28,9 +29,10 @@ def listener_refuses(port: int) -> bool:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_drains_in_flight_requests_and_exits_zero(proxy, signum):
-    turnout = proxy(timeouts={"shutdown_grace": SHUTDOWN_GRACE})
+    turnout = proxy(timeouts={"shutdown_grace": SHUTDOWN_GRACE}, wait_for_admin=True)
     port = turnout.port()
     result: dict = {}
+    admin = AdminClient.of(turnout)
 
     def slow_request() -> None:
         connection = http.client.HTTPConnection(LOOPBACK, port, timeout=SOCKET_TIMEOUT)
@@ -47,7 +49,11 @@ def test_signal_drains_in_flight_requests_and_exits_zero(proxy, signum):
 
     client = threading.Thread(target=slow_request, daemon=True)
     client.start()
-    time.sleep(0.3)  # let the request reach the backend; the slow endpoint holds it for SLOW_MS
+    # The signal is to find the request in flight (the slow endpoint holds it for SLOW_MS): waited for, since on a
+    # loaded machine the thread may not even have connected after a fixed pause.
+    assert wait_until(lambda: metric_sum(admin.metrics_text(), "turnout_requests_in_flight", listener="production") == 1,
+                      timeout=SOCKET_TIMEOUT), result
+    admin.close()
     turnout.process.exit_expected = True
     turnout.process.send_signal(signum)
 
