@@ -628,6 +628,8 @@ def test_an_instance_joining_mid_deployment_follows_it_at_once(fleet_member):
     a = fleet_member("a")
     spec = {"target_group": "green", "test_listener": None, "strategy": {"canary": {"percent": 40, "wait": "60s"}}}
     deployment = start_deployment(a, spec)
+    # The 201 comes with the deployment's record; its first step is a change of its own, made after.
+    assert wait_until(lambda: production_forward(a) == {"blue": 60, "green": 40}, timeout=10)
 
     joining = fleet_member("d")
     # No waiting: the shared state, the deployment with it, was read before anything was bound.
