@@ -71,6 +71,8 @@ final class Worker {
     var owedTurns: [EventToken] = []
     /// The batch of owed turns being served (swapped with `owedTurns`, so neither allocates).
     var servingTurns: [EventToken] = []
+    /// Listeners reported ready in the batch being handled, accepted from after its other events.
+    var readyListeners: [Int] = []
     var acceptPaused = false
     /// Nonzero while the listeners are paused for lack of descriptors: when the tick tries them again.
     var acceptRetryAt: UInt64 = 0
@@ -115,6 +117,7 @@ final class Worker {
         clients.reserveCapacity(settings.maxConnections)
         owedTurns.reserveCapacity(1024)
         servingTurns.reserveCapacity(1024)
+        readyListeners.reserveCapacity(listeners.count)
         routing.refresh(from: publisher.routing, worker: self)
         // Built now rather than at the first connection: a handshake should not wait for certificates to load.
         for listener in listeners { _ = tlsContext(for: listener) }
@@ -135,7 +138,7 @@ final class Worker {
                 case .client?: clientEvent(slot: token.slot, generation: token.generation, events: events)
                 case .upstream?: upstreamEvent(slot: token.slot, generation: token.generation, events: events)
                 case .mirror?: mirrorEvent(slot: token.slot, generation: token.generation, events: events)
-                case .listener?: acceptConnections(listeners[token.slot])
+                case .listener?: readyListeners.append(token.slot)
                 case .tick?:
                     tick.drain()
                     expireDeadlines()
@@ -146,6 +149,7 @@ final class Worker {
                 }
             }
             if !owedTurns.isEmpty { serveOwedTurns() }
+            if !readyListeners.isEmpty { acceptOnReadyListeners() }
             if draining && finishDrainIfDone() { return }
         }
     }

@@ -48,11 +48,15 @@ class Conn:
         """``tls``: speak TLS over the connection, sending ``server_name`` (SNI) when given."""
         self.sock = socket.create_connection((host, port), timeout=timeout)
         if tls is not None:
-            self.sock = tls.wrap_socket(self.sock, server_hostname=server_name)
+            self.start_tls(tls, server_name)
         self.sock.settimeout(timeout)
         # A bytearray grows in place: appending to bytes copied the whole buffer on every read (16 KiB a TLS record),
         # so reading an 8 MiB body took seconds of CPU, long enough under load for the proxy to see the transfer stall.
         self.buffer = bytearray()
+
+    def start_tls(self, context: "ssl.SSLContext", server_name: str | None = None) -> None:
+        """Make the TLS handshake over the connection (still unused), sending ``server_name`` (SNI) when given."""
+        self.sock = context.wrap_socket(self.sock, server_hostname=server_name)
 
     def close(self) -> None:
         self.sock.close()

@@ -7,7 +7,7 @@ import re
 import requests
 
 from harness import LOOPBACK, SOCKET_TIMEOUT
-from raw_http import exchange, header_values, parse_echoed_head
+from raw_http import Conn, exchange, header_values, parse_echoed_head
 
 HOP_BY_HOP = ("x-foo", "keep-alive", "te", "proxy-connection", "upgrade", "trailer")
 
@@ -123,3 +123,19 @@ def test_response_reaches_client_with_backend_headers(proxy):
     response = get(turnout.port(), "/status?code=404")
     assert response.status_code == 404
     assert response.headers["X-Served-By"] == "blue"
+
+
+# Five times `Worker.acceptsPerTurn`: most of them wait in the listener's backlog for later turns.
+MORE_THAN_A_TURN_ACCEPTS = 40
+
+
+def test_more_connections_at_once_than_a_turn_accepts_are_all_answered(proxy):
+    turnout = proxy(workers=1)
+    connections = [Conn(turnout.port()) for _ in range(MORE_THAN_A_TURN_ACCEPTS)]
+    for conn in connections:
+        conn.send(b"GET / HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n")
+    for conn in connections:
+        response = conn.read_response()
+        assert response.status == 200
+        assert response.body == b"Hello World! from blue\n"
+        conn.close()

@@ -207,6 +207,21 @@ def test_pipelined_requests_over_tls_are_answered_in_order(https, certificates):
             assert response.body.startswith(f"GET /echo?n={i} HTTP/1.1\r\n".encode()), response.body[:60]
 
 
+def test_more_connections_at_once_than_a_turn_accepts_are_all_answered(https, certificates):
+    # Five times `Worker.acceptsPerTurn`, all connected before the first handshake: most of them wait in the
+    # listener's backlog for later turns.
+    turnout = https()
+    connections = [Conn(turnout.port()) for _ in range(40)]
+    for conn in connections:
+        conn.start_tls(client_context(certificates["a"].cert), "a.example")
+        conn.send(b"GET / HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n")
+    for conn in connections:
+        response = conn.read_response()
+        assert response.status == 200
+        assert response.header("X-Served-By") == "blue"
+        conn.close()
+
+
 def test_large_bodies_are_copied_both_ways_unchanged(https, certificates):
     turnout = https()
     size = 8 * 1024 * 1024
