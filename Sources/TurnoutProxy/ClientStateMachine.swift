@@ -451,6 +451,14 @@ struct ClientStateMachine {
             rule: exchange.ruleCounters.map(Lent.init), exchange: Lent(exchange))
     }
 
+    /// Keeps what the access log records of a canned answer to a request whose head was being read (no exchange
+    /// yet), when the listener writes one.
+    mutating func noteAccess(status: UInt16, bytesOut: Int) {
+        guard recordsAccess else { return }
+        access = AccessFacts(status: status, duration: 0, upstreamDuration: nil, bytesIn: 0, bytesOut: bytesOut,
+                             retried: false, route: nil, exchange: nil)
+    }
+
     /// Reports `failure` (the client answered with `answer`, if any, for the request routed on `route`) for
     /// `.failed`.
     mutating func failing(_ failure: ConnectionFailure, answer: UInt16?, route: RouteCounters? = nil) -> ClientAction {
@@ -474,7 +482,7 @@ struct ClientStateMachine {
 
     // MARK: - Reading a head
 
-    private mutating func readHead(_ buffers: ClientBuffers, _ env: ConnectionEnvironment) -> ClientAction {
+    mutating func readHead(_ buffers: ClientBuffers, _ env: ConnectionEnvironment) -> ClientAction {
         let input = buffers.input
         if !input.isEmpty {
             switch RequestHeadParser.parse(input.pending, limits: env.settings.limits, fields: buffers.fields) {
@@ -553,155 +561,4 @@ struct ClientStateMachine {
         beginClosing(buffers, linger: true, env)
         return closingNext(buffers, linger: true)
     }
-
-    // MARK: - Closing
-
-    /// Answers the client with a canned `status` response and closes after it; the upstream (its state is
-    /// unknown) and any relay are released. Interim heads still waiting go out first: one may be partly written,
-    /// and the final response follows them. A response already under way is aborted instead, so the client sees
-    /// a failure rather than a truncated success; so is a client whose output has no room for the answer.
-    /// `replacingResponse`: the response's head is dropped from the output unsent, and the answer replaces it.
-    ///
-    /// Called within a transition, with the parts of the state it leaves: an exchange, routed (`link`) or not.
-    mutating func respond(_ status: UInt16, _ failure: ConnectionFailure, _ exchange: Exchange, _ link: UpstreamLink?,
-                          _ env: ConnectionEnvironment, replacingResponse: Bool = false) -> ClientAction {
-        let buffers = exchange.buffers
-        guard let output = room(for: status, in: buffers),
-              replacingResponse || !exchange.responseStarted else {
-            // The connection closes from the state it was in.
-            if let link {
-                state = .exchanging(exchange, link)
-            } else {
-                state = .routing(exchange, excluding: nil, orExcluded: false)
-            }
-            return closing(abort: true, failure, proxyError: status, route: exchange.routeCounters)
-        }
-        output.append(ErrorResponse.bytes(status: status))
-        noteAccess(exchange, status: status, bytesOut: ErrorResponse.bytes(status: status).count, env)
-        let route = exchange.routeCounters
-        release(link, exchange.relays)
-        let linger = !Self.closesWithoutLinger(exchange, input: buffers.input)
-        env.pool.give(exchange)
-        beginClosing(buffers, linger: linger, env)
-        return failing(failure, answer: status, route: route)
-    }
-
-    /// Answers a request whose head is being read (so there is no exchange yet).
-    mutating func respond(_ status: UInt16, _ failure: ConnectionFailure, _ buffers: ClientBuffers,
-                          _ env: ConnectionEnvironment) -> ClientAction {
-        guard let output = room(for: status, in: buffers) else {
-            state = .readingHead(buffers)
-            return closing(abort: true, failure, proxyError: status)
-        }
-        output.append(ErrorResponse.bytes(status: status))
-        if recordsAccess {
-            access = AccessFacts(status: status, duration: 0, upstreamDuration: nil, bytesIn: 0,
-                                 bytesOut: ErrorResponse.bytes(status: status).count, retried: false, route: nil, exchange: nil)
-        }
-        beginClosing(buffers, linger: true, env)
-        return failing(failure, answer: status)
-    }
-
-    /// The client's output, if it has room (once compacted) for the canned `status` response.
-    private func room(for status: UInt16, in buffers: ClientBuffers) -> IOBuffer? {
-        let output = buffers.output
-        let count = ErrorResponse.bytes(status: status).count
-        if output.freeSpace < count { output.compact() }
-        return output.freeSpace >= count ? output : nil
-    }
-
-    /// Flush what is pending, then close. A lingering close shuts down our side first and reads and discards
-    /// until the client closes or the linger timeout passes: closing with unread input would send a reset that
-    /// can destroy the response before the client reads it.
-    mutating func beginClosing(_ buffers: ClientBuffers, linger: Bool, _ env: ConnectionEnvironment) {
-        state = .closing(buffers, linger: linger)
-        deadline = env.now &+ env.settings.lingerTimeout
-    }
-
-    /// Whether the connection may close as soon as the response is out, without lingering: the client said it
-    /// sends nothing more (`Connection: close`, or HTTP/1.0 without keep-alive), its request was read whole and
-    /// no byte after it is buffered, so closing cannot reset a response the client has yet to read
-    /// (RFC 9112 §9.6).
-    static func closesWithoutLinger(_ exchange: Exchange, input: IOBuffer) -> Bool {
-        guard !exchange.request.keepAlive, exchange.requestComplete else { return false }
-        return exchange.headPinned ? input.writeIndex == exchange.bodyCursor : input.isEmpty
-    }
-
-    mutating func closingNext(_ buffers: ClientBuffers, linger: Bool) -> ClientAction {
-        state = .closing(buffers, linger: linger)
-        let output = buffers.output
-        if !output.isEmpty { return writable ? .writeClient(output.pending) : .wait }
-        guard linger else { return .close(abort: false) }
-        state = .lingering(buffers)
-        return .shutdownClientOutput
-    }
-
-    /// Flushes a rule's answer, then goes on as after a forwarded response: the next request (pipelined bytes
-    /// stay) or idle; a worker that drains closes instead. The client has `client_idle` to take the answer.
-    mutating func answeringNext(_ buffers: ClientBuffers, _ env: ConnectionEnvironment) -> ClientAction {
-        let output = buffers.output
-        if !output.isEmpty {
-            state = .answering(buffers)
-            deadline = env.now &+ env.settings.clientIdleTimeout
-            return writable ? .writeClient(output.pending) : .wait
-        }
-        if env.draining {
-            beginClosing(buffers, linger: !buffers.input.isEmpty, env)
-            return closingNext(buffers, linger: !buffers.input.isEmpty)
-        }
-        deadline = env.now &+ env.settings.clientIdleTimeout
-        return readHead(buffers, env)
-    }
-
-    private mutating func lingeringNext(_ buffers: ClientBuffers) -> ClientAction {
-        let input = buffers.input
-        state = .lingering(buffers)
-        guard readable else { return .wait }
-        input.reset()
-        return .readClient(input.tail)
-    }
-}
-
-/// The client side's buffers: borrowed from the worker's pool as one when request bytes arrive, given back when
-/// the connection goes idle or closes.
-final class ClientBuffers {
-    let input: IOBuffer
-    let output: IOBuffer
-    /// The fields of the request head being parsed or forwarded.
-    let fields: HeaderFieldTable
-
-    init(bufferCapacity: Int, headerCapacity: Int) {
-        input = IOBuffer(capacity: bufferCapacity)
-        output = IOBuffer(capacity: bufferCapacity)
-        fields = HeaderFieldTable(capacity: headerCapacity)
-    }
-}
-
-/// An upstream connection serving an exchange, with the buffers it uses for it and what routing decided for the
-/// request. Borrowed from the worker's pool when the connection is attached (`attach`), given back when the
-/// exchange lets the connection go.
-final class UpstreamLink {
-    let input: IOBuffer
-    let output: IOBuffer
-    private(set) var connection: UpstreamConnection
-    /// The counters of the route taken (listener, group, target).
-    private(set) var counters: RouteCounters
-    /// The routed group's `upstream_response` limit, in nanoseconds.
-    private(set) var responseTimeout: UInt64
-
-    init(bufferCapacity: Int, connection: UpstreamConnection, counters: RouteCounters, responseTimeout: UInt64) {
-        input = IOBuffer(capacity: bufferCapacity)
-        output = IOBuffer(capacity: bufferCapacity)
-        self.connection = connection
-        self.counters = counters
-        self.responseTimeout = responseTimeout
-    }
-
-    func attach(_ connection: UpstreamConnection, counters: RouteCounters, responseTimeout: UInt64) {
-        self.connection = connection
-        self.counters = counters
-        self.responseTimeout = responseTimeout
-    }
-
-    var target: TargetState { connection.target }
 }
