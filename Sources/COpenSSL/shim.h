@@ -35,6 +35,31 @@ static inline void turnout_SSL_CTX_set_client_defaults(SSL_CTX *ctx) {
     SSL_CTX_set_read_ahead(ctx, 1);
 }
 
+/// The BIO callback that keeps, in the BIO's callback argument, whether the socket's last read came back short
+/// (fewer bytes than asked, nothing to read, or the end): the socket was drained then, so with edge-triggered
+/// epoll the next byte to arrive raises a new edge. The argument is the flag itself (non-NULL: drained), so the
+/// session needs no storage of its own. Every other operation passes through unchanged.
+static long turnout_bio_note_read(BIO *bio, int operation, const char *data, size_t length, int argi, long argl,
+                                  int result, size_t *processed) {
+    (void)data; (void)argi; (void)argl;
+    if (operation == (BIO_CB_READ | BIO_CB_RETURN)) {
+        int drained = result <= 0 || processed == NULL || *processed < length;
+        BIO_set_callback_arg(bio, drained ? (char *)bio : NULL);
+    }
+    return result;
+}
+
+/// Starts keeping whether `bio`'s last read drained its socket (`turnout_bio_drained`).
+static inline void turnout_bio_watch_reads(BIO *bio) {
+    BIO_set_callback_arg(bio, NULL);
+    BIO_set_callback_ex(bio, turnout_bio_note_read);
+}
+
+/// Whether the last read of a BIO watched by `turnout_bio_watch_reads` drained its socket.
+static inline int turnout_bio_drained(BIO *bio) {
+    return BIO_get_callback_arg(bio) != NULL;
+}
+
 /// The name sent in the client's SNI extension (SSL_set_tlsext_host_name).
 static inline int turnout_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
     return (int)SSL_set_tlsext_host_name(ssl, name);

@@ -325,10 +325,9 @@ struct ClientStateMachine {
     private func noteRead(_ result: IOResult, by link: UpstreamLink) {
         switch result {
         case .bytes(let n):
-            // Over TLS a short read may leave whole records in the session: readiness ends only at WANT_READ.
-            if n < upstreamReadRegion(link.input).count && !link.connection.hangUpSignalled && link.connection.tls == nil {
-                link.connection.readable = false
-            }
+            // Over TLS a short read may leave whole records in the session: the session says whether it drained.
+            let drained = link.connection.tls.map { $0.drained } ?? (n < upstreamReadRegion(link.input).count)
+            if drained && !link.connection.hangUpSignalled { link.connection.readable = false }
         case .wouldBlock:
             link.connection.readable = false
         case .endOfFile, .failed:

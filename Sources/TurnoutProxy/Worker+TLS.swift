@@ -60,8 +60,11 @@ extension Worker {
             return readSocket(client.fd, into: bytes, readable: &client.machine.readable,
                               hangUpSignalled: client.hangUpSignalled)
         }
-        // Readiness ends only at WANT_READ: a short read may leave whole records in the session or the socket.
-        return tls.read(into: bytes)
+        // A short read may leave whole records in the session or the socket: readiness ends at WANT_READ, or when
+        // the session says the socket was drained and nothing is left in it.
+        let result = tls.read(into: bytes)
+        if case .bytes = result, !client.hangUpSignalled, tls.drained { client.machine.readable = false }
+        return result
     }
 
     /// Writes to the client: through its TLS session, or the socket. Write readiness is cleared when nothing went.

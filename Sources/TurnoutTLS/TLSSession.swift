@@ -11,6 +11,8 @@ import TurnoutPosix
 public final class TLSSession {
     /// `SSL *`.
     private let ssl: OpaquePointer
+    /// The socket BIO the session reads through, watched so that a read can tell whether it drained the socket.
+    private let readBIO: OpaquePointer?
     /// The contexts the session started in (a `TLSServerContext` or a `TLSClientContext`), whose callbacks it
     /// calls during its handshake: kept alive while the session lives, even after new certificates replaced them
     /// for new connections.
@@ -26,9 +28,12 @@ public final class TLSSession {
     /// the client's handshake is done, in an alert the first read gets.
     private var lastProtocolError: UInt = 0
 
+    /// `ssl` already has its socket (`SSL_set_fd`).
     init(ssl: OpaquePointer, context: AnyObject) {
         self.ssl = ssl
         self.context = context
+        readBIO = SSL_get_rbio(ssl)
+        if let readBIO { turnout_bio_watch_reads(readBIO) }
     }
 
     deinit { SSL_free(ssl) }
@@ -88,6 +93,16 @@ public final class TLSSession {
         if n > 0 { return .bytes(Int(n)) }
         return outcome(of: n, wouldBlockWhen: SSL_ERROR_WANT_READ, crossedWhen: SSL_ERROR_WANT_WRITE,
                        crossed: &readWantsWrite)
+    }
+
+    /// Whether a read that returned bytes left nothing behind: the socket's last read(2) came back short (so the
+    /// next byte to arrive raises a new edge) and the session holds no record, read ahead or decrypted, for the
+    /// next call. Then read readiness may end without another read for the WANT_READ, as a short read ends it on
+    /// a plain socket. A short `read(into:)` alone says nothing: it returns one record's bytes at a time.
+    @inline(__always)
+    public var drained: Bool {
+        guard let readBIO else { return false }
+        return turnout_bio_drained(readBIO) != 0 && SSL_has_pending(ssl) == 0
     }
 
     /// Encrypts and sends `bytes`, or part of them (partial writes are on). A write that could not go out is to

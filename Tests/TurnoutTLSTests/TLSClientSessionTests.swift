@@ -61,6 +61,55 @@ final class TLSClientSessionTests: XCTestCase {
         }
     }
 
+    // MARK: - Whether a read drained the socket
+
+    func testAReadThatTookTheOnlyRecordSaysTheSocketIsDrained() throws {
+        let (client, server) = try handshake(verify: false, caFile: "\(directory)/ca.pem", serverName: "upstream.test")
+        XCTAssertEqual(write("GET / HTTP/1.1\r\n\r\n", client.session), 18)
+        XCTAssertEqual(read(server.session), "GET / HTTP/1.1\r\n\r\n")
+        XCTAssertTrue(server.session.drained)
+    }
+
+    func testARecordLeftInTheSessionIsNotDrained() throws {
+        let (client, server) = try handshake(verify: false, caFile: "\(directory)/ca.pem", serverName: "upstream.test")
+        XCTAssertEqual(write("first", client.session), 5)
+        XCTAssertEqual(write("second", client.session), 6)
+        // One read(2) takes both records; the first read returns the first record's bytes only.
+        XCTAssertEqual(read(server.session), "first")
+        XCTAssertFalse(server.session.drained)
+        XCTAssertEqual(read(server.session), "second")
+        XCTAssertTrue(server.session.drained)
+    }
+
+    func testDrainedIsNeverSaidWhileBytesRemainInTheSocket() throws {
+        let (client, server) = try handshake(verify: false, caFile: "\(directory)/ca.pem", serverName: "upstream.test")
+        // 96 KiB: more than a read-ahead buffer holds, so reads find the socket still full.
+        let sent = (0..<(96 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var written = 0
+        while written < sent.count {
+            let result = sent[written...].withUnsafeBytes { client.session.write(from: $0) }
+            guard case .bytes(let n) = result else { return XCTFail("write: \(result)") }
+            written += n
+        }
+        // Reads of more than a record: each returns one record's bytes, short of what was asked, while the socket
+        // still holds records; only the session knows whether its last read(2) emptied the socket.
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 20_000)
+        while received.count < sent.count {
+            let result = buffer.withUnsafeMutableBytes { server.session.read(into: $0) }
+            guard case .bytes(let n) = result else { return XCTFail("read after \(received.count) bytes: \(result)") }
+            XCTAssertLessThan(n, buffer.count)
+            received += buffer[..<n]
+            if server.session.drained {
+                XCTAssertEqual(received.count, sent.count, "drained with \(sent.count - received.count) bytes unread")
+            }
+        }
+        XCTAssertEqual(received, sent)
+        // Not said drained at the end (the last read(2) may have been a full one) costs one read more.
+        let after = buffer.withUnsafeMutableBytes { server.session.read(into: $0) }
+        XCTAssertEqual(after, .wouldBlock)
+    }
+
     // MARK: - Helpers
 
     private struct Side {
