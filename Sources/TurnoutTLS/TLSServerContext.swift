@@ -112,6 +112,10 @@ public final class TLSServerContext {
         // Resumption by tickets only, whose keys every worker shares (`ticketKey`); a per-context session cache
         // would resume only clients that come back to the same worker.
         _ = turnout_SSL_CTX_set_session_cache_mode(context, Int(SSL_SESS_CACHE_OFF))
+        // One TLS 1.3 ticket after a full handshake, not OpenSSL's two (as Go's crypto/tls, under Traefik and Caddy):
+        // a client uses a ticket once and gets a new one at every resumption, so one suffices to come back, and
+        // each ticket costs its own fetches, encryption and write (ARCHITECTURE.md, HTTPS performance).
+        _ = SSL_CTX_set_num_tickets(context, 1)
         let version = settings.minVersion == .tls13 ? TLS1_3_VERSION : TLS1_2_VERSION
         var ok = turnout_SSL_CTX_set_min_proto_version(context, version) == 1
         switch settings.ciphers {

@@ -704,6 +704,24 @@ def test_every_tls_1_3_resumption_brings_a_new_ticket(https, certificates):
     assert len(set(ticket_hashes)) == 5, "a resumed handshake issued no ticket"
 
 
+def test_a_tls_1_3_handshake_issues_one_ticket_full_or_resumed(https, tmp_path):
+    """One ticket per handshake, full or resumed (OpenSSL's default is two after a full one): the client uses it
+    once and gets the next at its resumption."""
+    turnout = https()
+    request = b"GET / HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n"
+    session = tmp_path / "session.pem"
+    full = s_client(turnout.port(), "-tls1_3", "-servername", "a.example", "-ign_eof", "-sess_out", str(session),
+                    send=request)
+    assert full.returncode == 0, full.stderr
+    assert b"Hello World! from blue" in full.stdout
+    assert full.stdout.count(b"Post-Handshake New Session Ticket arrived") == 1, full.stdout
+    resumed = s_client(turnout.port(), "-tls1_3", "-servername", "a.example", "-ign_eof", "-sess_in", str(session),
+                       send=request)
+    assert resumed.returncode == 0, resumed.stderr
+    assert b"Reused, TLSv1.3" in resumed.stdout, resumed.stdout
+    assert resumed.stdout.count(b"Post-Handshake New Session Ticket arrived") == 1, resumed.stdout
+
+
 # MARK: - Redirecting plain HTTP
 
 
