@@ -24,6 +24,15 @@ DESCRIPTORS = 2 * BURST + 1_000
 BASELINE_FACTOR = 1.5
 
 
+def listen_overflows() -> str:
+    """The kernel's counts of connections a full accept queue dropped, for a failure's message: a burst that
+    never reaches the backend is either dropped there or held up in this process."""
+    fields = Path("/proc/net/netstat").read_text().splitlines()
+    names, values = fields[0].split(), fields[1].split()
+    counts = dict(zip(names[1:], values[1:]))
+    return f"ListenOverflows {counts.get('ListenOverflows')}, ListenDrops {counts.get('ListenDrops')}"
+
+
 def resident_kib(pid: int) -> int:
     match = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
     assert match, "no VmRSS"
@@ -189,7 +198,9 @@ def test_memory_comes_back_after_ten_thousand_simultaneous_requests(proxy_config
         burst = Burst(port, BURST)
         try:
             assert burst.pump_until(lambda: backend.requests >= 50 + BURST, timeout=120), (
-                f"only {backend.requests - 50} of {BURST} requests reached the backend")
+                f"only {backend.requests - 50} of {BURST} requests reached the backend; clients: "
+                f"{burst.answered} answered, {burst.failed} failed or refused, {len(burst.pending)} waiting; "
+                f"{listen_overflows()}")
             peak = resident_kib(process.pid)
             backend.release()
             assert burst.pump_until(lambda: not burst.pending, timeout=120), f"{len(burst.pending)} left unanswered"
